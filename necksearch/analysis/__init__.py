@@ -1,0 +1,1 @@
+"""Analysis tools: peak-memory measurement and the per-operation cost benchmark."""

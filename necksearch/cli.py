@@ -1,0 +1,99 @@
+"""The ``necksearch`` command.
+
+Subcommands:
+    ops           list every registered node operation (slot, paper, defaults); --json for machines
+    bench ops     time and memory of every operation relative to the FPN step at the same level
+
+User mistakes (unknown op, bad size) print one line naming the value at fault and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional, Sequence
+
+from necksearch.errors import NeckSearchError
+
+#: Image sizes for ``bench ops``: COCO-like on a GPU; a quarter of the pixels on a CPU (stated in the output).
+BENCH_IMAGE = {"cuda": (1280, 832), "cpu": (640, 416)}
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    from necksearch.ops import SLOTS, list_ops
+    specs = [s for s in list_ops() if args.slot is None or s.slot == args.slot]
+    if args.json:
+        print(json.dumps([s.as_dict() for s in specs], indent=2))
+        return 0
+    for slot in SLOTS:
+        members = [s for s in specs if s.slot == slot]
+        if members:
+            print(f"{slot}: {SLOTS[slot].description}\n    {SLOTS[slot].signature}")
+        for spec in members:
+            print(f"  {spec.name:<17} {spec.summary}\n  {'':<17} paper: {spec.paper}")
+            if spec.defaults:
+                print(f"  {'':<17} defaults: " + ", ".join(f"{k}={v!r}" for k, v in spec.defaults.items()))
+    return 0
+
+
+def cmd_bench_ops(args: argparse.Namespace) -> int:
+    from necksearch.analysis.op_benchmark import benchmark_ops, render_table
+    from necksearch.ops import get_op
+    names = args.ops.split(",") if args.ops else None
+    for name in names or []:
+        get_op(name)
+    device = args.device
+    if device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise NeckSearchError("--device cuda: no CUDA device is visible on this machine")
+    image_hw = tuple(args.image) if args.image else BENCH_IMAGE[device]
+    if min(image_hw) < 64 or not 2 <= args.level <= 5:
+        raise NeckSearchError(f"--image must be at least 64×64 and --level in 2..5, got {image_hw} and {args.level}")
+    rows, meta = benchmark_ops(image_hw=image_hw, channels=args.channels, level=args.level, batch=args.batch,
+                               repeats=args.repeats, names=names, device=device, progress=True)
+    text = json.dumps({"meta": meta, "rows": rows}, indent=2) if args.json else render_table(rows, meta)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="necksearch", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ops = sub.add_parser("ops", help="list every node operation with its slot, source paper and defaults")
+    ops.add_argument("--json", action="store_true", help="print a JSON list of {name, slot, paper, summary, defaults}")
+    ops.add_argument("--slot", help="only operations of this slot")
+    ops.set_defaults(func=cmd_ops)
+
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="target", required=True)
+    bench_ops = bench.add_parser("ops", help="forward, forward+backward time and peak memory of every operation, "
+                                             "as ratios to FPN's sum + 3×3 conv at the same level, measured in one run")
+    bench_ops.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    bench_ops.add_argument("--image", type=int, nargs=2, metavar=("H", "W"),
+                           help=f"image size (default {BENCH_IMAGE['cuda']} on cuda, {BENCH_IMAGE['cpu']} on cpu)")
+    bench_ops.add_argument("--level", type=int, default=3, help="pyramid level the ops write (default 3, stride 8)")
+    bench_ops.add_argument("--channels", type=int, default=256)
+    bench_ops.add_argument("--batch", type=int, default=1)
+    bench_ops.add_argument("--repeats", type=int, default=5)
+    bench_ops.add_argument("--ops", help="comma-separated subset of operations")
+    bench_ops.add_argument("--json", action="store_true", help="print rows and metadata as JSON")
+    bench_ops.add_argument("--out", help="also write the output to this file")
+    bench_ops.set_defaults(func=cmd_bench_ops)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NeckSearchError as err:
+        print(f"necksearch: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Feature Pyramid Transformer (Zhang et al., ECCV 2020, Sec. 3): ST, GT, LGT and RT.
+
+Where the paper and its released code differ (components.md §3, ambiguity register item 8-9), the
+paper is the default and the code's choice is a flag:
+
+* ``scale_mode``: logits of each mixture part scaled by 1/√(d_k/N) (``part``, default) or by the
+  code's 1/√d_k (``full``); the paper gives none.
+* ``prior_from``: the mixture prior π from the mean key k̄ (paper) or the mean query (code).
+* ST ``kv_pool``: keys/values average-pooled ×2 (code; keeps P2 self-attention tractable).
+* RT ``gap_transform``: the code's 1×1 conv + BN + ReLU on the pooled vector.
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from necksearch.ops.attention import mixture_of_softmaxes
+from necksearch.ops.basic import conv
+from necksearch.ops.registry import register_op
+from necksearch.ops.resize import check_scale
+
+FPT = "FPT (Zhang et al., ECCV 2020)"
+SCALE_MODES = ("part", "full")
+PRIOR_SOURCES = ("key", "query")
+
+
+def tokens(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) → (B, HW, C)."""
+    return x.flatten(2).transpose(1, 2)
+
+
+class MixturePrior(nn.Module):
+    """π = softmax_n(w_nᵀ x̄), x̄ the mean key (paper) or query (code) over positions (FPT Eq. 2)."""
+
+    def __init__(self, key_channels: int, num_parts: int, prior_from: str, scale_mode: str) -> None:
+        super().__init__()
+        if prior_from not in PRIOR_SOURCES:
+            raise ValueError(f"prior_from must be one of {PRIOR_SOURCES}, got {prior_from!r}")
+        if scale_mode not in SCALE_MODES:
+            raise ValueError(f"scale_mode must be one of {SCALE_MODES}, got {scale_mode!r}")
+        if key_channels % num_parts:
+            raise ValueError(f"key channels {key_channels} must divide into num_parts={num_parts}")
+        self.num_parts, self.prior_from = num_parts, prior_from
+        self.logit_scale = 1 / math.sqrt(key_channels / num_parts if scale_mode == "part" else key_channels)
+        self.weights = nn.Linear(key_channels, num_parts, bias=False)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """q, k: (B, L, d_k) → π (B, N)."""
+        mean = (k if self.prior_from == "key" else q).mean(dim=1)
+        return self.weights(mean).softmax(-1)
+
+
+class OutputProjection(nn.Sequential):
+    """BN(Conv1×1(x̂)) back to the pyramid width (FPT code's W_z / ACF output)."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(conv(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+
+
+@register_op("st", slot="unary", paper=FPT + ", Self-Transformer")
+class SelfTransformer(nn.Module):
+    """X + BN(W X̂), X̂ = mixture-of-softmaxes dot-product self-attention within one level.
+
+    Args:
+        num_parts: N of the mixture (2 for ST).
+        kv_pool: average-pool keys and values by 2 (3×3, stride 2) as the released code does.
+        attn_dropout: dropout on attention weights (code: 0.1; paper: none).
+    """
+
+    def __init__(self, channels: int, num_parts: int = 2, kv_pool: bool = True,
+                 scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key",
+                 attn_dropout: float = 0.0) -> None:
+        super().__init__()
+        self.kv_pool, self.attn_dropout = kv_pool, attn_dropout
+        self.query, self.key, self.value = (conv(channels, channels, 1) for _ in range(3))
+        self.prior = MixturePrior(channels, num_parts, prior_from, scale_mode)
+        self.out = OutputProjection(channels, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kv = F.avg_pool2d(x, 3, 2, 1) if self.kv_pool else x
+        q, k, v = tokens(self.query(x)), tokens(self.key(kv)), tokens(self.value(kv))
+        dropout = self.attn_dropout if self.training else 0.0
+        attended = mixture_of_softmaxes(q, k, v, self.prior(q, k), self.prior.num_parts, False,
+                                        self.prior.logit_scale, dropout)
+        return x + self.out(attended.transpose(1, 2).reshape_as(x))
+
+
+class _GroundingBase(nn.Module):
+    """Shared parts of GT and LGT: fine queries, coarse keys/values, Euclidean MoS, output projection."""
+
+    def __init__(self, channels: int, num_parts: int, reduction: int, scale_mode: str, prior_from: str) -> None:
+        super().__init__()
+        inner = channels // reduction
+        self.query, self.key, self.value = (conv(channels, inner, 1) for _ in range(3))
+        self.prior = MixturePrior(inner, num_parts, prior_from, scale_mode)
+        self.out = OutputProjection(inner, channels)
+
+
+@register_op("gt", slot="up", paper=FPT + ", Grounding Transformer")
+class GroundingTransformer(_GroundingBase):
+    """Fine queries attend to every coarse position with F_eud = −‖q−k‖² under a mixture of softmaxes.
+
+    Args:
+        num_parts: N of the mixture (4 for GT).
+        reduction: d_k = channels / reduction (paper: unspecified → 1, i.e. 256; code: 2).
+    """
+
+    def __init__(self, channels: int, num_parts: int = 4, reduction: int = 1,
+                 scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key") -> None:
+        super().__init__(channels, num_parts, reduction, scale_mode, prior_from)
+
+    def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        q, k, v = tokens(self.query(target)), tokens(self.key(source)), tokens(self.value(source))
+        attended = mixture_of_softmaxes(q, k, v, self.prior(q, k), self.prior.num_parts, True, self.prior.logit_scale)
+        b, _, h, w = target.shape
+        return self.out(attended.transpose(1, 2).reshape(b, -1, h, w))
+
+
+def windows_under(x: torch.Tensor, window: int, size: tuple[int, int], scale: int) -> torch.Tensor:
+    """The window×window neighbourhood of coarse cell (⌊y/s⌋, ⌊x/s⌋) for every fine position (y, x).
+
+    Returns (B, C, window², H, W); out-of-range neighbours are zeros (the indexing of CARAFE).
+    """
+    b, c, h, w = x.shape
+    unfolded = F.unfold(x, window, padding=window // 2).view(b, c, window * window, h, w)
+    rows = torch.arange(size[0], device=x.device) // scale
+    cols = torch.arange(size[1], device=x.device) // scale
+    if rows[-1] >= h or cols[-1] >= w:
+        raise ValueError(f"lgt: fine size {size} at scale {scale} needs a coarse map of at least "
+                         f"{(int(rows[-1]) + 1, int(cols[-1]) + 1)}, got {(h, w)}")
+    return unfolded.index_select(3, rows).index_select(4, cols)
+
+
+@register_op("lgt", slot="up", paper=FPT + ", Locality-constrained Grounding Transformer")
+class LocalGroundingTransformer(_GroundingBase):
+    """GT restricted to a square window of the coarse map centred under each fine query.
+
+    Zero-padded keys outside the map take part in the softmax (the paper's literal reading).
+
+    Args:
+        window: square_size (5 in the paper).
+        scale: level ratio s between target and source.
+    """
+
+    def __init__(self, channels: int, scale: int = 2, window: int = 5, num_parts: int = 4, reduction: int = 1,
+                 scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key") -> None:
+        super().__init__(channels, num_parts, reduction, scale_mode, prior_from)
+        self.scale, self.window = check_scale(scale), window
+
+    def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.query(target), self.key(source), self.value(source)
+        size = tuple(target.shape[-2:])
+        k_win, v_win = (windows_under(t, self.window, size, self.scale) for t in (k, v))
+        n = self.prior.num_parts
+        q_parts = q.unflatten(1, (n, -1)).unsqueeze(3)                     # (B, N, d/N, 1, H, W)
+        k_parts = k_win.unflatten(1, (n, -1))                              # (B, N, d/N, w², H, W)
+        logits = -(q_parts - k_parts).pow(2).sum(2) * self.prior.logit_scale
+        prior = self.prior(tokens(q), tokens(k))                           # (B, N)
+        weights = torch.einsum("bn,bnkhw->bkhw", prior, logits.softmax(2))
+        return self.out(torch.einsum("bkhw,bckhw->bchw", weights, v_win))
+
+
+@register_op("rt", slot="down", paper=FPT + ", Rendering Transformer")
+class RenderingTransformer(nn.Module):
+    """Conv3×3(Conv3×3(Q ⊙ GAP(K)) + Conv3×3-stride-s(V)), Q the coarse target, K = V the fine source.
+
+    Args:
+        scale: level ratio s (stride of the V conv: 2, 4 or 8).
+        gap_transform: the code's 1×1 conv + BN + ReLU on the pooled key vector.
+    """
+
+    def __init__(self, channels: int, scale: int = 2, gap_transform: bool = False) -> None:
+        super().__init__()
+        self.gap = nn.Sequential(conv(channels, channels, 1), nn.BatchNorm2d(channels), nn.ReLU()) \
+            if gap_transform else nn.Identity()
+        self.query_conv = conv(channels, channels, 3)
+        self.value_conv = conv(channels, channels, 3, stride=check_scale(scale))
+        self.out = conv(channels, channels, 3)
+
+    def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        weights = self.gap(F.adaptive_avg_pool2d(source, 1))
+        return self.out(self.query_conv(target * weights) + self.value_conv(source))

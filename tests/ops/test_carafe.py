@@ -1,0 +1,42 @@
+"""A²-FPN's GACARAFE / GACAP and the CARAFE / CAP baselines: golden parameter counts and behaviour."""
+import pytest
+import torch
+
+from necksearch.ops import build_op
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize("name, expected", [("gacarafe", 259_941), ("gacap", 216_666),
+                                            ("carafe", 74_148), ("cap", 30_873)])
+def test_parameter_counts_at_c256_match_components_md(name, expected):
+    assert n_params(build_op(name, channels=256)) == expected
+
+
+@pytest.mark.parametrize("name", ["gacarafe", "gacap"])
+def test_gate_variants_bound_the_channel_weights(name):
+    x = torch.randn(2, 16, 6, 6)
+    for gate, upper in (("2sigmoid", 2.0), ("sigmoid", 1.0)):
+        op = build_op(name, channels=8, gate=gate)
+        s = op.attention(x)
+        assert s.shape == (2, 16, 1, 1)
+        assert (s > 0).all() and (s < upper).all()
+        assert s.max() > upper / 2  # 2σ really reaches above 1 somewhere / σ above 0.5
+
+
+def test_gacarafe_with_uniform_kernels_and_unit_gates_is_a_box_filtered_upsample_plus_target():
+    """Sanity of the wiring: zero encoder → uniform 1/25 kernels; the output is S_src·box5(up) + S_tgt·target."""
+    op = build_op("gacarafe", channels=4).double()
+    torch.nn.init.zeros_(op.encoder[-1].weight)
+    source, target = torch.randn(1, 4, 3, 3, dtype=torch.float64), torch.randn(1, 4, 6, 6, dtype=torch.float64)
+    s = op.attention(torch.cat([source, torch.nn.functional.max_pool2d(target, 2)], 1))
+    box = torch.nn.functional.avg_pool2d(source, 5, 1, 2, count_include_pad=True)
+    expected = s[:, :4] * box.repeat_interleave(2, -1).repeat_interleave(2, -2) + s[:, 4:] * target
+    torch.testing.assert_close(op(target, source), expected)
+
+
+def test_gacarafe_rejects_a_source_that_does_not_match_the_pooled_target():
+    with pytest.raises(ValueError, match="pooled by 2"):
+        build_op("gacarafe", channels=4)(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 3, 3))
