@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import List, Optional, Sequence
 
 from necksearch.errors import NeckSearchError
@@ -37,27 +38,37 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_ops(args: argparse.Namespace) -> int:
-    from necksearch.analysis.op_benchmark import benchmark_ops, render_table
+    from necksearch.analysis.op_benchmark import benchmark_ops, render_table, run_meta
     from necksearch.ops import get_op
     names = args.ops.split(",") if args.ops else None
     for name in names or []:
         get_op(name)
-    device = args.device
-    if device == "cuda":
+    if args.device == "cuda":
         import torch
         if not torch.cuda.is_available():
             raise NeckSearchError("--device cuda: no CUDA device is visible on this machine")
-    image_hw = tuple(args.image) if args.image else BENCH_IMAGE[device]
+    image_hw = tuple(args.image) if args.image else BENCH_IMAGE[args.device]
     if min(image_hw) < 64 or not 2 <= args.level <= 5:
         raise NeckSearchError(f"--image must be at least 64×64 and --level in 2..5, got {image_hw} and {args.level}")
-    rows, meta = benchmark_ops(image_hw=image_hw, channels=args.channels, level=args.level, batch=args.batch,
-                               repeats=args.repeats, names=names, device=device, progress=True)
+    settings = dict(image_hw=image_hw, channels=args.channels, level=args.level, batch=args.batch,
+                    repeats=args.repeats, device=args.device)
+    started = time.perf_counter()
+    rows = benchmark_ops(names=names, progress=_progress_printer(names), **settings)
+    meta = dict(run_meta(**settings), note=f"whole run {(time.perf_counter() - started) / 60:.1f} min")
     text = json.dumps({"meta": meta, "rows": rows}, indent=2) if args.json else render_table(rows, meta)
     print(text)
     if args.out:
         with open(args.out, "w") as fh:
             fh.write(text + "\n")
     return 0
+
+
+def _progress_printer(names: Optional[List[str]]):
+    """A progress callback that prints '[i/n] op' to stderr."""
+    from necksearch.ops import list_ops
+    total = len(names) if names else len(list_ops())
+    counter = iter(range(1, total + 1))
+    return lambda name: print(f"[{next(counter)}/{total}] {name}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import drop_block2d
 
@@ -102,6 +103,32 @@ class StridedConvSum(nn.Module):
 
     def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         return target + self.conv(source)
+
+
+@register_op("maxpool_down", slot="extra", paper=FPN + ", mmdet FPN extra level (add_extra_convs=False)")
+class MaxPoolDown(nn.Module):
+    """P6 = max_pool2d(P5, kernel 1, stride s): subsampling with no parameters (Faster/Mask R-CNN's P6)."""
+
+    def __init__(self, in_channels: int, out_channels: int, scale: int = 2) -> None:
+        super().__init__()
+        if in_channels != out_channels:
+            raise ValueError(f"maxpool_down keeps the width: in_channels {in_channels} != out_channels {out_channels}")
+        self.scale = check_scale(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.max_pool2d(x, 1, stride=self.scale)
+
+
+@register_op("conv_down", slot="extra", paper="RetinaNet / mmdet FPN_CARAFE extra level; A2-FPN F6")
+class ConvDown(nn.Module):
+    """A new level by Conv3×3 stride s (A²-FPN's F6 = Conv3×3-s2(C5: 2048 → 256); RetinaNet's P6)."""
+
+    def __init__(self, in_channels: int, out_channels: int, scale: int = 2) -> None:
+        super().__init__()
+        self.conv = conv(in_channels, out_channels, 3, stride=check_scale(scale))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
 
 
 @register_op("dropblock", slot="unary", paper="DropBlock (Ghiasi et al., NeurIPS 2018), as used by FPT")

@@ -41,6 +41,9 @@ SLOTS: Dict[str, Slot] = {
     "down": Slot("fine→coarse fusion; output at the target (coarser) level's size",
                  "Op(channels, [scale], **hp)(target, source) -> target-sized map",
                  ("channels", "scale")),
+    "extra": Slot("a new coarser level made from one map (P6 from P5 or C5)",
+                  "Op(in_channels, out_channels, scale)(x) -> (B, out_channels, ⌈H/s⌉, ⌈W/s⌉)",
+                  ("in_channels", "out_channels", "scale")),
     "unary": Slot("refinement of one map", "Op(channels, **hp)(x) -> x-shaped map", ("channels",)),
     "roi": Slot("fusion of one RoI's features pooled from every level",
                 "Op(channels, num_levels, **hp)([roi_l...]) -> (R, channels, k, k)",
@@ -96,6 +99,10 @@ def make_example(spec: Any, *, channels: int, image_hw: Sequence[int], batch: in
             kwargs["scale"] = 2 ** scale_levels
         source_level = level + scale_levels if slot == "up" else level - scale_levels
         return kwargs, (level_map(level, channels), level_map(source_level, channels))
+    if slot == "extra":
+        source_level = level - scale_levels
+        return ({"in_channels": channels, "out_channels": channels, "scale": 2 ** scale_levels},
+                (level_map(source_level, channels),))
     if slot == "unary":
         return {"channels": channels}, (level_map(level, channels),)
     if slot == "roi":
@@ -110,6 +117,9 @@ def output_shape(spec: Any, inputs: Tuple[Any, ...], kwargs: Dict[str, Any]) -> 
     if slot in ("lateral", "distribute"):
         x = inputs[0]
         return [x.shape[0], kwargs["out_channels"], *x.shape[-2:]]
+    if slot == "extra":
+        x, s = inputs[0], kwargs["scale"]
+        return [x.shape[0], kwargs["out_channels"], -(-x.shape[-2] // s), -(-x.shape[-1] // s)]
     if slot in ("up", "down", "unary"):
         return list(inputs[0].shape)
     if slot == "roi":

@@ -1,0 +1,46 @@
+"""A canonical hash of a neck graph: the same for the same architecture however it is written or named."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+from necksearch.graph.errors import field_error
+from necksearch.graph.serial import detector_to_dict
+from necksearch.graph.shapes import out_level
+from necksearch.graph.structure import backbone_level, check_structure
+from necksearch.graph.values import thaw
+
+if TYPE_CHECKING:
+    from necksearch.graph.graph import NeckGraph
+
+
+def canonical_hash(graph: NeckGraph) -> str:
+    """sha256 hex of the architecture (Merkle-style over the nodes; ``name`` and ``paper`` left out).
+
+    A node's identity hashes its op, args, effective level and its inputs' identities in order, so
+    node order and node names do not matter. Raises ``GraphError`` if the graph is not a DAG of
+    known operations.
+    """
+    identities = _identities(graph)
+    for name in graph.outputs:
+        if name not in identities:
+            raise field_error("graph", "outputs", f"unknown output {name!r}")
+    return _digest({"channels": graph.channels, "inputs": list(graph.inputs),
+                    "outputs": [identities[name] for name in graph.outputs],
+                    "detector": detector_to_dict(graph.detector)})
+
+
+def _identities(graph: NeckGraph) -> Dict[str, str]:
+    levels: Dict[str, Optional[int]] = {name: backbone_level(name) for name in graph.inputs}
+    identities = {name: _digest(["input", name]) for name in graph.inputs}
+    for node in check_structure(graph):
+        levels[node.name] = out_level(node, [levels[name] for name in node.inputs])
+        identities[node.name] = _digest([node.op, thaw(node.args), levels[node.name],
+                                         [identities[name] for name in node.inputs]])
+    return identities
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()

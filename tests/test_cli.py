@@ -1,0 +1,52 @@
+"""The ``necksearch`` command line: ops listing and error handling."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from necksearch.cli import main
+
+#: Every operation the issue names (the slots of components.md), by registry name.
+NAMED_IN_ISSUE = {
+    "lateral", "mgc_context", "mgc", "rfa",                                   # lateral extraction
+    "sum", "concat", "carafe", "gacarafe", "mssa", "msca", "gt", "lgt",      # coarse→fine
+    "strided_conv_sum", "cap", "gacap", "rt",                                # fine→coarse
+    "conv3x3", "st", "dropblock",                                            # unary
+    "srs",                                                                   # RoI side
+}
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "necksearch", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_ops_json_lists_every_operation_named_in_the_issue():
+    result = run_cli("ops", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    names = {entry["name"] for entry in listed}
+    assert NAMED_IN_ISSUE <= names
+    for entry in listed:
+        assert {"name", "slot", "paper", "defaults"} <= set(entry)
+    gacarafe = next(e for e in listed if e["name"] == "gacarafe")
+    assert gacarafe["slot"] == "up" and "A2-FPN" in gacarafe["paper"]
+    assert gacarafe["defaults"] == {"up_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64, "gate": "2sigmoid"}
+
+
+def test_ops_text_shows_slots_papers_and_defaults(capsys):
+    assert main(["ops", "--slot", "unary"]) == 0
+    out = capsys.readouterr().out
+    assert "st " in out and "FPT (Zhang et al., ECCV 2020)" in out and "num_parts=2" in out
+    assert "gacarafe" not in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "ops", "--ops", "sum,gacarafee"], "unknown operation 'gacarafee'"),
+    (["bench", "ops", "--image", "32", "32"], "--image must be at least 64"),
+])
+def test_user_mistakes_exit_2_with_one_line_naming_the_value(argv, message):
+    result = run_cli(*argv)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
