@@ -69,6 +69,10 @@ class NeckGraph:
         """
         return structure.check_structure(self)
 
+    def with_channels(self, channels: int) -> NeckGraph:
+        """The same graph at pyramid width ``channels``."""
+        return dataclasses.replace(self, channels=channels)
+
     def canonical_hash(self) -> str:
         """sha256 hex, equal for the same architecture whatever the node order and names."""
         return hashing.canonical_hash(self)

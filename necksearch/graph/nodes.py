@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Mapping, Optional, Tuple
 
 from necksearch.graph.catalogue import MAX_LEVEL
 from necksearch.graph.errors import field_error
 from necksearch.graph.values import FrozenArgs, check_int, check_names, check_str, check_weight, freeze_mapping
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,8 +34,8 @@ class Node:
 
     def __post_init__(self) -> None:
         where = f"node {self.name!r}"
-        if not check_str(self.name, where, "name"):
-            raise field_error(where, "name", "must not be empty")
+        if not _IDENTIFIER.fullmatch(check_str(self.name, where, "name")):
+            raise field_error(where, "name", "must be an identifier (letters, digits, '_'; it names a module)")
         check_str(self.op, where, "op")
         inputs = check_names(self.inputs, where, "inputs")
         args = freeze_mapping(self.args, where, "args")

@@ -1,0 +1,39 @@
+"""Published architectures as data: the YAML presets shipped in ``necksearch/presets/``.
+
+Each preset file cites its paper and table in a leading comment and in its ``paper`` field.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List, Mapping, Union
+
+from necksearch.graph.errors import GraphError
+from necksearch.graph.graph import NeckGraph, load_graph
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+def list_presets() -> List[str]:
+    """Names of every shipped preset, sorted."""
+    return sorted(path.stem for path in PRESET_DIR.glob("*.yaml"))
+
+
+def load_preset(name: str) -> NeckGraph:
+    """The NeckGraph of preset ``name``."""
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise GraphError(f"unknown preset {name!r}; presets: {', '.join(list_presets())}")
+    return load_graph(path)
+
+
+def resolve_graph(spec: Union[NeckGraph, Mapping[str, Any], str, Path]) -> NeckGraph:
+    """A graph from a NeckGraph, its dict form, a preset name, or a ``.yaml``/``.yml``/``.json`` path."""
+    if isinstance(spec, NeckGraph):
+        return spec
+    if isinstance(spec, Mapping):
+        return NeckGraph.from_dict(dict(spec))
+    if isinstance(spec, Path) or str(spec).endswith((".yaml", ".yml", ".json")):
+        return load_graph(spec)
+    if isinstance(spec, str):
+        return load_preset(spec)
+    raise GraphError(f"graph must be a NeckGraph, a dict, a preset name or a path, got {type(spec).__name__}")

@@ -1,0 +1,104 @@
+"""GraphNeck: a torch module built from a :class:`~necksearch.graph.NeckGraph`.
+
+Each node becomes the registered operation it names, built with the structural arguments that shape
+inference gives (widths, and the scale 2^|Δlevel| of a fusion) plus the node's own hyper-parameters.
+The forward pass evaluates nodes in topological order and returns the output maps, high resolution
+first, as MMDetection necks do.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
+
+import torch
+from torch import nn
+
+from necksearch.graph import GraphError, NeckGraph, NodeShape
+from necksearch.graph.catalogue import OP_SLOTS
+from necksearch.graph.presets import resolve_graph
+from necksearch.nn.mmdet_compat import mmdet_layout, rename_mmdet_keys
+from necksearch.ops import get_op
+
+GraphSpec = Union[NeckGraph, Mapping[str, Any], str]
+
+
+class GraphNeck(nn.Module):
+    """The neck a graph describes.
+
+    Args:
+        graph: a NeckGraph, its dict form, a preset name or a YAML/JSON path.
+        in_channels: backbone widths, one per graph input (ResNet-50's 256..2048 when omitted).
+        out_channels: pyramid width; overrides the graph's ``channels`` when given.
+    """
+
+    def __init__(self, graph: GraphSpec, in_channels: Sequence[int] | None = None,
+                 out_channels: int | None = None) -> None:
+        super().__init__()
+        graph = resolve_graph(graph)
+        if out_channels is not None and out_channels != graph.channels:
+            graph = graph.with_channels(out_channels)
+        widths = None if in_channels is None else _input_widths(graph, in_channels)
+        graph.validate(widths)
+        self.graph = graph
+        self.shapes = graph.infer_shapes(widths)
+        self.order = graph.topological_order()
+        self.nodes = nn.ModuleDict({node.name: self._build(node) for node in self.order})
+        layout = mmdet_layout(graph)
+        if layout is not None:
+            self._register_load_state_dict_pre_hook(
+                lambda state_dict, prefix, *_: rename_mmdet_keys(state_dict, prefix, layout))
+
+    def _build(self, node) -> nn.Module:
+        spec = get_op(node.op)
+        kwargs = {**node.args, **_structural_args(spec, node, self.shapes)}
+        try:
+            return spec.cls(**kwargs)
+        except (TypeError, ValueError) as err:
+            raise GraphError(f"node {node.name!r} field 'args': {node.op} rejects {dict(node.args)}: {err}") from None
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
+        """Backbone maps, one per graph input (c2..c5) → output maps in graph order."""
+        if len(inputs) != len(self.graph.inputs):
+            raise ValueError(f"GraphNeck({self.graph.name}) takes {len(self.graph.inputs)} backbone maps "
+                             f"({', '.join(self.graph.inputs)}), got {len(inputs)}")
+        values: Dict[str, torch.Tensor] = dict(zip(self.graph.inputs, inputs))
+        for node in self.order:
+            values[node.name] = self._call(node, [values[name] for name in node.inputs])
+        return tuple(values[name] for name in self.graph.outputs)
+
+    def _call(self, node, args: List[torch.Tensor]) -> torch.Tensor:
+        module = self.nodes[node.name]
+        return module(args) if OP_SLOTS[node.op] == "context" else module(*args)
+
+    def orthogonal_loss(self) -> torch.Tensor:
+        """Σ of the MGC orthogonal regularisers of every context node (0 when there is none)."""
+        losses = [m.orthogonal_loss() for m in self.nodes.values() if hasattr(m, "orthogonal_loss")]
+        return torch.stack(losses).sum() if losses else torch.zeros(())
+
+
+def _input_widths(graph: NeckGraph, in_channels: Sequence[int]) -> Dict[str, int]:
+    if len(in_channels) != len(graph.inputs):
+        raise GraphError(f"in_channels {list(in_channels)} must give one width per graph input "
+                         f"{list(graph.inputs)} of graph {graph.name!r}")
+    return dict(zip(graph.inputs, in_channels))
+
+
+def _structural_args(spec, node, shapes: Mapping[str, NodeShape]) -> Dict[str, Any]:
+    """Constructor arguments that shape inference fixes for ``node`` (its slot's signature)."""
+    shape, first = shapes[node.name], shapes[node.inputs[0]]
+    slot = spec.slot
+    if slot == "lateral":
+        return {"in_channels": first.channels, "out_channels": shape.channels}
+    if slot == "context":
+        return {"in_channels": [shapes[name].channels for name in node.inputs], "context_channels": shape.channels}
+    if slot == "distribute":
+        return {"in_channels": first.channels, "out_channels": shape.channels,
+                "context_channels": shapes[node.inputs[1]].channels}
+    if slot == "extra":
+        return {"in_channels": first.channels, "out_channels": shape.channels, "scale": shape.scale}
+    kwargs: Dict[str, Any] = {"channels": shape.channels}
+    if spec.accepts("scale"):
+        if shape.scale is None or shape.scale < 2:
+            raise GraphError(f"node {node.name!r} field 'inputs': {node.op} needs its source a fixed number of "
+                             f"levels (≥ 1) away from its target")
+        kwargs["scale"] = shape.scale
+    return kwargs
