@@ -1,4 +1,5 @@
 """Dict, YAML and JSON forms: exact round trips, the documented layout, malformed input as GraphError."""
+import re
 import json
 
 import pytest
@@ -171,5 +172,6 @@ def test_python_construction_checks_types_too():
         NeckGraph(name="n", nodes=[{"name": "a"}], outputs=())
     with pytest.raises(GraphError, match=r"node 'a' field 'args': keys must be strings, got 1"):
         Node("a", "sum", ("x", "y"), {1: 2})
-    with pytest.raises(GraphError, match=r"node '' field 'name': must not be empty"):
-        Node("", "sum", ("x", "y"))
+    for bad in ("", "p.3", "3p", "p 3"):
+        with pytest.raises(GraphError, match=rf"node '{re.escape(bad)}' field 'name': must be an identifier"):
+            Node(bad, "sum", ("x", "y"))
