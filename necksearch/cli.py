@@ -3,6 +3,8 @@
 Subcommands:
     ops           list every registered node operation (slot, paper, defaults); --json for machines
     bench ops     time and memory of every operation relative to the FPN step at the same level
+    show          a graph in words with its neck and Mask R-CNN parameters and MACs
+    draw          draw a neck graph (preset name or graph file) to a .png or .svg file
 
 User mistakes (unknown op, bad size) print one line naming the value at fault and exit with status 2.
 """
@@ -71,6 +73,69 @@ def _progress_printer(names: Optional[List[str]]):
     return lambda name: print(f"[{next(counter)}/{total}] {name}", file=sys.stderr, flush=True)
 
 
+def cmd_draw(args: argparse.Namespace) -> int:
+    from necksearch.viz.draw_graph import draw
+    print(draw(args.graph, args.output))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from necksearch.analysis.complexity import (DEFAULT_IMAGE, DETECTOR_LEVELS, check_image,
+                                                detector_complexity, neck_complexity)
+    from necksearch.graph.presets import resolve_graph
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"[show {time.perf_counter() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+    graph = resolve_graph(args.graph)
+    summary = graph.summary()
+    image_hw = check_image(args.image if args.image else DEFAULT_IMAGE)
+    progress(f"counting the neck ({args.protocol} protocol)")
+    neck = neck_complexity(graph, image_hw, args.protocol)
+    shapes = graph.infer_shapes()
+    detector, notes = None, list(neck.notes)
+    if tuple(shapes[name].level for name in graph.outputs) == DETECTOR_LEVELS:
+        detector = detector_complexity(graph, image_hw, args.protocol, progress=progress)
+        notes += [note for note in detector.notes if note not in notes]
+    else:
+        notes.append("no detector count: Mask R-CNN needs neck outputs at P2..P6")
+    progress("done")
+    report = {
+        "name": graph.name, "paper": graph.paper, "hash": graph.canonical_hash(),
+        "protocol": args.protocol, "input": list(image_hw), "flops_unit": "MACs",
+        "neck_params": neck.params, "neck_flops": neck.macs,
+        "detector_params": detector.params if detector else None,
+        "detector_flops": detector.macs if detector else None,
+        "neck_terms": neck.terms, "detector_parts": detector.parts if detector else None,
+        "notes": notes, "summary": summary,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    what = {"paper": "trainable params; mmcv-1.x counter replica, A2-FPN Table 6 protocol",
+            "full": "all params; every conv/matmul/attention MAC, torch FlopCounterMode"}[args.protocol]
+    print(summary)
+    if graph.paper:
+        print(f"paper: {graph.paper}")
+    print(f"hash: {graph.canonical_hash()}")
+    print(f"complexity at {image_hw[0]}×{image_hw[1]}, {args.protocol} protocol ({what}):")
+    print(f"  neck                 {_millions(neck.params)} params  {_giga(neck.macs)} MACs")
+    if detector:
+        print(f"  Mask R-CNN R50       {_millions(detector.params)} params  {_giga(detector.macs)} MACs")
+    for note in notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _millions(count: int) -> str:
+    return f"{count / 1e6:8.3f} M"
+
+
+def _giga(count: int) -> str:
+    return f"{count / 1e9:8.2f} G"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="necksearch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +159,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench_ops.add_argument("--json", action="store_true", help="print rows and metadata as JSON")
     bench_ops.add_argument("--out", help="also write the output to this file")
     bench_ops.set_defaults(func=cmd_bench_ops)
+
+    show = sub.add_parser("show", help="a graph in words, with neck and Mask R-CNN R50 params and MACs")
+    show.add_argument("graph", metavar="NAME|PATH", help="a preset name or a .yaml/.yml/.json graph file")
+    show.add_argument("--image", type=int, nargs=2, metavar=("H", "W"), help="image size (default 1280 832)")
+    show.add_argument("--protocol", choices=["paper", "full"], default="paper",
+                      help="paper: A2-FPN Table 6 counting (mmcv-1.x replica, trainable params); "
+                           "full: every MAC incl. attention matmuls, all params (default paper)")
+    show.add_argument("--json", action="store_true", help="print a JSON object (MACs in *_flops)")
+    show.set_defaults(func=cmd_show)
+
+    draw = sub.add_parser("draw", help="draw a neck graph: levels as rows, depth as columns, boxes coloured by slot")
+    draw.add_argument("graph", metavar="NAME|PATH", help="a preset name or a .yaml/.yml/.json graph file")
+    draw.add_argument("-o", "--output", required=True, metavar="FILE", help="the picture to write: .png or .svg")
+    draw.set_defaults(func=cmd_draw)
     return parser
 
 

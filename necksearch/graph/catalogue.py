@@ -5,7 +5,7 @@ torch), so the two cannot drift apart; the graph layer itself never imports the 
 """
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 #: Every registered operation and the slot it fills.
 OP_SLOTS: Dict[str, str] = {
@@ -20,27 +20,34 @@ OP_SLOTS: Dict[str, str] = {
     "srs": "roi",
 }
 
-#: Keyword hyper-parameters of each operation (its constructor's defaults, structural ones excluded).
-OP_ARGS: Dict[str, FrozenSet[str]] = {
-    "lateral": frozenset(), "rfa": frozenset({"ratios", "fusion"}),
-    "mgc_context": frozenset({"entities", "gcn", "similarity"}),
-    "mgc": frozenset({"similarity", "project_after_aggregation"}),
-    "carafe": frozenset({"up_kernel", "encoder_kernel", "compressed_channels"}),
-    "concat": frozenset({"num_inputs", "kernel_size", "mode"}),
-    "gacarafe": frozenset({"up_kernel", "encoder_kernel", "compressed_channels", "gate"}),
-    "gt": frozenset({"num_parts", "reduction", "scale_mode", "prior_from"}),
-    "lgt": frozenset({"window", "num_parts", "reduction", "scale_mode", "prior_from"}),
-    "msca": frozenset({"heads", "pool_ratio", "pooling", "mlp_ratio", "mlp_norm"}),
-    "mssa": frozenset({"heads", "pool_ratio", "pooling", "mlp_ratio", "mlp_norm"}),
-    "sum": frozenset({"mode"}),
-    "cap": frozenset({"down_kernel", "encoder_kernel", "compressed_channels"}),
-    "gacap": frozenset({"down_kernel", "encoder_kernel", "compressed_channels", "gate"}),
-    "rt": frozenset({"gap_transform"}), "strided_conv_sum": frozenset(),
-    "conv_down": frozenset(), "maxpool_down": frozenset(),
-    "conv3x3": frozenset({"relu"}), "dropblock": frozenset({"drop_prob", "block_size"}),
-    "st": frozenset({"num_parts", "kv_pool", "scale_mode", "prior_from", "attn_dropout"}),
-    "srs": frozenset(),
+#: Keyword hyper-parameters of each operation with their defaults (structural arguments excluded).
+OP_DEFAULTS: Dict[str, Dict[str, Any]] = {
+    "lateral": {},
+    "rfa": {"ratios": [0.1, 0.2, 0.3], "fusion": "asf"},
+    "mgc_context": {"entities": [256, 192, 128, 64], "gcn": True, "similarity": "scaled_cosine"},
+    "mgc": {"similarity": "scaled_cosine", "project_after_aggregation": False},
+    "carafe": {"up_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64},
+    "concat": {"num_inputs": 2, "kernel_size": 1, "mode": "nearest"},
+    "gacarafe": {"up_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64, "gate": "2sigmoid"},
+    "gt": {"num_parts": 4, "reduction": 1, "scale_mode": "part", "prior_from": "key"},
+    "lgt": {"window": 5, "num_parts": 4, "reduction": 1, "scale_mode": "part", "prior_from": "key"},
+    "msca": {"heads": 4, "pool_ratio": 4, "pooling": "multi", "mlp_ratio": 2, "mlp_norm": False},
+    "mssa": {"heads": 4, "pool_ratio": 4, "pooling": "multi", "mlp_ratio": 2, "mlp_norm": False},
+    "sum": {"mode": "nearest"},
+    "cap": {"down_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64},
+    "gacap": {"down_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64, "gate": "2sigmoid"},
+    "rt": {"gap_transform": False},
+    "strided_conv_sum": {},
+    "conv_down": {},
+    "maxpool_down": {},
+    "conv3x3": {"relu": False},
+    "dropblock": {"drop_prob": 0.1, "block_size": 5},
+    "st": {"num_parts": 2, "kv_pool": True, "scale_mode": "part", "prior_from": "key", "attn_dropout": 0.0},
+    "srs": {},
 }
+
+#: The keyword names of each operation.
+OP_ARGS: Dict[str, FrozenSet[str]] = {op: frozenset(args) for op, args in OP_DEFAULTS.items()}
 
 #: Structural constructor arguments a node may set in its ``args`` (the graph width otherwise).
 WIDTH_ARGS: Dict[str, str] = {

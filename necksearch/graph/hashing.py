@@ -5,6 +5,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
+from necksearch.graph.catalogue import OP_DEFAULTS
 from necksearch.graph.errors import field_error
 from necksearch.graph.serial import detector_to_dict
 from necksearch.graph.shapes import out_level
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 def canonical_hash(graph: NeckGraph) -> str:
     """sha256 hex of the architecture (Merkle-style over the nodes; ``name`` and ``paper`` left out).
 
-    A node's identity hashes its op, args, effective level and its inputs' identities in order, so
-    node order and node names do not matter. Raises ``GraphError`` if the graph is not a DAG of
+    A node's identity hashes its op, args that differ from the op's defaults, effective level and its
+    inputs' identities in order, so node order, node names and spelled-out defaults do not matter. Raises ``GraphError`` if the graph is not a DAG of
     known operations.
     """
     identities = _identities(graph)
@@ -36,9 +37,18 @@ def _identities(graph: NeckGraph) -> Dict[str, str]:
     identities = {name: _digest(["input", name]) for name in graph.inputs}
     for node in check_structure(graph):
         levels[node.name] = out_level(node, [levels[name] for name in node.inputs])
-        identities[node.name] = _digest([node.op, thaw(node.args), levels[node.name],
+        identities[node.name] = _digest([node.op, explicit_args(node), levels[node.name],
                                          [identities[name] for name in node.inputs]])
     return identities
+
+
+def explicit_args(node) -> Dict[str, Any]:
+    """The node's args without those equal to the op's defaults: writing a default changes nothing."""
+    defaults = OP_DEFAULTS[node.op]
+    return {key: value for key, value in thaw(node.args).items() if defaults.get(key, _MISSING) != value}
+
+
+_MISSING = object()
 
 
 def _digest(value: Any) -> str:

@@ -58,6 +58,15 @@ for _cls in (_Loader, _Dumper):
     _cls.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
 
 
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    """Double-quote strings holding Unicode line breaks (NEL, LS, PS), which plain YAML would fold."""
+    style = '"' if any(ch in value for ch in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def graph_to_dict(graph: NeckGraph) -> Dict[str, Any]:
     """The graph as plain JSON data (keys in the documented order)."""
     return {"name": graph.name, "paper": graph.paper, "channels": graph.channels, "inputs": list(graph.inputs),
@@ -140,7 +149,7 @@ def load_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)
     except Exception as error:  # PyYAML's constructors also raise ValueError/AttributeError (`!!timestamp 1`)
-        raise GraphError(f"{source}: not valid YAML: {error}") from None
+        raise GraphError(f"{source}: not valid YAML: {' '.join(str(error).split())}") from None
 
 
 def load_json(text: str, source: str) -> Any:

@@ -11,7 +11,8 @@ def test_op_slots_equal_the_registry():
     assert catalogue.OP_SLOTS == {spec.name: spec.slot for spec in list_ops()}
 
 
-def test_op_args_equal_the_registry_defaults():
+def test_op_defaults_equal_the_registry_defaults():
+    assert catalogue.OP_DEFAULTS == {spec.name: spec.defaults for spec in list_ops()}
     assert catalogue.OP_ARGS == {spec.name: frozenset(spec.defaults) for spec in list_ops()}
 
 

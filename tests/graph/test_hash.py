@@ -34,6 +34,12 @@ def test_hash_treats_tuples_as_lists_and_a_default_extra_level_as_explicit(fpn):
     assert replace_node(fpn, "p4", level=4).canonical_hash() == fpn.canonical_hash()
 
 
+def test_hash_treats_a_spelled_out_default_as_omitted(fpn):
+    assert replace_node(fpn, "t3", args={"mode": "nearest"}).canonical_hash() == fpn.canonical_hash()
+    assert replace_node(fpn, "p3", args={"relu": False}).canonical_hash() == fpn.canonical_hash()
+    assert replace_node(fpn, "p3", args={"relu": True}).canonical_hash() != fpn.canonical_hash()
+
+
 CHANGES = {
     "op": lambda g: replace_node(g, "t3", op="carafe"),
     "arg": lambda g: replace_node(g, "t3", args={"mode": "bilinear"}),

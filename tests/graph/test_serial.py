@@ -1,6 +1,7 @@
 """Dict, YAML and JSON forms: exact round trips, the documented layout, malformed input as GraphError."""
-import re
+import dataclasses
 import json
+import re
 
 import pytest
 
@@ -175,3 +176,9 @@ def test_python_construction_checks_types_too():
     for bad in ("", "p.3", "3p", "p 3"):
         with pytest.raises(GraphError, match=rf"node '{re.escape(bad)}' field 'name': must be an identifier"):
             Node(bad, "sum", ("x", "y"))
+
+
+@pytest.mark.parametrize("name", ["\x85fpn", "a\u2028b", "c\u2029", "A²-FPN"])
+def test_yaml_round_trips_unicode_line_breaks_and_non_ascii(fpn, name):
+    graph = dataclasses.replace(fpn, name=name, paper=name)
+    assert NeckGraph.from_yaml(graph.to_yaml()) == graph
