@@ -4,7 +4,6 @@ Torch-free: only the graph layer is imported.
 """
 import math
 from collections import Counter
-from pathlib import Path
 
 import pytest
 

@@ -58,7 +58,7 @@ def test_mmdet_key_renaming_only_applies_to_the_mmdet_presets():
         {**n, "op": "conv3x3", "args": {"relu": True}} if n["name"] == "p3" else n for n in graph.to_dict()["nodes"]]})
     neck = GraphNeck(changed)
     with pytest.raises(RuntimeError, match="lateral_convs"):
-        neck.load_state_dict({f"lateral_convs.0.conv.weight": torch.zeros(256, 256, 1, 1)}, strict=True)
+        neck.load_state_dict({"lateral_convs.0.conv.weight": torch.zeros(256, 256, 1, 1)}, strict=True)
 
 
 def test_width_override_and_orthogonal_loss():

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from necksearch.errors import NeckSearchError
-from necksearch.graph import OP_SLOTS, NeckGraph, Node
+from necksearch.graph import NeckGraph, Node
 from necksearch.graph.presets import list_presets, resolve_graph
 from necksearch.viz import EDGE_KINDS, SLOT_ORDER, layout
 from necksearch.viz.graph_layout import node_label

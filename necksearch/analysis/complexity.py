@@ -1,0 +1,460 @@
+"""Parameters and MACs of a neck graph, alone or inside a Mask R-CNN R50, under two counting protocols.
+
+Both protocols return **MACs** (multiply-accumulates), which is what detection papers print as "FLOPs".
+
+``paper`` — an analytic replica of the mmcv-1.x counter (``mmcv.cnn.get_model_complexity_info``) as
+mmdet-2.x ``tools/analysis_tools/get_flops.py`` used it; this is how A²-FPN Table 6 was counted
+(components.md §8.1). Written by hand as module forward hooks:
+
+* conv (``nn.Conv1d/2d/3d``): k·k·C_in·C_out/groups per output pixel, plus C_out bias adds per output
+  pixel when the conv has a bias;
+* transposed conv (``nn.ConvTranspose2d``): the same MACs over the *input* pixels, bias adds as
+  mmcv writes them (C_out · H_out · H_out — mmcv's own typo, kept; square outputs are unaffected);
+* BatchNorm / GroupNorm / InstanceNorm / LayerNorm: 2 × input elements (1 × when not affine);
+* ReLU, PReLU, ELU, LeakyReLU, ReLU6 modules: output elements; nn pooling modules: input elements;
+* ``nn.Linear``: input elements × out_features, plus out_features bias adds per row when it has a
+  bias. mmcv 1.x's Linear hook adds no bias term; it is added here because the paper's per-token and
+  per-pixel linears (MGC's W_o, the GCNs' W1..W3) were 1×1 convolutions, whose bias mmcv does count.
+  On a stock Mask R-CNN this is +2.45 M MACs (the box head's four FCs on 1000 RoIs, 0.001 %);
+* ``nn.Upsample``: output elements of one image.
+
+Not counted, as in mmcv 1.x: anything functional — ``torch.matmul/bmm/einsum``,
+``F.scaled_dot_product_attention``, softmax, ``F.interpolate``, ``F.max_pool2d``, ``F.relu``,
+element-wise sums and products, RoIAlign, CARAFE/CAP reassembly. Subclasses of the module types
+above are counted too (mmcv 1.x matched exact types, but listed its own wrapper subclasses, which
+are the only subclasses a stock Mask R-CNN uses). MGC distributors are counted in the per-pixel
+W_o form (``project_after_aggregation=True``, components.md §2.4). Params = trainable parameters
+only (``requires_grad``): mmdet's ResNet-50 freezes its stem and layer1.
+
+``full`` — every multiply-accumulate a library counter sees: ``torch.utils.flop_counter.FlopCounterMode``
+(convolutions, transposed convolutions, mm/addmm/bmm — hence einsum and the unfold-based reassembly —
+and scaled-dot-product attention on every backend), halved because it reports FLOPs = 2 × MACs. It
+counts no bias adds, norms, activations or pooling. MGC is counted as the graph builds it. Params = all
+parameters.
+
+The dummy pass mimics mmdet-2.x ``TwoStageDetector.forward_dummy`` on one 3×H×W image: backbone,
+neck, RPN head on every level, the box branch on 1000 random proposals (RoI features from mmdet's
+extractor) and the mask branch on the first 100. ``count_neck`` feeds the neck alone with the maps a
+ResNet makes from an H×W image (level k: ⌈H/2^k⌉ × ⌈W/2^k⌉), so its MACs equal the detector's
+``neck`` part.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import nn
+
+from necksearch.errors import NeckSearchError
+from necksearch.graph import NeckGraph
+from necksearch.graph.presets import resolve_graph
+from necksearch.graph.structure import backbone_level
+
+PROTOCOLS = ("paper", "full")
+#: A²-FPN Table 6 input (H, W): every level up to P6 is exact.
+DEFAULT_IMAGE: Tuple[int, int] = (1280, 832)
+RESNET50_CHANNELS: Tuple[int, ...] = (256, 512, 1024, 2048)
+#: mmdet's shipped Mask R-CNN R50-FPN 1x config, relative to ``mmdet/.mim/configs``.
+MASK_RCNN_CONFIG = "mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py"
+#: forward_dummy of mmdet 2.x: random proposals for the box branch, the first ones for the mask branch.
+NUM_PROPOSALS = 1000
+NUM_MASK_ROIS = 100
+#: The neck outputs mmdet's Mask R-CNN expects (RPN anchor strides 4..64).
+DETECTOR_LEVELS = (2, 3, 4, 5, 6)
+
+GraphSpec = Union[NeckGraph, Dict[str, Any], str, Path]
+Progress = Optional[Callable[[str], None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Complexity:
+    """A count: ``params``, ``macs`` and where the MACs come from.
+
+    Attributes:
+        params: trainable (paper) or all (full) parameters.
+        macs: multiply-accumulates of one image.
+        protocol: ``paper`` or ``full``.
+        image_hw: (H, W) of the image.
+        parts: MACs per stage (``neck``; for a detector also ``backbone``, ``rpn_head``, ``roi_head``).
+        part_params: parameters per stage, counted as ``params`` is.
+        terms: MACs per kind — paper: conv, conv_bias, deconv, deconv_bias, norm, act, pool, linear,
+            linear_bias, upsample; full: one entry per ATen op (convolution, addmm, bmm, ...).
+        seconds: wall time of the count, building included.
+        device: where the pass ran (``meta``: shapes only).
+        notes: anything the count does not model.
+    """
+
+    params: int
+    macs: int
+    protocol: str
+    image_hw: Tuple[int, int]
+    parts: Dict[str, int]
+    part_params: Dict[str, int]
+    terms: Dict[str, int]
+    seconds: float
+    device: str = "meta"
+    notes: Tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------------------------------------
+# public API
+
+
+def count_neck(graph: GraphSpec, image_hw: Sequence[int] = DEFAULT_IMAGE, protocol: str = "paper",
+               in_channels: Sequence[int] = RESNET50_CHANNELS) -> Tuple[int, int]:
+    """(params, MACs) of the neck alone on the backbone maps of an ``image_hw`` = (H, W) image."""
+    result = neck_complexity(graph, image_hw, protocol, in_channels)
+    return result.params, result.macs
+
+
+def count_detector(graph: GraphSpec, image_hw: Sequence[int] = DEFAULT_IMAGE,
+                   protocol: str = "paper") -> Tuple[int, int]:
+    """(params, MACs) of a Mask R-CNN R50 with this neck (mmdet's 1x config, 256-wide neck outputs)."""
+    result = detector_complexity(graph, image_hw, protocol)
+    return result.params, result.macs
+
+
+def neck_complexity(graph: GraphSpec, image_hw: Sequence[int] = DEFAULT_IMAGE, protocol: str = "paper",
+                    in_channels: Sequence[int] = RESNET50_CHANNELS, device: str = "meta") -> Complexity:
+    """:class:`Complexity` of the neck alone (see the module docstring for the protocols).
+
+    ``device``: where the pass runs. ``meta`` (default) propagates shapes only, which is all either
+    counter reads, in well under a second; if an op cannot run there the count is redone on the CPU
+    (and a note says so). ``cpu`` / ``cuda`` run real random maps.
+    """
+    from necksearch.nn import GraphNeck
+    protocol, image_hw = _check_protocol(protocol), check_image(image_hw)
+    graph = resolve_graph(graph)
+    levels = [backbone_level(name) for name in graph.inputs]
+
+    def build() -> nn.Module:
+        return GraphNeck(graph, in_channels=list(in_channels))
+
+    def run(neck: nn.Module, tally: _Tally, where: torch.device) -> None:
+        generator = torch.Generator().manual_seed(0)
+        inputs = [_random((1, c, *level_size(image_hw, k)), generator, where) for k, c in zip(levels, in_channels)]
+        with tally.part("neck"):
+            neck(inputs)
+
+    return _measure(build, run, protocol, image_hw, device, parts=None)
+
+
+def detector_complexity(graph: GraphSpec, image_hw: Sequence[int] = DEFAULT_IMAGE, protocol: str = "paper",
+                        progress: Progress = None, device: str = "meta") -> Complexity:
+    """:class:`Complexity` of a Mask R-CNN R50 around the neck, on a forward_dummy-like pass.
+
+    ``progress``, if given, is called with a short message before each slow step; ``device`` as in
+    :func:`neck_complexity` (on ``meta`` the RoI features are empty tensors of the extractor's output
+    shape: RoIAlign has no meta kernel, and neither protocol counts anything in mmdet's extractor).
+    """
+    protocol, image_hw = _check_protocol(protocol), check_image(image_hw)
+    graph = resolve_graph(graph)
+    _check_detector_outputs(graph)
+    say = progress or (lambda message: None)
+    notes: List[str] = []
+    if graph.detector.roi_extractor != "fpn":
+        notes.append(f"detector.roi_extractor={graph.detector.roi_extractor!r} is not modelled: counted with "
+                     f"mmdet's SingleRoIExtractor")
+
+    def build() -> nn.Module:
+        say("building Mask R-CNN R50")
+        return build_mask_rcnn(graph)
+
+    def run(model: nn.Module, tally: _Tally, where: torch.device) -> None:
+        say(f"counting ({protocol} protocol, {image_hw[0]}×{image_hw[1]}, {where.type})")
+        _dummy_pass(model, image_hw, tally, where)
+
+    result = _measure(build, run, protocol, image_hw, device, parts=("backbone", "neck", "rpn_head", "roi_head"))
+    return dataclasses.replace(result, notes=tuple(notes) + result.notes)
+
+
+def level_size(image_hw: Sequence[int], level: int) -> Tuple[int, int]:
+    """(⌈H/2^k⌉, ⌈W/2^k⌉): the size of a ResNet's stride-2^k map of an H×W image."""
+    return tuple(math.ceil(s / 2 ** level) for s in image_hw)
+
+
+def build_mask_rcnn(graph: GraphSpec, config: str = MASK_RCNN_CONFIG) -> nn.Module:
+    """mmdet's Mask R-CNN R50 1x with ``GraphNeck(graph)`` as its neck; no pretrained weights are loaded."""
+    import mmdet
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    import necksearch.mmdet  # noqa: F401  (registers GraphNeck)
+
+    graph = resolve_graph(graph)
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(str(Path(mmdet.__file__).parent / ".mim" / "configs" / config))
+    model_cfg = cfg.model
+    model_cfg.backbone.pop("init_cfg", None)
+    model_cfg.neck = dict(type="GraphNeck", graph=graph.to_dict(), in_channels=list(RESNET50_CHANNELS),
+                          out_channels=256)
+    with DefaultScope.overwrite_default_scope("mmdet"):
+        return MODELS.build(model_cfg)
+
+
+# ------------------------------------------------------------------------------------------------
+# running a pass
+
+
+def _measure(build: Callable[[], nn.Module], run: Callable[[nn.Module, "_Tally", torch.device], None],
+             protocol: str, image_hw: Tuple[int, int], device: str,
+             parts: Optional[Sequence[str]]) -> Complexity:
+    """Build, count parameters, run ``run`` under the protocol's tally (meta first, CPU on failure)."""
+    started = time.perf_counter()
+    where = torch.device(device)
+    model = build().eval()
+    _prepare(model, protocol)
+    params = _params(model, protocol)
+    part_params = ({name: _params(getattr(model, name), protocol) for name in parts} if parts
+                   else {"neck": params})
+    notes: List[str] = []
+    try:
+        tally = _run(model.to(where), run, protocol, where)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError, IndexError) as error:
+        if where.type != "meta":
+            raise
+        notes.append(f"counted on the CPU: the shape-only (meta) pass failed: {type(error).__name__}: {error}")
+        where = torch.device("cpu")
+        model = build().eval()
+        _prepare(model, protocol)
+        tally = _run(model, run, protocol, where)
+    return Complexity(params=params, macs=tally.total, protocol=protocol, image_hw=image_hw,
+                      parts=dict(tally.parts), part_params=part_params, terms=dict(tally.terms),
+                      seconds=time.perf_counter() - started, device=where.type, notes=tuple(notes))
+
+
+def _run(model: nn.Module, run: Callable, protocol: str, where: torch.device) -> "_Tally":
+    with torch.no_grad(), _tally(model, protocol) as tally:
+        run(model, tally, where)
+    return tally
+
+
+def _random(shape: Sequence[int], generator: torch.Generator, where: torch.device) -> torch.Tensor:
+    if where.type == "meta":
+        return torch.empty(*shape, device=where)
+    return torch.randn(*shape, generator=generator).to(where)
+
+
+def _dummy_pass(model: nn.Module, image_hw: Tuple[int, int], tally: "_Tally", where: torch.device) -> None:
+    """mmdet-2.x forward_dummy: backbone, neck, RPN head, box head on 1000 proposals, mask head on 100."""
+    from mmdet.structures.bbox import bbox2roi
+    generator = torch.Generator().manual_seed(0)
+    image = _random((1, 3, *image_hw), generator, where)
+    with tally.part("backbone"):
+        features = model.backbone(image)
+    with tally.part("neck"):
+        features = model.neck(features)
+    with tally.part("rpn_head"):
+        model.rpn_head(features)
+    rois = bbox2roi([random_proposals(NUM_PROPOSALS, image_hw, generator)])
+    roi_head = model.roi_head
+    with tally.part("roi_head"):   # StandardRoIHead._bbox_forward / _mask_forward (no shared head)
+        roi_head.bbox_head(_roi_features(roi_head.bbox_roi_extractor, features, rois))
+        roi_head.mask_head(_roi_features(roi_head.mask_roi_extractor, features, rois[:NUM_MASK_ROIS]))
+
+
+def _roi_features(extractor: nn.Module, features: Sequence[torch.Tensor], rois: torch.Tensor) -> torch.Tensor:
+    """mmdet's RoI extractor output; on meta an empty tensor of its shape (it holds nothing countable)."""
+    if features[0].device.type != "meta":
+        return extractor(features[: extractor.num_inputs], rois.to(features[0].device))
+    if any(True for _ in extractor.parameters()) or any(_paper_rule(m) for m in extractor.modules()):
+        raise NotImplementedError(f"{type(extractor).__name__} has layers of its own: count it on the CPU")
+    return torch.empty(len(rois), extractor.out_channels, *extractor.roi_layers[0].output_size, device="meta")
+
+
+def random_proposals(count: int, image_hw: Sequence[int], generator: torch.Generator) -> torch.Tensor:
+    """``count`` valid random boxes (x1, y1, x2, y2) inside an H×W image (their values change no count)."""
+    h, w = image_hw
+    corners = torch.rand(count, 2, 2, generator=generator) * torch.tensor([w, h], dtype=torch.float32)
+    low, high = corners.min(dim=1).values, corners.max(dim=1).values
+    return torch.cat([low, high + 1.0], dim=1)
+
+
+# ------------------------------------------------------------------------------------------------
+# counters
+
+
+class _Tally:
+    """MACs per stage (``parts``) and per kind (``terms``) of what runs inside ``part(...)`` blocks."""
+
+    def __init__(self) -> None:
+        self.parts: Counter = Counter()
+        self.terms: Counter = Counter()
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.parts.values()))
+
+    @contextlib.contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class PaperTally(_Tally):
+    """The mmcv-1.x counter as forward hooks on every countable module of ``model``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self._current: Optional[str] = None
+        self._handles = []
+        for module in model.modules():
+            rule = _paper_rule(module)
+            if rule is not None:
+                self._handles.append(module.register_forward_hook(self._hook(rule)))
+
+    def _hook(self, rule: Callable[[nn.Module, Any, Any], Dict[str, int]]):
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            if self._current is None:
+                return
+            for term, macs in rule(module, inputs, output).items():
+                self.terms[term] += macs
+                self.parts[self._current] += macs
+        return hook
+
+    @contextlib.contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        self._current = name
+        try:
+            yield
+        finally:
+            self._current = None
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+
+class FullTally(_Tally):
+    """``torch.utils.flop_counter.FlopCounterMode`` around each stage; FLOPs / 2 = MACs."""
+
+    @contextlib.contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        from torch.utils.flop_counter import FlopCounterMode
+        mode = FlopCounterMode(display=False)
+        with mode:
+            yield
+        for op, flops in mode.get_flop_counts().get("Global", {}).items():
+            self.terms[str(op).split(".")[-1]] += flops // 2
+            self.parts[name] += flops // 2
+
+
+@contextlib.contextmanager
+def _tally(model: nn.Module, protocol: str) -> Iterator[_Tally]:
+    tally = PaperTally(model) if protocol == "paper" else FullTally()
+    try:
+        yield tally
+    finally:
+        tally.close()
+
+
+def _numel(shape: Sequence[int]) -> int:
+    return int(math.prod(shape))
+
+
+def _conv(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
+    pixels = output.shape[0] * _numel(output.shape[2:])
+    per_pixel = _numel(module.kernel_size) * module.in_channels * (module.out_channels // module.groups)
+    bias = module.out_channels * pixels if module.bias is not None else 0
+    return {"conv": per_pixel * pixels, "conv_bias": bias}
+
+
+def _deconv(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
+    x = inputs[0]
+    pixels = x.shape[0] * _numel(x.shape[2:])
+    per_pixel = _numel(module.kernel_size) * module.in_channels * (module.out_channels // module.groups)
+    # mmcv 1.x: bias_flops = out_channels * batch * output_height * output_height (sic)
+    bias = module.out_channels * output.shape[0] * output.shape[2] * output.shape[2] if module.bias is not None else 0
+    return {"deconv": per_pixel * pixels, "deconv_bias": bias}
+
+
+def _norm(module: nn.Module, inputs: Any, output: Any) -> Dict[str, int]:
+    affine = getattr(module, "affine", False) or getattr(module, "elementwise_affine", False)
+    return {"norm": inputs[0].numel() * (2 if affine else 1)}
+
+
+def _act(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
+    return {"act": output.numel()}
+
+
+def _pool(module: nn.Module, inputs: Any, output: Any) -> Dict[str, int]:
+    return {"pool": inputs[0].numel()}
+
+
+def _linear(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
+    bias = output.numel() if module.bias is not None else 0
+    return {"linear": inputs[0].numel() * output.shape[-1], "linear_bias": bias}
+
+
+def _upsample(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
+    return {"upsample": output[0].numel()}
+
+
+_PAPER_RULES: Tuple[Tuple[Tuple[type, ...], Callable], ...] = (
+    ((nn.Conv1d, nn.Conv2d, nn.Conv3d), _conv),
+    ((nn.ConvTranspose2d,), _deconv),
+    ((nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.modules.instancenorm._InstanceNorm, nn.LayerNorm), _norm),
+    ((nn.ReLU, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.ReLU6), _act),
+    ((nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+      nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+      nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d), _pool),
+    ((nn.Linear,), _linear),
+    ((nn.Upsample,), _upsample),
+)
+
+
+def _paper_rule(module: nn.Module) -> Optional[Callable]:
+    for types, rule in _PAPER_RULES:
+        if isinstance(module, types):
+            return rule
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+
+
+def _prepare(model: nn.Module, protocol: str) -> None:
+    """Paper protocol: MGC distributors apply W_o per pixel after aggregation (the form Table 6 counts)."""
+    if protocol == "paper":
+        for module in model.modules():
+            if hasattr(module, "project_after_aggregation"):
+                module.project_after_aggregation = True
+
+
+def _params(model: nn.Module, protocol: str) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or protocol == "full")
+
+
+def _check_protocol(protocol: str) -> str:
+    if protocol not in PROTOCOLS:
+        raise NeckSearchError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    return protocol
+
+
+def check_image(image_hw: Sequence[int]) -> Tuple[int, int]:
+    """(H, W) as ints, or ``NeckSearchError`` unless both are at least 64."""
+    size = tuple(int(s) for s in image_hw)
+    if len(size) != 2 or min(size) < 64:
+        raise NeckSearchError(f"image size must be two integers H W, each at least 64, got {tuple(image_hw)}")
+    return size
+
+
+def _check_detector_outputs(graph: NeckGraph) -> None:
+    shapes = graph.infer_shapes()
+    levels = tuple(shapes[name].level for name in graph.outputs)
+    if levels != DETECTOR_LEVELS:
+        raise NeckSearchError(f"graph {graph.name!r}: Mask R-CNN needs neck outputs at "
+                              f"{', '.join(f'P{k}' for k in DETECTOR_LEVELS)}, the graph has "
+                              f"{', '.join(f'P{k}' for k in levels)}")
