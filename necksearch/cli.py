@@ -2,6 +2,7 @@
 
 Subcommands:
     ops           list every registered node operation (slot, paper, defaults); --json for machines
+    presets       list the published architectures shipped as graphs; --json for machines
     bench ops     time and memory of every operation relative to the FPN step at the same level
     show          a graph in words with its neck and Mask R-CNN parameters and MACs
     draw          draw a neck graph (preset name or graph file) to a .png or .svg file
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import List, Optional, Sequence
@@ -36,6 +38,19 @@ def cmd_ops(args: argparse.Namespace) -> int:
             print(f"  {spec.name:<17} {spec.summary}\n  {'':<17} paper: {spec.paper}")
             if spec.defaults:
                 print(f"  {'':<17} defaults: " + ", ".join(f"{k}={v!r}" for k, v in spec.defaults.items()))
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from necksearch.graph.presets import list_presets, load_preset
+    graphs = [load_preset(name) for name in list_presets()]
+    if args.json:
+        print(json.dumps([{"name": g.name, "paper": g.paper, "hash": g.canonical_hash(), "nodes": len(g.nodes),
+                           "ops": sorted({n.op for n in g.nodes}), "detector": g.to_dict()["detector"]}
+                          for g in graphs], indent=2))
+        return 0
+    for graph in graphs:
+        print(f"{graph.name:<24} {graph.paper}")
     return 0
 
 
@@ -145,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_argument("--slot", help="only operations of this slot")
     ops.set_defaults(func=cmd_ops)
 
+    presets = sub.add_parser("presets", help="list the published architectures (fixed points of the default space)")
+    presets.add_argument("--json", action="store_true", help="print a JSON list of {name, paper, hash, nodes, ops, detector}")
+    presets.set_defaults(func=cmd_presets)
+
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="target", required=True)
     bench_ops = bench.add_parser("ops", help="forward, forward+backward time and peak memory of every operation, "
                                              "as ratios to FPN's sum + 3×3 conv at the same level, measured in one run")
@@ -183,6 +202,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except NeckSearchError as err:
         print(f"necksearch: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head`: stop quietly (Python docs, "SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -50,3 +50,21 @@ def test_user_mistakes_exit_2_with_one_line_naming_the_value(argv, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_presets_json_lists_every_shipped_preset_with_its_paper():
+    from necksearch.graph.presets import list_presets, load_preset
+    result = run_cli("presets", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = {entry["name"]: entry for entry in json.loads(result.stdout)}
+    assert set(listed) == set(list_presets()) and {"fpn", "a2fpn", "fpt", "augfpn", "mssa_fpn"} <= set(listed)
+    assert "A2-FPN" in listed["a2fpn"]["paper"] and "gacap" in listed["a2fpn"]["ops"]
+    assert listed["augfpn"]["detector"]["roi_extractor"] == "srs"
+    assert listed["fpn"]["hash"] == load_preset("fpn").canonical_hash()
+
+
+def test_presets_text_has_one_line_per_preset(capsys):
+    from necksearch.graph.presets import list_presets
+    assert main(["presets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(list_presets()) and lines[0].split()[0] == list_presets()[0]
