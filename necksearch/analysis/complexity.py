@@ -40,21 +40,20 @@ ResNet makes from an H×W image (level k: ⌈H/2^k⌉ × ⌈W/2^k⌉), so its MA
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import math
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
+from necksearch.analysis.counters import Tally, paper_rule, tally_for
 from necksearch.errors import NeckSearchError
 from necksearch.graph import NeckGraph
 from necksearch.graph.presets import resolve_graph
 from necksearch.graph.structure import backbone_level
+from necksearch.ops.slots import level_size
 
 PROTOCOLS = ("paper", "full")
 #: A²-FPN Table 6 input (H, W): every level up to P6 is exact.
@@ -136,7 +135,7 @@ def neck_complexity(graph: GraphSpec, image_hw: Sequence[int] = DEFAULT_IMAGE, p
     def build() -> nn.Module:
         return GraphNeck(graph, in_channels=list(in_channels))
 
-    def run(neck: nn.Module, tally: _Tally, where: torch.device) -> None:
+    def run(neck: nn.Module, tally: Tally, where: torch.device) -> None:
         generator = torch.Generator().manual_seed(0)
         inputs = [_random((1, c, *level_size(image_hw, k)), generator, where) for k, c in zip(levels, in_channels)]
         with tally.part("neck"):
@@ -166,17 +165,12 @@ def detector_complexity(graph: GraphSpec, image_hw: Sequence[int] = DEFAULT_IMAG
         say("building Mask R-CNN R50")
         return build_mask_rcnn(graph)
 
-    def run(model: nn.Module, tally: _Tally, where: torch.device) -> None:
+    def run(model: nn.Module, tally: Tally, where: torch.device) -> None:
         say(f"counting ({protocol} protocol, {image_hw[0]}×{image_hw[1]}, {where.type})")
         _dummy_pass(model, image_hw, tally, where)
 
     result = _measure(build, run, protocol, image_hw, device, parts=("backbone", "neck", "rpn_head", "roi_head"))
     return dataclasses.replace(result, notes=tuple(notes) + result.notes)
-
-
-def level_size(image_hw: Sequence[int], level: int) -> Tuple[int, int]:
-    """(⌈H/2^k⌉, ⌈W/2^k⌉): the size of a ResNet's stride-2^k map of an H×W image."""
-    return tuple(math.ceil(s / 2 ** level) for s in image_hw)
 
 
 def build_mask_rcnn(graph: GraphSpec, config: str = MASK_RCNN_CONFIG) -> nn.Module:
@@ -204,7 +198,7 @@ def build_mask_rcnn(graph: GraphSpec, config: str = MASK_RCNN_CONFIG) -> nn.Modu
 # running a pass
 
 
-def _measure(build: Callable[[], nn.Module], run: Callable[[nn.Module, "_Tally", torch.device], None],
+def _measure(build: Callable[[], nn.Module], run: Callable[[nn.Module, "Tally", torch.device], None],
              protocol: str, image_hw: Tuple[int, int], device: str,
              parts: Optional[Sequence[str]]) -> Complexity:
     """Build, count parameters, run ``run`` under the protocol's tally (meta first, CPU on failure)."""
@@ -231,8 +225,8 @@ def _measure(build: Callable[[], nn.Module], run: Callable[[nn.Module, "_Tally",
                       seconds=time.perf_counter() - started, device=where.type, notes=tuple(notes))
 
 
-def _run(model: nn.Module, run: Callable, protocol: str, where: torch.device) -> "_Tally":
-    with torch.no_grad(), _tally(model, protocol) as tally:
+def _run(model: nn.Module, run: Callable, protocol: str, where: torch.device) -> "Tally":
+    with torch.no_grad(), tally_for(model, protocol) as tally:
         run(model, tally, where)
     return tally
 
@@ -243,7 +237,7 @@ def _random(shape: Sequence[int], generator: torch.Generator, where: torch.devic
     return torch.randn(*shape, generator=generator).to(where)
 
 
-def _dummy_pass(model: nn.Module, image_hw: Tuple[int, int], tally: "_Tally", where: torch.device) -> None:
+def _dummy_pass(model: nn.Module, image_hw: Tuple[int, int], tally: "Tally", where: torch.device) -> None:
     """mmdet-2.x forward_dummy: backbone, neck, RPN head, box head on 1000 proposals, mask head on 100."""
     from mmdet.structures.bbox import bbox2roi
     generator = torch.Generator().manual_seed(0)
@@ -265,7 +259,7 @@ def _roi_features(extractor: nn.Module, features: Sequence[torch.Tensor], rois: 
     """mmdet's RoI extractor output; on meta an empty tensor of its shape (it holds nothing countable)."""
     if features[0].device.type != "meta":
         return extractor(features[: extractor.num_inputs], rois.to(features[0].device))
-    if any(True for _ in extractor.parameters()) or any(_paper_rule(m) for m in extractor.modules()):
+    if any(True for _ in extractor.parameters()) or any(paper_rule(m) for m in extractor.modules()):
         raise NotImplementedError(f"{type(extractor).__name__} has layers of its own: count it on the CPU")
     return torch.empty(len(rois), extractor.out_channels, *extractor.roi_layers[0].output_size, device="meta")
 
@@ -276,149 +270,6 @@ def random_proposals(count: int, image_hw: Sequence[int], generator: torch.Gener
     corners = torch.rand(count, 2, 2, generator=generator) * torch.tensor([w, h], dtype=torch.float32)
     low, high = corners.min(dim=1).values, corners.max(dim=1).values
     return torch.cat([low, high + 1.0], dim=1)
-
-
-# ------------------------------------------------------------------------------------------------
-# counters
-
-
-class _Tally:
-    """MACs per stage (``parts``) and per kind (``terms``) of what runs inside ``part(...)`` blocks."""
-
-    def __init__(self) -> None:
-        self.parts: Counter = Counter()
-        self.terms: Counter = Counter()
-
-    @property
-    def total(self) -> int:
-        return int(sum(self.parts.values()))
-
-    @contextlib.contextmanager
-    def part(self, name: str) -> Iterator[None]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-class PaperTally(_Tally):
-    """The mmcv-1.x counter as forward hooks on every countable module of ``model``."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self._current: Optional[str] = None
-        self._handles = []
-        for module in model.modules():
-            rule = _paper_rule(module)
-            if rule is not None:
-                self._handles.append(module.register_forward_hook(self._hook(rule)))
-
-    def _hook(self, rule: Callable[[nn.Module, Any, Any], Dict[str, int]]):
-        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
-            if self._current is None:
-                return
-            for term, macs in rule(module, inputs, output).items():
-                self.terms[term] += macs
-                self.parts[self._current] += macs
-        return hook
-
-    @contextlib.contextmanager
-    def part(self, name: str) -> Iterator[None]:
-        self._current = name
-        try:
-            yield
-        finally:
-            self._current = None
-
-    def close(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
-
-
-class FullTally(_Tally):
-    """``torch.utils.flop_counter.FlopCounterMode`` around each stage; FLOPs / 2 = MACs."""
-
-    @contextlib.contextmanager
-    def part(self, name: str) -> Iterator[None]:
-        from torch.utils.flop_counter import FlopCounterMode
-        mode = FlopCounterMode(display=False)
-        with mode:
-            yield
-        for op, flops in mode.get_flop_counts().get("Global", {}).items():
-            self.terms[str(op).split(".")[-1]] += flops // 2
-            self.parts[name] += flops // 2
-
-
-@contextlib.contextmanager
-def _tally(model: nn.Module, protocol: str) -> Iterator[_Tally]:
-    tally = PaperTally(model) if protocol == "paper" else FullTally()
-    try:
-        yield tally
-    finally:
-        tally.close()
-
-
-def _numel(shape: Sequence[int]) -> int:
-    return int(math.prod(shape))
-
-
-def _conv(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
-    pixels = output.shape[0] * _numel(output.shape[2:])
-    per_pixel = _numel(module.kernel_size) * module.in_channels * (module.out_channels // module.groups)
-    bias = module.out_channels * pixels if module.bias is not None else 0
-    return {"conv": per_pixel * pixels, "conv_bias": bias}
-
-
-def _deconv(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
-    x = inputs[0]
-    pixels = x.shape[0] * _numel(x.shape[2:])
-    per_pixel = _numel(module.kernel_size) * module.in_channels * (module.out_channels // module.groups)
-    # mmcv 1.x: bias_flops = out_channels * batch * output_height * output_height (sic)
-    bias = module.out_channels * output.shape[0] * output.shape[2] * output.shape[2] if module.bias is not None else 0
-    return {"deconv": per_pixel * pixels, "deconv_bias": bias}
-
-
-def _norm(module: nn.Module, inputs: Any, output: Any) -> Dict[str, int]:
-    affine = getattr(module, "affine", False) or getattr(module, "elementwise_affine", False)
-    return {"norm": inputs[0].numel() * (2 if affine else 1)}
-
-
-def _act(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
-    return {"act": output.numel()}
-
-
-def _pool(module: nn.Module, inputs: Any, output: Any) -> Dict[str, int]:
-    return {"pool": inputs[0].numel()}
-
-
-def _linear(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
-    bias = output.numel() if module.bias is not None else 0
-    return {"linear": inputs[0].numel() * output.shape[-1], "linear_bias": bias}
-
-
-def _upsample(module: nn.Module, inputs: Any, output: torch.Tensor) -> Dict[str, int]:
-    return {"upsample": output[0].numel()}
-
-
-_PAPER_RULES: Tuple[Tuple[Tuple[type, ...], Callable], ...] = (
-    ((nn.Conv1d, nn.Conv2d, nn.Conv3d), _conv),
-    ((nn.ConvTranspose2d,), _deconv),
-    ((nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.modules.instancenorm._InstanceNorm, nn.LayerNorm), _norm),
-    ((nn.ReLU, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.ReLU6), _act),
-    ((nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
-      nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
-      nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d), _pool),
-    ((nn.Linear,), _linear),
-    ((nn.Upsample,), _upsample),
-)
-
-
-def _paper_rule(module: nn.Module) -> Optional[Callable]:
-    for types, rule in _PAPER_RULES:
-        if isinstance(module, types):
-            return rule
-    return None
 
 
 # ------------------------------------------------------------------------------------------------

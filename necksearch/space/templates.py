@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from necksearch.graph import DetectorChoices, NeckGraph, Node
-from necksearch.space.distributions import value_key
 from necksearch.graph.catalogue import OP_DEFAULTS
+from necksearch.space.distributions import value_key
 from necksearch.space.kinds import Kind
 from necksearch.space.schema import (CHANNELS, DETECTOR_PARAMS, Param, Template, branch_params, op_kind,
                                      op_params, searchable_args)

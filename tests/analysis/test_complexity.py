@@ -5,8 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from necksearch.analysis.complexity import (PaperTally, count_detector, count_neck, detector_complexity,
-                                            level_size, neck_complexity)
+from necksearch.analysis.complexity import count_detector, count_neck, detector_complexity, neck_complexity
+from necksearch.analysis.counters import PaperTally
+from necksearch.ops.slots import level_size
 from necksearch.errors import NeckSearchError
 from necksearch.graph.presets import list_presets, load_preset
 
