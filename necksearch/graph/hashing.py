@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
 from necksearch.graph.catalogue import OP_DEFAULTS
 from necksearch.graph.errors import field_error
+from necksearch.graph.nodes import Node
 from necksearch.graph.serial import detector_to_dict
 from necksearch.graph.shapes import out_level
 from necksearch.graph.structure import backbone_level, check_structure
@@ -23,7 +24,7 @@ def canonical_hash(graph: NeckGraph) -> str:
     inputs' identities in order, so node order, node names and spelled-out defaults do not matter. Raises ``GraphError`` if the graph is not a DAG of
     known operations.
     """
-    identities = _identities(graph)
+    identities = node_identities(graph)
     for name in graph.outputs:
         if name not in identities:
             raise field_error("graph", "outputs", f"unknown output {name!r}")
@@ -32,17 +33,27 @@ def canonical_hash(graph: NeckGraph) -> str:
                     "detector": detector_to_dict(graph.detector)})
 
 
-def _identities(graph: NeckGraph) -> Dict[str, str]:
+def node_identities(graph: NeckGraph) -> Dict[str, str]:
+    """The identity of every backbone input and node, by name."""
     levels: Dict[str, Optional[int]] = {name: backbone_level(name) for name in graph.inputs}
-    identities = {name: _digest(["input", name]) for name in graph.inputs}
+    identities = {name: input_identity(name) for name in graph.inputs}
     for node in check_structure(graph):
         levels[node.name] = out_level(node, [levels[name] for name in node.inputs])
-        identities[node.name] = _digest([node.op, explicit_args(node), levels[node.name],
-                                         [identities[name] for name in node.inputs]])
+        identities[node.name] = node_identity(node, levels[node.name], [identities[name] for name in node.inputs])
     return identities
 
 
-def explicit_args(node) -> Dict[str, Any]:
+def input_identity(name: str) -> str:
+    """Identity of the backbone input ``name``."""
+    return _digest(["input", name])
+
+
+def node_identity(node: Node, level: Optional[int], input_identities: Sequence[str]) -> str:
+    """Identity of ``node`` at ``level`` reading inputs of the given identities, in order."""
+    return _digest([node.op, explicit_args(node), level, list(input_identities)])
+
+
+def explicit_args(node: Node) -> Dict[str, Any]:
     """The node's args without those equal to the op's defaults: writing a default changes nothing."""
     defaults = OP_DEFAULTS[node.op]
     return {key: value for key, value in thaw(node.args).items() if defaults.get(key, _MISSING) != value}

@@ -125,3 +125,15 @@ def _cycle_error(stuck: List[Node]) -> GraphError:
 def _suggest(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, sorted(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def reachable_from_outputs(graph: NeckGraph) -> set:
+    """Names of the nodes whose result reaches some output."""
+    by_name = {node.name: node for node in graph.nodes}
+    reached, pending = set(), list(graph.outputs)
+    while pending:
+        name = pending.pop()
+        if name in by_name and name not in reached:
+            reached.add(name)
+            pending.extend(by_name[name].inputs)
+    return reached

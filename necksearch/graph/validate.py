@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Dict, Mapping
 from necksearch.graph.catalogue import OP_ARGS, ORTHOGONAL_LOSS_OPS, ROI_EXTRACTORS
 from necksearch.graph.errors import field_error
 from necksearch.graph.shapes import NodeShape, propagate
+from necksearch.graph.structure import reachable_from_outputs
 
 if TYPE_CHECKING:
     from necksearch.graph.graph import NeckGraph
@@ -48,13 +49,7 @@ def _output_shape(graph: NeckGraph, shapes: Dict[str, NodeShape], name: str) -> 
 
 def _check_dead_nodes(graph: NeckGraph) -> None:
     """Every node must feed some output."""
-    by_name = {node.name: node for node in graph.nodes}
-    used, pending = set(), list(graph.outputs)
-    while pending:
-        name = pending.pop()
-        if name in by_name and name not in used:
-            used.add(name)
-            pending.extend(by_name[name].inputs)
+    used = reachable_from_outputs(graph)
     for node in graph.nodes:
         if node.name not in used:
             raise field_error(f"node {node.name!r}", "name", "dead node: its result reaches no output")

@@ -11,13 +11,12 @@ A complete run counts only if its graph's ``canonical_hash`` equals the target's
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from necksearch.graph import GraphError, NeckGraph, Node
+from necksearch.graph.hashing import input_identity, node_identities, node_identity
 from necksearch.graph.shapes import out_level
-from necksearch.graph.structure import backbone_level
+from necksearch.graph.structure import backbone_level, reachable_from_outputs
 from necksearch.graph.values import thaw
 from necksearch.space.schema import Param, arg_default
 
@@ -32,30 +31,15 @@ class _Prune(Exception):
     pass
 
 
-def _identity(op: str, args: Any, level: Optional[int], inputs: Sequence[str]) -> str:
-    text = json.dumps([op, thaw(args), level, list(inputs)], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha1(text.encode()).hexdigest()
-
-
 class Target:
     """What the decoder needs to know about the graph it decodes."""
 
     def __init__(self, graph: NeckGraph) -> None:
         self.graph = graph
         self.hash = graph.canonical_hash()
-        levels: Dict[str, Optional[int]] = {name: backbone_level(name) for name in graph.inputs}
-        ids = {name: _identity("input", {}, levels[name], [name]) for name in graph.inputs}
-        by_name = {}
-        for node in graph.topological_order():
-            levels[node.name] = out_level(node, [levels[i] for i in node.inputs])
-            ids[node.name] = _identity(node.op, node.args, levels[node.name], [ids[i] for i in node.inputs])
-            by_name[node.name] = node
-        reachable, pending = set(), list(graph.outputs)
-        while pending:
-            name = pending.pop()
-            if name in by_name and name not in reachable:
-                reachable.add(name)
-                pending.extend(by_name[name].inputs)
+        ids = node_identities(graph)
+        by_name = {node.name: node for node in graph.nodes}
+        reachable = reachable_from_outputs(graph)
         self.nodes = [by_name[name] for name in reachable]
         self.ids = {ids[name] for name in reachable}
         self.ops = {node.op for node in self.nodes}
@@ -89,7 +73,7 @@ class DecodeAsk:
         self.sample: Dict[str, Any] = {}
         self.values: Dict[str, Any] = {}
         self.levels: Dict[str, Optional[int]] = {n: backbone_level(n) for n in target.graph.inputs}
-        self.ids = {n: _identity("input", {}, self.levels[n], [n]) for n in target.graph.inputs}
+        self.ids = {n: input_identity(n) for n in target.graph.inputs}
 
     def __call__(self, name: str, level: Optional[int] = None) -> Any:
         return self.space._ask(self, name, level)
@@ -117,7 +101,7 @@ class DecodeAsk:
         if any(name not in self.ids for name in node.inputs):
             raise _Prune()  # an input the target does not have (e.g. another backbone level)
         level = out_level(node, [self.levels[name] for name in node.inputs])
-        identity = _identity(node.op, node.args, level, [self.ids[name] for name in node.inputs])
+        identity = node_identity(node, level, [self.ids[name] for name in node.inputs])
         if identity not in self.target.ids:
             raise _Prune()
         self.ids[node.name], self.levels[node.name] = identity, level
