@@ -6,6 +6,7 @@ Subcommands:
     bench ops     time and memory of every operation relative to the FPN step at the same level
     show          a graph in words with its neck and Mask R-CNN parameters and MACs
     draw          draw a neck graph (preset name or graph file) to a .png or .svg file
+    data synth    write the seeded synthetic COCO dataset of shapes (train/val images and annotations)
 
 User mistakes (unknown op, bad size) print one line naming the value at fault and exit with status 2.
 """
@@ -143,6 +144,25 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from necksearch.data import dataset_stats, make_synthetic_coco
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r[synth] {done}/{total} images", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+    given = dict(seed=args.seed, num_train=args.train, num_val=args.val, image_hw=args.size)
+    out = make_synthetic_coco(args.out, progress=progress, force=args.force,
+                              **{key: value for key, value in given.items() if value is not None})
+    for split in ("train", "val"):
+        stats = dataset_stats(out / "annotations" / f"instances_{split}.json")
+        sizes = ", ".join(f"{count} {name}" for name, count in stats["per_size"].items())
+        print(f"[synth] {split}: {stats['images']} images, {stats['objects']} objects ({sizes})", file=sys.stderr)
+    print(f"[synth] done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(out)
+    return 0
+
+
 def _millions(count: int) -> str:
     return f"{count / 1e6:8.3f} M"
 
@@ -192,6 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("graph", metavar="NAME|PATH", help="a preset name or a .yaml/.yml/.json graph file")
     draw.add_argument("-o", "--output", required=True, metavar="FILE", help="the picture to write: .png or .svg")
     draw.set_defaults(func=cmd_draw)
+
+    data = sub.add_parser("data", help="datasets").add_subparsers(dest="target", required=True)
+    synth = data.add_parser("synth", help="write the seeded synthetic COCO instance-segmentation dataset of shapes: "
+                                          "DIR/{train,val}/*.png, DIR/annotations/instances_{train,val}.json")
+    synth.add_argument("--out", required=True, metavar="DIR", help="the dataset directory to create")
+    synth.add_argument("--seed", type=int, help="random seed (default 0); the same seed writes the same bytes")
+    synth.add_argument("--train", type=int, metavar="N", help="training images (default 400)")
+    synth.add_argument("--val", type=int, metavar="N", help="validation images (default 100)")
+    synth.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="image size (default 320 320)")
+    synth.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
+    synth.set_defaults(func=cmd_data_synth)
     return parser
 
 

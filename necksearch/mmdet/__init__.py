@@ -1,12 +1,27 @@
-"""MMDetection integration: ``custom_imports = dict(imports=['necksearch.mmdet'])`` registers GraphNeck.
+"""MMDetection integration: ``custom_imports = dict(imports=['necksearch.mmdet'])`` registers in mmdet's MODELS:
 
-A config then says ``neck=dict(type='GraphNeck', graph='a2fpn', in_channels=[256, 512, 1024, 2048],
-out_channels=256)``, ``graph`` being a preset name, a YAML/JSON path or a graph dict.
+* ``GraphNeck`` — the neck a graph describes. A config says ``neck=dict(type='GraphNeck', graph='a2fpn',
+  in_channels=[256, 512, 1024, 2048], out_channels=256)``, ``graph`` being a preset name, a YAML/JSON
+  path or a graph dict.
+* ``SRSRoIExtractor`` — AugFPN Soft RoI Selection (RoIAlign on all levels + the ``srs`` op).
+* ``CSRoIHead`` — StandardRoIHead plus AugFPN consistent supervision (training only).
+* ``NeckSearchTwoStage`` — Faster / Mask R-CNN applying the graph's detector-level choices
+  (consistent supervision, MGC orthogonal loss, output DropBlock).
+
+:func:`detector_from_graph` writes the whole model config from a graph.
 """
 from mmdet.registry import MODELS
 
+from necksearch.mmdet.config import detector_from_graph, load_base_config, pad_size_divisor
+from necksearch.mmdet.detector import NeckSearchTwoStage, deploy_state_dict, training_only_keys
+from necksearch.mmdet.laterals import find_laterals
+from necksearch.mmdet.roi_extractors import SRSRoIExtractor
+from necksearch.mmdet.roi_head import CSRoIHead
 from necksearch.nn import GraphNeck
 
-MODELS.register_module(name="GraphNeck", module=GraphNeck, force=True)
+for _name, _module in (("GraphNeck", GraphNeck), ("SRSRoIExtractor", SRSRoIExtractor), ("CSRoIHead", CSRoIHead),
+                       ("NeckSearchTwoStage", NeckSearchTwoStage)):
+    MODELS.register_module(name=_name, module=_module, force=True)
 
-__all__ = ["GraphNeck"]
+__all__ = ["CSRoIHead", "GraphNeck", "NeckSearchTwoStage", "SRSRoIExtractor", "deploy_state_dict",
+           "detector_from_graph", "find_laterals", "load_base_config", "pad_size_divisor", "training_only_keys"]

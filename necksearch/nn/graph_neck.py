@@ -55,15 +55,24 @@ class GraphNeck(nn.Module):
         except (TypeError, ValueError) as err:
             raise GraphError(f"node {node.name!r} field 'args': {node.op} rejects {dict(node.args)}: {err}") from None
 
-    def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
-        """Backbone maps, one per graph input (c2..c5) → output maps in graph order."""
+    def forward(self, inputs: Sequence[torch.Tensor], return_nodes: Sequence[str] = ()
+                ) -> Union[Tuple[torch.Tensor, ...], Tuple[Tuple[torch.Tensor, ...], Dict[str, torch.Tensor]]]:
+        """Backbone maps, one per graph input (c2..c5) → output maps in graph order.
+
+        With ``return_nodes`` (node or input names) the result is ``(outputs, {name: map})``: the named
+        intermediate maps too, e.g. the laterals that AugFPN's consistent supervision reads.
+        """
         if len(inputs) != len(self.graph.inputs):
             raise ValueError(f"GraphNeck({self.graph.name}) takes {len(self.graph.inputs)} backbone maps "
                              f"({', '.join(self.graph.inputs)}), got {len(inputs)}")
+        unknown = [name for name in return_nodes if name not in self.shapes]
+        if unknown:
+            raise ValueError(f"GraphNeck({self.graph.name}) has no node(s) {unknown} to return")
         values: Dict[str, torch.Tensor] = dict(zip(self.graph.inputs, inputs))
         for node in self.order:
             values[node.name] = self._call(node, [values[name] for name in node.inputs])
-        return tuple(values[name] for name in self.graph.outputs)
+        outputs = tuple(values[name] for name in self.graph.outputs)
+        return (outputs, {name: values[name] for name in return_nodes}) if return_nodes else outputs
 
     def _call(self, node, args: List[torch.Tensor]) -> torch.Tensor:
         module = self.nodes[node.name]

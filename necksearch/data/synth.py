@@ -1,0 +1,163 @@
+"""Writing the synthetic dataset: one seeded generator per image, into a temp dir renamed into place.
+
+``DIR/synth.json`` (the stamp: generator version, seed, sizes, classes) is written last;
+``ensure_synthetic_coco`` reuses a dataset whose stamp matches and regenerates it otherwise.
+"""
+from __future__ import annotations
+
+import fcntl
+import itertools
+import json
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from PIL import Image
+
+from necksearch.data.coco import annotation, dataset_json, image_record
+from necksearch.data.scene import render_scene
+from necksearch.data.shapes import CLASSES
+from necksearch.errors import NeckSearchError
+
+GENERATOR_VERSION = 1            # bump whenever the same seed would draw different data
+DEFAULT_SEED = 0
+DEFAULT_TRAIN = 400
+DEFAULT_VAL = 100
+DEFAULT_HW = (320, 320)
+SPLITS = ("train", "val")
+STAMP = "synth.json"
+
+#: ``progress(images done, images in all)``, called after every image.
+Progress = Callable[[int, int], None]
+PathLike = Union[str, Path]
+
+
+def make_synthetic_coco(out_dir: PathLike, seed: int = DEFAULT_SEED, num_train: int = DEFAULT_TRAIN,
+                        num_val: int = DEFAULT_VAL, image_hw: Sequence[int] = DEFAULT_HW,
+                        progress: Optional[Progress] = None, force: bool = False) -> Path:
+    """Write the dataset to ``out_dir`` and return it; a non-empty ``out_dir`` is replaced only with ``force``."""
+    out = Path(out_dir)
+    stamp = make_stamp(seed, num_train, num_val, image_hw)
+    _check_target(out, force)
+    temp = _temp_dir_beside(out)
+    try:
+        _write(temp, stamp, _counter(num_train + num_val, progress))
+        _swap_in(temp, out)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return out
+
+
+def ensure_synthetic_coco(root: Optional[PathLike] = None, *, seed: int = DEFAULT_SEED,
+                          num_train: int = DEFAULT_TRAIN, num_val: int = DEFAULT_VAL,
+                          image_hw: Sequence[int] = DEFAULT_HW, progress: Optional[Progress] = None) -> Path:
+    """The dataset at ``root`` (default :func:`default_root`), generated unless its stamp matches.
+
+    Concurrent callers wait on a lock file beside ``root``; a non-empty ``root`` without a stamp is
+    never overwritten.
+    """
+    root = Path(root) if root is not None else default_root()
+    wanted = make_stamp(seed, num_train, num_val, image_hw)
+    _make_dir(root.parent)
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if read_stamp(root) == wanted:
+            return root
+        return make_synthetic_coco(root, seed, num_train, num_val, image_hw, progress,
+                                   force=(root / STAMP).is_file())
+
+
+def default_root() -> Path:
+    """``data/synth`` of the source checkout (git-ignored), or of the working directory for an installed package."""
+    repo = Path(__file__).resolve().parents[2]
+    return (repo if (repo / "pyproject.toml").is_file() else Path.cwd()) / "data" / "synth"
+
+
+def make_stamp(seed: int, num_train: int, num_val: int, image_hw: Sequence[int]) -> dict:
+    """What identifies a dataset's content; checks the arguments on the way."""
+    if seed < 0:
+        raise NeckSearchError(f"seed must be at least 0, got {seed}")
+    if num_train < 1 or num_val < 1:
+        raise NeckSearchError(f"train and val need at least 1 image each, got {num_train} and {num_val}")
+    if len(image_hw) != 2 or not all(64 <= side <= 4096 for side in image_hw):
+        raise NeckSearchError(f"image size must be two sides (H W) of 64..4096 px, got {tuple(image_hw)}")
+    return {"generator_version": GENERATOR_VERSION, "seed": int(seed), "num_train": int(num_train),
+            "num_val": int(num_val), "image_hw": [int(side) for side in image_hw], "classes": list(CLASSES)}
+
+
+def read_stamp(root: Path) -> Optional[dict]:
+    try:
+        return json.loads((root / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write(root: Path, stamp: dict, tick: Callable[[], None]) -> None:
+    (root / "annotations").mkdir()
+    for split_index, split in enumerate(SPLITS):
+        text = _write_split(root, split_index, stamp, tick)
+        (root / "annotations" / f"instances_{split}.json").write_text(text, encoding="utf-8")
+    (root / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_split(root: Path, split_index: int, stamp: dict, tick: Callable[[], None]) -> str:
+    """Render and save a split's images (on a few threads, in order); return its annotation file's text."""
+    split = SPLITS[split_index]
+    (root / split).mkdir()
+    images, annotations = [], []
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        jobs = pool.map(lambda index: _write_image(root, split_index, stamp, index), range(stamp[f"num_{split}"]))
+        for image, objects in jobs:
+            images.append(image)
+            annotations += [{"id": len(annotations) + k + 1, **obj} for k, obj in enumerate(objects)]
+            tick()
+    info = {"description": "necksearch synthetic shapes", "split": split, **stamp}
+    return dataset_json(images, annotations, info)
+
+
+def _write_image(root: Path, split_index: int, stamp: dict, index: int) -> Tuple[dict, List[dict]]:
+    """Draw image ``index`` of a split with its own generator, save it; its record and annotations (no ids)."""
+    hw = tuple(stamp["image_hw"])
+    pixels, instances = render_scene(np.random.default_rng([stamp["seed"], split_index, index]), hw)
+    name = f"{index:06d}.png"
+    Image.fromarray(pixels).save(root / SPLITS[split_index] / name, compress_level=1)
+    return image_record(index + 1, name, hw), [annotation(instance, index + 1) for instance in instances]
+
+
+def _counter(total: int, progress: Optional[Progress]) -> Callable[[], None]:
+    done = itertools.count(1)
+    return lambda: progress(next(done), total) if progress else None
+
+
+def _check_target(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise NeckSearchError(f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise NeckSearchError(f"{out} exists and is not empty; pass --force (force=True) to replace it")
+
+
+def _make_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NeckSearchError(f"cannot create the directory {path}: {err.strerror}") from None
+
+
+def _temp_dir_beside(out: Path) -> Path:
+    _make_dir(out.parent)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    temp.chmod(0o755)
+    return temp
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    """Rename ``new`` to ``out``; an existing ``out`` is moved aside first and deleted after."""
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    if out.exists():
+        os.replace(out, old)
+    os.replace(new, out)
+    shutil.rmtree(old)
