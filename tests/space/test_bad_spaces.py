@@ -38,42 +38,26 @@ def test_an_operation_of_another_slot(tmp_path):
     _fails(tmp_path, GOOD.replace("gacarafe]", "gacap]"), "parameters.td/op", "'gacap' cannot fill this slot")
 
 
-def test_empty_choices(tmp_path):
-    _fails(tmp_path, GOOD.replace("[sum, gacarafe]", "[]"), "parameters.td/op", "empty")
-
-
-def test_empty_named_choices(tmp_path):
-    _fails(tmp_path, GOOD + "  lateral/mgc/entities: {choices: {}}\n", "parameters.lateral/mgc/entities", "empty")
-
-
-def test_inverted_int_range(tmp_path):
-    _fails(tmp_path, GOOD + "  td/gacarafe/up_kernel: {type: int, low: 7, high: 3}\n",
-           "parameters.td/gacarafe/up_kernel", "inverted range")
-
-
-def test_inverted_float_range(tmp_path):
-    _fails(tmp_path, GOOD + "  detector/consistent_supervision: {type: float, low: 0.5, high: 0.1}\n",
-           "parameters.detector/consistent_supervision", "inverted range")
-
-
-def test_range_of_values_the_parameter_cannot_take(tmp_path):
-    _fails(tmp_path, GOOD + "  td/gacarafe/up_kernel: {type: int, low: 0, high: 4, step: 2}\n",
-           "parameters.td/gacarafe/up_kernel.low", "odd integer")
-
-
-def test_range_off_its_step_grid(tmp_path):
-    _fails(tmp_path, GOOD + "  td/gacarafe/compressed_channels: {type: int, low: 16, high: 60, step: 16}\n",
-           "parameters.td/gacarafe/compressed_channels.high", "grid")
-
-
-def test_a_float_range_for_an_integer_parameter(tmp_path):
-    _fails(tmp_path, GOOD + "  td/gacarafe/up_kernel: {type: float, low: 3, high: 5}\n",
-           "parameters.td/gacarafe/up_kernel.type", "cannot give")
-
-
-def test_log_range_from_zero(tmp_path):
-    _fails(tmp_path, GOOD + "  detector/consistent_supervision: {type: float, low: 0.0, high: 1.0, log: true}\n",
-           "parameters.detector/consistent_supervision.log", "low > 0")
+@pytest.mark.parametrize("text, key, fragment", [
+    pytest.param(GOOD.replace("[sum, gacarafe]", "[]"),
+                 "parameters.td/op", "empty", id="empty_choices"),
+    pytest.param(GOOD + "  lateral/mgc/entities: {choices: {}}\n",
+                 "parameters.lateral/mgc/entities", "empty", id="empty_named_choices"),
+    pytest.param(GOOD + "  td/gacarafe/up_kernel: {type: int, low: 7, high: 3}\n",
+                 "parameters.td/gacarafe/up_kernel", "inverted range", id="inverted_int_range"),
+    pytest.param(GOOD + "  detector/consistent_supervision: {type: float, low: 0.5, high: 0.1}\n",
+                 "parameters.detector/consistent_supervision", "inverted range", id="inverted_float_range"),
+    pytest.param(GOOD + "  td/gacarafe/up_kernel: {type: int, low: 0, high: 4, step: 2}\n",
+                 "parameters.td/gacarafe/up_kernel.low", "odd integer", id="range_of_values_the_parameter_cannot_take"),
+    pytest.param(GOOD + "  td/gacarafe/compressed_channels: {type: int, low: 16, high: 60, step: 16}\n",
+                 "parameters.td/gacarafe/compressed_channels.high", "grid", id="range_off_its_step_grid"),
+    pytest.param(GOOD + "  td/gacarafe/up_kernel: {type: float, low: 3, high: 5}\n",
+                 "parameters.td/gacarafe/up_kernel.type", "cannot give", id="a_float_range_for_an_integer_parameter"),
+    pytest.param(GOOD + "  detector/consistent_supervision: {type: float, low: 0.0, high: 1.0, log: true}\n",
+                 "parameters.detector/consistent_supervision.log", "low > 0", id="log_range_from_zero"),
+])
+def test_bad_values_and_ranges(tmp_path, text, key, fragment):
+    _fails(tmp_path, text, key, fragment)
 
 
 def test_duplicate_label(tmp_path):
