@@ -7,6 +7,7 @@ Subcommands:
     show          a graph in words with its neck and Mask R-CNN parameters and MACs
     draw          draw a neck graph (preset name or graph file) to a .png or .svg file
     data synth    write the seeded synthetic COCO dataset of shapes (train/val images and annotations)
+    train         train a detector with a neck graph (default: the proxy config on the synthetic dataset)
 
 User mistakes (unknown op, bad size) print one line naming the value at fault and exit with status 2.
 """
@@ -163,6 +164,20 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import contextlib
+    from necksearch.train import train
+    # mmengine logs (per-iteration lines) go to stdout by default; keep stdout for the result.
+    with contextlib.redirect_stdout(sys.stderr):
+        work_dir = train(args.config, graph=args.graph, epochs=args.epochs, work_dir=args.work_dir,
+                         resume=args.resume, data_root=args.data_root, seed=args.seed,
+                         trust_checkpoint=args.trust_checkpoint)
+    lines = (work_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines() \
+        if (work_dir / "metrics.jsonl").is_file() else []
+    print(json.dumps({"work_dir": str(work_dir), "last": json.loads(lines[-1]) if lines else None}))
+    return 0
+
+
 def _millions(count: int) -> str:
     return f"{count / 1e6:8.3f} M"
 
@@ -223,6 +238,23 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="image size (default 320 320)")
     synth.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
     synth.set_defaults(func=cmd_data_synth)
+
+    train = sub.add_parser("train", help="train a detector whose neck is a graph, evaluating COCO mAP every epoch")
+    train.add_argument("config", nargs="?", metavar="CONFIG",
+                       help="an mmdet config file, or a path under configs/ "
+                            "(default: configs/proxy/faster-rcnn_r18-tiny_fpn_synth.py on the synthetic dataset)")
+    train.add_argument("--graph", metavar="NAME|PATH", help="replace the config's neck graph (preset or graph file)")
+    train.add_argument("--epochs", type=int, metavar="N",
+                       help="training epochs (default: the config's; its LR schedule is kept as written)")
+    train.add_argument("--work-dir", metavar="DIR",
+                       help="checkpoints, logs and metrics (default runs/train/CONFIG__GRAPH)")
+    train.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")
+    train.add_argument("--data-root", metavar="DIR", help="dataset root (default: the config's; the synthetic "
+                                                           "dataset is generated on first use)")
+    train.add_argument("--seed", type=int, default=0, help="random seed; CPU runs are deterministic (default 0)")
+    train.add_argument("--trust-checkpoint", action="store_true",
+                       help="unpickle checkpoints fully (runs code stored in them); default is weights-only loading")
+    train.set_defaults(func=cmd_train)
     return parser
 
 

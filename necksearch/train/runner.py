@@ -1,0 +1,204 @@
+"""Build a training config (config file + graph + data root + seed) and run it with mmengine's Runner.
+
+Every user mistake found before training starts (config path, data root, annotation files, graph name,
+graph levels or widths that do not match the backbone) raises :class:`NeckSearchError`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Union
+
+from necksearch.errors import NeckSearchError
+
+#: ``configs/`` at the repository root (the package is installed editable from the checkout).
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "proxy" / "faster-rcnn_r18-tiny_fpn_synth.py"
+MASK_PROXY = CONFIG_DIR / "proxy" / "mask-rcnn_r18-tiny_fpn_synth.py"
+#: A config whose train dataset has this data root trains on the embedded dataset (generated on first use).
+SYNTH_ROOT = "data/synth/"
+HOOK_MODULE = "necksearch.train.hooks"
+
+
+def resolve_config_path(config: Union[str, Path, None]) -> Path:
+    """A config path as given, or relative to ``configs/``; the Faster R-CNN proxy when ``None``."""
+    if config is None:
+        return DEFAULT_CONFIG
+    path = Path(config)
+    for candidate in (path, CONFIG_DIR / path):
+        if candidate.is_file() and candidate.suffix == ".py":
+            return candidate
+    raise NeckSearchError(f"unknown config {str(config)!r}: no such .py file here or under {CONFIG_DIR}")
+
+
+def load_config(path: Path):
+    from mmengine.config import Config
+    try:
+        return Config.fromfile(str(path))
+    except Exception as err:  # noqa: BLE001 - mmengine raises many kinds for a bad file
+        raise NeckSearchError(f"cannot read config {path}: {type(err).__name__}: "
+                              f"{str(err).strip().splitlines()[-1] if str(err).strip() else ''}") from None
+
+
+def check_ann_file(path: Path) -> Dict[str, Any]:
+    """A COCO annotation file that parses and has images, annotations and categories lists."""
+    if not path.is_file():
+        raise NeckSearchError(f"annotation file {path} does not exist")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise NeckSearchError(f"corrupt or truncated annotation file {path}: {err}") from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(key), list)
+                                             for key in ("images", "annotations", "categories")):
+        raise NeckSearchError(f"annotation file {path} is not COCO: it needs images, annotations and categories lists")
+    if not data["images"]:
+        raise NeckSearchError(f"annotation file {path} has no images")
+    return data
+
+
+def _datasets(cfg):
+    """The dataset dicts of the train / val / test loaders (ConcatDataset / RepeatDataset wrappers unwrapped)."""
+    found = []
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        loader = cfg.get(key)
+        if loader is None:
+            continue
+        dataset = loader["dataset"]
+        while "dataset" in dataset:
+            dataset = dataset["dataset"]
+        found.append((key, dataset))
+    return found
+
+
+def set_data_root(cfg, data_root: Optional[Union[str, Path]]) -> Path:
+    """Point every dataset and evaluator at ``data_root`` (default: the config's; the embedded dataset is
+    generated on first use) and check that the root and its annotation files are sound."""
+    datasets = _datasets(cfg)
+    if not datasets:
+        raise NeckSearchError("the config has no train_dataloader")
+    configured = datasets[0][1].get("data_root", "")
+    if data_root is None and str(configured).rstrip("/") == SYNTH_ROOT.rstrip("/"):
+        from necksearch.data import ensure_synthetic_coco
+        data_root = ensure_synthetic_coco()
+    root = Path(data_root if data_root is not None else configured)
+    if not root.is_dir():
+        raise NeckSearchError(f"data root {root} does not exist (give --data-root DIR)")
+    root = root.resolve()
+    for key, dataset in datasets:
+        dataset["data_root"] = str(root) + os.sep
+        check_ann_file(root / dataset["ann_file"])
+    val_ann = root / dict(datasets)["val_dataloader"]["ann_file"] if "val_dataloader" in dict(datasets) else None
+    for key in ("val_evaluator", "test_evaluator"):
+        evaluator = cfg.get(key)
+        if evaluator is not None and val_ann is not None and "ann_file" in evaluator:
+            evaluator["ann_file"] = str(val_ann)
+    return root
+
+
+def _backbone_widths(backbone) -> Optional[list]:
+    from necksearch.mmdet.config import _resnet_widths
+    try:
+        return _resnet_widths(backbone)
+    except NeckSearchError:
+        return None
+
+
+def set_graph(cfg, graph: Optional[Union[str, Path]]) -> str:
+    """Check the config's neck graph against the backbone; with ``graph``, replace it (and the detector-level
+    parts that follow from it) through :func:`necksearch.mmdet.detector_from_graph`. Returns the graph's name."""
+    from necksearch.graph.presets import resolve_graph
+    from necksearch.mmdet.config import detector_from_graph
+    model = cfg.model
+    neck = model.get("neck", {})
+    if neck.get("type") != "GraphNeck":
+        raise NeckSearchError(f"the config's neck is {neck.get('type')!r}, not GraphNeck")
+    in_channels = list(neck["in_channels"])
+    widths = _backbone_widths(model["backbone"])
+    if widths is not None and widths != in_channels:
+        raise NeckSearchError(f"the neck's in_channels {in_channels} do not match the backbone's outputs {widths}")
+    spec = neck["graph"] if graph is None else (str(graph) if not Path(str(graph)).is_file() else Path(graph))
+    resolved = resolve_graph(spec)
+    if len(resolved.inputs) != len(in_channels):
+        raise NeckSearchError(f"graph {resolved.name!r} reads {len(resolved.inputs)} backbone levels "
+                              f"({', '.join(resolved.inputs)}) but the backbone gives {len(in_channels)} "
+                              f"({in_channels})")
+    resolved.infer_shapes(dict(zip(resolved.inputs, in_channels)))  # widths and levels agree, or GraphError
+    if graph is not None:
+        base = model.to_dict()
+        try:
+            new = detector_from_graph(resolved, base, in_channels=in_channels, out_channels=neck.get("out_channels"))
+        except (TypeError, KeyError) as err:  # e.g. Cascade R-CNN's list of bbox heads
+            raise NeckSearchError(f"--graph cannot rewrite this config's detector ({model['type']}): "
+                                  f"{type(err).__name__}: {err}") from None
+        from mmengine.config import ConfigDict
+        cfg.model = ConfigDict(new)
+    return resolved.name
+
+
+def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional[Union[str, Path]] = None,
+                       epochs: Optional[int] = None, work_dir: Optional[Union[str, Path]] = None,
+                       resume: bool = False, data_root: Optional[Union[str, Path]] = None, seed: int = 0,
+                       extra_hooks: Sequence[dict] = ()):
+    """The mmengine ``Config`` that :func:`train` runs (every check done, nothing trained)."""
+    path = resolve_config_path(config)
+    cfg = load_config(path)
+    if epochs is not None:
+        if epochs < 1:
+            raise NeckSearchError(f"--epochs must be at least 1, got {epochs}")
+        cfg.train_cfg["max_epochs"] = int(epochs)
+    if seed < 0:
+        raise NeckSearchError(f"--seed must be at least 0, got {seed}")
+    import necksearch.mmdet  # noqa: F401 - registers GraphNeck & co. before graph checks
+    name = set_graph(cfg, graph)
+    set_data_root(cfg, data_root)
+    imports = dict(cfg.get("custom_imports", {}) or {})
+    modules = list(imports.get("imports", []))
+    for module in ("necksearch.mmdet", HOOK_MODULE):
+        if module not in modules:
+            modules.append(module)
+    cfg.custom_imports = dict(imports=modules, allow_failed_imports=False)
+    cfg.work_dir = str(Path(work_dir) if work_dir is not None else Path("runs") / "train" / f"{path.stem}__{name}")
+    cfg.randomness = dict(seed=int(seed), deterministic=True)
+    cfg.train_dataloader.setdefault("sampler", dict(type="DefaultSampler", shuffle=True))["seed"] = int(seed)
+    cfg.resume = bool(resume)
+    cfg.load_from = None
+    cfg.train_cfg["val_interval"] = 1
+    hooks = [h for h in cfg.get("custom_hooks", []) or []
+             if h.get("type") not in ("NeckSearchMetricsHook", "EpochReseedHook")]
+    cfg.custom_hooks = hooks + [dict(type="EpochReseedHook", seed=int(seed)), dict(type="NeckSearchMetricsHook"),
+                                *map(dict, extra_hooks)]
+    cfg.default_hooks["checkpoint"] = dict(type="CheckpointHook", interval=1, by_epoch=True)
+    cfg.default_scope = "mmdet"
+    return cfg
+
+
+def check_resume_checkpoint(work_dir: Path) -> Optional[Path]:
+    """The checkpoint ``--resume`` will load (mmengine's ``last_checkpoint`` record), loaded once with the
+    current loader so that a refused or unreadable file is a one-line error; ``None`` if there is none."""
+    from necksearch.mmdet.checkpoint import load_local
+    record = work_dir / "last_checkpoint"
+    if not record.is_file():
+        return None
+    path = Path(record.read_text(encoding="utf-8").strip())
+    if not path.is_file():
+        raise NeckSearchError(f"--resume: {record} names {path}, which does not exist")
+    load_local(str(path), map_location="cpu")
+    return path
+
+
+def train(config=None, *, trust_checkpoint: bool = False, **kwargs) -> Path:
+    """Train (or resume) and return the work dir; per-epoch metrics land in ``WORK_DIR/metrics/``."""
+    cfg = build_train_config(config, **kwargs)
+    from mmdet.utils import register_all_modules
+    from mmengine.runner import Runner
+    import necksearch.train.hooks  # noqa: F401 - registers the hooks
+    from necksearch.mmdet.checkpoint import install
+    register_all_modules(init_default_scope=True)
+    install(trust=trust_checkpoint)
+    if cfg.resume:  # refuse an unsafe checkpoint before the Runner starts logging
+        check_resume_checkpoint(Path(cfg.work_dir))
+    runner = Runner.from_cfg(copy.deepcopy(cfg))
+    runner.train()
+    return Path(cfg.work_dir)

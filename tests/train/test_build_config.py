@@ -1,0 +1,62 @@
+"""build_train_config: the graph, data root, seed, hooks and resume settings that ``necksearch train`` runs."""
+from pathlib import Path
+
+import pytest
+
+from necksearch.errors import NeckSearchError
+from necksearch.train import DEFAULT_CONFIG, build_train_config, check_ann_file, resolve_config_path
+
+
+def test_defaults(tiny_root, tmp_path):
+    cfg = build_train_config(data_root=tiny_root, work_dir=tmp_path / "w", seed=5)
+    assert resolve_config_path(None) == DEFAULT_CONFIG
+    assert cfg.model.neck.graph == "fpn" and cfg.model.type == "FasterRCNN"
+    assert cfg.randomness == dict(seed=5, deterministic=True)
+    assert cfg.train_dataloader.sampler.seed == 5
+    assert cfg.train_dataloader.dataset.data_root == str(Path(tiny_root).resolve()) + "/"
+    assert cfg.val_evaluator.ann_file == str(Path(tiny_root).resolve() / "annotations" / "instances_val.json")
+    assert [h["type"] for h in cfg.custom_hooks] == ["EpochReseedHook", "NeckSearchMetricsHook"]
+    assert cfg.train_cfg.val_interval == 1 and cfg.default_hooks.checkpoint.interval == 1
+    assert "necksearch.train.hooks" in cfg.custom_imports.imports and cfg.resume is False
+
+
+def test_graph_replaces_neck_and_detector_parts(tiny_root, tmp_path):
+    from necksearch.mmdet import detector_from_graph
+    cfg = build_train_config(graph="a2fpn", epochs=2, resume=True, data_root=tiny_root, work_dir=tmp_path / "w")
+    assert cfg.model.neck.graph["name"] == "a2fpn" and cfg.model.neck.in_channels == [32, 64, 128, 256]
+    assert cfg.model.neck.out_channels == 64
+    assert cfg.model.type == "NeckSearchTwoStage" and cfg.model.data_preprocessor.pad_size_divisor == 64
+    base = build_train_config(data_root=tiny_root, work_dir=tmp_path / "w").model.to_dict()
+    expected = detector_from_graph("a2fpn", base, in_channels=[32, 64, 128, 256], out_channels=64).to_dict()
+    assert cfg.model.to_dict() == expected
+    assert cfg.train_cfg.max_epochs == 2 and cfg.resume is True
+    augfpn = build_train_config(graph="augfpn", data_root=tiny_root, work_dir=tmp_path / "w").model
+    assert augfpn.roi_head.type == "CSRoIHead" and augfpn.roi_head.bbox_roi_extractor.type == "SRSRoIExtractor"
+
+
+def test_graph_from_file(tiny_root, tmp_path):
+    from necksearch.graph.presets import load_preset
+    from necksearch.graph.serial import dump_yaml
+    path = tmp_path / "mine.yaml"
+    path.write_text(dump_yaml(load_preset("pafpn").to_dict()))
+    cfg = build_train_config(graph=str(path), data_root=tiny_root, work_dir=tmp_path / "w")
+    assert cfg.model.neck.graph["name"] == "pafpn"
+
+
+def test_bad_values(tiny_root, tmp_path):
+    with pytest.raises(NeckSearchError, match="epochs"):
+        build_train_config(epochs=0, data_root=tiny_root)
+    with pytest.raises(NeckSearchError, match="unknown config"):
+        build_train_config("configs/nope.py")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"images": []')
+    with pytest.raises(NeckSearchError, match="corrupt or truncated"):
+        check_ann_file(bad)
+    bad.write_text('{"images": [], "annotations": [], "categories": []}')
+    with pytest.raises(NeckSearchError, match="no images"):
+        check_ann_file(bad)
+
+
+def test_cascade_config_graph_rewrite_is_a_clear_error():
+    with pytest.raises(NeckSearchError, match="cannot rewrite|data root"):
+        build_train_config("cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py", graph="fpn")
