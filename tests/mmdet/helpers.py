@@ -69,7 +69,3 @@ def batch(num_images=2, size=IMAGE, masks=True, seed=0):
 def preprocess(model, training, **kwargs):
     images, samples = batch(masks=model.with_mask if hasattr(model, "with_mask") else True, **kwargs)
     return model.data_preprocessor(dict(inputs=images, data_samples=samples), training)
-
-
-def num_params(module):
-    return sum(p.numel() for p in module.parameters())

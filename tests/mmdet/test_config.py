@@ -2,7 +2,8 @@
 import pytest
 
 from necksearch.graph.presets import load_preset
-from tests.mmdet.helpers import R18, num_params, registered
+from tests.helpers import n_params
+from tests.mmdet.helpers import R18, registered
 
 
 def config(graph, base="mask_rcnn", **kwargs):
@@ -54,7 +55,7 @@ def test_the_augfpn_detector_at_256_channels_has_one_srs_per_branch():
     model = models.build(cfg)
     box, mask = model.roi_head.bbox_roi_extractor, model.roi_head.mask_roi_extractor
     assert isinstance(box, SRSRoIExtractor) and isinstance(mask, SRSRoIExtractor) and box is not mask
-    assert num_params(box) == num_params(mask) == 271_620
+    assert n_params(box) == n_params(mask) == 271_620
     assert box.roi_layers[0].output_size == (7, 7) and mask.roi_layers[0].output_size == (14, 14)
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from necksearch.graph.presets import load_preset
-from tests.mmdet.helpers import build, num_params, preprocess, small_config
+from tests.helpers import n_params
+from tests.mmdet.helpers import build, preprocess, small_config
 
 CS_KEYS = {f"{kind}_cs_p{level}" for kind in ("loss_cls", "loss_bbox", "acc") for level in range(2, 6)}
 CS_MASK_KEYS = {f"loss_mask_cs_p{level}" for level in range(2, 6)}
@@ -52,7 +53,7 @@ def test_cs_uses_the_main_heads_rois_and_targets_and_weights_each_level():
     head = model.roi_head
     assert head.cs_bbox_head is not head.bbox_head
     assert not {p.data_ptr() for p in head.cs_bbox_head.parameters()} & {p.data_ptr() for p in head.bbox_head.parameters()}
-    assert num_params(head.cs_bbox_head) == num_params(head.bbox_head)   # same Shared2FC architecture
+    assert n_params(head.cs_bbox_head) == n_params(head.bbox_head)   # same Shared2FC architecture
     seen = {"main": [], "aux": []}
     main_fn, aux_fn = head.bbox_head.loss_and_target, head.cs_bbox_head.loss
 
@@ -108,7 +109,7 @@ def test_aux_heads_stay_out_of_inference_and_are_dropped_for_deployment():
     cfg = small_config("augfpn")
     inference = build(cfg, consistent_supervision=0)
     plain = build(small_config("augfpn_rfa_srs"))          # the same detector, CS off in the graph
-    assert num_params(inference) == num_params(plain) < num_params(model)
+    assert n_params(inference) == n_params(plain) < n_params(model)
     deployed = deploy_state_dict(model)
     assert set(deployed) == set(inference.state_dict()) == set(plain.state_dict())
     assert training_only_keys(model) and not training_only_keys(deployed)
@@ -121,13 +122,13 @@ def test_aux_heads_stay_out_of_inference_and_are_dropped_for_deployment():
 
     stripped = build(cfg)
     stripped.strip_training_only()
-    assert num_params(stripped) == num_params(plain) and not stripped.with_cs
+    assert n_params(stripped) == n_params(plain) and not stripped.with_cs
     assert not any("_cs_p" in key for key in training_losses(stripped))
 
 
 def test_dropblock_acts_on_every_output_in_training_only():
     model = model_for("fpt_st")
-    assert model.output_dropblock is not None and num_params(model.output_dropblock) == 0
+    assert model.output_dropblock is not None and n_params(model.output_dropblock) == 0
     inputs = preprocess(model, False)["inputs"]
     with torch.no_grad():
         model.train()

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from tests.mmdet.helpers import num_params, registered
+from tests.helpers import n_params
+from tests.mmdet.helpers import registered
 
 STRIDES = [4, 8, 16, 32]
 
@@ -29,7 +30,7 @@ def test_srs_has_the_papers_parameter_count_per_branch_and_the_roi_shape(output_
     from mmdet.models.roi_heads.roi_extractors import BaseRoIExtractor
     extractor = srs(256, output_size)
     assert isinstance(extractor, BaseRoIExtractor)
-    assert num_params(extractor) == 271_620
+    assert n_params(extractor) == 271_620
     with torch.no_grad():
         out = extractor(pyramid(256), rois())
     assert out.shape == (6, 256, output_size, output_size)

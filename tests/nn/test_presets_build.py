@@ -11,6 +11,7 @@ from necksearch.nn import GraphNeck
 from necksearch.ops.carafe import GatedChannelAttention
 from necksearch.ops.fpt import GroundingTransformer, SelfTransformer
 from necksearch.ops.mgc import GraphReasoning
+from tests.helpers import n_params
 
 FPN_PARAMS = 3_344_384
 SMALL_WIDTHS = [16, 32, 64, 128]
@@ -25,10 +26,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def n_params(module):
-    return sum(p.numel() for p in module.parameters())
 
 
 def full(name):

@@ -3,10 +3,7 @@ import pytest
 import torch
 
 from necksearch.ops import build_op
-
-
-def n_params(module):
-    return sum(p.numel() for p in module.parameters())
+from tests.helpers import n_params
 
 
 @pytest.mark.parametrize("name, expected", [("gacarafe", 259_941), ("gacap", 216_666),

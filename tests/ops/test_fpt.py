@@ -6,10 +6,7 @@ import torch
 
 from necksearch.ops import build_op
 from necksearch.ops.fpt import tokens
-
-
-def n_params(module):
-    return sum(p.numel() for p in module.parameters())
+from tests.helpers import n_params
 
 
 def test_scale_modes_follow_paper_and_code():

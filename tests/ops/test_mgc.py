@@ -4,12 +4,9 @@ import torch
 
 from necksearch.ops import build_op
 from necksearch.ops.mgc import ENTITY_SETTINGS
+from tests.helpers import n_params
 
 BACKBONE = [256, 512, 1024, 2048]
-
-
-def n_params(module):
-    return sum(p.numel() for p in module.parameters())
 
 
 def mgc_params(context_channels, entities):

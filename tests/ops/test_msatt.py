@@ -4,10 +4,7 @@ import torch
 
 from necksearch.ops import build_op
 from necksearch.ops.msatt import pooled_sizes
-
-
-def n_params(module):
-    return sum(p.numel() for p in module.parameters())
+from tests.helpers import n_params
 
 
 @pytest.mark.parametrize("name", ["mssa", "msca"])
