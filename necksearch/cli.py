@@ -171,6 +171,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     with contextlib.redirect_stdout(sys.stderr):
         work_dir = train(args.config, graph=args.graph, epochs=args.epochs, work_dir=args.work_dir,
                          resume=args.resume, data_root=args.data_root, seed=args.seed,
+                         image_size=args.image_size, data_fraction=args.data_fraction,
                          trust_checkpoint=args.trust_checkpoint)
     lines = (work_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines() \
         if (work_dir / "metrics.jsonl").is_file() else []
@@ -252,9 +253,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-root", metavar="DIR", help="dataset root (default: the config's; the synthetic "
                                                            "dataset is generated on first use)")
     train.add_argument("--seed", type=int, default=0, help="random seed; CPU runs are deterministic (default 0)")
+    train.add_argument("--image-size", type=int, metavar="S",
+                       help="resize images to fit S×S, aspect kept (default: the config's; a search's fidelity)")
+    train.add_argument("--data-fraction", type=float, metavar="F",
+                       help="train on the first F (0 < F <= 1) of the training images (default: all)")
     train.add_argument("--trust-checkpoint", action="store_true",
                        help="unpickle checkpoints fully (runs code stored in them); default is weights-only loading")
     train.set_defaults(func=cmd_train)
+
+    from necksearch.search.cli import add_search_parser
+    add_search_parser(sub)
     return parser
 
 

@@ -25,6 +25,24 @@ def summary(graph: NeckGraph, in_channels: Mapping[str, int] | None = None) -> s
     return "\n".join(lines)
 
 
+#: Ops every FPN-like graph has; a one-line summary leaves them out.
+PLAIN_OPS = frozenset({"lateral", "sum", "conv3x3", "maxpool_down", "conv_down"})
+
+
+def one_line(graph: NeckGraph) -> str:
+    """The graph's distinctive ops with their counts and detector choices, e.g. ``mgc×4 gacarafe×3 +srs``
+    (``fpn-like`` when it only uses FPN's own ops); for leaderboards."""
+    counts: dict = {}
+    for node in graph.topological_order():
+        if node.op not in PLAIN_OPS:
+            counts[node.op] = counts.get(node.op, 0) + 1
+    parts = [f"{op}×{count}" if count > 1 else op for op, count in counts.items()] or ["fpn-like"]
+    detector = graph.detector
+    flags = [("srs", detector.roi_extractor == "srs"), ("cs", detector.consistent_supervision > 0),
+             ("dropblock", detector.output_dropblock is not None)]
+    return " ".join(parts + [f"+{name}" for name, on in flags if on])
+
+
 def node_line(node: Node, shape: NodeShape) -> str:
     """``name = op(inputs; args) @ P<level> ×<channels>`` (``@ context`` for a context)."""
     args = f"; {_keywords(node.args)}" if node.args else ""

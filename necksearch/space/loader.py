@@ -22,6 +22,7 @@ Format (every key but ``templates`` optional)::
                                    # bounds the caller checks with its own counter (needs torch):
                                    # space.check_constraints({"params": p, "flops": f})
     presets: [fpn, pafpn]          # presets this space must contain (checked at load)
+    fixed_points: [fpn]            # presets a search evaluates first, in this order (contained too)
 
 Labels, their kinds and defaults: ``necksearch.space.templates`` (``SearchSpace.labels()`` lists the
 searched ones). Every mistake — YAML syntax, unknown or duplicate key, wrong type, unknown operation,
@@ -46,7 +47,8 @@ from necksearch.space.space import CONSTRAINTS, SearchSpace, template_param
 from necksearch.space.templates import TEMPLATES
 
 SPACE_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
-TOP_KEYS = ("name", "description", "templates", "per_level", "parameters", "constraints", "presets")
+TOP_KEYS = ("name", "description", "templates", "per_level", "parameters", "constraints", "presets",
+            "fixed_points")
 RANGE_KEYS = ("type", "low", "high", "step", "log")
 _EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 
@@ -140,7 +142,9 @@ class _Reader:
         params.update(self.parameters(_optional(data, "parameters", {}), schema))
         space = SearchSpace(name=name, source=self.source, templates=templates, per_level=per_level,
                             params=params, schema=schema, constraints=self.constraints(_optional(data, "constraints", {})),
-                            presets=self.presets(_optional(data, "presets", [])), description=description)
+                            presets=self.presets(_optional(data, "presets", []), "presets"),
+                            fixed_points=self.presets(_optional(data, "fixed_points", []), "fixed_points"),
+                            description=description)
         self.check_presets(space)
         return space
 
@@ -282,22 +286,23 @@ class _Reader:
             bounds[name] = float(bound)
         return bounds
 
-    def presets(self, value: Any) -> Tuple[str, ...]:
-        names = self.names(value, "presets")
+    def presets(self, value: Any, key: str) -> Tuple[str, ...]:
+        names = self.names(value, key)
         known = set(list_presets())
         for name in names:
             if name not in known:
-                raise self.error("presets", f"unknown preset {name!r}")
+                raise self.error(key, f"unknown preset {name!r}")
         return tuple(names)
 
     def check_presets(self, space: SearchSpace) -> None:
-        for name in space.presets:
-            try:
-                graph = load_preset(name)
-            except GraphError as error:
-                raise self.error("presets", f"preset {name!r} cannot be read: {error}") from None
-            if not space.contains(graph):
-                raise self.error("presets", f"preset {name!r} is not a point of this space")
+        for key in ("presets", "fixed_points"):
+            for name in getattr(space, key):
+                try:
+                    graph = load_preset(name)
+                except GraphError as error:
+                    raise self.error(key, f"preset {name!r} cannot be read: {error}") from None
+                if not space.contains(graph):
+                    raise self.error(key, f"preset {name!r} is not a point of this space")
 
 
 def _optional(data: Mapping[str, Any], key: str, empty: Any) -> Any:

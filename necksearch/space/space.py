@@ -34,6 +34,7 @@ class SearchSpace:
         schema: every parameter the templates may ask for, by generic label (``template`` included).
         constraints: bounds by name (``max_neck_params``, ``max_neck_flops``); counted by the caller.
         presets: the preset names the file lists (all contained; checked when loading).
+        fixed_points: presets a search evaluates before sampling, in order (contained too).
         description: free text.
     """
 
@@ -45,6 +46,7 @@ class SearchSpace:
     schema: Mapping[str, Param]
     constraints: Mapping[str, float]
     presets: Tuple[str, ...] = ()
+    fixed_points: Tuple[str, ...] = ()
     description: str = ""
 
     # ------------------------------------------------------------------ the chain

@@ -129,7 +129,7 @@ def set_graph(cfg, graph: Optional[Union[str, Path]]) -> str:
         base = model.to_dict()
         try:
             new = detector_from_graph(resolved, base, in_channels=in_channels, out_channels=neck.get("out_channels"))
-        except (TypeError, KeyError) as err:  # e.g. Cascade R-CNN's list of bbox heads
+        except (TypeError, KeyError) as err:  # a base detector_from_graph does not know (no roi_head, ...)
             raise NeckSearchError(f"--graph cannot rewrite this config's detector ({model['type']}): "
                                   f"{type(err).__name__}: {err}") from None
         from mmengine.config import ConfigDict
@@ -137,9 +137,29 @@ def set_graph(cfg, graph: Optional[Union[str, Path]]) -> str:
     return resolved.name
 
 
+def set_fidelity(cfg, image_size: Optional[int] = None, data_fraction: Optional[float] = None) -> None:
+    """Train and evaluate at a lower fidelity: every ``Resize`` to ``image_size``² (aspect kept), and the
+    first ``data_fraction`` of the training images (mmengine's ``indices``); validation stays whole."""
+    if image_size is not None:
+        if image_size < 32:
+            raise NeckSearchError(f"--image-size must be at least 32, got {image_size}")
+        for key, dataset in _datasets(cfg):
+            for transform in dataset.get("pipeline", []):
+                if transform.get("type") == "Resize":
+                    transform["scale"] = (int(image_size), int(image_size))
+    if data_fraction is not None:
+        if not 0 < data_fraction <= 1:
+            raise NeckSearchError(f"--data-fraction must be in (0, 1], got {data_fraction}")
+        if data_fraction < 1:
+            train_set = dict(_datasets(cfg))["train_dataloader"]
+            images = len(check_ann_file(Path(train_set["data_root"]) / train_set["ann_file"])["images"])
+            train_set["indices"] = max(1, round(images * data_fraction))
+
+
 def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional[Union[str, Path]] = None,
                        epochs: Optional[int] = None, work_dir: Optional[Union[str, Path]] = None,
                        resume: bool = False, data_root: Optional[Union[str, Path]] = None, seed: int = 0,
+                       image_size: Optional[int] = None, data_fraction: Optional[float] = None,
                        extra_hooks: Sequence[dict] = ()):
     """The mmengine ``Config`` that :func:`train` runs (every check done, nothing trained)."""
     path = resolve_config_path(config)
@@ -153,6 +173,7 @@ def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional
     import necksearch.mmdet  # noqa: F401 - registers GraphNeck & co. before graph checks
     name = set_graph(cfg, graph)
     set_data_root(cfg, data_root)
+    set_fidelity(cfg, image_size, data_fraction)
     imports = dict(cfg.get("custom_imports", {}) or {})
     modules = list(imports.get("imports", []))
     for module in ("necksearch.mmdet", HOOK_MODULE):
@@ -190,7 +211,11 @@ def check_resume_checkpoint(work_dir: Path) -> Optional[Path]:
 
 def train(config=None, *, trust_checkpoint: bool = False, **kwargs) -> Path:
     """Train (or resume) and return the work dir; per-epoch metrics land in ``WORK_DIR/metrics/``."""
-    cfg = build_train_config(config, **kwargs)
+    return run_config(build_train_config(config, **kwargs), trust_checkpoint=trust_checkpoint)
+
+
+def run_config(cfg, *, trust_checkpoint: bool = False) -> Path:
+    """Run a config from :func:`build_train_config` with mmengine's Runner; returns the work dir."""
     from mmdet.utils import register_all_modules
     from mmengine.runner import Runner
     import necksearch.train.hooks  # noqa: F401 - registers the hooks

@@ -1,0 +1,49 @@
+"""Measured inference latency of a neck alone: the ``latency`` objective of a search.
+
+The neck runs at full width (256 channels on ResNet-50's C2..C5 widths) on random backbone maps of an
+``image_hw`` image, under ``torch.inference_mode``; the result is the median of ``repeats`` timed
+calls after ``warmup`` untimed ones, synchronising CUDA around each call. Absolute numbers depend on
+the machine and its load: compare trials of one search, measured on the same kind of worker.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Sequence
+
+import torch
+
+from necksearch.analysis.complexity import RESNET50_CHANNELS, GraphSpec
+from necksearch.graph.presets import resolve_graph
+from necksearch.graph.structure import backbone_level
+
+#: Half of the papers' 1280×832 in each side: a CPU worker measures a heavy neck in seconds.
+LATENCY_IMAGE = (640, 416)
+
+
+def neck_latency_ms(graph: GraphSpec, image_hw: Sequence[int] = LATENCY_IMAGE, device: str = "cpu",
+                    repeats: int = 3, warmup: int = 1) -> float:
+    """Median wall time (ms) of one forward pass of the neck (see the module docstring)."""
+    from necksearch.nn import GraphNeck
+    graph = resolve_graph(graph)
+    where = torch.device(device)
+    neck = GraphNeck(graph, in_channels=list(RESNET50_CHANNELS), out_channels=graph.channels).to(where).eval()
+    generator = torch.Generator().manual_seed(0)
+    maps = [torch.randn(1, width, -(-image_hw[0] // 2 ** level), -(-image_hw[1] // 2 ** level),
+                        generator=generator).to(where)
+            for width, level in zip(RESNET50_CHANNELS, (backbone_level(name) for name in graph.inputs))]
+    times = []
+    with torch.inference_mode():
+        for index in range(warmup + repeats):
+            _sync(where)
+            start = time.perf_counter()
+            neck(maps)
+            _sync(where)
+            if index >= warmup:
+                times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -1,0 +1,79 @@
+"""``necksearch search``, ``reproduce`` and ``dashboard``: argument parsing and wiring only."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import sys
+from pathlib import Path
+
+from necksearch.search.settings import OBJECTIVES, RUNS_DIR, SAMPLERS, SCHEDULERS, SearchSettings, latest_run
+
+DEFAULTS = SearchSettings()
+
+
+def add_search_parser(sub) -> None:
+    search = sub.add_parser("search", help="search a space of neck graphs: Ray Tune trials, an Optuna study, "
+                                           "ASHA; default: the embedded default on the synthetic dataset",
+                            argument_default=argparse.SUPPRESS)
+    search.add_argument("space", nargs="?", metavar="SPACE",
+                        help=f"a space name in search_spaces/ or a YAML file (default: {DEFAULTS.space})")
+    _option(search, "--name", help="the run's name: its directory RUNS_DIR/NAME and the study name "
+                                   "(default: SPACE-date-time)")
+    _option(search, "--runs-dir", help=f"where run directories go (default: {RUNS_DIR})")
+    search.add_argument("--resume", action="store_true", default=False,
+                        help="continue the run --name (default: the latest) from its study: finished trials "
+                             "stay, interrupted ones continue from their last epoch")
+    _option(search, "--num-trials", type=int, help=f"trained trials in all, fixed points included ({DEFAULTS.num_trials})")
+    _option(search, "--max-concurrent", type=int, help=f"trials at once ({DEFAULTS.max_concurrent})")
+    _option(search, "--cpus-per-trial", type=float, help=f"CPUs per trial ({DEFAULTS.cpus_per_trial:g})")
+    _option(search, "--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (0)")
+    _option(search, "--address", help="join an existing Ray cluster (auto, or HOST:PORT); default: start Ray here")
+    _option(search, "--config", help="base MMDetection config (default: the Faster R-CNN R18-tiny synthetic proxy)")
+    _option(search, "--data-root", help="dataset root (default: the config's; the synthetic one is generated)")
+    _option(search, "--epochs", type=int, help=f"epochs of a trial that is not stopped early ({DEFAULTS.epochs})")
+    _option(search, "--image-size", type=int, help=f"fidelity: images resized to fit S×S ({DEFAULTS.image_size})")
+    _option(search, "--data-fraction", type=float, help=f"fidelity: share of the training images ({DEFAULTS.data_fraction:g})")
+    _option(search, "--scheduler", choices=SCHEDULERS, help=f"early stopping over epochs ({DEFAULTS.scheduler})")
+    _option(search, "--grace-epochs", type=int, help=f"ASHA: epochs before a trial can be stopped ({DEFAULTS.grace_epochs})")
+    _option(search, "--reduction-factor", type=int, help=f"ASHA: keep 1/F at each rung ({DEFAULTS.reduction_factor})")
+    _option(search, "--sampler", choices=SAMPLERS, help=f"Optuna sampler ({DEFAULTS.sampler})")
+    _option(search, "--objectives", help=f"map, or map plus costs for a Pareto search, e.g. map,params; "
+                                         f"from {', '.join(OBJECTIVES)} (map)")
+    _option(search, "--storage", help="the study: an SQLite file (.db), a postgresql:// URL, or an Optuna journal "
+                                      "file (.log) on a shared filesystem (default: RUN_DIR/study.db)")
+    _option(search, "--fixed-points", help="presets evaluated first, comma-separated; 'all' or 'none' "
+                                           "(default: the space's fixed_points)")
+    _option(search, "--retries", type=int, help=f"retries of a failing trial from its last checkpoint ({DEFAULTS.retries})")
+    _option(search, "--seed", type=int, help=f"sampler and training seed ({DEFAULTS.seed})")
+    search.set_defaults(func=cmd_search)
+
+
+def _option(parser, flag: str, **kwargs) -> None:
+    parser.add_argument(flag, metavar=flag.lstrip("-").split("-")[0].upper() if "choices" not in kwargs else None,
+                        **kwargs)
+
+
+def given_settings(args: argparse.Namespace) -> dict:
+    """The settings named on the command line (argparse.SUPPRESS leaves the others out)."""
+    fields = {field.name for field in dataclasses.fields(SearchSettings)}
+    given = {key: value for key, value in vars(args).items() if key in fields}
+    if "fixed_points" in given:
+        names = tuple(n.strip() for n in given["fixed_points"].split(",") if n.strip())
+        given["fixed_points"] = () if names == ("none",) else names
+    return given
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from necksearch.search.run import run_search
+    given = given_settings(args)
+    if args.resume:
+        runs_dir = Path(given.get("runs_dir", DEFAULTS.runs_dir))
+        run_dir = runs_dir / given["name"] if "name" in given else latest_run(runs_dir)
+        settings = SearchSettings.load(run_dir).resumed_with(
+            {k: v for k, v in given.items() if k not in ("name", "runs_dir")})
+    else:
+        settings = SearchSettings(**given)
+    with contextlib.redirect_stderr(sys.stderr):
+        report = run_search(settings, resume=args.resume)
+    return 0 if report.rows else 1

@@ -1,0 +1,93 @@
+"""mmengine hooks a search trial adds to ``necksearch train`` (registered in mmengine's HOOKS on import).
+
+* ``TrialReportHook`` — stops a trial whose training loss is not finite, and after every validation
+  epoch calls ``ray.tune.report`` with every objective (Ray's multi-objective contract: each report
+  carries all of them): ``map`` (COCO bbox mAP), ``params`` and ``flops`` (the searcher's counts),
+  ``latency`` (measured once, on the trial's device, when it is an objective), plus ``epoch``,
+  ``map_50``, ``segm_map``, the epoch's mean training ``loss`` and ``score``, the scheduler's metric.
+* ``FaultDrillHook`` — makes named graphs fail on purpose (raise, NaN loss, process killed), once or
+  always: a fire drill for the search's fault handling, used by its tests and to check a cluster set-up.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+from pathlib import Path
+from typing import Dict, Optional
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+#: ``score`` = mAP − TIE_BREAK × loss: mAP decides; among equal mAPs (all 0.0 early in a short proxy,
+#: where ASHA could otherwise not rank anyone) the lower training loss ranks higher.
+TIE_BREAK = 1e-6
+
+
+@HOOKS.register_module(force=True)
+class TrialReportHook(Hook):
+    priority = "LOW"
+
+    def __init__(self, params: int, flops: int, latency: bool = False) -> None:
+        self.costs = {"params": int(params), "flops": int(flops)}
+        self.measure_latency = bool(latency)
+        self.losses: list = []
+
+    def before_train(self, runner) -> None:
+        if self.measure_latency:
+            from necksearch.analysis.latency import neck_latency_ms
+            device = next(runner.model.parameters()).device.type
+            self.costs["latency"] = neck_latency_ms(runner.model.neck.graph, device=device)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
+        loss = float((outputs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training loss is {loss} at epoch {runner.epoch + 1}, iteration {runner.iter + 1}")
+        self.losses.append(loss)
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        from ray import tune
+        metrics = metrics or {}
+        loss = sum(self.losses) / len(self.losses) if self.losses else math.nan
+        self.losses = []
+        mean_ap = float(metrics.get("coco/bbox_mAP", math.nan))
+        tune.report({"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
+                     "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
+                     "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
+                     **self.costs})
+
+
+@HOOKS.register_module(force=True)
+class FaultDrillHook(Hook):
+    """``faults``: graph name → ``raise``, ``nan`` or ``kill``, with ``_once`` to fail only the first attempt
+    (a marker file in the work dir remembers it); the fault fires at the first iteration of ``epoch``."""
+
+    priority = "VERY_HIGH"
+    KINDS = ("raise", "nan", "kill")
+
+    def __init__(self, faults: Dict[str, str], epoch: int = 1) -> None:
+        for kind in faults.values():
+            if kind.removesuffix("_once") not in self.KINDS:
+                raise ValueError(f"FaultDrillHook: unknown fault {kind!r}; use raise, nan or kill (+ _once)")
+        self.faults = dict(faults)
+        self.epoch = int(epoch)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        kind = self.faults.get(runner.model.neck.graph.name)
+        if kind is None or runner.epoch + 1 != self.epoch or batch_idx != 0:
+            return
+        marker = Path(runner.work_dir) / "fault_drill_fired"
+        if kind.endswith("_once") and marker.exists():
+            return
+        marker.touch()
+        self.fire(kind.removesuffix("_once"), runner)
+
+    @staticmethod
+    def fire(kind: str, runner) -> None:
+        if kind == "raise":
+            raise RuntimeError("fault drill: this trial raises on purpose")
+        if kind == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        with torch.no_grad():  # nan: poison one weight, so the next loss is NaN
+            next(runner.model.parameters()).fill_(math.nan)

@@ -1,0 +1,70 @@
+"""Live progress of a search: one line per event, with elapsed time and the tally (a Tune ``Callback``).
+
+    [  1:32] trial 2 a2fpn_lite (fixed point) started
+    [  3:05] trial 2 a2fpn_lite  epoch 1/3  mAP 0.0041  loss 1.93   [2 running, 1 finished of 6]
+    [  3:06] trial 1 pafpn  pruned after epoch 1 (mAP 0.0012)
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any, Callable, Dict, Optional
+
+from ray.tune import Callback
+
+
+class SearchProgress(Callback):
+    """Prints search events through ``write`` (default: stdout, flushed)."""
+
+    def __init__(self, total: int, epochs: int, write: Optional[Callable[[str], None]] = None) -> None:
+        self.total, self.epochs = total, epochs
+        self.write = write or _print
+        self.start = time.monotonic()
+        self.running = 0
+        self.finished = 0
+        self.last_epoch: Dict[str, int] = {}
+
+    def line(self, text: str) -> None:
+        minutes, seconds = divmod(int(time.monotonic() - self.start), 60)
+        self.write(f"[{minutes:3d}:{seconds:02d}] {text}")
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info) -> None:
+        self.running += 1
+        self.line(f"{_name(trial)} started")
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: Dict, **info) -> None:
+        self.last_epoch[trial.trial_id] = int(result.get("epoch", 0))
+        self.line(f"{_name(trial)}  epoch {int(result.get('epoch', 0))}/{self.epochs}  mAP {_num(result.get('map'))}"
+                  f"  loss {_num(result.get('loss'), 3)}   [{self.running} running, {self.finished} finished of {self.total}]")
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info) -> None:
+        self._finish()
+        epoch = self.last_epoch.get(trial.trial_id, 0)
+        verdict = "finished" if epoch >= self.epochs else f"pruned after epoch {epoch}"
+        self.line(f"{_name(trial)} {verdict} (mAP {_num((trial.last_result or {}).get('map'))})")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info) -> None:
+        self._finish()
+        self.line(f"{_name(trial)} failed after its retries (reason recorded in the study)")
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info) -> None:
+        self.line(f"{_name(trial)} failed; retrying from its last checkpoint")
+
+    def _finish(self) -> None:
+        self.running = max(0, self.running - 1)
+        self.finished += 1
+
+
+def _name(trial: Any) -> str:
+    info = trial.config.get("trial", {})
+    graph = info.get("graph", {}).get("name", "?")
+    return f"trial {info.get('number', '?')} {graph}"
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and math.isfinite(value) else "-"
+
+
+def _print(text: str) -> None:
+    print(text, file=sys.stdout, flush=True)

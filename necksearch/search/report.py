@@ -1,0 +1,129 @@
+"""What a search leaves in its run directory, all read back from the study (the durable record):
+
+* ``results.json`` — one entry per trial: number, state, graph hash, fixed point or null, metrics, params,
+  FLOPs, epochs reached, fidelity, and why it failed / was pruned / was not trained (duplicate);
+* ``leaderboard.txt`` (also printed) — trained trials, best first;
+* ``pareto.png`` (mAP against the second objective, or neck params) and ``curves.png`` (mAP per epoch);
+* ``graphs/trial_NNNN.png`` — every trained trial's graph;
+* ``best/graph.yaml`` and ``best/config.py`` — the best graph and an MMDetection config that trains it
+  (``necksearch train RUN_DIR/best/config.py``, or MMDetection's ``tools/train.py``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from necksearch.search import study as attrs
+from necksearch.search.settings import SearchSettings
+
+STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
+
+
+@dataclasses.dataclass
+class Report:
+    """Where the report went, and the rows it holds (``rows``: results.json's trials)."""
+
+    run_dir: Path
+    rows: List[Dict[str, Any]]
+    best: Optional[Dict[str, Any]]
+    leaderboard: str
+
+
+def trial_row(trial: Any, objectives: List[str]) -> Dict[str, Any]:
+    """results.json's entry for one Optuna trial."""
+    user = trial.user_attrs
+    curve = {int(step): value for step, value in sorted(trial.intermediate_values.items())}
+    values = dict(zip(objectives, trial.values)) if trial.values else {}
+    return {"number": trial.number, "state": trial.state.name, "graph_hash": user.get(attrs.GRAPH_HASH),
+            "fixed_point": user.get(attrs.FIXED_POINT), "summary": user.get(attrs.SUMMARY),
+            "metrics": {"map": values.get("map", curve[max(curve)] if curve else None), "map_by_epoch": curve,
+                        **{k: v for k, v in values.items() if k != "map"}},
+            "params": user.get("params"), "flops": user.get("flops"),
+            "epochs_reached": user.get(attrs.EPOCHS_REACHED, 0), "fidelity": user.get(attrs.FIDELITY),
+            "fail_reason": user.get(attrs.FAIL_REASON) or user.get(attrs.CONSTRAINT),
+            "pruned_reason": user.get(attrs.PRUNED_REASON), "duplicate_of": user.get(attrs.DUPLICATE_OF)}
+
+
+def rank_key(row: Dict[str, Any]):
+    """Leaderboard order: COMPLETE before PRUNED before FAIL, then higher mAP, then fewer params."""
+    mean_ap = row["metrics"]["map"]
+    return (STATE_ORDER.get(row["state"], 9), -(mean_ap if _finite(mean_ap) else -1.0), row["params"] or 0)
+
+
+def leaderboard(rows: List[Dict[str, Any]]) -> str:
+    """The trained trials as a table, best first."""
+    header = f"{'trial':>5}  {'graph':<38} {'mAP':>7} {'params':>8} {'GMACs':>7} {'state':<8} {'epochs':>6}"
+    lines = [header, "-" * len(header)]
+    for row in sorted((r for r in rows if r["duplicate_of"] is None and r["graph_hash"]), key=rank_key):
+        name = row["fixed_point"] or row["summary"] or "?"
+        mean_ap = row["metrics"]["map"]
+        lines.append(f"{row['number']:>5}  {name[:38]:<38} {_fmt(mean_ap, '.4f'):>7} "
+                     f"{_fmt(_scaled(row['params'], 1e6), '.2f') + 'M':>8} {_fmt(_scaled(row['flops'], 1e9), '.1f'):>7} "
+                     f"{row['state']:<8} {row['epochs_reached']:>3}/{(row['fidelity'] or {}).get('epochs', '?')}")
+    return "\n".join(lines)
+
+
+def best_row(rows: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The COMPLETE trained trial with the highest mAP (fewer params break ties); ``None`` if there is none."""
+    complete = [r for r in rows if r["state"] == "COMPLETE" and r["duplicate_of"] is None and _finite(r["metrics"]["map"])]
+    return min(complete, key=rank_key) if complete else None
+
+
+def write_report(settings: SearchSettings, storage: Any, url: str, say: Callable[[str], None]) -> Report:
+    """Read the study and write everything the module docstring lists; returns the :class:`Report`."""
+    import optuna
+
+    from necksearch.search.storage import redact
+    study = optuna.load_study(study_name=settings.name, storage=storage)
+    trials = study.get_trials(deepcopy=False)
+    rows = [trial_row(t, list(settings.objectives)) for t in trials]
+    run_dir = settings.run_dir
+    best = best_row(rows)
+    results = {"study": settings.name, "storage": redact(url), "objectives": list(settings.objectives),
+               "directions": list(settings.directions), "fidelity": settings.fidelity(),
+               "best": best["number"] if best else None, "trials": rows}
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    table = leaderboard(rows)
+    (run_dir / "leaderboard.txt").write_text(table + "\n", encoding="utf-8")
+    say(table)
+    _draw_all(settings, trials, rows, say)
+    if best is not None:
+        from necksearch.search.export import export_best
+        export_best(settings, study.trials[best["number"]], run_dir / "best")
+        say(f"best: trial {best['number']} ({best['fixed_point'] or best['summary']}), mAP {best['metrics']['map']:.4f}; "
+            f"its graph and MMDetection config are in {run_dir / 'best'}")
+    else:
+        say("no trial completed, so there is no best graph to export")
+    return Report(run_dir=run_dir, rows=rows, best=best, leaderboard=table)
+
+
+def _draw_all(settings: SearchSettings, trials: List[Any], rows: List[Dict[str, Any]],
+              say: Callable[[str], None]) -> None:
+    from necksearch.search import plots
+    from necksearch.graph import NeckGraph
+    from necksearch.viz import draw
+    run_dir = settings.run_dir
+    plots.render_pareto(plots.pareto_points(rows, list(settings.objectives)), run_dir / "pareto.png")
+    plots.render_curves(rows, settings.epochs, run_dir / "curves.png")
+    (run_dir / "graphs").mkdir(exist_ok=True)
+    for trial in trials:
+        path = run_dir / "graphs" / f"trial_{trial.number:04d}.png"
+        text = trial.user_attrs.get(attrs.GRAPH_YAML)
+        if text and attrs.is_trained(trial) and not path.exists():
+            draw(NeckGraph.from_yaml(text, source=f"trial {trial.number}"), path)
+    say(f"pictures: {run_dir / 'pareto.png'}, {run_dir / 'curves.png'}, {run_dir / 'graphs'}/")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _scaled(value: Any, unit: float) -> Optional[float]:
+    return value / unit if _finite(value) else None
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return format(value, spec) if _finite(value) else "-"

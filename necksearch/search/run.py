@@ -1,0 +1,164 @@
+"""``run_search``: check everything, start (or join) Ray, run the trials with Tune, then report.
+
+The chain (design.md §2): the space suggests a sample → the searcher freezes it to a graph and counts
+it → ``train_trial`` trains it with mmengine and reports every epoch → ASHA stops the weak ones →
+the searcher tells the Optuna study → ``report.write_report`` turns the study into results, pictures and
+the best graph's MMDetection config.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+from necksearch.errors import NeckSearchError
+from necksearch.search import study as attrs
+from necksearch.search.settings import SearchSettings
+
+SEARCH_TIMEOUT_S = 10
+
+
+def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
+    """Checked settings with absolute paths, and the run directory ready (or refused, never overwritten)."""
+    from necksearch.space import load_space
+    from necksearch.train.runner import resolve_config_path
+    settings.checked()
+    settings.space = load_space(settings.space).source  # a space name or file, checked now
+    settings.space = str(Path(settings.space).resolve())
+    settings.config = str(resolve_config_path(settings.config).resolve())
+    settings.runs_dir = str(Path(settings.runs_dir).resolve())
+    exists = (settings.run_dir / "search.json").is_file()
+    if exists and not resume:
+        raise NeckSearchError(f"run directory {settings.run_dir} already holds a search: "
+                              "continue it with --resume, or choose another --name")
+    if not exists and resume:
+        raise NeckSearchError(f"--resume: {settings.run_dir} holds no search to continue")
+    _check_training_inputs(settings)
+    settings.save()
+    return settings
+
+
+def _check_training_inputs(settings: SearchSettings) -> None:
+    """Fail before Ray starts on a bad config, data root or annotation file (generating the synthetic data)."""
+    from necksearch.train.runner import build_train_config
+    cfg = build_train_config(settings.config, data_root=settings.data_root, seed=settings.seed,
+                             image_size=settings.image_size, data_fraction=settings.data_fraction,
+                             work_dir=settings.run_dir / "trials")
+    if settings.data_root is not None:
+        settings.data_root = str(Path(settings.data_root).resolve())
+    del cfg
+
+
+def fixed_point_samples(settings: SearchSettings, space: Any) -> Dict[str, Dict[str, Any]]:
+    """Preset name → sample for the fixed points asked (``None``: the space's own list; ``all``: every preset)."""
+    from necksearch.graph.presets import load_preset
+    names = space.fixed_points if settings.fixed_points is None else settings.fixed_points
+    if tuple(names) == ("all",):
+        names = space.presets
+    unknown = [name for name in names if name not in space.presets and name not in space.fixed_points]
+    for name in unknown:
+        if not space.contains(load_preset(name)):
+            raise NeckSearchError(f"--fixed-points: preset {name!r} is not a point of space {space.name!r}")
+    return {name: space.sample_of(load_preset(name)) for name in names}
+
+
+def run_search(settings: SearchSettings, *, resume: bool = False,
+               write: Optional[Callable[[str], None]] = None) -> "Any":
+    """Run (or continue) a search; returns the :class:`report.Report` it wrote into the run directory."""
+    from necksearch.search.report import write_report
+    from necksearch.search.storage import open_storage, storage_url
+    from necksearch.space import load_space
+    settings = prepare(settings, resume)
+    say = write or (lambda text: print(text, flush=True))
+    space = load_space(settings.space)
+    url = storage_url(settings.storage, settings.run_dir)
+    storage = open_storage(url)
+    say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
+        f"{','.join(settings.objectives)}, run directory {settings.run_dir}")
+    started_ray = _start_ray(settings)
+    try:
+        searcher = _searcher(settings, space, storage)
+        _fit(settings, searcher, say)
+    finally:
+        if started_ray:
+            import ray
+            ray.shutdown()
+    return write_report(settings, storage, url, say)
+
+
+def _searcher(settings: SearchSettings, space: Any, storage: Any) -> Any:
+    from necksearch.search.searcher import NeckSearcher
+    return NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_point_samples(settings, space))
+
+
+def _sampler(settings: SearchSettings) -> Any:
+    import optuna
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=settings.seed)
+    if settings.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=settings.seed)
+    # A handful of random trials first: the fixed points already seed the model.
+    return optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=5)
+
+
+def _fit(settings: SearchSettings, searcher: Any, say: Callable[[str], None]) -> None:
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+
+    from necksearch.search.progress import SearchProgress
+    from necksearch.search.trainable import train_trial
+    trials = searcher.study.get_trials(deepcopy=False)
+    done = sum(t.state.is_finished() for t in attrs.trained_trials(trials, settings.fidelity()))
+    remaining = settings.num_trials - done
+    if remaining <= 0:
+        say(f"all {settings.num_trials} trials are finished; nothing to train")
+        return
+    say(f"{done} trials finished before, {remaining} to run")
+    resources = {"cpu": settings.cpus_per_trial, "gpu": settings.gpus_per_trial}
+    tuner = tune.Tuner(
+        tune.with_resources(train_trial, resources),
+        param_space={"settings": dataclasses.asdict(settings)},
+        tune_config=tune.TuneConfig(search_alg=ConcurrencyLimiter(searcher, settings.max_concurrent),
+                                    scheduler=_scheduler(settings), num_samples=remaining,
+                                    trial_name_creator=_trial_name, trial_dirname_creator=_trial_name),
+        run_config=tune.RunConfig(name=_session_name(settings.run_dir), storage_path=str(settings.run_dir / "tune"),
+                                  failure_config=tune.FailureConfig(max_failures=settings.retries),
+                                  callbacks=[SearchProgress(remaining, settings.epochs, say)], verbose=0))
+    tuner.fit()
+
+
+def _trial_name(trial: Any) -> str:
+    return f"trial_{trial.config['trial']['number']:04d}_{trial.trial_id}"
+
+
+def _scheduler(settings: SearchSettings) -> Any:
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    if settings.scheduler == "none" or settings.epochs <= settings.grace_epochs:
+        return FIFOScheduler()
+    return ASHAScheduler(time_attr="epoch", metric="score", mode="max", max_t=settings.epochs,
+                         grace_period=settings.grace_epochs, reduction_factor=settings.reduction_factor)
+
+
+def _session_name(run_dir: Path) -> str:
+    sessions = list((run_dir / "tune").glob("session-*")) if (run_dir / "tune").is_dir() else []
+    return f"session-{len(sessions) + 1}"
+
+
+def _start_ray(settings: SearchSettings) -> bool:
+    """Join ``--address`` or start a local Ray instance; True when this call started it."""
+    import ray
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no Tune tables; SearchProgress reports
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(settings.max_concurrent))
+    if ray.is_initialized():
+        return False
+    kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        if settings.address:
+            ray.init(address=settings.address, **kwargs)
+        else:
+            ray.init(num_cpus=os.cpu_count(), **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise NeckSearchError(f"--address {settings.address!r}: cannot reach the Ray cluster: {err}") from None
+    return True

@@ -1,0 +1,201 @@
+"""``NeckSearcher``: Ray Tune's ``OptunaSearch`` made honest, deduplicating and resumable.
+
+What it adds to ``OptunaSearch`` (which does the Optuna study set-up, samplers and ask/tell):
+
+* fixed points first: the space's published architectures are enqueued before any sampled trial;
+* deduplication: a sampled graph whose canonical hash was already evaluated at the same fidelity is
+  answered from that trial (``duplicate_of``) and another is drawn; no training starts for it;
+* constraints: a graph over the space's ``max_neck_params``/``max_neck_flops`` is recorded FAIL with the
+  violation and another is drawn;
+* honest states: a trial ASHA stopped is PRUNED with the epochs it reached (``OptunaSearch`` would tell
+  COMPLETE with the early value), a trial that raised is FAIL with the reason its process wrote
+  (``trainable.record_failure``), a NaN objective is FAIL;
+* resume: the study is the record. Trials left RUNNING by a killed search are handed out again, under
+  their own Optuna trial, and continue from their last epoch checkpoint; finished ones are never re-run.
+  Ray's pickled experiment state is not used (``save`` writes nothing to restore from).
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import math
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+from ray.tune.search import Searcher
+from ray.tune.search.optuna import OptunaSearch
+
+from necksearch.search import study as attrs
+from necksearch.search.settings import SearchSettings
+
+#: Draws in a row that may be duplicates or infeasible before the search stops as exhausted.
+MAX_DRAWS = 200
+
+
+@functools.lru_cache(maxsize=4)
+def _space(source: str):
+    from necksearch.space import load_space
+    return load_space(source)
+
+
+def define_by_run(trial: Any, space_source: str) -> None:
+    """The define-by-run function (module level, so Tune can pickle it): only ``suggest_*`` calls."""
+    _space(space_source).suggest(trial)
+
+
+class NeckSearcher(OptunaSearch):
+    """See the module docstring. ``fixed_points``: preset name → sample, evaluated first."""
+
+    def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
+                 fixed_points: Mapping[str, Dict[str, Any]]) -> None:
+        metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
+        mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
+        super().__init__(space=functools.partial(define_by_run, space_source=space_source), metric=metric,
+                         mode=mode, sampler=sampler, study_name=settings.name, storage=storage)
+        self._settings = settings
+        self._space_source = space_source
+        self._fidelity = settings.fidelity()
+        attrs.enqueue_fixed_points(self._ot_study, fixed_points)
+        trials = self._ot_study.get_trials(deepcopy=False)
+        self._finished = attrs.finished_by_hash(trials, self._fidelity)
+        self._resumable = collections.deque(attrs.interrupted(trials, self._fidelity))
+        self._live: Dict[str, int] = {}
+        self._reported: Dict[int, set] = {}
+
+    @property
+    def study(self) -> Any:
+        return self._ot_study
+
+    # ------------------------------------------------------------------ Tune's Searcher interface
+
+    def suggest(self, trial_id: str) -> Optional[Dict]:
+        if self._resumable:
+            return self._resume(trial_id, self._resumable.popleft())
+        for _ in range(MAX_DRAWS):
+            config = self._draw(trial_id)
+            if config is not None:
+                return config
+        return Searcher.FINISHED
+
+    def on_trial_result(self, trial_id: str, result: Dict) -> None:
+        self._record_epoch(self._ot_trials[trial_id], result)
+
+    def _record_epoch(self, trial: Any, result: Mapping[str, Any]) -> None:
+        """The epoch reached, and for one objective the mAP as an intermediate value (the dashboard's curve).
+        Tune hands a trial's last result to ``on_trial_complete`` only, so that calls this too."""
+        if "epoch" not in result:
+            return
+        epoch = int(result["epoch"])
+        trial.set_user_attr(attrs.EPOCHS_REACHED, epoch)
+        reported = self._reported.setdefault(trial.number, set())
+        if self.metric == "map" and math.isfinite(result["map"]) and epoch not in reported:
+            trial.report(float(result["map"]), step=epoch)
+            reported.add(epoch)
+
+    def on_trial_complete(self, trial_id: str, result: Optional[Dict] = None, error: bool = False) -> None:
+        if trial_id in self._completed_trials:
+            return
+        trial = self._ot_trials[trial_id]
+        graph_hash = trial.user_attrs[attrs.GRAPH_HASH]
+        self._record_epoch(trial, result or {})
+        state, values, note = self._outcome(trial.number, result or {}, error)
+        for key, value in note.items():
+            trial.set_user_attr(key, value)
+        self._ot_study.tell(trial, values, state=state)
+        self._completed_trials.add(trial_id)
+        self._live.pop(graph_hash, None)
+        self._finished[graph_hash] = self._ot_study.trials[trial.number]
+
+    def save(self, checkpoint_path: str) -> None:
+        Path(checkpoint_path).write_text("necksearch resumes from the Optuna study, not from this file\n")
+
+    def restore(self, checkpoint_path: str) -> None:
+        raise RuntimeError("resume a necksearch search with `necksearch search --resume`, not Tuner.restore")
+
+    # ------------------------------------------------------------------ drawing a trial
+
+    def _draw(self, trial_id: str) -> Optional[Dict]:
+        """Ask Optuna for one trial; return its Tune config, or ``None`` after recording it as answered."""
+        trial = self._ot_study.ask()
+        space = _space(self._space_source)
+        sample = space.suggest(trial)
+        fixed_point = trial.user_attrs.get(attrs.FIXED_POINT)
+        graph = dataclasses.replace(space.freeze(sample), name=fixed_point or f"trial-{trial.number}")
+        graph_hash = graph.canonical_hash()
+        if self._answer_duplicate(trial, graph_hash):
+            return None
+        from necksearch.analysis.complexity import count_neck
+        params, flops = count_neck(graph)
+        for key, value in self._graph_attrs(graph, graph_hash, params, flops).items():
+            trial.set_user_attr(key, value)
+        violations = space.check_constraints({"params": params, "flops": flops})
+        if violations:
+            trial.set_user_attr(attrs.CONSTRAINT, "; ".join(violations))
+            self._ot_study.tell(trial, state=_states().FAIL)
+            return None
+        self._live[graph_hash] = trial.number
+        self._ot_trials[trial_id] = trial
+        return self._config(trial.number, graph.to_dict(), params, flops)
+
+    def _answer_duplicate(self, trial: Any, graph_hash: str) -> bool:
+        """Record ``trial`` as a duplicate of the trial that has (or is evaluating) the same graph."""
+        states = _states()
+        if graph_hash in self._finished:
+            original = self._finished[graph_hash]
+            trial.set_user_attr(attrs.DUPLICATE_OF, original.number)
+            trial.set_user_attr(attrs.GRAPH_HASH, graph_hash)
+            values = original.values if original.state == states.COMPLETE else None
+            self._ot_study.tell(trial, values, state=original.state)
+            return True
+        if graph_hash in self._live:
+            trial.set_user_attr(attrs.DUPLICATE_OF, self._live[graph_hash])
+            trial.set_user_attr(attrs.GRAPH_HASH, graph_hash)
+            trial.set_user_attr(attrs.PRUNED_REASON, f"same graph as trial {self._live[graph_hash]}, still running")
+            self._ot_study.tell(trial, state=states.PRUNED)
+            return True
+        return False
+
+    def _graph_attrs(self, graph: Any, graph_hash: str, params: int, flops: int) -> Dict[str, Any]:
+        from necksearch.graph.describe import one_line
+        return {attrs.GRAPH_HASH: graph_hash, attrs.GRAPH_YAML: graph.to_yaml(), attrs.SUMMARY: one_line(graph),
+                attrs.FIDELITY: self._fidelity, attrs.EPOCHS_REACHED: 0, "params": params, "flops": flops}
+
+    def _resume(self, trial_id: str, frozen: Any) -> Dict:
+        """Hand out again a trial a killed search left RUNNING, under its own Optuna trial number."""
+        import optuna
+        self._ot_trials[trial_id] = optuna.Trial(self._ot_study, frozen._trial_id)
+        self._live[frozen.user_attrs[attrs.GRAPH_HASH]] = frozen.number
+        from necksearch.graph import NeckGraph
+        graph = NeckGraph.from_yaml(frozen.user_attrs[attrs.GRAPH_YAML], source=f"trial {frozen.number}")
+        return self._config(frozen.number, graph.to_dict(), frozen.user_attrs["params"], frozen.user_attrs["flops"])
+
+    @staticmethod
+    def _config(number: int, graph: Dict[str, Any], params: int, flops: int) -> Dict[str, Any]:
+        return {"trial": {"number": number, "graph": graph, "params": params, "flops": flops}}
+
+    # ------------------------------------------------------------------ telling the outcome
+
+    def _outcome(self, number: int, result: Mapping[str, Any], error: bool):
+        """(state, values, user attributes to set) for a finished Tune trial."""
+        from necksearch.search.trainable import read_failure
+        states = _states()
+        epochs = int(result.get("epoch", 0))
+        note: Dict[str, Any] = {attrs.EPOCHS_REACHED: epochs}
+        if error:
+            note[attrs.FAIL_REASON] = read_failure(self._settings.run_dir, number)
+            return states.FAIL, None, note
+        values = [float(result.get(name, math.nan)) for name in self._settings.objectives]
+        missing = [name for name, value in zip(self._settings.objectives, values) if not math.isfinite(value)]
+        if missing:
+            note[attrs.FAIL_REASON] = f"objective {', '.join(missing)} is not a finite number at epoch {epochs}"
+            return states.FAIL, None, note
+        if epochs < self._settings.epochs:
+            note[attrs.PRUNED_REASON] = f"stopped by the scheduler after epoch {epochs} of {self._settings.epochs}"
+            return states.PRUNED, None, note
+        return states.COMPLETE, values if len(values) > 1 else values[0], note
+
+
+def _states() -> Any:
+    from optuna.trial import TrialState
+    return TrialState

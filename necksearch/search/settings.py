@@ -1,0 +1,168 @@
+"""What a search is asked to do: :class:`SearchSettings`, checked once, stored as ``RUN_DIR/search.json``.
+
+Everything here is plain data (no Ray, no Optuna, no torch), so a run directory can be read and a
+bad option reported before any heavy import. ``--resume`` reads the stored settings back.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from necksearch.errors import NeckSearchError
+
+#: Objectives a search may optimise, with their direction (mAP first; the others are costs).
+OBJECTIVES: Dict[str, str] = {"map": "max", "params": "min", "flops": "min", "latency": "min"}
+SAMPLERS = ("tpe", "nsga2", "random")
+SCHEDULERS = ("asha", "none")
+RUNS_DIR = Path("runs") / "search"
+SETTINGS_FILE = "search.json"
+#: Settings ``--resume`` may change (every other one must match the stored run).
+RESUMABLE = ("num_trials", "max_concurrent", "address", "retries")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+@dataclasses.dataclass
+class SearchSettings:
+    """The options of ``necksearch search`` (see its ``--help``); paths are stored absolute."""
+
+    space: str = "default"
+    name: Optional[str] = None
+    runs_dir: str = str(RUNS_DIR)
+    config: Optional[str] = None
+    data_root: Optional[str] = None
+    num_trials: int = 6
+    max_concurrent: int = 2
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    epochs: int = 3
+    image_size: int = 128
+    data_fraction: float = 0.5
+    scheduler: str = "asha"
+    grace_epochs: int = 1
+    reduction_factor: int = 2
+    sampler: str = "tpe"
+    objectives: Tuple[str, ...] = ("map",)
+    storage: Optional[str] = None
+    fixed_points: Optional[Tuple[str, ...]] = None
+    seed: int = 0
+    retries: int = 1
+    address: Optional[str] = None
+
+    # ------------------------------------------------------------------ derived
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / str(self.name)
+
+    @property
+    def directions(self) -> Tuple[str, ...]:
+        return tuple(OBJECTIVES[name] for name in self.objectives)
+
+    def fidelity(self) -> Dict[str, Any]:
+        """What one trial's number means: trials are comparable (and deduplicated) only at equal fidelity."""
+        return {"epochs": self.epochs, "image_size": self.image_size, "data_fraction": self.data_fraction,
+                "config": Path(self.config).name if self.config else None, "seed": self.seed}
+
+    # ------------------------------------------------------------------ checks
+
+    def checked(self) -> "SearchSettings":
+        """These settings with a name chosen and every value checked (``NeckSearchError`` names the option)."""
+        if self.name is None:
+            self.name = f"{Path(self.space).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if not _NAME.match(self.name):
+            raise NeckSearchError(f"--name {self.name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+        _at_least("--num-trials", self.num_trials, 1)
+        _at_least("--max-concurrent", self.max_concurrent, 1)
+        _at_least("--epochs", self.epochs, 1)
+        _at_least("--image-size", self.image_size, 32)
+        _at_least("--grace-epochs", self.grace_epochs, 1)
+        _at_least("--reduction-factor", self.reduction_factor, 2)
+        _at_least("--retries", self.retries, 0)
+        _at_least("--seed", self.seed, 0)
+        if not self.cpus_per_trial > 0:
+            raise NeckSearchError(f"--cpus-per-trial must be positive, got {self.cpus_per_trial}")
+        if self.gpus_per_trial < 0:
+            raise NeckSearchError(f"--gpus-per-trial must be at least 0, got {self.gpus_per_trial}")
+        if not 0 < self.data_fraction <= 1:
+            raise NeckSearchError(f"--data-fraction must be in (0, 1], got {self.data_fraction}")
+        _one_of("--sampler", self.sampler, SAMPLERS)
+        _one_of("--scheduler", self.scheduler, SCHEDULERS)
+        self.objectives = parse_objectives(self.objectives)
+        if self.sampler == "nsga2" and len(self.objectives) == 1:
+            raise NeckSearchError("--sampler nsga2 needs several --objectives (e.g. map,params)")
+        return self
+
+    # ------------------------------------------------------------------ storage in the run directory
+
+    def save(self) -> Path:
+        path = self.run_dir / SETTINGS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "SearchSettings":
+        path = Path(run_dir) / SETTINGS_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            known = {field.name for field in dataclasses.fields(cls)}
+            unknown = sorted(set(data) - known)
+            if unknown:
+                raise NeckSearchError(f"{path}: unknown keys {', '.join(unknown)}")
+            settings = cls(**data)
+        except FileNotFoundError:
+            raise NeckSearchError(f"{run_dir} is not a search run directory (no {SETTINGS_FILE})") from None
+        except (ValueError, TypeError) as err:
+            raise NeckSearchError(f"{path} is not a readable search settings file: {err}") from None
+        settings.objectives = tuple(settings.objectives)
+        if settings.fixed_points is not None:
+            settings.fixed_points = tuple(settings.fixed_points)
+        return settings
+
+    def resumed_with(self, given: Dict[str, Any]) -> "SearchSettings":
+        """The stored settings, with the options given again on the command line checked against them."""
+        for key, value in given.items():
+            stored = getattr(self, key)
+            if key in RESUMABLE:
+                setattr(self, key, value)
+            elif _normal(value) != _normal(stored):
+                raise NeckSearchError(f"--resume continues {self.run_dir} with its stored settings: "
+                                      f"--{key.replace('_', '-')} {value!r} differs from the stored {stored!r}")
+        return self
+
+
+def parse_objectives(value: Any) -> Tuple[str, ...]:
+    """``"map,params"`` or a sequence → checked names, mAP first, no repeats."""
+    names = tuple(part.strip() for part in (value.split(",") if isinstance(value, str) else value) if part.strip())
+    for name in names:
+        _one_of("--objectives", name, tuple(OBJECTIVES))
+    if not names or names[0] != "map" or len(set(names)) != len(names):
+        raise NeckSearchError(f"--objectives {','.join(names)!r}: start with map, then any of "
+                              f"params, flops, latency, each once (e.g. map or map,params)")
+    return names
+
+
+def latest_run(runs_dir: Path) -> Path:
+    """The most recently started run directory under ``runs_dir`` (for ``--resume`` without ``--name``)."""
+    runs = sorted((p for p in Path(runs_dir).glob(f"*/{SETTINGS_FILE}")), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise NeckSearchError(f"--resume: no search run under {runs_dir} (give --name of the run to continue)")
+    return runs[-1].parent
+
+
+def _at_least(option: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+        raise NeckSearchError(f"{option} must be at least {low}, got {value!r}")
+
+
+def _one_of(option: str, value: str, choices: Tuple[str, ...]) -> None:
+    if value not in choices:
+        raise NeckSearchError(f"{option}: unknown value {value!r}; choose from {', '.join(choices)}")
+
+
+def _normal(value: Any) -> Any:
+    return list(value) if isinstance(value, (tuple, list)) else value

@@ -1,0 +1,57 @@
+"""The Optuna study as the search's durable record: what each trial carries and the questions a search asks.
+
+Every trial of a necksearch study carries these user attributes (optuna-dashboard shows them):
+
+* ``graph_hash`` — the canonical hash of its neck graph; ``graph_yaml`` — the graph itself;
+* ``fixed_point`` — the preset it is (``None`` for a sampled trial); ``summary`` — the ops in short;
+* ``fidelity`` — epochs asked, image size, data fraction, base config, seed; ``epochs_reached``;
+* ``params`` / ``flops`` — the neck at COCO scale (ResNet-50 widths, 256 channels, 1280×832, the
+  A²-FPN paper's counting protocol), the numbers the papers compare;
+* ``fail_reason`` (FAIL), ``pruned_reason`` (PRUNED), ``duplicate_of`` (a graph already evaluated at this
+  fidelity, answered from that trial without training), ``constraint_violation`` (the space's
+  ``max_neck_params``/``max_neck_flops`` refused it: FAIL, never trained).
+
+The study, not Ray's experiment state, is what ``--resume`` continues from (see ``searcher.py``).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping
+
+GRAPH_HASH = "graph_hash"
+GRAPH_YAML = "graph_yaml"
+FIXED_POINT = "fixed_point"
+SUMMARY = "summary"
+FIDELITY = "fidelity"
+EPOCHS_REACHED = "epochs_reached"
+FAIL_REASON = "fail_reason"
+PRUNED_REASON = "pruned_reason"
+DUPLICATE_OF = "duplicate_of"
+CONSTRAINT = "constraint_violation"
+
+
+def enqueue_fixed_points(study: Any, samples: Mapping[str, Dict[str, Any]]) -> None:
+    """Queue each fixed point's sample (preset name → sample) before any sampled trial, once per study."""
+    for name, sample in samples.items():
+        study.enqueue_trial(sample, user_attrs={FIXED_POINT: name}, skip_if_exists=True)
+
+
+def is_trained(trial: Any) -> bool:
+    """A trial that got (or is getting) a training: it has a graph and answers no duplicate or constraint."""
+    attrs = trial.user_attrs
+    return GRAPH_HASH in attrs and DUPLICATE_OF not in attrs and CONSTRAINT not in attrs
+
+
+def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:
+    """The trained trials at ``fidelity`` (the ones a search's ``--num-trials`` counts), finished or not."""
+    return [t for t in trials if is_trained(t) and t.user_attrs.get(FIDELITY) == dict(fidelity)]
+
+
+def finished_by_hash(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> Dict[str, Any]:
+    """Graph hash → the finished trained trial at ``fidelity`` that evaluated it (for deduplication)."""
+    return {t.user_attrs[GRAPH_HASH]: t for t in trained_trials(trials, fidelity) if t.state.is_finished()}
+
+
+def interrupted(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:
+    """Trained trials still RUNNING in the storage: their search was killed; ``--resume`` continues them."""
+    from optuna.trial import TrialState
+    return [t for t in trained_trials(trials, fidelity) if t.state == TrialState.RUNNING]

@@ -1,0 +1,80 @@
+"""The Ray Tune trainable: one trial = ``necksearch train`` of one graph at the search's fidelity.
+
+``train_trial(config)`` is a plain function of its config (design.md §5): ``config["settings"]`` is the
+search's :class:`SearchSettings` as a dict, ``config["trial"]`` what the searcher drew (Optuna trial
+number, graph, its params and FLOPs). Its mmengine work dir is ``RUN_DIR/trials/NNNN`` (absolute, so
+Tune's per-trial working directory does not matter; on a cluster RUN_DIR must be shared storage). A
+retry (Tune's ``max_failures``) or a resumed search finds ``last_checkpoint`` there and continues from
+the last finished epoch. Any exception is written to ``failure.json`` first, so the study records why.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+from typing import Any, Dict
+
+FAILURE_FILE = "failure.json"
+GRAPH_FILE = "graph.yaml"
+
+
+def trial_dir(run_dir: Any, number: int) -> Path:
+    return Path(run_dir) / "trials" / f"{int(number):04d}"
+
+
+def train_trial(config: Dict[str, Any]) -> None:
+    """Train the trial's graph, reporting every epoch to Tune (``TrialReportHook``)."""
+    settings, trial = config["settings"], config["trial"]
+    work_dir = trial_dir(Path(settings["runs_dir"]) / settings["name"], trial["number"])
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
+    try:
+        _train(settings, trial, work_dir)
+    except BaseException as err:
+        record_failure(work_dir, err)
+        raise
+
+
+def _train(settings: Dict[str, Any], trial: Dict[str, Any], work_dir: Path) -> None:
+    import contextlib
+    import sys
+
+    import torch
+
+    from necksearch.graph import NeckGraph
+    from necksearch.train.runner import build_train_config, run_config
+    torch.set_num_threads(max(1, int(settings["cpus_per_trial"])))
+    graph = NeckGraph.from_dict(trial["graph"], source=f"trial {trial['number']}")
+    (work_dir / GRAPH_FILE).write_text(graph.to_yaml(), encoding="utf-8")
+    report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),
+                  latency="latency" in settings["objectives"])
+    cfg = build_train_config(settings["config"], graph=work_dir / GRAPH_FILE, epochs=settings["epochs"],
+                             work_dir=work_dir, resume=(work_dir / "last_checkpoint").is_file(),
+                             data_root=settings["data_root"], seed=settings["seed"],
+                             image_size=settings["image_size"], data_fraction=settings["data_fraction"],
+                             extra_hooks=[report])
+    import necksearch.search.hooks  # noqa: F401 - registers TrialReportHook and FaultDrillHook
+    cfg.custom_imports["imports"].append("necksearch.search.hooks")
+    if settings["gpus_per_trial"] <= 0:
+        cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
+    with contextlib.redirect_stdout(sys.stderr):
+        run_config(cfg)
+
+
+def record_failure(work_dir: Path, err: BaseException) -> None:
+    """Write why the trial failed (type, message, last frames) to ``WORK_DIR/failure.json``."""
+    message = str(err).strip().splitlines()
+    record = {"type": type(err).__name__, "message": message[-1] if message else "",
+              "traceback": traceback.format_exception(type(err), err, err.__traceback__)[-3:]}
+    (work_dir / FAILURE_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def read_failure(run_dir: Any, number: int) -> str:
+    """The reason a trial failed, in one line, from its ``failure.json``; a process that died without a
+    Python exception (killed, out of host memory) leaves none."""
+    path = trial_dir(run_dir, number) / FAILURE_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "the trial's process died without a Python error (killed, or out of memory)"
+    return f"{record['type']}: {record['message']}"
