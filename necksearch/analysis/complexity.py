@@ -32,11 +32,19 @@ and scaled-dot-product attention on every backend), halved because it reports FL
 counts no bias adds, norms, activations or pooling. MGC is counted as the graph builds it. Params = all
 parameters.
 
-The dummy pass mimics mmdet-2.x ``TwoStageDetector.forward_dummy`` on one 3×H×W image: backbone,
-neck, RPN head on every level, the box branch on 1000 random proposals (RoI features from mmdet's
-extractor) and the mask branch on the first 100. ``count_neck`` feeds the neck alone with the maps a
-ResNet makes from an H×W image (level k: ⌈H/2^k⌉ × ⌈W/2^k⌉), so its MACs equal the detector's
-``neck`` part.
+The detector is the one ``necksearch train`` builds: :func:`necksearch.mmdet.detector_from_graph` on mmdet's
+Mask R-CNN R50 1x config, so the graph's detector choices show: SRS RoI extractors (AugFPN Sec. 3.3; one per
+branch, counted in ``roi_head``) and the data preprocessor's ``pad_size_divisor`` (64 for a graph with a
+strided extra level from C5). It is the inference model: consistent supervision's auxiliary heads are
+dropped ("the auxiliary branches are abandoned", AugFPN Sec. 3.1), and the MGC loss and DropBlock add
+nothing at inference.
+
+The dummy pass mimics mmdet-2.x ``TwoStageDetector.forward_dummy`` on one 3×H×W image, padded as the
+detector's data preprocessor pads it (up to a multiple of ``pad_size_divisor``; a note says when that
+changes the size): backbone, neck, RPN head on every level, the box branch on 1000 random proposals (RoI
+features from the detector's extractor) and the mask branch on the first 100. ``count_neck`` feeds the neck
+alone with the maps a ResNet makes from an H×W image (level k: ⌈H/2^k⌉ × ⌈W/2^k⌉), so its MACs equal the
+detector's ``neck`` part whenever the image needs no padding (e.g. A²-FPN's 1280×832).
 """
 from __future__ import annotations
 
@@ -59,8 +67,10 @@ PROTOCOLS = ("paper", "full")
 #: A²-FPN Table 6 input (H, W): every level up to P6 is exact.
 DEFAULT_IMAGE: Tuple[int, int] = (1280, 832)
 RESNET50_CHANNELS: Tuple[int, ...] = (256, 512, 1024, 2048)
-#: mmdet's shipped Mask R-CNN R50-FPN 1x config, relative to ``mmdet/.mim/configs``.
-MASK_RCNN_CONFIG = "mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py"
+#: The base of :func:`necksearch.mmdet.detector_from_graph`: mmdet's shipped Mask R-CNN R50-FPN 1x config.
+MASK_RCNN_BASE = "mask_rcnn"
+#: The detector's pyramid width (A²-FPN Table 6 counts every neck at 256 output channels).
+DETECTOR_WIDTH = 256
 #: forward_dummy of mmdet 2.x: random proposals for the box branch, the first ones for the mask branch.
 NUM_PROPOSALS = 1000
 NUM_MASK_ROIS = 100
@@ -150,48 +160,65 @@ def detector_complexity(graph: GraphSpec, image_hw: Sequence[int] = DEFAULT_IMAG
 
     ``progress``, if given, is called with a short message before each slow step; ``device`` as in
     :func:`neck_complexity` (on ``meta`` the RoI features are empty tensors of the extractor's output
-    shape: RoIAlign has no meta kernel, and neither protocol counts anything in mmdet's extractor).
+    shape, fused by SRS when the extractor has it: RoIAlign has no meta kernel, and neither protocol
+    counts anything in it).
     """
     protocol, image_hw = _check_protocol(protocol), check_image(image_hw)
     graph = resolve_graph(graph)
     _check_detector_outputs(graph)
     say = progress or (lambda message: None)
+    config = mask_rcnn_config(graph)
+    divisor = config.data_preprocessor.pad_size_divisor
+    padded = padded_size(image_hw, divisor)
     notes: List[str] = []
-    if graph.detector.roi_extractor != "fpn":
-        notes.append(f"detector.roi_extractor={graph.detector.roi_extractor!r} is not modelled: counted with "
-                     f"mmdet's SingleRoIExtractor")
+    if padded != image_hw:
+        notes.append(f"the detector pads the {image_hw[0]}×{image_hw[1]} image to {padded[0]}×{padded[1]} "
+                     f"(pad_size_divisor {divisor}); the neck alone is counted unpadded")
 
     def build() -> nn.Module:
         say("building Mask R-CNN R50")
-        return build_mask_rcnn(graph)
+        return _build_inference_model(config)
 
     def run(model: nn.Module, tally: Tally, where: torch.device) -> None:
-        say(f"counting ({protocol} protocol, {image_hw[0]}×{image_hw[1]}, {where.type})")
-        _dummy_pass(model, image_hw, tally, where)
+        say(f"counting ({protocol} protocol, {padded[0]}×{padded[1]}, {where.type})")
+        _dummy_pass(model, padded, tally, where)
 
     result = _measure(build, run, protocol, image_hw, device, parts=("backbone", "neck", "rpn_head", "roi_head"))
     return dataclasses.replace(result, notes=tuple(notes) + result.notes)
 
 
-def build_mask_rcnn(graph: GraphSpec, config: str = MASK_RCNN_CONFIG) -> nn.Module:
-    """mmdet's Mask R-CNN R50 1x with ``GraphNeck(graph)`` as its neck; no pretrained weights are loaded."""
-    import mmdet
-    from mmengine.config import Config
+def mask_rcnn_config(graph: GraphSpec):
+    """The model config :func:`build_mask_rcnn` builds: ``detector_from_graph`` on mmdet's Mask R-CNN R50 1x
+    with 256-wide neck outputs, without the backbone's pretrained-weights ``init_cfg``."""
+    from necksearch.mmdet.config import detector_from_graph
+    config = detector_from_graph(graph, MASK_RCNN_BASE, out_channels=DETECTOR_WIDTH)
+    config.backbone.pop("init_cfg", None)
+    return config
+
+
+def build_mask_rcnn(graph: GraphSpec) -> nn.Module:
+    """The inference Mask R-CNN R50 1x of a graph, as ``necksearch train`` builds it (:func:`mask_rcnn_config`)
+    but without consistent supervision's training-only heads; no pretrained weights are loaded."""
+    return _build_inference_model(mask_rcnn_config(graph))
+
+
+def _build_inference_model(config) -> nn.Module:
     from mmengine.registry import DefaultScope
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
 
-    import necksearch.mmdet  # noqa: F401  (registers GraphNeck)
+    import necksearch.mmdet  # noqa: F401  (registers GraphNeck, SRSRoIExtractor, NeckSearchTwoStage)
 
-    graph = resolve_graph(graph)
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(str(Path(mmdet.__file__).parent / ".mim" / "configs" / config))
-    model_cfg = cfg.model
-    model_cfg.backbone.pop("init_cfg", None)
-    model_cfg.neck = dict(type="GraphNeck", graph=graph.to_dict(), in_channels=list(RESNET50_CHANNELS),
-                          out_channels=256)
     with DefaultScope.overwrite_default_scope("mmdet"):
-        return MODELS.build(model_cfg)
+        model = MODELS.build(config)
+    strip = getattr(model, "strip_training_only", None)
+    return strip() if strip is not None else model
+
+
+def padded_size(image_hw: Sequence[int], divisor: int) -> Tuple[int, int]:
+    """(H, W) rounded up to multiples of ``divisor``, as mmdet's DetDataPreprocessor pads a batch."""
+    return tuple(-(-int(side) // divisor) * divisor for side in image_hw)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -256,12 +283,17 @@ def _dummy_pass(model: nn.Module, image_hw: Tuple[int, int], tally: "Tally", whe
 
 
 def _roi_features(extractor: nn.Module, features: Sequence[torch.Tensor], rois: torch.Tensor) -> torch.Tensor:
-    """mmdet's RoI extractor output; on meta an empty tensor of its shape (it holds nothing countable)."""
+    """The RoI extractor's output. On meta: an empty tensor of its shape per level (RoIAlign holds nothing
+    countable), fused by the SRS extractor's ``fusion`` (its ASF convs are counted) when it has one."""
     if features[0].device.type != "meta":
         return extractor(features[: extractor.num_inputs], rois.to(features[0].device))
+    pooled = torch.empty(len(rois), extractor.out_channels, *extractor.roi_layers[0].output_size, device="meta")
+    from necksearch.mmdet.roi_extractors import SRSRoIExtractor
+    if isinstance(extractor, SRSRoIExtractor):
+        return extractor.fusion([pooled] * extractor.num_inputs)
     if any(True for _ in extractor.parameters()) or any(paper_rule(m) for m in extractor.modules()):
         raise NotImplementedError(f"{type(extractor).__name__} has layers of its own: count it on the CPU")
-    return torch.empty(len(rois), extractor.out_channels, *extractor.roi_layers[0].output_size, device="meta")
+    return pooled
 
 
 def random_proposals(count: int, image_hw: Sequence[int], generator: torch.Generator) -> torch.Tensor:

@@ -10,8 +10,12 @@ R50-FPN 1x configs by default) and returns the model config dict in which
   ``roi_extractor`` is ``srs``;
 * the detector is ``NeckSearchTwoStage`` (and the RoI head ``CSRoIHead`` when consistent supervision is
   on) whenever consistent supervision, the MGC orthogonal loss or output DropBlock is on; it reads
-  their weights from the graph itself, so the config names the graph once. Otherwise it stays mmdet's
-  plain ``MaskRCNN`` / ``FasterRCNN``;
+  their weights from the graph itself, so the config names the graph once. Otherwise it is mmdet's
+  plain ``MaskRCNN`` / ``FasterRCNN`` / ``CascadeRCNN`` (also when the base was the wrapper);
+* Cascade R-CNN bases (``CascadeRoIHead``, a list of box heads) work too: every stage reads the pyramid,
+  gets SRS extractors (one per stage, as mmdet's CascadeRoIHead builds one extractor per stage) and the
+  wrapper's MGC loss / DropBlock. AugFPN defines consistent supervision on a single-stage RoI head, so a
+  graph with it on a Cascade base is a :class:`~necksearch.graph.GraphError`;
 * ``data_preprocessor.pad_size_divisor`` is 2^level of the coarsest level that an ``extra`` node builds
   straight from a backbone input with a stride (A²-FPN's F6, MSSA's P4: 64), never less than the base's
   (components.md §0).
@@ -39,6 +43,14 @@ BASE_CONFIGS: Dict[str, str] = {
 
 #: The detector type used when a graph switches on a detector-level choice.
 DETECTOR_TYPE = "NeckSearchTwoStage"
+#: NeckSearchTwoStage's own arguments: the graph decides them, so a base's values are dropped.
+DETECTOR_ARGS = ("consistent_supervision", "mgc_orthogonal_weight", "output_dropblock", "cs_laterals")
+#: RoI heads that consistent supervision (AugFPN, on a single-stage head) can extend, and its head.
+CS_BASE_HEADS = ("StandardRoIHead", "CSRoIHead")
+CS_ROI_HEAD = "CSRoIHead"
+#: The plain mmdet detector of a RoI head type when no detector-level choice needs the wrapper.
+PLAIN_DETECTORS = {"CascadeRoIHead": "CascadeRCNN"}
+ROI_EXTRACTORS = {"fpn": "SingleRoIExtractor", "srs": "SRSRoIExtractor"}
 
 GraphSpec = Union[NeckGraph, Mapping[str, Any], str, Path]
 
@@ -87,24 +99,11 @@ def detector_from_graph(graph: GraphSpec, base: Union[str, Mapping[str, Any]] = 
 
     model["neck"] = dict(type="GraphNeck", graph=graph.to_dict(), in_channels=list(in_channels), out_channels=width)
     _set_widths_and_strides(model, width, strides)
-    choices = graph.detector
-    roi_head = model["roi_head"]
-    if choices.roi_extractor == "srs":
-        for key in ("bbox_roi_extractor", "mask_roi_extractor"):
-            if roi_head.get(key) is not None:
-                roi_head[key] = dict(roi_head[key], type="SRSRoIExtractor")
-    elif choices.roi_extractor != "fpn":
-        raise GraphError(f"graph {graph.name!r}: no mmdet RoI extractor for roi_extractor {choices.roi_extractor!r}")
-    if choices.consistent_supervision > 0 or choices.mgc_orthogonal_weight > 0 or choices.output_dropblock:
-        model["type"] = DETECTOR_TYPE
-    if choices.consistent_supervision > 0:
-        if roi_head["type"] != "StandardRoIHead":
-            raise GraphError(f"consistent supervision extends StandardRoIHead; the base has {roi_head['type']}")
-        roi_head["type"] = "CSRoIHead"
+    _set_roi_extractors(model["roi_head"], graph)
+    _set_detector(model, graph)
     if num_classes is not None:
-        for key in ("bbox_head", "mask_head"):
-            if roi_head.get(key) is not None:
-                roi_head[key]["num_classes"] = int(num_classes)
+        for head in _heads(model["roi_head"], "bbox_head", "mask_head"):
+            head["num_classes"] = int(num_classes)
     divisor = pad_size_divisor(graph, in_channels)
     preprocessor = model.setdefault("data_preprocessor", {})
     preprocessor["pad_size_divisor"] = max(divisor, preprocessor.get("pad_size_divisor", 1))
@@ -137,6 +136,18 @@ def _resnet_widths(backbone: Mapping[str, Any]) -> list:
     return [base * expansion * 2 ** i for i in backbone.get("out_indices", (0, 1, 2, 3))]
 
 
+def _heads(roi_head: Mapping[str, Any], *keys: str) -> list:
+    """The configs under ``keys`` of a RoI head; a list (Cascade R-CNN's per-stage heads) is flattened."""
+    found = []
+    for key in keys:
+        value = roi_head.get(key)
+        if isinstance(value, (list, tuple)):
+            found.extend(value)
+        elif value is not None:
+            found.append(value)
+    return found
+
+
 def _set_widths_and_strides(model: Dict[str, Any], width: int, strides: Sequence[int]) -> None:
     """Every head reads the pyramid: its input width and the levels' strides follow the graph."""
     rpn = model.get("rpn_head")
@@ -146,11 +157,52 @@ def _set_widths_and_strides(model: Dict[str, Any], width: int, strides: Sequence
         if "strides" in generator:
             generator["strides"] = list(strides)
     roi_head = model.get("roi_head", {})
-    for key in ("bbox_roi_extractor", "mask_roi_extractor"):
-        extractor = roi_head.get(key)
-        if extractor is not None:
-            extractor["out_channels"] = width
-            extractor["featmap_strides"] = list(strides[:len(extractor["featmap_strides"])])
-    for key in ("bbox_head", "mask_head"):
-        if roi_head.get(key) is not None:
-            roi_head[key]["in_channels"] = width
+    for extractor in _heads(roi_head, "bbox_roi_extractor", "mask_roi_extractor"):
+        extractor["out_channels"] = width
+        extractor["featmap_strides"] = list(strides[:len(extractor["featmap_strides"])])
+    for head in _heads(roi_head, "bbox_head", "mask_head"):
+        head["in_channels"] = width
+
+
+def _set_roi_extractors(roi_head: Dict[str, Any], graph: NeckGraph) -> None:
+    """Box and mask extractors are the graph's: mmdet's SingleRoIExtractor or AugFPN's SRS (Sec. 3.3)."""
+    choice = graph.detector.roi_extractor
+    if choice not in ROI_EXTRACTORS:
+        raise GraphError(f"graph {graph.name!r}: no mmdet RoI extractor for roi_extractor {choice!r}")
+    for extractor in _heads(roi_head, "bbox_roi_extractor", "mask_roi_extractor"):
+        if choice == "srs" or extractor["type"] == ROI_EXTRACTORS["srs"]:  # fpn leaves other types alone
+            extractor["type"] = ROI_EXTRACTORS[choice]
+
+
+def needs_wrapper(graph: GraphSpec) -> bool:
+    """Whether the graph switches on a choice only ``NeckSearchTwoStage`` applies (CS, MGC L_o, DropBlock)."""
+    choices = resolve_graph(graph).detector
+    return choices.consistent_supervision > 0 or choices.mgc_orthogonal_weight > 0 or bool(choices.output_dropblock)
+
+
+def _set_detector(model: Dict[str, Any], graph: NeckGraph) -> None:
+    """The detector type and RoI head type that the graph's choices need (both ways: wrapper or plain)."""
+    roi_head = model["roi_head"]
+    for key in DETECTOR_ARGS:
+        model.pop(key, None)
+    if graph.detector.consistent_supervision > 0:
+        if roi_head["type"] not in CS_BASE_HEADS:
+            raise GraphError(f"graph {graph.name!r}: consistent supervision (AugFPN Sec. 3.1) adds auxiliary heads "
+                             f"to a single-stage StandardRoIHead, not to the base's {roi_head['type']}; "
+                             f"use a graph with consistent_supervision 0")
+        roi_head["type"] = CS_ROI_HEAD
+    elif roi_head["type"] == CS_ROI_HEAD:
+        roi_head["type"] = CS_BASE_HEADS[0]
+    model["type"] = DETECTOR_TYPE if needs_wrapper(graph) else _plain_detector(model)
+
+
+def _plain_detector(model: Mapping[str, Any]) -> str:
+    """mmdet's own class for the model: the base's, or (for a NeckSearchTwoStage base) its RoI head's."""
+    if model["type"] != DETECTOR_TYPE:
+        return model["type"]
+    roi_head = model["roi_head"]
+    if roi_head["type"] in PLAIN_DETECTORS:
+        return PLAIN_DETECTORS[roi_head["type"]]
+    if roi_head["type"] not in CS_BASE_HEADS:
+        raise GraphError(f"no plain mmdet detector known for a {DETECTOR_TYPE} with roi_head {roi_head['type']}")
+    return "MaskRCNN" if roi_head.get("mask_head") is not None else "FasterRCNN"

@@ -1,6 +1,8 @@
-"""``NeckSearchTwoStage``: Faster / Mask R-CNN whose neck graph's detector-level choices take effect.
+"""``NeckSearchTwoStage``: Faster / Mask / Cascade R-CNN whose neck graph's detector-level choices take effect.
 
-One class for both (a Mask R-CNN is a two-stage detector whose RoI head has a mask head). On top of
+One class for all three (a Mask R-CNN is a two-stage detector whose RoI head has a mask head; mmdet's
+``CascadeRCNN`` is a plain ``TwoStageDetector`` whose ``CascadeRoIHead`` takes the same ``loss`` call, so
+the MGC loss and DropBlock apply to it unchanged; consistent supervision needs ``CSRoIHead``). On top of
 mmdet's ``TwoStageDetector`` it adds, as the neck's graph (``neck.graph.detector``) asks unless the
 constructor overrides it:
 
@@ -38,7 +40,7 @@ TRAINING_ONLY_KEY = re.compile(r"(^|\.)roi_head\." + CS_PREFIX)
 
 
 class NeckSearchTwoStage(TwoStageDetector):
-    """Two-stage detector (Faster or Mask R-CNN) with a ``GraphNeck`` and its detector-level choices.
+    """Two-stage detector (Faster, Mask or Cascade R-CNN) with a ``GraphNeck`` and its detector-level choices.
 
     Registered in mmdet's ``MODELS`` as ``NeckSearchTwoStage``.
 

@@ -19,8 +19,8 @@ EXPECTED = {
     "mask-rcnn_r50_a2fpn-lite_1x_coco.py": ("a2fpn_lite", "mask_rcnn", 0.01),
     "faster-rcnn_r50_augfpn_1x_coco.py": ("augfpn", "faster_rcnn", 0.02),
     "mask-rcnn_r50_fpt_1x_coco.py": ("fpt", "mask_rcnn", 0.02),
-    "cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py": ("mssa_fpn", None, 1e-4),
-    "cascade-mask-rcnn_r50_msca-fpn_1x_coco.py": ("msca_fpn", None, 1e-4),
+    "cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py": ("mssa_fpn", "_base_/models/cascade-mask-rcnn_r50_fpn.py", 1e-4),
+    "cascade-mask-rcnn_r50_msca-fpn_1x_coco.py": ("msca_fpn", "_base_/models/cascade-mask-rcnn_r50_fpn.py", 1e-4),
 }
 
 
@@ -53,12 +53,12 @@ def test_coco_config_matches_detector_from_graph(name):
     assert cfg.optim_wrapper.optimizer.lr == lr
     assert cfg.train_cfg.max_epochs == 12 and cfg.param_scheduler[1].milestones == [8, 11]
     assert cfg.train_dataloader.dataset.data_root == "data/coco/"
-    if base is None:  # cascade: detector_from_graph's base is Mask / Faster R-CNN
+    if base.startswith("_base_"):  # cascade: the base is the repo's copy of mmdet's Cascade Mask R-CNN model
+        base = str(CONFIG_DIR / base)
         assert cfg.model.type == "CascadeRCNN"
         assert cfg.model.data_preprocessor.pad_size_divisor == max(32, pad_size_divisor(graph)) == 64
         assert cfg.optim_wrapper.optimizer.type == "AdamW"
         assert cfg.optim_wrapper.optimizer.betas == (0.9, 0.99) and cfg.optim_wrapper.optimizer.weight_decay == 0.05
-        return
     expected = detector_from_graph(graph, base).to_dict()
     model = cfg.model.to_dict()
     model["neck"]["graph"] = resolve_graph(graph).with_channels(256).to_dict()

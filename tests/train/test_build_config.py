@@ -57,6 +57,10 @@ def test_bad_values(tiny_root, tmp_path):
         check_ann_file(bad)
 
 
-def test_cascade_config_graph_rewrite_is_a_clear_error():
-    with pytest.raises(NeckSearchError, match="cannot rewrite|data root"):
-        build_train_config("cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py", graph="fpn")
+def test_cascade_config_takes_a_graph_and_refuses_consistent_supervision():
+    """--graph rewrites the Cascade config (the run then stops at the missing COCO root, after set_graph);
+    AugFPN's consistent supervision has no Cascade form, which is a one-line error."""
+    with pytest.raises(NeckSearchError, match="data root"):
+        build_train_config("cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py", graph="fpn", data_root="/no/such/root")
+    with pytest.raises(NeckSearchError, match="consistent supervision .*CascadeRoIHead"):
+        build_train_config("cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py", graph="augfpn")
