@@ -30,7 +30,7 @@ def train_trial(config: Dict[str, Any]) -> None:
     (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
     try:
         _train(settings, trial, work_dir)
-    except BaseException as err:
+    except Exception as err:  # not SystemExit: Tune ends a stopped or finished trial with sys.exit(0)
         record_failure(work_dir, err)
         raise
 
