@@ -263,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from necksearch.search.cli import add_search_parser
     add_search_parser(sub)
+    from necksearch.search.cli import add_dashboard_parser; add_dashboard_parser(sub)
     return parser
 
 

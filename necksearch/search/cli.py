@@ -77,3 +77,28 @@ def cmd_search(args: argparse.Namespace) -> int:
     with contextlib.redirect_stderr(sys.stderr):
         report = run_search(settings, resume=args.resume)
     return 0 if report.rows else 1
+
+
+def add_dashboard_parser(sub) -> None:
+    from necksearch.search.dashboard import DEFAULT_HOST, DEFAULT_PORT
+    dashboard = sub.add_parser("dashboard", help="watch a search's study in optuna-dashboard (a web page), "
+                                                 "while the search runs or after it",
+                               description="Serve optuna-dashboard on a search's study storage until Ctrl-C: "
+                                           "trials with their graph hash, fixed point, fidelity, state and mAP "
+                                           "per epoch. Give a run directory or --storage, not both.")
+    dashboard.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
+                           help="a search run directory (RUNS_DIR/NAME): the storage its search.json names")
+    dashboard.add_argument("--storage", metavar="URL",
+                           help="a study storage instead of RUN_DIR: an SQLite file (.db), a postgresql:// URL, "
+                                "or an Optuna journal file (.log); every study in it is shown")
+    dashboard.add_argument("--host", default=DEFAULT_HOST,
+                           help=f"address to listen on (default {DEFAULT_HOST}: this machine only). "
+                                "--host 0.0.0.0 exposes the dashboard, which has no login and can change "
+                                "the study, to the network; prefer an SSH tunnel")
+    dashboard.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    dashboard.set_defaults(func=cmd_dashboard)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from necksearch.search.dashboard import run_dashboard
+    return run_dashboard(args.run_dir, args.storage, host=args.host, port=args.port)

@@ -4,7 +4,8 @@
   epoch calls ``ray.tune.report`` with every objective (Ray's multi-objective contract: each report
   carries all of them): ``map`` (COCO bbox mAP), ``params`` and ``flops`` (the searcher's counts),
   ``latency`` (measured once, on the trial's device, when it is an objective), plus ``epoch``,
-  ``map_50``, ``segm_map``, the epoch's mean training ``loss`` and ``score``, the scheduler's metric.
+  ``map_50``, ``segm_map``, the epoch's mean training ``loss``, ``score`` (the scheduler's metric) and
+  ``node`` (the Ray node id that ran it).
 * ``FaultDrillHook`` — makes named graphs fail on purpose (raise, NaN loss, process killed), once or
   always: a fire drill for the search's fault handling, used by its tests and to check a cluster set-up.
 """
@@ -47,6 +48,7 @@ class TrialReportHook(Hook):
         self.losses.append(loss)
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        import ray
         from ray import tune
         metrics = metrics or {}
         loss = sum(self.losses) / len(self.losses) if self.losses else math.nan
@@ -55,7 +57,7 @@ class TrialReportHook(Hook):
         tune.report({"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
                      "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
                      "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
-                     **self.costs})
+                     "node": ray.get_runtime_context().get_node_id(), **self.costs})
 
 
 @HOOKS.register_module(force=True)

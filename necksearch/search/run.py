@@ -35,19 +35,19 @@ def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
     if not exists and resume:
         raise NeckSearchError(f"--resume: {settings.run_dir} holds no search to continue")
     _check_training_inputs(settings)
-    settings.save()
+    if settings.storage is not None and "://" not in settings.storage:
+        settings.storage = str(Path(settings.storage).expanduser().resolve())
     return settings
 
 
 def _check_training_inputs(settings: SearchSettings) -> None:
     """Fail before Ray starts on a bad config, data root or annotation file (generating the synthetic data)."""
     from necksearch.train.runner import build_train_config
-    cfg = build_train_config(settings.config, data_root=settings.data_root, seed=settings.seed,
-                             image_size=settings.image_size, data_fraction=settings.data_fraction,
-                             work_dir=settings.run_dir / "trials")
     if settings.data_root is not None:
-        settings.data_root = str(Path(settings.data_root).resolve())
-    del cfg
+        settings.data_root = str(Path(settings.data_root).expanduser().resolve())
+    build_train_config(settings.config, data_root=settings.data_root, seed=settings.seed,
+                       image_size=settings.image_size, data_fraction=settings.data_fraction,
+                       work_dir=settings.run_dir / "trials")
 
 
 def fixed_point_samples(settings: SearchSettings, space: Any) -> Dict[str, Dict[str, Any]]:
@@ -74,6 +74,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False,
     space = load_space(settings.space)
     url = storage_url(settings.storage, settings.run_dir)
     storage = open_storage(url)
+    settings.save()  # only once every input is known to be sound: a failed start leaves no run behind
     say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
         f"{','.join(settings.objectives)}, run directory {settings.run_dir}")
     started_ray = _start_ray(settings)

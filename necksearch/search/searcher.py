@@ -88,6 +88,8 @@ class NeckSearcher(OptunaSearch):
             return
         epoch = int(result["epoch"])
         trial.set_user_attr(attrs.EPOCHS_REACHED, epoch)
+        if "node" in result:
+            trial.set_user_attr(attrs.NODE, result["node"])
         reported = self._reported.setdefault(trial.number, set())
         if self.metric == "map" and math.isfinite(result["map"]) and epoch not in reported:
             trial.report(float(result["map"]), step=epoch)

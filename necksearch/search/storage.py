@@ -3,7 +3,8 @@
 ``--storage`` takes one of
 
 * ``sqlite:///abs/path.db`` or a path ending in ``.db`` / ``.sqlite`` / ``.sqlite3`` — one machine;
-* ``postgresql://user:pw@host:5432/db`` (any SQLAlchemy URL with a ``+driver`` too) — a cluster;
+* ``postgresql://user@host:5432/db`` (any SQLAlchemy URL; without a ``+driver``, psycopg2) — a cluster;
+  keep the password out of the URL (``~/.pgpass`` or ``PGPASSWORD``): the URL is stored in ``search.json``;
 * a path ending in ``.log`` / ``.journal`` / ``.jsonl`` — Optuna's journal file, for a shared
   filesystem (NFS) without a database server.
 
@@ -32,7 +33,7 @@ def storage_url(spec: Optional[str], run_dir: Path) -> str:
         if scheme not in URL_SCHEMES:
             raise NeckSearchError(f"--storage {spec!r}: unknown scheme {scheme!r}; use sqlite:///FILE, "
                                   "postgresql://USER@HOST/DB or a journal file (.log)")
-        return spec
+        return _with_driver(spec)
     path = Path(spec).expanduser().resolve()
     if path.suffix in SQLITE_SUFFIXES:
         return f"sqlite:///{path}"
@@ -56,6 +57,15 @@ def open_storage(url: str) -> Any:
     except Exception as err:  # noqa: BLE001 - SQLAlchemy and drivers raise many kinds
         raise NeckSearchError(f"--storage {redact(url)}: cannot open the study storage: "
                               f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}") from None
+
+
+def _with_driver(url: str) -> str:
+    """PostgreSQL URLs without a driver get psycopg2 (the one installed; SQLAlchemy 2.1 would pick psycopg 3),
+    and ``postgres://`` (Heroku style, refused by SQLAlchemy) is read as ``postgresql://``."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
 
 
 def redact(url: str) -> str:

@@ -9,7 +9,8 @@ Every trial of a necksearch study carries these user attributes (optuna-dashboar
   A²-FPN paper's counting protocol), the numbers the papers compare;
 * ``fail_reason`` (FAIL), ``pruned_reason`` (PRUNED), ``duplicate_of`` (a graph already evaluated at this
   fidelity, answered from that trial without training), ``constraint_violation`` (the space's
-  ``max_neck_params``/``max_neck_flops`` refused it: FAIL, never trained).
+  ``max_neck_params``/``max_neck_flops`` refused it: FAIL, never trained), ``node`` (the Ray node id
+  that trained it).
 
 The study, not Ray's experiment state, is what ``--resume`` continues from (see ``searcher.py``).
 """
@@ -27,6 +28,7 @@ FAIL_REASON = "fail_reason"
 PRUNED_REASON = "pruned_reason"
 DUPLICATE_OF = "duplicate_of"
 CONSTRAINT = "constraint_violation"
+NODE = "node"
 
 
 def enqueue_fixed_points(study: Any, samples: Mapping[str, Dict[str, Any]]) -> None:

@@ -1,0 +1,34 @@
+"""Running small searches from the search tests: the CLI in a subprocess, and reading the study back."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Sequence
+
+import optuna
+
+#: The fidelity of every test search: a few seconds per epoch on the tiny dataset (tests/search/conftest.py).
+TINY = ["--image-size", "64", "--cpus-per-trial", "1"]
+
+
+def search_args(name: str, runs_dir: Path, data_root: Path, *extra: str) -> List[str]:
+    return [sys.executable, "-m", "necksearch", "search", "--name", name, "--runs-dir", str(runs_dir),
+            "--data-root", str(data_root), *TINY, *extra]
+
+
+def run_search(name: str, runs_dir: Path, data_root: Path, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """``necksearch search`` to the end; fails the test with its output when it does not exit 0."""
+    done = subprocess.run(search_args(name, runs_dir, data_root, *extra), capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode == 0, f"search exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done
+
+
+def load_trials(run_dir: Path, name: str) -> Sequence[optuna.trial.FrozenTrial]:
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{run_dir / 'study.db'}")
+    return study.get_trials(deepcopy=False)
+
+
+def by_fixed_point(trials) -> dict:
+    return {t.user_attrs.get("fixed_point"): t for t in trials if t.user_attrs.get("fixed_point")}

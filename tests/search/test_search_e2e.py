@@ -1,0 +1,83 @@
+"""End to end on the synthetic data: fixed points, sampled trials, ASHA, the study, the report, the export."""
+import json
+import subprocess
+import sys
+
+import pytest
+from optuna.trial import TrialState
+
+from tests.search.helpers import by_fixed_point, load_trials, run_search
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory, search_data_root):
+    """Five trained trials, one at a time (so ASHA's decisions are reproducible): three fixed points first."""
+    runs = tmp_path_factory.mktemp("runs")
+    done = run_search("e2e", runs, search_data_root, "--num-trials", "5", "--max-concurrent", "1", "--epochs", "3",
+                      "--fixed-points", "fpn,pafpn,a2fpn_lite", "--seed", "0")
+    return runs / "e2e", done
+
+
+def test_study_holds_exactly_the_trials_with_honest_states(searched):
+    run_dir, _ = searched
+    trials = [t for t in load_trials(run_dir, "e2e") if "duplicate_of" not in t.user_attrs]
+    assert len(trials) == 5
+    assert [t.user_attrs.get("fixed_point") for t in trials[:3]] == ["fpn", "pafpn", "a2fpn_lite"]
+    assert {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    assert pruned, "ASHA stopped no trial"
+    for trial in pruned:
+        assert trial.user_attrs["epochs_reached"] < 3 and "pruned_reason" in trial.user_attrs
+    for trial in trials:
+        if trial.state == TrialState.COMPLETE:
+            assert trial.user_attrs["epochs_reached"] == 3 and sorted(trial.intermediate_values) == [1, 2, 3]
+        assert len(trial.user_attrs["graph_hash"]) == 64 and trial.user_attrs["graph_yaml"].strip()
+        assert trial.user_attrs["fidelity"] == {"epochs": 3, "image_size": 64, "data_fraction": 0.5,
+                                                 "config": "faster-rcnn_r18-tiny_fpn_synth.py", "seed": 0}
+    assert len({t.user_attrs["graph_hash"] for t in trials}) == 5
+
+
+def test_results_leaderboard_pictures_and_best(searched):
+    run_dir, done = searched
+    results = json.loads((run_dir / "results.json").read_text())
+    rows = {row["number"]: row for row in results["trials"]}
+    trials = load_trials(run_dir, "e2e")
+    assert set(rows) == {t.number for t in trials}
+    for trial in trials:
+        row = rows[trial.number]
+        assert row["state"] == trial.state.name and row["graph_hash"] == trial.user_attrs["graph_hash"]
+        assert row["fixed_point"] == trial.user_attrs.get("fixed_point")
+        assert row["params"] > 0 and row["flops"] > 0 and row["epochs_reached"] >= 1
+    assert by_fixed_point(trials)["fpn"].user_attrs["params"] == 3_344_384  # FPN neck at COCO scale
+    assert (run_dir / "leaderboard.txt").read_text().splitlines()[0].split()[:3] == ["trial", "graph", "mAP"]
+    assert "trial" in done.stdout and "best: trial" in done.stdout
+    for picture in ["pareto.png", "curves.png"] + [f"graphs/trial_{n:04d}.png" for n in rows]:
+        assert (run_dir / picture).stat().st_size > 1000, picture
+    best = rows[results["best"]]
+    assert best["state"] == "COMPLETE"
+    assert best["metrics"]["map"] == max(r["metrics"]["map"] for r in rows.values() if r["state"] == "COMPLETE")
+    assert "nodes:" in (run_dir / "best" / "graph.yaml").read_text()
+
+
+def test_exported_config_trains_with_necksearch_train(searched, search_data_root, tmp_path):
+    run_dir, _ = searched
+    done = subprocess.run([sys.executable, "-m", "necksearch", "train", str(run_dir / "best" / "config.py"),
+                           "--data-root", str(search_data_root), "--epochs", "1", "--image-size", "64",
+                           "--work-dir", str(tmp_path / "w")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["last"]["epoch"] == 1
+
+
+def test_multi_objective_search_has_two_directions_and_a_pareto_plot(tmp_path, search_data_root):
+    run_search("pareto", tmp_path, search_data_root, "--num-trials", "3", "--max-concurrent", "2", "--epochs", "1",
+               "--objectives", "map,params", "--sampler", "nsga2", "--fixed-points", "fpn,pafpn")
+    import optuna
+    study = optuna.load_study(study_name="pareto", storage=f"sqlite:///{tmp_path / 'pareto' / 'study.db'}")
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == 3 and all(t.values[1] == t.user_attrs["params"] for t in complete)
+    results = json.loads((tmp_path / "pareto" / "results.json").read_text())
+    assert results["objectives"] == ["map", "params"] and results["directions"] == ["max", "min"]
+    assert (tmp_path / "pareto" / "pareto.png").stat().st_size > 1000
