@@ -65,13 +65,14 @@ def given_settings(args: argparse.Namespace) -> dict:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from necksearch.search.run import run_search
+    from necksearch.search.run import normalise, run_search
     given = given_settings(args)
     if args.resume:
         runs_dir = Path(given.get("runs_dir", DEFAULTS.runs_dir))
         run_dir = runs_dir / given["name"] if "name" in given else latest_run(runs_dir)
-        settings = SearchSettings.load(run_dir).resumed_with(
-            {k: v for k, v in given.items() if k not in ("name", "runs_dir")})
+        stored = SearchSettings.load(run_dir)
+        spelled = normalise(SearchSettings(**{**dataclasses.asdict(stored), **given}))
+        settings = stored.resumed_with({key: getattr(spelled, key) for key in given if key not in ("name", "runs_dir")})
     else:
         settings = SearchSettings(**given)
     with contextlib.redirect_stderr(sys.stderr):

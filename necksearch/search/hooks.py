@@ -57,7 +57,8 @@ class TrialReportHook(Hook):
         tune.report({"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
                      "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
                      "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
-                     "node": ray.get_runtime_context().get_node_id(), **self.costs})
+                     "node": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None,
+                     **self.costs})
 
 
 @HOOKS.register_module(force=True)

@@ -21,7 +21,7 @@ def pareto_points(rows: Sequence[Dict[str, Any]], objectives: Sequence[str]) -> 
     for row in rows:
         value = row["metrics"].get(cost, row.get(cost))
         mean_ap = row["metrics"]["map"]
-        if row["duplicate_of"] is None and _finite(value) and _finite(mean_ap):
+        if row["trained"] and _finite(value) and _finite(mean_ap):
             points.append({"number": row["number"], "label": row["fixed_point"] or f"#{row['number']}",
                            "state": row["state"], "cost": float(value), "map": float(mean_ap), "front": False})
     complete = [p for p in points if p["state"] == "COMPLETE"]
@@ -67,7 +67,7 @@ def render_curves(rows: Sequence[Dict[str, Any]], epochs: int, path: Path) -> Pa
     fig, axes = plt.subplots(figsize=(7, 4.5))
     for row in rows:
         curve = row["metrics"]["map_by_epoch"]
-        if row["duplicate_of"] is None and curve:
+        if row["trained"] and curve:
             steps = sorted(curve)
             axes.plot(steps, [curve[s] for s in steps], marker="o", linestyle="-" if row["state"] == "COMPLETE" else "--",
                       label=row["fixed_point"] or f"#{row['number']}")

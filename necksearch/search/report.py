@@ -44,7 +44,8 @@ def trial_row(trial: Any, objectives: List[str]) -> Dict[str, Any]:
             "params": user.get("params"), "flops": user.get("flops"),
             "epochs_reached": user.get(attrs.EPOCHS_REACHED, 0), "fidelity": user.get(attrs.FIDELITY),
             "fail_reason": user.get(attrs.FAIL_REASON) or user.get(attrs.CONSTRAINT),
-            "pruned_reason": user.get(attrs.PRUNED_REASON), "duplicate_of": user.get(attrs.DUPLICATE_OF)}
+            "pruned_reason": user.get(attrs.PRUNED_REASON), "duplicate_of": user.get(attrs.DUPLICATE_OF),
+            "trained": attrs.is_trained(trial), "node": user.get(attrs.NODE)}
 
 
 def rank_key(row: Dict[str, Any]):
@@ -57,7 +58,7 @@ def leaderboard(rows: List[Dict[str, Any]]) -> str:
     """The trained trials as a table, best first."""
     header = f"{'trial':>5}  {'graph':<38} {'mAP':>7} {'params':>8} {'GMACs':>7} {'state':<8} {'epochs':>6}"
     lines = [header, "-" * len(header)]
-    for row in sorted((r for r in rows if r["duplicate_of"] is None and r["graph_hash"]), key=rank_key):
+    for row in sorted((r for r in rows if r["trained"]), key=rank_key):
         name = row["fixed_point"] or row["summary"] or "?"
         mean_ap = row["metrics"]["map"]
         lines.append(f"{row['number']:>5}  {name[:38]:<38} {_fmt(mean_ap, '.4f'):>7} "
@@ -68,7 +69,7 @@ def leaderboard(rows: List[Dict[str, Any]]) -> str:
 
 def best_row(rows: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """The COMPLETE trained trial with the highest mAP (fewer params break ties); ``None`` if there is none."""
-    complete = [r for r in rows if r["state"] == "COMPLETE" and r["duplicate_of"] is None and _finite(r["metrics"]["map"])]
+    complete = [r for r in rows if r["state"] == "COMPLETE" and r["trained"] and _finite(r["metrics"]["map"])]
     return min(complete, key=rank_key) if complete else None
 
 

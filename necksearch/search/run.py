@@ -19,15 +19,25 @@ from necksearch.search.settings import SearchSettings
 SEARCH_TIMEOUT_S = 10
 
 
-def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
-    """Checked settings with absolute paths, and the run directory ready (or refused, never overwritten)."""
+def normalise(settings: SearchSettings) -> SearchSettings:
+    """Checked settings with every path absolute and resolved (a space or config name to its file), so
+    that stored and given settings compare equal however they were spelled."""
     from necksearch.space import load_space
     from necksearch.train.runner import resolve_config_path
     settings.checked()
-    settings.space = load_space(settings.space).source  # a space name or file, checked now
-    settings.space = str(Path(settings.space).resolve())
+    settings.space = str(Path(load_space(settings.space).source).resolve())  # a space name or file, checked now
     settings.config = str(resolve_config_path(settings.config).resolve())
-    settings.runs_dir = str(Path(settings.runs_dir).resolve())
+    settings.runs_dir = str(Path(settings.runs_dir).expanduser().resolve())
+    if settings.data_root is not None:
+        settings.data_root = str(Path(settings.data_root).expanduser().resolve())
+    if settings.storage is not None and "://" not in settings.storage:
+        settings.storage = str(Path(settings.storage).expanduser().resolve())
+    return settings
+
+
+def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
+    """Normalised settings, and the run directory ready (or refused, never overwritten)."""
+    normalise(settings)
     exists = (settings.run_dir / "search.json").is_file()
     if exists and not resume:
         raise NeckSearchError(f"run directory {settings.run_dir} already holds a search: "
@@ -35,16 +45,12 @@ def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
     if not exists and resume:
         raise NeckSearchError(f"--resume: {settings.run_dir} holds no search to continue")
     _check_training_inputs(settings)
-    if settings.storage is not None and "://" not in settings.storage:
-        settings.storage = str(Path(settings.storage).expanduser().resolve())
     return settings
 
 
 def _check_training_inputs(settings: SearchSettings) -> None:
     """Fail before Ray starts on a bad config, data root or annotation file (generating the synthetic data)."""
     from necksearch.train.runner import build_train_config
-    if settings.data_root is not None:
-        settings.data_root = str(Path(settings.data_root).expanduser().resolve())
     build_train_config(settings.config, data_root=settings.data_root, seed=settings.seed,
                        image_size=settings.image_size, data_fraction=settings.data_fraction,
                        work_dir=settings.run_dir / "trials")
@@ -67,11 +73,13 @@ def run_search(settings: SearchSettings, *, resume: bool = False,
                write: Optional[Callable[[str], None]] = None) -> "Any":
     """Run (or continue) a search; returns the :class:`report.Report` it wrote into the run directory."""
     from necksearch.search.report import write_report
+    from necksearch.search.searcher import NeckSearcher
     from necksearch.search.storage import open_storage, storage_url
     from necksearch.space import load_space
     settings = prepare(settings, resume)
     say = write or (lambda text: print(text, flush=True))
     space = load_space(settings.space)
+    fixed_points = fixed_point_samples(settings, space)
     url = storage_url(settings.storage, settings.run_dir)
     storage = open_storage(url)
     settings.save()  # only once every input is known to be sound: a failed start leaves no run behind
@@ -79,18 +87,14 @@ def run_search(settings: SearchSettings, *, resume: bool = False,
         f"{','.join(settings.objectives)}, run directory {settings.run_dir}")
     started_ray = _start_ray(settings)
     try:
-        searcher = _searcher(settings, space, storage)
-        _fit(settings, searcher, say)
+        stopped: set = set()
+        searcher = NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_points, stopped)
+        _fit(settings, searcher, _scheduler(settings, stopped), say)
     finally:
         if started_ray:
             import ray
             ray.shutdown()
     return write_report(settings, storage, url, say)
-
-
-def _searcher(settings: SearchSettings, space: Any, storage: Any) -> Any:
-    from necksearch.search.searcher import NeckSearcher
-    return NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_point_samples(settings, space))
 
 
 def _sampler(settings: SearchSettings) -> Any:
@@ -103,7 +107,7 @@ def _sampler(settings: SearchSettings) -> Any:
     return optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=5)
 
 
-def _fit(settings: SearchSettings, searcher: Any, say: Callable[[str], None]) -> None:
+def _fit(settings: SearchSettings, searcher: Any, scheduler: Any, say: Callable[[str], None]) -> None:
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
@@ -121,7 +125,7 @@ def _fit(settings: SearchSettings, searcher: Any, say: Callable[[str], None]) ->
         tune.with_resources(train_trial, resources),
         param_space={"settings": dataclasses.asdict(settings)},
         tune_config=tune.TuneConfig(search_alg=ConcurrencyLimiter(searcher, settings.max_concurrent),
-                                    scheduler=_scheduler(settings), num_samples=remaining,
+                                    scheduler=scheduler, num_samples=remaining,
                                     trial_name_creator=_trial_name, trial_dirname_creator=_trial_name),
         run_config=tune.RunConfig(name=_session_name(settings.run_dir), storage_path=str(settings.run_dir / "tune"),
                                   failure_config=tune.FailureConfig(max_failures=settings.retries),
@@ -133,11 +137,20 @@ def _trial_name(trial: Any) -> str:
     return f"trial_{trial.config['trial']['number']:04d}_{trial.trial_id}"
 
 
-def _scheduler(settings: SearchSettings) -> Any:
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+def _scheduler(settings: SearchSettings, stopped: set) -> Any:
+    """ASHA over epochs on ``score`` (mAP, ties broken by training loss), recording whom it stops in ``stopped``."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+
+    class RecordingASHA(ASHAScheduler):
+        def on_trial_result(self, tune_controller, trial, result):
+            decision = super().on_trial_result(tune_controller, trial, result)
+            if decision == TrialScheduler.STOP:
+                stopped.add(trial.trial_id)
+            return decision
+
     if settings.scheduler == "none" or settings.epochs <= settings.grace_epochs:
         return FIFOScheduler()
-    return ASHAScheduler(time_attr="epoch", metric="score", mode="max", max_t=settings.epochs,
+    return RecordingASHA(time_attr="epoch", metric="score", mode="max", max_t=settings.epochs,
                          grace_period=settings.grace_epochs, reduction_factor=settings.reduction_factor)
 
 

@@ -9,7 +9,8 @@ What it adds to ``OptunaSearch`` (which does the Optuna study set-up, samplers a
   violation and another is drawn;
 * honest states: a trial ASHA stopped is PRUNED with the epochs it reached (``OptunaSearch`` would tell
   COMPLETE with the early value), a trial that raised is FAIL with the reason its process wrote
-  (``trainable.record_failure``), a NaN objective is FAIL;
+  (``trainable.record_failure``), a NaN objective is FAIL; a trial that ends early without an error and
+  without the scheduler's say (Ctrl-C) is told nothing: it stays RUNNING for ``--resume``;
 * resume: the study is the record. Trials left RUNNING by a killed search are handed out again, under
   their own Optuna trial, and continue from their last epoch checkpoint; finished ones are never re-run.
   Ray's pickled experiment state is not used (``save`` writes nothing to restore from).
@@ -48,7 +49,7 @@ class NeckSearcher(OptunaSearch):
     """See the module docstring. ``fixed_points``: preset name → sample, evaluated first."""
 
     def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
-                 fixed_points: Mapping[str, Dict[str, Any]]) -> None:
+                 fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None) -> None:
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
         super().__init__(space=functools.partial(define_by_run, space_source=space_source), metric=metric,
@@ -62,6 +63,8 @@ class NeckSearcher(OptunaSearch):
         self._resumable = collections.deque(attrs.interrupted(trials, self._fidelity))
         self._live: Dict[str, int] = {}
         self._reported: Dict[int, set] = {}
+        #: Tune trial ids the scheduler stopped (``RecordingASHA``): only these end PRUNED.
+        self._stopped = stopped if stopped is not None else set()
 
     @property
     def study(self) -> Any:
@@ -91,7 +94,7 @@ class NeckSearcher(OptunaSearch):
         if "node" in result:
             trial.set_user_attr(attrs.NODE, result["node"])
         reported = self._reported.setdefault(trial.number, set())
-        if self.metric == "map" and math.isfinite(result["map"]) and epoch not in reported:
+        if self.metric == "map" and _finite(result.get("map")) and epoch not in reported:
             trial.report(float(result["map"]), step=epoch)
             reported.add(epoch)
 
@@ -101,7 +104,10 @@ class NeckSearcher(OptunaSearch):
         trial = self._ot_trials[trial_id]
         graph_hash = trial.user_attrs[attrs.GRAPH_HASH]
         self._record_epoch(trial, result or {})
-        state, values, note = self._outcome(trial.number, result or {}, error)
+        epochs = int(trial.user_attrs.get(attrs.EPOCHS_REACHED, 0))
+        if not error and epochs < self._settings.epochs and trial_id not in self._stopped:
+            return  # interrupted (Ctrl-C, the search stopping): left RUNNING for --resume to continue
+        state, values, note = self._outcome(trial.number, epochs, result or {}, error)
         for key, value in note.items():
             trial.set_user_attr(key, value)
         self._ot_study.tell(trial, values, state=state)
@@ -120,15 +126,15 @@ class NeckSearcher(OptunaSearch):
     def _draw(self, trial_id: str) -> Optional[Dict]:
         """Ask Optuna for one trial; return its Tune config, or ``None`` after recording it as answered."""
         trial = self._ot_study.ask()
-        space = _space(self._space_source)
-        sample = space.suggest(trial)
-        fixed_point = trial.user_attrs.get(attrs.FIXED_POINT)
-        graph = dataclasses.replace(space.freeze(sample), name=fixed_point or f"trial-{trial.number}")
-        graph_hash = graph.canonical_hash()
-        if self._answer_duplicate(trial, graph_hash):
+        try:
+            graph, graph_hash, params, flops = self._graph_of(trial)
+        except Exception as err:  # noqa: BLE001 - a sample that cannot become a counted graph
+            trial.set_user_attr(attrs.FAIL_REASON, f"could not build the sampled graph: {type(err).__name__}: {err}")
+            self._ot_study.tell(trial, state=_states().FAIL)
             return None
-        from necksearch.analysis.complexity import count_neck
-        params, flops = count_neck(graph)
+        if graph is None:
+            return None
+        space = _space(self._space_source)
         for key, value in self._graph_attrs(graph, graph_hash, params, flops).items():
             trial.set_user_attr(key, value)
         violations = space.check_constraints({"params": params, "flops": flops})
@@ -139,6 +145,17 @@ class NeckSearcher(OptunaSearch):
         self._live[graph_hash] = trial.number
         self._ot_trials[trial_id] = trial
         return self._config(trial.number, graph.to_dict(), params, flops)
+
+    def _graph_of(self, trial: Any):
+        """(graph, hash, params, FLOPs) of the trial's sample; graph ``None`` when it was answered as a duplicate."""
+        from necksearch.analysis.complexity import count_neck
+        space = _space(self._space_source)
+        fixed_point = trial.user_attrs.get(attrs.FIXED_POINT)
+        graph = dataclasses.replace(space.freeze(space.suggest(trial)), name=fixed_point or f"trial-{trial.number}")
+        graph_hash = graph.canonical_hash()
+        if self._answer_duplicate(trial, graph_hash):
+            return None, graph_hash, 0, 0
+        return (graph, graph_hash, *count_neck(graph))
 
     def _answer_duplicate(self, trial: Any, graph_hash: str) -> bool:
         """Record ``trial`` as a duplicate of the trial that has (or is evaluating) the same graph."""
@@ -178,24 +195,28 @@ class NeckSearcher(OptunaSearch):
 
     # ------------------------------------------------------------------ telling the outcome
 
-    def _outcome(self, number: int, result: Mapping[str, Any], error: bool):
-        """(state, values, user attributes to set) for a finished Tune trial."""
+    def _outcome(self, number: int, epochs: int, result: Mapping[str, Any], error: bool):
+        """(state, values, user attributes to set) for a finished Tune trial that reached ``epochs``."""
         from necksearch.search.trainable import read_failure
         states = _states()
-        epochs = int(result.get("epoch", 0))
-        note: Dict[str, Any] = {attrs.EPOCHS_REACHED: epochs}
+        note: Dict[str, Any] = {}
         if error:
             note[attrs.FAIL_REASON] = read_failure(self._settings.run_dir, number)
             return states.FAIL, None, note
-        values = [float(result.get(name, math.nan)) for name in self._settings.objectives]
-        missing = [name for name, value in zip(self._settings.objectives, values) if not math.isfinite(value)]
+        values = [result.get(name) for name in self._settings.objectives]
+        missing = [name for name, value in zip(self._settings.objectives, values) if not _finite(value)]
         if missing:
             note[attrs.FAIL_REASON] = f"objective {', '.join(missing)} is not a finite number at epoch {epochs}"
             return states.FAIL, None, note
         if epochs < self._settings.epochs:
             note[attrs.PRUNED_REASON] = f"stopped by the scheduler after epoch {epochs} of {self._settings.epochs}"
             return states.PRUNED, None, note
+        values = [float(value) for value in values]
         return states.COMPLETE, values if len(values) > 1 else values[0], note
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _states() -> Any:

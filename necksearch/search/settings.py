@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import time
 from pathlib import Path
@@ -73,7 +74,7 @@ class SearchSettings:
         """These settings with a name chosen and every value checked (``NeckSearchError`` names the option)."""
         if self.name is None:
             self.name = f"{Path(self.space).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        if not _NAME.match(self.name):
+        if not _NAME.fullmatch(self.name):
             raise NeckSearchError(f"--name {self.name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
         _at_least("--num-trials", self.num_trials, 1)
         _at_least("--max-concurrent", self.max_concurrent, 1)
@@ -83,9 +84,9 @@ class SearchSettings:
         _at_least("--reduction-factor", self.reduction_factor, 2)
         _at_least("--retries", self.retries, 0)
         _at_least("--seed", self.seed, 0)
-        if not self.cpus_per_trial > 0:
+        if not (math.isfinite(self.cpus_per_trial) and self.cpus_per_trial > 0):
             raise NeckSearchError(f"--cpus-per-trial must be positive, got {self.cpus_per_trial}")
-        if self.gpus_per_trial < 0:
+        if not (math.isfinite(self.gpus_per_trial) and self.gpus_per_trial >= 0):
             raise NeckSearchError(f"--gpus-per-trial must be at least 0, got {self.gpus_per_trial}")
         if not 0 < self.data_fraction <= 1:
             raise NeckSearchError(f"--data-fraction must be in (0, 1], got {self.data_fraction}")
@@ -109,22 +110,23 @@ class SearchSettings:
         path = Path(run_dir) / SETTINGS_FILE
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            known = {field.name for field in dataclasses.fields(cls)}
-            unknown = sorted(set(data) - known)
-            if unknown:
-                raise NeckSearchError(f"{path}: unknown keys {', '.join(unknown)}")
-            settings = cls(**data)
         except FileNotFoundError:
             raise NeckSearchError(f"{run_dir} is not a search run directory (no {SETTINGS_FILE})") from None
-        except (ValueError, TypeError) as err:
+        except (OSError, ValueError) as err:
             raise NeckSearchError(f"{path} is not a readable search settings file: {err}") from None
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known) if isinstance(data, dict) else []
+        if not isinstance(data, dict) or unknown:
+            raise NeckSearchError(f"{path}: not search settings" + (f" (unknown keys {', '.join(unknown)})" if unknown else ""))
+        settings = cls(**data)
         settings.objectives = tuple(settings.objectives)
         if settings.fixed_points is not None:
             settings.fixed_points = tuple(settings.fixed_points)
         return settings
 
     def resumed_with(self, given: Dict[str, Any]) -> "SearchSettings":
-        """The stored settings, with the options given again on the command line checked against them."""
+        """The stored settings, with the options given again on the command line checked against them
+        (``given`` normalised as the stored ones were: ``run.normalise``)."""
         for key, value in given.items():
             stored = getattr(self, key)
             if key in RESUMABLE:
