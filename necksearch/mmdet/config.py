@@ -172,6 +172,8 @@ def _set_roi_extractors(roi_head: Dict[str, Any], graph: NeckGraph) -> None:
     for extractor in _heads(roi_head, "bbox_roi_extractor", "mask_roi_extractor"):
         if choice == "srs" or extractor["type"] == ROI_EXTRACTORS["srs"]:  # fpn leaves other types alone
             extractor["type"] = ROI_EXTRACTORS[choice]
+        if choice == "srs":  # SRS pools every RoI from every level: no level-mapping scale
+            extractor.pop("finest_scale", None)
 
 
 def needs_wrapper(graph: GraphSpec) -> bool:

@@ -5,12 +5,13 @@
   carries all of them): ``map`` (COCO bbox mAP), ``params`` and ``flops`` (the searcher's counts),
   ``latency`` (measured once, on the trial's device, when it is an objective), plus ``epoch``,
   ``map_50``, ``segm_map``, the epoch's mean training ``loss``, ``score`` (the scheduler's metric) and
-  ``node`` (the Ray node id that ran it).
+  ``node`` (the Ray node id that ran it); each report is also appended to ``WORK_DIR/reports.jsonl``.
 * ``FaultDrillHook`` — makes named graphs fail on purpose (raise, NaN loss, process killed), once or
   always: a fire drill for the search's fault handling, used by its tests and to check a cluster set-up.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -24,6 +25,8 @@ from mmengine.registry import HOOKS
 #: ``score`` = mAP − TIE_BREAK × loss: mAP decides; among equal mAPs (all 0.0 early in a short proxy,
 #: where ASHA could otherwise not rank anyone) the lower training loss ranks higher.
 TIE_BREAK = 1e-6
+#: Every report also goes to WORK_DIR/reports.jsonl, so that a resumed trial can re-announce where it stands.
+REPORTS_FILE = "reports.jsonl"
 
 
 @HOOKS.register_module(force=True)
@@ -40,6 +43,8 @@ class TrialReportHook(Hook):
             from necksearch.analysis.latency import neck_latency_ms
             device = next(runner.model.parameters()).device.type
             self.costs["latency"] = neck_latency_ms(runner.model.neck.graph, device=device)
+        if runner.epoch > last_reported_epoch(Path(runner.work_dir)):
+            runner.val_loop.run()  # resumed from a checkpoint whose validation never ran (killed in between)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
         loss = float((outputs or {}).get("loss", 0.0))
@@ -54,11 +59,24 @@ class TrialReportHook(Hook):
         loss = sum(self.losses) / len(self.losses) if self.losses else math.nan
         self.losses = []
         mean_ap = float(metrics.get("coco/bbox_mAP", math.nan))
-        tune.report({"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
-                     "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
-                     "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
-                     "node": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None,
-                     **self.costs})
+        report = {"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
+                  "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
+                  "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
+                  "node": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None, **self.costs}
+        with open(Path(runner.work_dir) / REPORTS_FILE, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(report) + "\n")
+        tune.report(report)
+
+
+def last_report(work_dir: Path) -> Optional[dict]:
+    """The last report written to ``WORK_DIR/reports.jsonl`` (``None`` if none)."""
+    path = work_dir / REPORTS_FILE
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return json.loads(lines[-1]) if lines else None
+
+
+def last_reported_epoch(work_dir: Path) -> int:
+    return int((last_report(work_dir) or {}).get("epoch", 0))
 
 
 @HOOKS.register_module(force=True)

@@ -172,7 +172,7 @@ def _start_ray(settings: SearchSettings) -> bool:
         if settings.address:
             ray.init(address=settings.address, **kwargs)
         else:
-            ray.init(num_cpus=os.cpu_count(), **kwargs)
+            ray.init(address="local", num_cpus=os.cpu_count(), **kwargs)  # never join a `ray start` by surprise
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise NeckSearchError(f"--address {settings.address!r}: cannot reach the Ray cluster: {err}") from None
     return True

@@ -73,10 +73,13 @@ class NeckSearcher(OptunaSearch):
     # ------------------------------------------------------------------ Tune's Searcher interface
 
     def suggest(self, trial_id: str) -> Optional[Dict]:
-        if self._resumable:
-            return self._resume(trial_id, self._resumable.popleft())
+        import optuna
+        while self._resumable:  # trials a killed search left RUNNING, under their own numbers
+            config = self._hand_out(trial_id, optuna.Trial(self._ot_study, self._resumable.popleft()._trial_id))
+            if config is not None:
+                return config
         for _ in range(MAX_DRAWS):
-            config = self._draw(trial_id)
+            config = self._hand_out(trial_id, self._ot_study.ask())
             if config is not None:
                 return config
         return Searcher.FINISHED
@@ -123,9 +126,9 @@ class NeckSearcher(OptunaSearch):
 
     # ------------------------------------------------------------------ drawing a trial
 
-    def _draw(self, trial_id: str) -> Optional[Dict]:
-        """Ask Optuna for one trial; return its Tune config, or ``None`` after recording it as answered."""
-        trial = self._ot_study.ask()
+    def _hand_out(self, trial_id: str, trial: Any) -> Optional[Dict]:
+        """The Tune config of an Optuna trial (new, or resumed: its stored params replay through ``suggest``),
+        or ``None`` after recording it as answered without training (duplicate, infeasible, unbuildable)."""
         try:
             graph, graph_hash, params, flops = self._graph_of(trial)
         except Exception as err:  # noqa: BLE001 - a sample that cannot become a counted graph
@@ -179,15 +182,6 @@ class NeckSearcher(OptunaSearch):
         from necksearch.graph.describe import one_line
         return {attrs.GRAPH_HASH: graph_hash, attrs.GRAPH_YAML: graph.to_yaml(), attrs.SUMMARY: one_line(graph),
                 attrs.FIDELITY: self._fidelity, attrs.EPOCHS_REACHED: 0, "params": params, "flops": flops}
-
-    def _resume(self, trial_id: str, frozen: Any) -> Dict:
-        """Hand out again a trial a killed search left RUNNING, under its own Optuna trial number."""
-        import optuna
-        self._ot_trials[trial_id] = optuna.Trial(self._ot_study, frozen._trial_id)
-        self._live[frozen.user_attrs[attrs.GRAPH_HASH]] = frozen.number
-        from necksearch.graph import NeckGraph
-        graph = NeckGraph.from_yaml(frozen.user_attrs[attrs.GRAPH_YAML], source=f"trial {frozen.number}")
-        return self._config(frozen.number, graph.to_dict(), frozen.user_attrs["params"], frozen.user_attrs["flops"])
 
     @staticmethod
     def _config(number: int, graph: Dict[str, Any], params: int, flops: int) -> Dict[str, Any]:

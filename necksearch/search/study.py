@@ -54,6 +54,8 @@ def finished_by_hash(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> Dict
 
 
 def interrupted(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:
-    """Trained trials still RUNNING in the storage: their search was killed; ``--resume`` continues them."""
+    """Trials at ``fidelity`` still RUNNING in the storage: their search was killed, maybe while drawing them
+    (before their attributes were written: those count too); ``--resume`` hands them out again and they
+    continue from their checkpoints."""
     from optuna.trial import TrialState
-    return [t for t in trained_trials(trials, fidelity) if t.state == TrialState.RUNNING]
+    return [t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get(FIDELITY, fidelity) == fidelity]

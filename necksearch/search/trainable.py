@@ -4,8 +4,8 @@
 search's :class:`SearchSettings` as a dict, ``config["trial"]`` what the searcher drew (Optuna trial
 number, graph, its params and FLOPs). Its mmengine work dir is ``RUN_DIR/trials/NNNN`` (absolute, so
 Tune's per-trial working directory does not matter; on a cluster RUN_DIR must be shared storage). A
-retry (Tune's ``max_failures``) or a resumed search finds ``last_checkpoint`` there and continues from
-the last finished epoch. Any exception is written to ``failure.json`` first, so the study records why.
+retry (Tune's ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last
+finished epoch (``reports.jsonl``; the search may have missed it) and continues from there. Any exception is written to ``failure.json`` first, so the study records why.
 """
 from __future__ import annotations
 
@@ -57,8 +57,22 @@ def _train(settings: Dict[str, Any], trial: Dict[str, Any], work_dir: Path) -> N
     cfg.custom_imports["imports"].append("necksearch.search.hooks")
     if settings["gpus_per_trial"] <= 0:
         cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
+    if cfg.resume and _announce_last_report(work_dir) >= settings["epochs"]:
+        return  # killed after its last epoch, before the search heard of it: nothing left to train
     with contextlib.redirect_stdout(sys.stderr):
         run_config(cfg)
+
+
+def _announce_last_report(work_dir: Path) -> int:
+    """Report again the last epoch a resumed trial finished (the search may not have received it); its epoch."""
+    from ray import tune
+
+    from necksearch.search.hooks import last_report
+    last = last_report(work_dir)
+    if last is None:
+        return 0
+    tune.report(last)
+    return int(last["epoch"])
 
 
 def record_failure(work_dir: Path, err: BaseException) -> None:

@@ -65,3 +65,15 @@ def test_config_round_trips_through_an_mmengine_config_file(tmp_path):
                       custom_imports=dict(imports=["necksearch.mmdet"], allow_failed_imports=False)))
     cfg.dump(tmp_path / "model.py")
     assert Config.fromfile(tmp_path / "model.py").model.neck.graph == load_preset("a2fpn_lite").to_dict()
+
+
+def test_srs_on_a_base_with_a_level_mapping_scale_builds():
+    """SRS pools every level, so a base's SingleRoIExtractor ``finest_scale`` is dropped (and kept for fpn)."""
+    models, ns_mmdet = registered()
+    base = ns_mmdet.detector_from_graph("fpn", "faster_rcnn", backbone=R18, out_channels=64)
+    base["roi_head"]["bbox_roi_extractor"]["finest_scale"] = 28
+    srs = ns_mmdet.detector_from_graph("augfpn_srs", base, backbone=R18, out_channels=64)
+    assert "finest_scale" not in srs["roi_head"]["bbox_roi_extractor"]
+    models.build(srs)
+    assert ns_mmdet.detector_from_graph("pafpn", base, backbone=R18, out_channels=64)[
+        "roi_head"]["bbox_roi_extractor"]["finest_scale"] == 28

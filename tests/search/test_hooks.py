@@ -118,3 +118,16 @@ def test_nan_once_poisons_only_the_first_attempt(tmp_path):
     again = runner(tmp_path)
     hook.before_train_iter(again, 0)
     assert all(torch.isfinite(p).all() for p in again.model.parameters())
+
+
+@pytest.mark.parametrize("reported, validates", [(None, True), (1, True), (2, False)])
+def test_a_resumed_trial_validates_an_epoch_it_never_reported(tmp_path, reported, validates):
+    """Killed after the epoch-2 checkpoint but before its validation: the resumed run validates epoch 2 first."""
+    import json
+    if reported is not None:
+        (tmp_path / "reports.jsonl").write_text(json.dumps({"epoch": reported, "map": 0.0}) + "\n")
+    calls = []
+    fake = runner(tmp_path, epoch=2)
+    fake.val_loop = SimpleNamespace(run=lambda: calls.append("val"))
+    TrialReportHook(params=1, flops=1).before_train(fake)
+    assert calls == (["val"] if validates else [])

@@ -263,6 +263,17 @@ def test_resume_hands_out_the_interrupted_trial_first_and_never_reruns_finished_
     assert [t.state for t in again.study.trials[:2]] == [States.COMPLETE, States.COMPLETE]
 
 
+def test_resume_hands_out_a_trial_killed_while_it_was_being_drawn(tmp_path, fixed):
+    storage = optuna.storages.InMemoryStorage()
+    first = make_searcher(make_settings(tmp_path), fixed, storage)
+    half_drawn = first.study.ask()  # the search died after asking, before any attribute was written
+    half_drawn.suggest_categorical("template", ["pyramid", "fpt"])
+    again = make_searcher(make_settings(tmp_path), fixed, storage)
+    config = again.suggest("b0")
+    assert config["trial"]["number"] == half_drawn.number
+    assert frozen(again, half_drawn.number).user_attrs["flops"] == config["trial"]["flops"] > 0
+
+
 def test_resume_ignores_trials_at_another_fidelity(tmp_path, fixed):
     storage = optuna.storages.InMemoryStorage()
     first = make_searcher(make_settings(tmp_path, epochs=2), fixed, storage)
