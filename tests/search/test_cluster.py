@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,15 @@ def _free_port() -> int:
 
 
 def _ray(*args, check=True):
-    return subprocess.run([RAY, *args], env=ENV, capture_output=True, text=True, timeout=300, check=check)
+    done = subprocess.run([RAY, *args], env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 or not check, f"ray {' '.join(args)}: exit {done.returncode}\n{done.stderr[-3000:]}"
+    return done
 
 
 @pytest.fixture
-def two_node_cluster(tmp_path):
+def two_node_cluster():
     port = _free_port()
-    temp_dir = tmp_path / "ray"
+    temp_dir = Path(tempfile.mkdtemp(prefix="nsray-"))  # short: Ray's unix sockets live under it
     common = ["--num-cpus", "1", "--num-gpus", "0", "--disable-usage-stats"]
     try:
         _ray("start", "--head", "--port", str(port), "--include-dashboard", "false", "--temp-dir", str(temp_dir), *common)
