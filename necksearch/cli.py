@@ -82,6 +82,26 @@ def cmd_bench_ops(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_search(args: argparse.Namespace) -> int:
+    from necksearch.analysis.op_benchmark import machine_description
+    from necksearch.graph.presets import load_preset
+    from necksearch.search.bench import benchmark_search_overhead, default_data_root, render
+    graphs = [name.strip() for name in args.graphs.split(",") if name.strip()]
+    for name in graphs:
+        load_preset(name)
+    data_root = args.data_root or default_data_root()
+    result = benchmark_search_overhead(graphs, args.epochs, args.image_size, args.data_fraction, data_root,
+                                       lambda line: print(line, file=sys.stderr, flush=True))
+    meta = {"machine": machine_description("cpu"), "date": time.strftime("%Y-%m-%d"),
+            "fidelity": f"{args.epochs} epoch(s), {args.image_size}² images, {args.data_fraction:g} of the training set"}
+    text = render(result, meta)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    return 0
+
+
 def _progress_printer(names: Optional[List[str]]):
     """A progress callback that prints '[i/n] op' to stderr."""
     from necksearch.ops import list_ops
@@ -214,6 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench_ops.add_argument("--json", action="store_true", help="print rows and metadata as JSON")
     bench_ops.add_argument("--out", help="also write the output to this file")
     bench_ops.set_defaults(func=cmd_bench_ops)
+    bench_search = bench.add_parser("search", help="trial overhead: K graphs through `necksearch search` versus "
+                                                   "the same K `necksearch train` runs, timed side by side")
+    bench_search.add_argument("--graphs", default="fpn,pafpn,a2fpn_lite", help="comma-separated presets (K trials)")
+    bench_search.add_argument("--epochs", type=int, default=1)
+    bench_search.add_argument("--image-size", type=int, default=96)
+    bench_search.add_argument("--data-fraction", type=float, default=0.25)
+    bench_search.add_argument("--data-root", help="dataset root (default: the embedded synthetic dataset)")
+    bench_search.add_argument("--out", help="also write the result to this file")
+    bench_search.set_defaults(func=cmd_bench_search)
 
     show = sub.add_parser("show", help="a graph in words, with neck and Mask R-CNN R50 params and MACs")
     show.add_argument("graph", metavar="NAME|PATH", help="a preset name or a .yaml/.yml/.json graph file")
@@ -264,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     from necksearch.search.cli import add_search_parser
     add_search_parser(sub)
     from necksearch.search.cli import add_dashboard_parser; add_dashboard_parser(sub)
+    from necksearch.search.cli import add_reproduce_parser; add_reproduce_parser(sub)
     return parser
 
 

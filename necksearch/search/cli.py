@@ -77,7 +77,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         settings = SearchSettings(**given)
     with contextlib.redirect_stderr(sys.stderr):
         report = run_search(settings, resume=args.resume)
-    return 0 if report.rows else 1
+    return 0 if report.best is not None else 1  # no trial completed: nothing to export
 
 
 def add_dashboard_parser(sub) -> None:
@@ -103,3 +103,40 @@ def add_dashboard_parser(sub) -> None:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from necksearch.search.dashboard import run_dashboard
     return run_dashboard(args.run_dir, args.storage, host=args.host, port=args.port)
+
+
+def add_reproduce_parser(sub) -> None:
+    reproduce = sub.add_parser(
+        "reproduce", help="train a published architecture's config as one fixed trial of a search",
+        description="Run the paper recipe in configs/ that trains preset NAME (or --config) as one trial through "
+                    "the search machinery, at full fidelity (the config's image size and data, its epochs unless "
+                    "--epochs), recorded in a study with fixed_point NAME. --gpus N trains that trial with N "
+                    "processes (distributed data parallel, NCCL).")
+    reproduce.add_argument("preset", metavar="NAME", help="a preset that one of configs/*.py trains (fpn, a2fpn, ...)")
+    reproduce.add_argument("--gpus", type=int, default=0, metavar="N",
+                           help="GPUs of the trial: N processes, one per GPU (default 0: one process on CPU)")
+    reproduce.add_argument("--workers", type=int, metavar="N",
+                           help="processes in the trial (default: max(1, GPUs)); on CPU they use gloo")
+    reproduce.add_argument("--config", help="train NAME on this config instead (e.g. the synthetic proxy)")
+    reproduce.add_argument("--data-root", metavar="DIR", help="dataset root (default: the config's, e.g. data/coco/)")
+    reproduce.add_argument("--epochs", type=int, metavar="E", help="epochs (default: the config's)")
+    reproduce.add_argument("--image-size", type=int, metavar="S",
+                           help="resize images to fit S×S (default: the config's own size)")
+    reproduce.add_argument("--cpus-per-trial", type=float, metavar="C", help="CPUs reserved for the trial "
+                                                                             "(default: from the cores and processes)")
+    reproduce.add_argument("--name", metavar="RUN", help="the run's name (default: reproduce-NAME-date-time)")
+    reproduce.add_argument("--runs-dir", metavar="DIR", help=f"where run directories go (default: {RUNS_DIR})")
+    reproduce.add_argument("--storage", metavar="URL", help="the study storage, as for search (default: RUN_DIR/study.db)")
+    reproduce.set_defaults(func=cmd_reproduce)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from necksearch.search.reproduce import check_gpus, reproduce_settings
+    from necksearch.search.run import run_search
+    settings = reproduce_settings(args.preset, gpus=args.gpus, workers=args.workers, config=args.config,
+                                  data_root=args.data_root, epochs=args.epochs, image_size=args.image_size,
+                                  cpus_per_trial=args.cpus_per_trial, run_name=args.name, runs_dir=args.runs_dir,
+                                  storage=args.storage)
+    check_gpus(args.gpus)
+    report = run_search(settings)
+    return 0 if report.best is not None else 1  # the trial did not complete: results.json says why

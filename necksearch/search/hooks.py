@@ -6,6 +6,8 @@
   ``latency`` (measured once, on the trial's device, when it is an objective), plus ``epoch``,
   ``map_50``, ``segm_map``, the epoch's mean training ``loss``, ``score`` (the scheduler's metric) and
   ``node`` (the Ray node id that ran it); each report is also appended to ``WORK_DIR/reports.jsonl``.
+  In a distributed trial (``search.distributed``) only rank 0 reports, and only to the file: its process
+  has no Tune session, so the trial's own process relays each new line to Tune.
 * ``FaultDrillHook`` — makes named graphs fail on purpose (raise, NaN loss, process killed), once or
   always: a fire drill for the search's fault handling, used by its tests and to check a cluster set-up.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Dict, Optional
 
 import torch
+from mmengine.dist import get_rank, is_distributed
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
@@ -27,6 +30,8 @@ from mmengine.registry import HOOKS
 TIE_BREAK = 1e-6
 #: Every report also goes to WORK_DIR/reports.jsonl, so that a resumed trial can re-announce where it stands.
 REPORTS_FILE = "reports.jsonl"
+#: The Ray node id a distributed trial's process hands its ranks (they run outside Ray).
+NODE_ENV = "NECKSEARCH_RAY_NODE"
 
 
 @HOOKS.register_module(force=True)
@@ -39,10 +44,10 @@ class TrialReportHook(Hook):
         self.losses: list = []
 
     def before_train(self, runner) -> None:
-        if self.measure_latency:
+        if self.measure_latency and get_rank() == 0:
             from necksearch.analysis.latency import neck_latency_ms
             device = next(runner.model.parameters()).device.type
-            self.costs["latency"] = neck_latency_ms(runner.model.neck.graph, device=device)
+            self.costs["latency"] = neck_latency_ms(neck_graph(runner), device=device)
         if runner.epoch > last_reported_epoch(Path(runner.work_dir)):
             runner.val_loop.run()  # resumed from a checkpoint whose validation never ran (killed in between)
 
@@ -53,19 +58,36 @@ class TrialReportHook(Hook):
         self.losses.append(loss)
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
-        import ray
         from ray import tune
         metrics = metrics or {}
         loss = sum(self.losses) / len(self.losses) if self.losses else math.nan
         self.losses = []
+        if get_rank() != 0:
+            return  # rank 0 reports for the whole distributed trial
         mean_ap = float(metrics.get("coco/bbox_mAP", math.nan))
         report = {"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
                   "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
                   "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
-                  "node": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None, **self.costs}
+                  "node": _node_id(), **self.costs}
         with open(Path(runner.work_dir) / REPORTS_FILE, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(report) + "\n")
-        tune.report(report)
+        if not is_distributed():  # distributed: no Tune session here; the trial's process relays the file
+            tune.report(report)
+
+
+def _node_id() -> Optional[str]:
+    """The Ray node running the trial; a distributed trial's rank has no Ray, its parent names the node."""
+    import ray
+    if ray.is_initialized():
+        return ray.get_runtime_context().get_node_id()
+    return os.environ.get(NODE_ENV)
+
+
+def neck_graph(runner):
+    """The trained detector's neck graph, through a DDP wrapper if there is one."""
+    from mmengine.model import is_model_wrapper
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    return model.neck.graph
 
 
 def last_report(work_dir: Path) -> Optional[dict]:
@@ -95,7 +117,7 @@ class FaultDrillHook(Hook):
         self.epoch = int(epoch)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        kind = self.faults.get(runner.model.neck.graph.name)
+        kind = self.faults.get(neck_graph(runner).name)
         if kind is None or runner.epoch + 1 != self.epoch or batch_idx != 0:
             return
         marker = Path(runner.work_dir) / "fault_drill_fired"

@@ -40,7 +40,8 @@ class SearchSettings:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     epochs: int = 3
-    image_size: int = 128
+    #: Images resized to fit S×S; ``None``: the config's own size (full fidelity, ``necksearch reproduce``).
+    image_size: Optional[int] = 128
     data_fraction: float = 0.5
     scheduler: str = "asha"
     grace_epochs: int = 1
@@ -52,6 +53,8 @@ class SearchSettings:
     seed: int = 0
     retries: int = 1
     address: Optional[str] = None
+    #: Processes in one trial: >1 trains it with distributed data parallel (one per GPU, or gloo on CPU).
+    workers: int = 1
 
     # ------------------------------------------------------------------ derived
 
@@ -64,9 +67,14 @@ class SearchSettings:
         return tuple(OBJECTIVES[name] for name in self.objectives)
 
     def fidelity(self) -> Dict[str, Any]:
-        """What one trial's number means: trials are comparable (and deduplicated) only at equal fidelity."""
-        return {"epochs": self.epochs, "image_size": self.image_size, "data_fraction": self.data_fraction,
-                "config": Path(self.config).name if self.config else None, "seed": self.seed}
+        """What one trial's number means: trials are comparable (and deduplicated) only at equal fidelity.
+        ``workers`` appears only above 1 (N processes train with N× the config's batch), so that the
+        fidelity of a single-process trial is what it always was."""
+        fidelity = {"epochs": self.epochs, "image_size": self.image_size, "data_fraction": self.data_fraction,
+                    "config": Path(self.config).name if self.config else None, "seed": self.seed}
+        if self.workers != 1:
+            fidelity["workers"] = self.workers
+        return fidelity
 
     # ------------------------------------------------------------------ checks
 
@@ -79,7 +87,8 @@ class SearchSettings:
         _at_least("--num-trials", self.num_trials, 1)
         _at_least("--max-concurrent", self.max_concurrent, 1)
         _at_least("--epochs", self.epochs, 1)
-        _at_least("--image-size", self.image_size, 32)
+        if self.image_size is not None:
+            _at_least("--image-size", self.image_size, 32)
         _at_least("--grace-epochs", self.grace_epochs, 1)
         _at_least("--reduction-factor", self.reduction_factor, 2)
         _at_least("--retries", self.retries, 0)
@@ -88,6 +97,7 @@ class SearchSettings:
             raise NeckSearchError(f"--cpus-per-trial must be positive, got {self.cpus_per_trial}")
         if not (math.isfinite(self.gpus_per_trial) and self.gpus_per_trial >= 0):
             raise NeckSearchError(f"--gpus-per-trial must be at least 0, got {self.gpus_per_trial}")
+        _check_workers(self.workers, self.gpus_per_trial)
         if not 0 < self.data_fraction <= 1:
             raise NeckSearchError(f"--data-fraction must be in (0, 1], got {self.data_fraction}")
         _one_of("--sampler", self.sampler, SAMPLERS)
@@ -159,6 +169,15 @@ def latest_run(runs_dir: Path) -> Path:
 def _at_least(option: str, value: Any, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
         raise NeckSearchError(f"{option} must be at least {low}, got {value!r}")
+
+
+def _check_workers(workers: Any, gpus: float) -> None:
+    """``workers`` is a whole number ≥ 1; with GPUs, one process per GPU (``gpus`` equal to ``workers``)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise NeckSearchError(f"--workers must be a whole number of at least 1, got {workers!r}")
+    if workers > 1 and gpus > 0 and gpus != workers:
+        raise NeckSearchError(f"--workers {workers}: a distributed trial runs one process per GPU, "
+                              f"so it needs {workers} GPUs per trial, not {gpus:g}")
 
 
 def _one_of(option: str, value: str, choices: Tuple[str, ...]) -> None:

@@ -6,6 +6,8 @@ number, graph, its params and FLOPs). Its mmengine work dir is ``RUN_DIR/trials/
 Tune's per-trial working directory does not matter; on a cluster RUN_DIR must be shared storage). A
 retry (Tune's ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last
 finished epoch (``reports.jsonl``; the search may have missed it) and continues from there. Any exception is written to ``failure.json`` first, so the study records why.
+With ``workers`` > 1 the trial trains in that many processes (``search.distributed``: DDP, one per GPU or
+gloo on CPU) and this function relays rank 0's reports to Tune; a failed rank's error is recorded the same way.
 """
 from __future__ import annotations
 
@@ -59,6 +61,10 @@ def _train(settings: Dict[str, Any], trial: Dict[str, Any], work_dir: Path) -> N
         cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
     if cfg.resume and _announce_last_report(work_dir) >= settings["epochs"]:
         return  # killed after its last epoch, before the search heard of it: nothing left to train
+    if int(settings.get("workers", 1)) > 1:  # several processes, DDP; this one relays rank 0's reports
+        from necksearch.search.distributed import run_distributed
+        run_distributed(cfg, settings, work_dir)
+        return
     with contextlib.redirect_stdout(sys.stderr):
         run_config(cfg)
 
