@@ -1,4 +1,6 @@
-# Proxy Mask R-CNN: the Faster R-CNN proxy plus mmdet's mask branch at width 64; bbox and segm metrics.
+# Proxy Mask R-CNN: the Faster R-CNN proxy (its recipe: batch 4, AdamW 1e-3, 5 epochs, scale-2 anchors, RoI
+# finest_scale 28) plus mmdet's mask branch at width 64, whose RoIs map to levels like the box branch's;
+# bbox and segm metrics. Its learning was not measured separately (benchmarks/results/proxy_learning.md).
 _base_ = './faster-rcnn_r18-tiny_fpn_synth.py'
 
 model = dict(
@@ -6,7 +8,8 @@ model = dict(
     roi_head=dict(
         mask_roi_extractor=dict(type='SingleRoIExtractor', roi_layer=dict(type='RoIAlign', output_size=14,
                                                                           sampling_ratio=0),
-                                out_channels=64, featmap_strides=[4, 8, 16, 32]),
+                                out_channels=64, featmap_strides=[4, 8, 16, 32],
+                                finest_scale={{_base_.model.roi_head.bbox_roi_extractor.finest_scale}}),
         mask_head=dict(type='FCNMaskHead', num_convs=4, in_channels=64, conv_out_channels=64,
                        num_classes={{_base_.num_classes}},
                        loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
