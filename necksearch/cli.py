@@ -91,8 +91,9 @@ def cmd_bench_search(args: argparse.Namespace) -> int:
         load_preset(name)
     data_root = args.data_root or default_data_root()
     result = benchmark_search_overhead(graphs, args.epochs, args.image_size, args.data_fraction, data_root,
-                                       lambda line: print(line, file=sys.stderr, flush=True))
+                                       lambda line: print(line, file=sys.stderr, flush=True), repeats=args.repeats)
     meta = {"machine": machine_description("cpu"), "date": time.strftime("%Y-%m-%d"),
+            "load": " ".join(f"{value:.1f}" for value in os.getloadavg()),
             "fidelity": f"{args.epochs} epoch(s), {args.image_size}² images, {args.data_fraction:g} of the training set"}
     text = render(result, meta)
     print(text)
@@ -241,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_search.add_argument("--image-size", type=int, default=96)
     bench_search.add_argument("--data-fraction", type=float, default=0.25)
     bench_search.add_argument("--data-root", help="dataset root (default: the embedded synthetic dataset)")
+    bench_search.add_argument("--repeats", type=int, default=2, help="rounds, alternating which side runs first")
     bench_search.add_argument("--out", help="also write the result to this file")
     bench_search.set_defaults(func=cmd_bench_search)
 
