@@ -47,7 +47,7 @@ def render_pareto(data: Dict[str, Any], path: Path) -> Path:
     front = sorted((p for p in data["points"] if p["front"]), key=lambda p: p["cost"])
     if front:
         axes.step([p["cost"] / unit for p in front], [p["map"] for p in front], where="post", color="tab:red",
-                  label="Pareto front")
+                  marker="o", markersize=11, markerfacecolor="none", label="Pareto front")
     for point in data["points"]:
         if point["front"] or not point["label"].startswith("#"):
             axes.annotate(point["label"], (point["cost"] / unit, point["map"]), fontsize=7,
@@ -72,6 +72,7 @@ def render_curves(rows: Sequence[Dict[str, Any]], epochs: int, path: Path) -> Pa
             axes.plot(steps, [curve[s] for s in steps], marker="o", linestyle="-" if row["state"] == "COMPLETE" else "--",
                       label=row["fixed_point"] or f"#{row['number']}")
     axes.set_xlim(0.8, max(epochs, 1) + 0.2)
+    axes.set_xticks(range(1, max(epochs, 1) + 1))
     axes.set_xlabel("epoch")
     axes.set_ylabel("bbox mAP")
     axes.grid(alpha=0.3)

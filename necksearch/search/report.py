@@ -98,6 +98,10 @@ def write_report(settings: SearchSettings, storage: Any, url: str, say: Callable
             f"its graph and MMDetection config are in {run_dir / 'best'}")
     else:
         say("no trial completed, so there is no best graph to export")
+    running = [row["number"] for row in rows if row["state"] == "RUNNING"]
+    if running:
+        say(f"interrupted: trials {', '.join(map(str, running))} did not finish; continue with "
+            f"`necksearch search --resume --name {settings.name} --runs-dir {settings.runs_dir}`")
     return Report(run_dir=run_dir, rows=rows, best=best, leaderboard=table)
 
 
