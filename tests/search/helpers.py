@@ -32,3 +32,18 @@ def load_trials(run_dir: Path, name: str) -> Sequence[optuna.trial.FrozenTrial]:
 
 def by_fixed_point(trials) -> dict:
     return {t.user_attrs.get("fixed_point"): t for t in trials if t.user_attrs.get("fixed_point")}
+
+
+class RayStarted(AssertionError):
+    """Raised by the ``no_ray`` fixture's stand-in for ``run._start_ray``: the command got past every check."""
+
+
+def cli_error(capsys, *argv) -> str:
+    """Run ``necksearch ARGV``; assert status 2 and exactly one error line, no traceback; return the line."""
+    from necksearch.cli import main
+    status = main([str(arg) for arg in argv])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("necksearch: error: ") and "Traceback" not in err, err
+    return lines[0]

@@ -5,19 +5,13 @@ import json
 import pytest
 
 from necksearch.cli import main
-from necksearch.search import run as run_module
 from necksearch.search.settings import SETTINGS_FILE, SearchSettings
-
-
-class RayStarted(AssertionError):
-    """Raised by the stand-in for ``run._start_ray``: the command got past every check."""
+from tests.search.helpers import RayStarted, cli_error
 
 
 @pytest.fixture(autouse=True)
-def no_ray(monkeypatch):
-    def refuse(settings):
-        raise RayStarted("Ray must not start for a user mistake")
-    monkeypatch.setattr(run_module, "_start_ray", refuse)
+def _no_ray(no_ray):
+    """Every test here: Ray must not start."""
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +22,7 @@ def tiny_root(tmp_path_factory):
 
 
 def user_error(capsys, *argv):
-    """Run ``necksearch search ARGV``; assert status 2 and one error line; return the line."""
-    status = main(["search", *map(str, argv)])
-    err = capsys.readouterr().err
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("necksearch: error: ") and "Traceback" not in err, err
-    return lines[0]
+    return cli_error(capsys, "search", *argv)
 
 
 def test_unknown_space(capsys, tmp_path):

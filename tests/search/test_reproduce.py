@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from necksearch.cli import main
-from necksearch.search import run as run_module
 from necksearch.search.reproduce import published_configs, reproduce_settings
 from necksearch.train.runner import CONFIG_DIR
 
-from tests.search.helpers import load_trials
+from tests.search.helpers import cli_error, load_trials
 
 PROXY = CONFIG_DIR / "proxy" / "faster-rcnn_r18-tiny_fpn_synth.py"
 PUBLISHED = {
@@ -27,25 +25,8 @@ PUBLISHED = {
 }
 
 
-class RayStarted(AssertionError):
-    """Raised by the stand-in for ``run._start_ray``: the command got past every check."""
-
-
-@pytest.fixture
-def no_ray(monkeypatch):
-    def refuse(settings):
-        raise RayStarted("Ray must not start for a user mistake")
-    monkeypatch.setattr(run_module, "_start_ray", refuse)
-
-
 def user_error(capsys, *argv):
-    """Run ``necksearch reproduce ARGV``; assert status 2 and one error line; return the line."""
-    status = main(["reproduce", *map(str, argv)])
-    err = capsys.readouterr().err
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("necksearch: error: ") and "Traceback" not in err, err
-    return lines[0]
+    return cli_error(capsys, "reproduce", *argv)
 
 
 def test_discovery_reads_each_configs_neck_graph():

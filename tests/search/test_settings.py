@@ -2,7 +2,6 @@
 round-trips; ``--resume`` may change only the RESUMABLE settings; ``latest_run`` finds the newest run."""
 import json
 import os
-from pathlib import Path
 
 import pytest
 
