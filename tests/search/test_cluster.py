@@ -37,6 +37,7 @@ def two_node_cluster():
     temp_dir = Path(tempfile.mkdtemp(prefix="nsray-"))  # short: Ray's unix sockets live under it
     common = ["--num-cpus", "1", "--num-gpus", "0", "--disable-usage-stats"]
     try:
+        _ray("get-auth-token", "--generate")  # a fresh machine has no ~/.ray/auth_token yet
         _ray("start", "--head", "--port", str(port), "--include-dashboard", "false", "--temp-dir", str(temp_dir), *common)
         _ray("start", "--address", f"127.0.0.1:{port}", *common)
         yield f"127.0.0.1:{port}"
