@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 from necksearch.errors import NeckSearchError
+from necksearch.search.study import ARTIFACTS, artifact_store
 from necksearch.search.settings import SearchSettings
 from necksearch.search.storage import open_storage, redact, storage_url
 
@@ -39,13 +40,14 @@ class DashboardTarget:
     url: str
     storage: Any
     study_names: List[str]
+    artifacts: Optional[Path] = None
 
 
 def resolve_target(run_dir: Optional[str], storage: Optional[str]) -> DashboardTarget:
     """Open the study storage named by ``run_dir`` or ``storage`` (exactly one), checking it holds studies."""
     if (run_dir is None) == (storage is None):
         raise NeckSearchError("dashboard: give either a search run directory or --storage URL (exactly one of the two)")
-    wanted = None
+    wanted, artifacts = None, None
     if run_dir is not None:
         path = Path(run_dir)
         if not path.is_dir():
@@ -53,6 +55,7 @@ def resolve_target(run_dir: Optional[str], storage: Optional[str]) -> DashboardT
         settings = SearchSettings.load(path)
         url = storage_url(settings.storage, path)  # the default study.db is looked for in the directory given
         wanted = settings.name
+        artifacts = path / ARTIFACTS if (path / ARTIFACTS).is_dir() else None
     else:
         url = storage_url(storage, Path.cwd())
     _check_exists(url, f"run directory {run_dir}" if run_dir is not None else "--storage")
@@ -66,7 +69,7 @@ def resolve_target(run_dir: Optional[str], storage: Optional[str]) -> DashboardT
     if wanted is not None and wanted not in names:
         raise NeckSearchError(f"{redact(url)} holds no study {wanted!r} for run directory {run_dir} "
                               f"(it holds {', '.join(names)})")
-    return DashboardTarget(url=url, storage=opened, study_names=[wanted] if wanted else names)
+    return DashboardTarget(url=url, storage=opened, study_names=[wanted] if wanted else names, artifacts=artifacts)
 
 
 def dashboard_address(host: str, port: int) -> str:
@@ -89,7 +92,8 @@ def run_dashboard(run_dir: Optional[str], storage: Optional[str], host: str = DE
             print(f"necksearch: warning: --host {host or '(empty)'} listens on every interface: anyone who can reach "
                   "this machine can read and change the study", file=sys.stderr, flush=True)
         try:
-            optuna_dashboard.run_server(target.storage, host=host, port=port)
+            store = artifact_store(target.artifacts.parent) if target.artifacts else None  # the trials' graph drawings
+            optuna_dashboard.run_server(target.storage, host=host, port=port, artifact_store=store)
         except OSError as err:
             raise NeckSearchError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
     except KeyboardInterrupt:

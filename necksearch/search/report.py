@@ -113,13 +113,18 @@ def _draw_all(settings: SearchSettings, trials: List[Any], rows: List[Dict[str, 
     run_dir = settings.run_dir
     plots.render_pareto(plots.pareto_points(rows, list(settings.objectives)), run_dir / "pareto.png")
     plots.render_curves(rows, settings.epochs, run_dir / "curves.png")
-    (run_dir / "graphs").mkdir(exist_ok=True)
-    for trial in trials:
-        path = run_dir / "graphs" / f"trial_{trial.number:04d}.png"
+    for trial in trials:  # normally drawn when handed out (searcher._attach_drawing); here any missing one
+        path = graph_picture(run_dir, trial.number)
         text = trial.user_attrs.get(attrs.GRAPH_YAML)
         if text and attrs.is_trained(trial) and not path.exists():
             draw(NeckGraph.from_yaml(text, source=f"trial {trial.number}"), path)
     say(f"pictures: {run_dir / 'pareto.png'}, {run_dir / 'curves.png'}, {run_dir / 'graphs'}/")
+
+
+def graph_picture(run_dir: Path, number: int) -> Path:
+    """Where trial ``number``'s graph drawing goes (its folder created)."""
+    (Path(run_dir) / "graphs").mkdir(parents=True, exist_ok=True)
+    return Path(run_dir) / "graphs" / f"trial_{number:04d}.png"
 
 
 def _finite(value: Any) -> bool:

@@ -147,6 +147,7 @@ class NeckSearcher(OptunaSearch):
             return None
         self._live[graph_hash] = trial.number
         self._ot_trials[trial_id] = trial
+        self._attach_drawing(trial, graph)
         return self._config(trial.number, graph.to_dict(), params, flops)
 
     def _graph_of(self, trial: Any):
@@ -182,6 +183,20 @@ class NeckSearcher(OptunaSearch):
         from necksearch.graph.describe import one_line
         return {attrs.GRAPH_HASH: graph_hash, attrs.GRAPH_YAML: graph.to_yaml(), attrs.SUMMARY: one_line(graph),
                 attrs.FIDELITY: self._fidelity, attrs.EPOCHS_REACHED: 0, "params": params, "flops": flops}
+
+    def _attach_drawing(self, trial: Any, graph: Any) -> None:
+        """Draw the graph to ``RUN_DIR/graphs/trial_NNNN.png`` and attach it to the trial as an Optuna artifact
+        (``RUN_DIR/artifacts``), so optuna-dashboard shows each trial's neck."""
+        import optuna
+
+        from necksearch.search.report import graph_picture
+        from necksearch.viz import draw
+        path = graph_picture(self._settings.run_dir, trial.number)
+        if path.exists():
+            return  # a resumed trial: drawn and attached before
+        draw(graph, path)
+        optuna.artifacts.upload_artifact(artifact_store=attrs.artifact_store(self._settings.run_dir), file_path=str(path),
+                                         study_or_trial=trial, mimetype="image/png")
 
     @staticmethod
     def _config(number: int, graph: Dict[str, Any], params: int, flops: int) -> Dict[str, Any]:

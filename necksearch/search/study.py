@@ -16,6 +16,7 @@ The study, not Ray's experiment state, is what ``--resume`` continues from (see 
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping
 
 GRAPH_HASH = "graph_hash"
@@ -29,6 +30,8 @@ PRUNED_REASON = "pruned_reason"
 DUPLICATE_OF = "duplicate_of"
 CONSTRAINT = "constraint_violation"
 NODE = "node"
+#: The run's Optuna artifact store: each trained trial's graph drawing, shown by optuna-dashboard.
+ARTIFACTS = "artifacts"
 
 
 def enqueue_fixed_points(study: Any, samples: Mapping[str, Dict[str, Any]]) -> None:
@@ -59,3 +62,10 @@ def interrupted(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]
     continue from their checkpoints."""
     from optuna.trial import TrialState
     return [t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get(FIDELITY, fidelity) == fidelity]
+
+
+def artifact_store(run_dir: Path) -> Any:
+    """The run's Optuna artifact store (``RUN_DIR/artifacts``)."""
+    from optuna.artifacts import FileSystemArtifactStore
+    (Path(run_dir) / ARTIFACTS).mkdir(parents=True, exist_ok=True)
+    return FileSystemArtifactStore(str(Path(run_dir) / ARTIFACTS))

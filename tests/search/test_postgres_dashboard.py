@@ -185,10 +185,12 @@ def test_dashboard_serves_a_run_directory_until_interrupted(tmp_path, monkeypatc
     settings = SearchSettings(name="local", runs_dir=str(tmp_path))
     settings.save()
     optuna.create_study(study_name="local", storage=f"sqlite:///{settings.run_dir / 'study.db'}")
-    calls = []
+    (settings.run_dir / "artifacts").mkdir()
+    calls, stores = [], []
 
-    def fake_run_server(storage, host, port):
+    def fake_run_server(storage, host, port, artifact_store=None):
         calls.append((storage, host, port))
+        stores.append(artifact_store)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(optuna_dashboard, "run_server", fake_run_server)
@@ -198,3 +200,4 @@ def test_dashboard_serves_a_run_directory_until_interrupted(tmp_path, monkeypatc
     assert out.strip() == f"optuna-dashboard for local at http://127.0.0.1:{port}/"
     assert [(host, p) for _, host, p in calls] == [("127.0.0.1", port)]
     assert optuna.get_all_study_names(calls[0][0]) == ["local"]
+    assert isinstance(stores[0], optuna.artifacts.FileSystemArtifactStore)  # the trials' graph drawings

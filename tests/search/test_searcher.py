@@ -263,6 +263,17 @@ def test_resume_hands_out_the_interrupted_trial_first_and_never_reruns_finished_
     assert [t.state for t in again.study.trials[:2]] == [States.COMPLETE, States.COMPLETE]
 
 
+def test_a_handed_out_trial_has_its_graph_drawn_as_an_artifact(tmp_path, fixed):
+    from optuna.artifacts import get_all_artifact_meta
+    settings = make_settings(tmp_path)
+    searcher = make_searcher(settings, fixed)
+    searcher.suggest("t0")
+    assert (settings.run_dir / "graphs" / "trial_0000.png").stat().st_size > 1000
+    [meta] = get_all_artifact_meta(frozen(searcher, 0), storage=searcher.study._storage)
+    assert meta.mimetype == "image/png" and meta.filename == "trial_0000.png"
+    assert any((settings.run_dir / "artifacts").iterdir())
+
+
 def test_resume_hands_out_a_trial_killed_while_it_was_being_drawn(tmp_path, fixed):
     storage = optuna.storages.InMemoryStorage()
     first = make_searcher(make_settings(tmp_path), fixed, storage)
