@@ -1,5 +1,6 @@
 """A real two-node Ray cluster on this machine (`ray start --head` plus a second `ray start --address`, one
 CPU each) runs a small search through `--address`: both nodes train a trial at the same time."""
+import json
 import os
 import shutil
 import socket
@@ -46,18 +47,22 @@ def two_node_cluster():
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def test_a_search_runs_on_a_two_node_cluster(tmp_path, search_data_root, two_node_cluster, monkeypatch):
-    monkeypatch.setenv("RAY_AUTH_MODE", "token")
-    import ray
-    ray.init(address=two_node_cluster)
-    try:
-        nodes = [n for n in ray.nodes() if n["Alive"]]
-    finally:
-        ray.shutdown()
-    assert len(nodes) == 2 and all(n["Resources"]["CPU"] == 1 for n in nodes)
+def _alive_nodes(address: str) -> list:
+    """The cluster's alive nodes, asked from a fresh process (Ray reads RAY_AUTH_MODE when it is imported)."""
+    probe = ("import json, ray; ray.init(address=%r); "
+             "print(json.dumps([[n['NodeID'], n['Resources'].get('CPU')] for n in ray.nodes() if n['Alive']]))" % address)
+    done = subprocess.run([sys.executable, "-c", probe], env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
+
+def test_a_search_runs_on_a_two_node_cluster(tmp_path, search_data_root, two_node_cluster, monkeypatch):
+    nodes = _alive_nodes(two_node_cluster)
+    assert len(nodes) == 2 and all(cpus == 1 for _, cpus in nodes)
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # for the search subprocess
     run_search("cluster", tmp_path, search_data_root, "--address", two_node_cluster, "--num-trials", "2",
                "--max-concurrent", "2", "--epochs", "1", "--scheduler", "none", "--fixed-points", "fpn,pafpn")
     trials = load_trials(tmp_path / "cluster", "cluster")
     assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.COMPLETE]
-    assert {t.user_attrs["node"] for t in trials} == {n["NodeID"] for n in nodes}  # one trial on each node
+    assert {t.user_attrs["node"] for t in trials} == {node for node, _ in nodes}  # one trial on each node
