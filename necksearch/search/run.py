@@ -16,8 +16,6 @@ from necksearch.errors import NeckSearchError
 from necksearch.search import study as attrs
 from necksearch.search.settings import SearchSettings
 
-SEARCH_TIMEOUT_S = 10
-
 
 def normalise(settings: SearchSettings) -> SearchSettings:
     """Checked settings with every path absolute and resolved (a space or config name to its file), so
@@ -70,7 +68,7 @@ def fixed_point_samples(settings: SearchSettings, space: Any) -> Dict[str, Dict[
 
 
 def run_search(settings: SearchSettings, *, resume: bool = False,
-               write: Optional[Callable[[str], None]] = None) -> "Any":
+               write: Optional[Callable[[str], None]] = None) -> Any:
     """Run (or continue) a search; returns the :class:`report.Report` it wrote into the run directory."""
     from necksearch.search.report import write_report
     from necksearch.search.searcher import NeckSearcher
@@ -174,5 +172,7 @@ def _start_ray(settings: SearchSettings) -> bool:
         else:
             ray.init(address="local", num_cpus=os.cpu_count(), **kwargs)  # never join a `ray start` by surprise
     except (ConnectionError, RuntimeError, ValueError) as err:
-        raise NeckSearchError(f"--address {settings.address!r}: cannot reach the Ray cluster: {err}") from None
+        where = f"--address {settings.address!r}: cannot reach the Ray cluster" if settings.address \
+            else "cannot start a local Ray instance"
+        raise NeckSearchError(f"{where}: {str(err).strip().splitlines()[-1] if str(err).strip() else err}") from None
     return True
