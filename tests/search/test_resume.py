@@ -1,5 +1,5 @@
-"""Kill and resume: the search process is SIGKILLed while a trial is mid-training, then run again with
---resume; the study ends with every trial finished exactly once, none RUNNING, none trained twice."""
+"""Kill and resume: the search process is SIGKILLed (or Ctrl-C'd) while a trial is mid-training, then run
+again with --resume; the study ends with every trial finished exactly once, none RUNNING, none trained twice."""
 import json
 import os
 import signal
@@ -17,8 +17,8 @@ OPTIONS = ["--num-trials", "4", "--max-concurrent", "2", "--epochs", "3", "--sch
            "--fixed-points", "fpn,pafpn,a2fpn_lite"]
 
 
-def _wait_until_mid_run(run_dir, process, timeout=600):
-    """Poll the study until one trial is finished and another has finished an epoch but not all."""
+def _wait_until_mid_run(run_dir, process, timeout=600, need_finished=True):
+    """Poll the study until a trial has finished an epoch but not all (and, if asked, another is finished)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "the search ended before it could be killed"
@@ -29,7 +29,7 @@ def _wait_until_mid_run(run_dir, process, timeout=600):
                 trials = []
             finished = [t for t in trials if t.state.is_finished()]
             mid = [t for t in trials if t.state == TrialState.RUNNING and 1 <= t.user_attrs.get("epochs_reached", 0) < 3]
-            if finished and mid:
+            if mid and (finished or not need_finished):
                 return {t.number: (t.state, t.values, t.datetime_complete) for t in finished}, mid
         time.sleep(0.5)
     raise AssertionError("the search never reached a finished trial next to a half-trained one")
@@ -59,3 +59,24 @@ def test_killed_search_resumes_without_losing_or_repeating_trials(tmp_path, sear
         assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3], trial.number
     resumed = {t.number for t in mid}
     assert all(trials[n].user_attrs["epochs_reached"] == 3 for n in resumed)
+
+
+def test_ctrl_c_leaves_unfinished_trials_running_for_resume(tmp_path, search_data_root):
+    run_dir = tmp_path / "stopped"
+    options = ["--num-trials", "2", "--max-concurrent", "2", "--epochs", "3", "--scheduler", "none",
+               "--fixed-points", "fpn,pafpn"]
+    process = subprocess.Popen(search_args("stopped", tmp_path, search_data_root, *options),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        _wait_until_mid_run(run_dir, process, need_finished=False)
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    trials = load_trials(run_dir, "stopped")
+    unfinished = [t.number for t in trials if t.state == TrialState.RUNNING]
+    assert unfinished and not [t for t in trials if t.state in (TrialState.PRUNED, TrialState.FAIL)]
+    assert "--resume --name stopped" in out  # the report says how to continue
+
+    run_search("stopped", tmp_path, search_data_root, "--resume")
+    assert [t.state for t in load_trials(run_dir, "stopped")] == [TrialState.COMPLETE] * 2
