@@ -8,6 +8,7 @@ import time
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 from tests.search.helpers import load_trials, run_search, search_args
@@ -22,11 +23,11 @@ def _wait_until_mid_run(run_dir, process, timeout=600, need_finished=True):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "the search ended before it could be killed"
-        if (run_dir / "study.db").is_file():
+        if (run_dir / "search.json").is_file():  # written once the study's tables exist: polling cannot race them
             try:
                 trials = load_trials(run_dir, run_dir.name)
-            except (KeyError, optuna.exceptions.StorageInternalError):
-                trials = []
+            except (KeyError, optuna.exceptions.StorageInternalError, sqlalchemy.exc.OperationalError):
+                trials = []  # no study yet, or the database locked for a moment
             finished = [t for t in trials if t.state.is_finished()]
             mid = [t for t in trials if t.state == TrialState.RUNNING and 1 <= t.user_attrs.get("epochs_reached", 0) < 3]
             if mid and (finished or not need_finished):
