@@ -50,8 +50,9 @@ def add_search_parser(sub) -> None:
 
 
 def _option(parser, flag: str, **kwargs) -> None:
-    parser.add_argument(flag, metavar=flag.lstrip("-").split("-")[0].upper() if "choices" not in kwargs else None,
-                        **kwargs)
+    """An option shown with its own name as metavar (``--data-root DATA_ROOT``, not two options both ``DATA``)."""
+    metavar = None if "choices" in kwargs else flag.lstrip("-").replace("-", "_").upper()
+    parser.add_argument(flag, metavar=metavar, **kwargs)
 
 
 def given_settings(args: argparse.Namespace) -> dict:

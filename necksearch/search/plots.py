@@ -1,9 +1,10 @@
 """Search pictures, each a data function (tested) and a renderer: the Pareto front and learning curves."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Dict, Sequence
+
+from necksearch.search import study as attrs
 
 COST_LABELS = {"params": "neck parameters (M, COCO scale)", "flops": "neck GMACs (1280×832)",
                "latency": "neck latency (ms)"}
@@ -21,7 +22,7 @@ def pareto_points(rows: Sequence[Dict[str, Any]], objectives: Sequence[str]) -> 
     for row in rows:
         value = row["metrics"].get(cost, row.get(cost))
         mean_ap = row["metrics"]["map"]
-        if row["trained"] and _finite(value) and _finite(mean_ap):
+        if row["trained"] and attrs.finite_number(value) and attrs.finite_number(mean_ap):
             points.append({"number": row["number"], "label": row["fixed_point"] or f"#{row['number']}",
                            "state": row["state"], "cost": float(value), "map": float(mean_ap), "front": False})
     complete = [p for p in points if p["state"] == "COMPLETE"]
@@ -89,7 +90,3 @@ def _save(fig: Any, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -51,7 +50,7 @@ def trial_row(trial: Any, objectives: List[str]) -> Dict[str, Any]:
 def rank_key(row: Dict[str, Any]):
     """Leaderboard order: COMPLETE before PRUNED before FAIL, then higher mAP, then fewer params."""
     mean_ap = row["metrics"]["map"]
-    return (STATE_ORDER.get(row["state"], 9), -(mean_ap if _finite(mean_ap) else -1.0), row["params"] or 0)
+    return (STATE_ORDER.get(row["state"], 9), -(mean_ap if attrs.finite_number(mean_ap) else -1.0), row["params"] or 0)
 
 
 def leaderboard(rows: List[Dict[str, Any]]) -> str:
@@ -69,7 +68,7 @@ def leaderboard(rows: List[Dict[str, Any]]) -> str:
 
 def best_row(rows: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """The COMPLETE trained trial with the highest mAP (fewer params break ties); ``None`` if there is none."""
-    complete = [r for r in rows if r["state"] == "COMPLETE" and r["trained"] and _finite(r["metrics"]["map"])]
+    complete = [r for r in rows if r["state"] == "COMPLETE" and r["trained"] and attrs.finite_number(r["metrics"]["map"])]
     return min(complete, key=rank_key) if complete else None
 
 
@@ -127,13 +126,9 @@ def graph_picture(run_dir: Path, number: int) -> Path:
     return Path(run_dir) / "graphs" / f"trial_{number:04d}.png"
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def _scaled(value: Any, unit: float) -> Optional[float]:
-    return value / unit if _finite(value) else None
+    return value / unit if attrs.finite_number(value) else None
 
 
 def _fmt(value: Any, spec: str) -> str:
-    return format(value, spec) if _finite(value) else "-"
+    return format(value, spec) if attrs.finite_number(value) else "-"

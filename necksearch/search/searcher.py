@@ -20,7 +20,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
-import math
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
@@ -97,7 +96,7 @@ class NeckSearcher(OptunaSearch):
         if "node" in result:
             trial.set_user_attr(attrs.NODE, result["node"])
         reported = self._reported.setdefault(trial.number, set())
-        if self.metric == "map" and _finite(result.get("map")) and epoch not in reported:
+        if self.metric == "map" and attrs.finite_number(result.get("map")) and epoch not in reported:
             trial.report(float(result["map"]), step=epoch)
             reported.add(epoch)
 
@@ -213,7 +212,7 @@ class NeckSearcher(OptunaSearch):
             note[attrs.FAIL_REASON] = read_failure(self._settings.run_dir, number)
             return states.FAIL, None, note
         values = [result.get(name) for name in self._settings.objectives]
-        missing = [name for name, value in zip(self._settings.objectives, values) if not _finite(value)]
+        missing = [name for name, value in zip(self._settings.objectives, values) if not attrs.finite_number(value)]
         if missing:
             note[attrs.FAIL_REASON] = f"objective {', '.join(missing)} is not a finite number at epoch {epochs}"
             return states.FAIL, None, note
@@ -222,10 +221,6 @@ class NeckSearcher(OptunaSearch):
             return states.PRUNED, None, note
         values = [float(value) for value in values]
         return states.COMPLETE, values if len(values) > 1 else values[0], note
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _states() -> Any:

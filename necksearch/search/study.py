@@ -16,6 +16,7 @@ The study, not Ray's experiment state, is what ``--resume`` continues from (see 
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping
 
@@ -69,3 +70,8 @@ def artifact_store(run_dir: Path) -> Any:
     from optuna.artifacts import FileSystemArtifactStore
     (Path(run_dir) / ARTIFACTS).mkdir(parents=True, exist_ok=True)
     return FileSystemArtifactStore(str(Path(run_dir) / ARTIFACTS))
+
+
+def finite_number(value: Any) -> bool:
+    """A reported metric that is a real number (not None, NaN, inf or a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
