@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a detector whose neck is a graph, evaluating COCO mAP every epoch")
     train.add_argument("config", nargs="?", metavar="CONFIG",
                        help="an mmdet config file, or a path under configs/ "
-                            "(default: configs/proxy/faster-rcnn_r18-tiny_fpn_synth.py on the synthetic dataset)")
+                            "(default: configs/proxy/faster-rcnn_effnet-lite0_fpn_synth.py on the synthetic dataset)")
     train.add_argument("--graph", metavar="NAME|PATH", help="replace the config's neck graph (preset or graph file)")
     train.add_argument("--epochs", type=int, metavar="N",
                        help="training epochs (default: the config's; its LR schedule is kept as written)")
@@ -296,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_parser(sub)
     from necksearch.search.cli import add_dashboard_parser; add_dashboard_parser(sub)
     from necksearch.search.cli import add_reproduce_parser; add_reproduce_parser(sub)
+    from necksearch.search.cli import add_fidelity_parser; add_fidelity_parser(sub)
     return parser
 
 

@@ -42,7 +42,8 @@ OP_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "maxpool_down": {},
     "conv3x3": {"relu": False},
     "dropblock": {"drop_prob": 0.1, "block_size": 5},
-    "st": {"num_parts": 2, "kv_pool": True, "scale_mode": "part", "prior_from": "key", "attn_dropout": 0.0},
+    "st": {"num_parts": 2, "kv_pool": True, "scale_mode": "part", "prior_from": "key", "attn_dropout": 0.0,
+           "residual": False},
     "srs": {},
 }
 
@@ -54,6 +55,13 @@ WIDTH_ARGS: Dict[str, str] = {
     "lateral": "out_channels", "distribute": "out_channels", "extra": "out_channels",
     "context": "context_channels",
 }
+
+#: Arguments whose value is tied to the pyramid width (``NeckGraph.with_channels`` scales them with it):
+#: MGC's context width (the graph width when not given) and its per-level entity counts n_i.
+WIDTH_SCALED_ARGS: Dict[str, Tuple[str, ...]] = {"mgc_context": ("context_channels", "entities")}
+
+#: Per-level counts that may not exceed the width of the backbone input they read (A²-FPN Eq. 2: n_i ≤ c_i).
+INPUT_BOUNDED_ARGS: Dict[str, str] = {"mgc_context": "entities"}
 
 #: (fewest, most) inputs per slot; ``None`` = no upper bound.
 SLOT_ARITY: Dict[str, Tuple[int, Optional[int]]] = {

@@ -9,7 +9,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple
 
-from necksearch.graph import describe, hashing, serial, structure, validate
+from necksearch.graph import describe, hashing, scaling, serial, structure, validate
 from necksearch.graph.errors import GraphError, field_error
 from necksearch.graph.nodes import DetectorChoices, Node
 from necksearch.graph.shapes import NodeShape
@@ -69,9 +69,15 @@ class NeckGraph:
         """
         return structure.check_structure(self)
 
-    def with_channels(self, channels: int) -> NeckGraph:
-        """The same graph at pyramid width ``channels``."""
-        return dataclasses.replace(self, channels=channels)
+    def with_channels(self, channels: int, in_channels: Mapping[str, int] | None = None) -> NeckGraph:
+        """The same graph at pyramid width ``channels``, its width-tied arguments scaled with it.
+
+        The arguments in ``catalogue.WIDTH_SCALED_ARGS`` keep their ratio to the pyramid width: an
+        A²-FPN-Lite at width 64 has MGC context 32 (the paper's c/2) and entities n_i = 32..8 (the paper's
+        n_i = 32(6-i) at 256). With backbone widths ``in_channels``, n_i is also capped at c_i so that the
+        orthogonality of Eq. 2 (W_ψ W_ψᵀ = I, n_i ≤ c_i) can hold.
+        """
+        return scaling.with_channels(self, channels, in_channels)
 
     def canonical_hash(self) -> str:
         """sha256 hex, equal for the same architecture whatever the node order and names."""

@@ -1,5 +1,7 @@
 """MMDetection integration: ``custom_imports = dict(imports=['necksearch.mmdet'])`` registers in mmdet's MODELS:
 
+* ``EfficientNetLite0`` — an ImageNet-pretrained backbone (timm's architecture, weights from a registry
+  package), the default proxy's.
 * ``GraphNeck`` — the neck a graph describes. A config says ``neck=dict(type='GraphNeck', graph='a2fpn',
   in_channels=[256, 512, 1024, 2048], out_channels=256)``, ``graph`` being a preset name, a YAML/JSON
   path or a graph dict.
@@ -12,6 +14,7 @@
 """
 from mmdet.registry import MODELS
 
+from necksearch.mmdet.backbones import EfficientNetLite0
 from necksearch.mmdet.config import detector_from_graph, load_base_config, pad_size_divisor
 from necksearch.mmdet.detector import NeckSearchTwoStage, deploy_state_dict, training_only_keys
 from necksearch.mmdet.laterals import find_laterals
@@ -19,9 +22,9 @@ from necksearch.mmdet.roi_extractors import SRSRoIExtractor
 from necksearch.mmdet.roi_head import CSRoIHead
 from necksearch.nn import GraphNeck
 
-for _name, _module in (("GraphNeck", GraphNeck), ("SRSRoIExtractor", SRSRoIExtractor), ("CSRoIHead", CSRoIHead),
+for _name, _module in (("EfficientNetLite0", EfficientNetLite0), ("GraphNeck", GraphNeck), ("SRSRoIExtractor", SRSRoIExtractor), ("CSRoIHead", CSRoIHead),
                        ("NeckSearchTwoStage", NeckSearchTwoStage)):
     MODELS.register_module(name=_name, module=_module, force=True)
 
-__all__ = ["CSRoIHead", "GraphNeck", "NeckSearchTwoStage", "SRSRoIExtractor", "deploy_state_dict",
+__all__ = ["CSRoIHead", "EfficientNetLite0", "GraphNeck", "NeckSearchTwoStage", "SRSRoIExtractor", "deploy_state_dict",
            "detector_from_graph", "find_laterals", "load_base_config", "pad_size_divisor", "training_only_keys"]

@@ -91,7 +91,7 @@ def detector_from_graph(graph: GraphSpec, base: Union[str, Mapping[str, Any]] = 
     if backbone is not None:
         model["backbone"] = copy.deepcopy(dict(backbone))
     if in_channels is None:
-        in_channels = _resnet_widths(model["backbone"]) if backbone is not None else model["neck"]["in_channels"]
+        in_channels = backbone_widths(model["backbone"]) if backbone is not None else model["neck"]["in_channels"]
     width = graph.channels if out_channels is None else int(out_channels)
     graph = graph.with_channels(width)
     shapes = graph.infer_shapes(dict(zip(graph.inputs, in_channels)))
@@ -127,8 +127,12 @@ def _base_model(base: Union[str, Mapping[str, Any]]) -> Dict[str, Any]:
     return load_base_config(base).model.to_dict()
 
 
-def _resnet_widths(backbone: Mapping[str, Any]) -> list:
-    """C2..C5 widths of an mmdet ResNet config (BasicBlock for depth 18/34, Bottleneck otherwise)."""
+def backbone_widths(backbone: Mapping[str, Any]) -> list:
+    """C2..C5 widths of an mmdet ResNet config (BasicBlock for depth 18/34, Bottleneck otherwise) or of
+    necksearch's pretrained :class:`~necksearch.mmdet.backbones.EfficientNetLite0`."""
+    if backbone.get("type") == "EfficientNetLite0":
+        from necksearch.mmdet.backbones import LITE0_WIDTHS
+        return [LITE0_WIDTHS[i - 1] for i in backbone.get("out_indices", (1, 2, 3, 4))]
     if backbone.get("type") not in ("ResNet", "ResNetV1d", "mmdet.ResNet"):
         raise GraphError(f"give in_channels for the backbone {backbone.get('type')!r}")
     expansion = 1 if backbone.get("depth") in (18, 34) else 4

@@ -27,16 +27,18 @@ class GraphNeck(nn.Module):
     Args:
         graph: a NeckGraph, its dict form, a preset name or a YAML/JSON path.
         in_channels: backbone widths, one per graph input (ResNet-50's 256..2048 when omitted).
-        out_channels: pyramid width; overrides the graph's ``channels`` when given.
+        out_channels: pyramid width; overrides the graph's ``channels`` when given (width-tied arguments
+            such as MGC's context width scale with it, and entity counts are capped at the backbone's
+            widths: ``NeckGraph.with_channels``).
     """
 
     def __init__(self, graph: GraphSpec, in_channels: Sequence[int] | None = None,
                  out_channels: int | None = None) -> None:
         super().__init__()
         graph = resolve_graph(graph)
-        if out_channels is not None and out_channels != graph.channels:
-            graph = graph.with_channels(out_channels)
         widths = None if in_channels is None else _input_widths(graph, in_channels)
+        if out_channels is not None and out_channels != graph.channels or widths is not None:
+            graph = graph.with_channels(graph.channels if out_channels is None else out_channels, widths)
         graph.validate(widths)
         self.graph = graph
         self.shapes = graph.infer_shapes(widths)

@@ -15,8 +15,16 @@ FPN = "FPN (Lin et al., CVPR 2017)"
 
 
 def conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = True) -> nn.Conv2d:
-    """A 'same'-padded convolution (output size ⌈H/stride⌉)."""
-    return nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=bias)
+    """A 'same'-padded convolution (output size ⌈H/stride⌉), Xavier-uniform weights and zero bias.
+
+    The init is MMDetection's for FPN, PAFPN and CARAFE convs (``xavier_init(distribution='uniform')``),
+    under which the published necks were trained; PyTorch's default would start them at another scale.
+    """
+    layer = nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=bias)
+    nn.init.xavier_uniform_(layer.weight)
+    if bias:
+        nn.init.zeros_(layer.bias)
+    return layer
 
 
 @register_op("lateral", slot="lateral", paper=FPN)

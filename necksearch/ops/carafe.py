@@ -1,9 +1,9 @@
 """Content-aware up/down fusion: CARAFE, CAP (A²-FPN Table 3 baselines) and GACARAFE, GACAP (A²-FPN Sec. 3.3).
 
-Convention shared by GACARAFE and GACAP: X = concat[source-side map, target-side map], and the
-2c-channel attention S pairs its first half with the reassembled source and its second half with
-the target: out = S[:c] ⊙ reassemble(source) + S[c:] ⊙ target. (The paper's pairing for GACAP is
-the reverse; with a learned W3 the two are the same family — components.md §2.7.)
+Both build X = concat[source-side map, target-side map] and split the 2c-channel attention S = [Ŝ, Š] as
+the paper writes it: GACARAFE (Eq. 10) out = Ŝ ⊙ reassemble(source) + Š ⊙ target, GACAP (Eq. 13)
+out = Ŝ ⊙ target + Š ⊙ reassemble(source). W3 starts at zero so that S ≡ 1 at initialisation (GCNet's
+last-zero init, as mmcv's ContextBlock; the paper gives no init, components.md §2.6).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def kernel_encoder(in_channels: int, compressed: int, out_channels: int, encoder
 
 
 class GatedChannelAttention(nn.Module):
-    """S = g(W3 ReLU(LN(W2 Z))), Z = attention-pooled X (A²-FPN Eq. 10; GCNet-style context block).
+    """S = g(W3 ReLU(LN(W2 Z))), Z = attention-pooled X (A²-FPN Eq. 10; GCNet-style context block); W3 = 0 at init.
 
     Args:
         channels: channels of X (2c).
@@ -56,6 +56,8 @@ class GatedChannelAttention(nn.Module):
         self.squeeze = nn.Linear(channels, hidden)
         self.norm = nn.LayerNorm(hidden)
         self.excite = nn.Linear(hidden, channels)
+        nn.init.zeros_(self.excite.weight)  # S = 2σ(0) = 1 at init (GCNet's last-zero init)
+        nn.init.zeros_(self.excite.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = self.pool_logits(x).flatten(2).softmax(-1)               # (B, 1, HW)
@@ -148,5 +150,5 @@ class GACAP(nn.Module):
         upsampled = F.interpolate(target, size=source.shape[-2:], mode="bilinear", align_corners=False)
         x = torch.cat([source, upsampled], dim=1)
         kernels = softmax_kernels(self.encoder(x))
-        s_source, s_target = self.attention(x).chunk(2, dim=1)
-        return s_source * cap_reassemble(source, kernels, self.down_kernel, self.scale) + s_target * target
+        s_target, s_source = self.attention(x).chunk(2, dim=1)  # Eq. 13: Ŝ weighs P_i^td, Š the pooled map
+        return s_target * target + s_source * cap_reassemble(source, kernels, self.down_kernel, self.scale)

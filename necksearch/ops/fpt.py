@@ -7,6 +7,7 @@ paper is the default and the code's choice is a flag:
   code's 1/√d_k (``full``); the paper gives none.
 * ``prior_from``: the mixture prior π from the mean key k̄ (paper) or the mean query (code).
 * ST ``kv_pool``: keys/values average-pooled ×2 (code; keeps P2 self-attention tractable).
+* ST ``residual``: the paper's ST outputs X̂ alone (concatenated with X by the fusion); the code adds X.
 * RT ``gap_transform``: the code's 1×1 conv + BN + ReLU on the pooled vector.
 """
 from __future__ import annotations
@@ -63,19 +64,25 @@ class OutputProjection(nn.Sequential):
 
 @register_op("st", slot="unary", paper=FPT + ", Self-Transformer")
 class SelfTransformer(nn.Module):
-    """X + BN(W X̂), X̂ = mixture-of-softmaxes dot-product self-attention within one level.
+    """BN(W X̂), X̂ = mixture-of-softmaxes dot-product self-attention within one level.
+
+    The paper (Sec. 3.2 and Sec. 4 "FPT for object detection") outputs the transformed map X̂ and
+    concatenates it with the original X before the fusing 3×3 conv, so X reaches each fusion once through
+    the concat; the released code (CFNet's ACF module) returns X + BN(W X̂), with which X would enter the
+    concat twice. ``residual=True`` selects the code's form (useful where ST stands alone, not in a concat).
 
     Args:
         num_parts: N of the mixture (2 for ST).
         kv_pool: average-pool keys and values by 2 (3×3, stride 2) as the released code does.
         attn_dropout: dropout on attention weights (code: 0.1; paper: none).
+        residual: add X to the output (released code) instead of returning the transform alone (paper).
     """
 
     def __init__(self, channels: int, num_parts: int = 2, kv_pool: bool = True,
                  scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key",
-                 attn_dropout: float = 0.0) -> None:
+                 attn_dropout: float = 0.0, residual: bool = False) -> None:
         super().__init__()
-        self.kv_pool, self.attn_dropout = kv_pool, attn_dropout
+        self.kv_pool, self.attn_dropout, self.residual = kv_pool, attn_dropout, residual
         self.query, self.key, self.value = (conv(channels, channels, 1) for _ in range(3))
         self.prior = MixturePrior(channels, num_parts, prior_from, scale_mode)
         self.out = OutputProjection(channels, channels)
@@ -86,7 +93,8 @@ class SelfTransformer(nn.Module):
         dropout = self.attn_dropout if self.training else 0.0
         attended = mixture_of_softmaxes(q, k, v, self.prior(q, k), self.prior.num_parts, False,
                                         self.prior.logit_scale, dropout)
-        return x + self.out(attended.transpose(1, 2).reshape_as(x))
+        transformed = self.out(attended.transpose(1, 2).reshape_as(x))
+        return x + transformed if self.residual else transformed
 
 
 class _GroundingBase(nn.Module):

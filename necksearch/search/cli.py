@@ -29,7 +29,8 @@ def add_search_parser(sub) -> None:
     _option(search, "--cpus-per-trial", type=float, help=f"CPUs per trial ({DEFAULTS.cpus_per_trial:g})")
     _option(search, "--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (0)")
     _option(search, "--address", help="join an existing Ray cluster (auto, or HOST:PORT); default: start Ray here")
-    _option(search, "--config", help="base MMDetection config (default: the Faster R-CNN R18-tiny synthetic proxy)")
+    _option(search, "--config", help="base MMDetection config (default: the Faster R-CNN proxy on a pretrained "
+                                     "EfficientNet-Lite0, synthetic data)")
     _option(search, "--data-root", help="dataset root (default: the config's; the synthetic one is generated)")
     _option(search, "--epochs", type=int, help=f"epochs of a trial that is not stopped early ({DEFAULTS.epochs})")
     _option(search, "--image-size", type=int, help=f"fidelity: images resized to fit S×S ({DEFAULTS.image_size})")
@@ -141,3 +142,58 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     check_gpus(args.gpus)
     report = run_search(settings)
     return 0 if report.best is not None else 1  # the trial did not complete: results.json says why
+
+
+def add_fidelity_parser(sub) -> None:
+    from necksearch.search.fidelity import FidelitySettings
+    defaults = FidelitySettings()
+    low = ",".join(str(defaults.low[key]) for key in ("epochs", "image_size", "data_fraction"))
+    high = ",".join(str(defaults.high[key]) for key in ("epochs", "image_size", "data_fraction"))
+    fidelity = sub.add_parser(
+        "fidelity", help="measure rank fidelity: train graphs at a low and a high fidelity over several seeds, "
+                         "report seed noise and Kendall tau / Spearman rho",
+        description="Train every graph (presets, graph files, and --samples seeded draws of the space) at a low "
+                    "and a high fidelity over several seeds, each (fidelity, seed) as a search of the space whose "
+                    "trials are exactly those graphs (resumable; the studies share RUN_DIR/study.db for the "
+                    "dashboard). Writes fidelity_results.{json,md} and fidelity.png into the run directory.")
+    fidelity.add_argument("graphs", nargs="*", metavar="GRAPH", help="preset names or graph files (points of the space)")
+    fidelity.add_argument("--samples", type=int, default=defaults.samples, metavar="N",
+                          help="also train N distinct graphs drawn at random from the space (default 0)")
+    fidelity.add_argument("--sample-seed", type=int, default=defaults.sample_seed, metavar="S",
+                          help="seed of those draws (default 0)")
+    fidelity.add_argument("--space", default=defaults.space, help=f"the space (default: {defaults.space})")
+    fidelity.add_argument("--low", default=low, metavar="E,S,F",
+                          help=f"low fidelity: epochs, image size, data fraction (default {low})")
+    fidelity.add_argument("--high", default=high, metavar="E,S,F",
+                          help=f"high fidelity, higher than --low (default {high})")
+    fidelity.add_argument("--seeds", type=int, default=defaults.seeds, metavar="K",
+                          help=f"training seeds at the low fidelity, at least 2 (default {defaults.seeds})")
+    fidelity.add_argument("--high-seeds", type=int, metavar="K", help="seeds at the high fidelity (default: --seeds)")
+    fidelity.add_argument("--config", help="base MMDetection config (default: the search's default proxy)")
+    fidelity.add_argument("--data-root", metavar="DIR", help="dataset root (default: the config's)")
+    fidelity.add_argument("--max-concurrent", type=int, default=defaults.max_concurrent, metavar="N",
+                          help=f"trainings at once (default {defaults.max_concurrent})")
+    fidelity.add_argument("--cpus-per-trial", type=float, default=defaults.cpus_per_trial, metavar="C",
+                          help=f"CPUs (threads) per training (default {defaults.cpus_per_trial:g})")
+    fidelity.add_argument("--name", metavar="RUN", help="the run's name (default: fidelity-date-time)")
+    fidelity.add_argument("--runs-dir", default=defaults.runs_dir, metavar="DIR",
+                          help=f"where run directories go (default: {defaults.runs_dir})")
+    fidelity.add_argument("--resume", action="store_true",
+                          help="continue the run --name: finished trainings stay, interrupted ones continue")
+    fidelity.set_defaults(func=cmd_fidelity)
+
+
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    from necksearch.search.fidelity import FidelitySettings, parse_fidelity, run_fidelity
+    if args.resume and not args.name:
+        from necksearch.errors import NeckSearchError
+        raise NeckSearchError("--resume needs --name of the fidelity run to continue")
+    settings = FidelitySettings(graphs=tuple(args.graphs), samples=args.samples, sample_seed=args.sample_seed,
+                                space=args.space, name=args.name, runs_dir=args.runs_dir, config=args.config,
+                                data_root=args.data_root, low=parse_fidelity(args.low, "--low"),
+                                high=parse_fidelity(args.high, "--high"), seeds=args.seeds,
+                                high_seeds=args.high_seeds, max_concurrent=args.max_concurrent,
+                                cpus_per_trial=args.cpus_per_trial)
+    results = run_fidelity(settings, resume=args.resume)
+    trained = sum(stats[level]["n"] for stats in results["graphs"].values() for level in ("low", "high"))
+    return 0 if trained else 1

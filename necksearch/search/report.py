@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from necksearch.search import study as attrs
+from necksearch.search.measured import describe, measured_for
 from necksearch.search.settings import SearchSettings
 
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
@@ -53,17 +54,40 @@ def rank_key(row: Dict[str, Any]):
     return (STATE_ORDER.get(row["state"], 9), -(mean_ap if attrs.finite_number(mean_ap) else -1.0), row["params"] or 0)
 
 
-def leaderboard(rows: List[Dict[str, Any]]) -> str:
-    """The trained trials as a table, best first."""
+def leaderboard(rows: List[Dict[str, Any]], noise: Optional[float] = None) -> str:
+    """The trained trials as a table, best first; with the measured seed ``noise``, a rank column in which
+    COMPLETE trials less than the noise below their group's leader share its rank, marked ``=``."""
     header = f"{'trial':>5}  {'graph':<38} {'mAP':>7} {'params':>8} {'GMACs':>7} {'state':<8} {'epochs':>6}"
+    ordered = sorted((r for r in rows if r["trained"]), key=rank_key)
+    ranks = tie_ranks(ordered, noise) if noise is not None else {}
+    header += f" {'rank':>5}" if ranks else ""
     lines = [header, "-" * len(header)]
-    for row in sorted((r for r in rows if r["trained"]), key=rank_key):
+    for row in ordered:
         name = row["fixed_point"] or row["summary"] or "?"
         mean_ap = row["metrics"]["map"]
-        lines.append(f"{row['number']:>5}  {name[:38]:<38} {_fmt(mean_ap, '.4f'):>7} "
-                     f"{_fmt(_scaled(row['params'], 1e6), '.2f') + 'M':>8} {_fmt(_scaled(row['flops'], 1e9), '.1f'):>7} "
-                     f"{row['state']:<8} {row['epochs_reached']:>3}/{(row['fidelity'] or {}).get('epochs', '?')}")
+        line = (f"{row['number']:>5}  {name[:38]:<38} {_fmt(mean_ap, '.4f'):>7} "
+                f"{_fmt(_scaled(row['params'], 1e6), '.2f') + 'M':>8} {_fmt(_scaled(row['flops'], 1e9), '.1f'):>7} "
+                f"{row['state']:<8} {row['epochs_reached']:>3}/{(row['fidelity'] or {}).get('epochs', '?')}")
+        lines.append(line + (f" {ranks.get(row['number'], ''):>5}" if ranks else ""))
     return "\n".join(lines)
+
+
+def tie_ranks(ordered: List[Dict[str, Any]], noise: float) -> Dict[int, str]:
+    """Trial number → rank among the COMPLETE rows of ``ordered`` (best first): a row less than ``noise`` mAP
+    below the first row of the current group joins it; shared ranks end in ``=``."""
+    complete = [r for r in ordered if r["state"] == "COMPLETE" and attrs.finite_number(r["metrics"]["map"])]
+    groups: List[List[Dict[str, Any]]] = []
+    for row in complete:
+        if groups and groups[-1][0]["metrics"]["map"] - row["metrics"]["map"] < noise:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    ranks, position = {}, 1
+    for group in groups:
+        for row in group:
+            ranks[row["number"]] = f"{position}{'=' if len(group) > 1 else ''}"
+        position += len(group)
+    return ranks
 
 
 def best_row(rows: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -82,11 +106,12 @@ def write_report(settings: SearchSettings, storage: Any, url: str, say: Callable
     rows = [trial_row(t, list(settings.objectives)) for t in trials]
     run_dir = settings.run_dir
     best = best_row(rows)
+    measured = measured_for(settings.fidelity())
     results = {"study": settings.name, "storage": redact(url), "objectives": list(settings.objectives),
-               "directions": list(settings.directions), "fidelity": settings.fidelity(),
+               "directions": list(settings.directions), "fidelity": settings.fidelity(), "measured": measured,
                "best": best["number"] if best else None, "trials": rows}
     (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    table = leaderboard(rows)
+    table = leaderboard(rows, measured["seed_noise"] if measured else None) + "\n" + describe(measured)
     (run_dir / "leaderboard.txt").write_text(table + "\n", encoding="utf-8")
     say(table)
     _draw_all(settings, trials, rows, say)

@@ -67,9 +67,12 @@ def fixed_point_samples(settings: SearchSettings, space: Any) -> Dict[str, Dict[
     return {name: space.sample_of(load_preset(name)) for name in names}
 
 
-def run_search(settings: SearchSettings, *, resume: bool = False,
-               write: Optional[Callable[[str], None]] = None) -> Any:
-    """Run (or continue) a search; returns the :class:`report.Report` it wrote into the run directory."""
+def run_search(settings: SearchSettings, *, resume: bool = False, write: Optional[Callable[[str], None]] = None,
+               fixed_points: Optional[Dict[str, Dict[str, Any]]] = None) -> Any:
+    """Run (or continue) a search; returns the :class:`report.Report` it wrote into the run directory.
+
+    ``fixed_points`` (name → space sample) replaces the presets that ``settings.fixed_points`` names: the
+    fidelity command trains seeded samples as fixed points too."""
     from necksearch.search.report import write_report
     from necksearch.search.searcher import NeckSearcher
     from necksearch.search.storage import open_storage, storage_url
@@ -77,7 +80,8 @@ def run_search(settings: SearchSettings, *, resume: bool = False,
     settings = prepare(settings, resume)
     say = write or (lambda text: print(text, flush=True))
     space = load_space(settings.space)
-    fixed_points = fixed_point_samples(settings, space)
+    if fixed_points is None:
+        fixed_points = fixed_point_samples(settings, space)
     url = storage_url(settings.storage, settings.run_dir)
     storage = open_storage(url)
     settings.save()  # only once every input is known to be sound: a failed start leaves no run behind

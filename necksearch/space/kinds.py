@@ -25,7 +25,7 @@ DERIVED_ARGS: Dict[str, Tuple[str, ...]] = {"concat": ("num_inputs",), "mssa": (
 
 _ODD_KERNELS = ("up_kernel", "down_kernel", "encoder_kernel", "kernel_size", "window", "block_size")
 _POSITIVE = ("compressed_channels", "heads", "num_parts", "reduction", "mlp_ratio", "pool_ratio", "num_inputs")
-_BOOLS = ("gcn", "project_after_aggregation", "gap_transform", "kv_pool", "relu", "mlp_norm")
+_BOOLS = ("gcn", "project_after_aggregation", "gap_transform", "kv_pool", "relu", "mlp_norm", "residual")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,6 +3,9 @@
 * ``NeckSearchMetricsHook`` — after every validation epoch writes ``WORK_DIR/metrics/epoch_{n}.json``
   (``{"epoch", "iter", "metrics"}``, keys sorted, no timestamps: equal runs give equal bytes) and appends
   the same object as one line to ``WORK_DIR/metrics.jsonl``.
+* ``NeckScaleHook`` — adds the root mean square of every neck output, as of the last training iteration of
+  the epoch, to the epoch's metrics (``neck/rms_p3``, ...): a neck whose feature scale runs away (A²-FPN's
+  did before its fix, benchmarks/results/proxy_learning.md) shows it there.
 * ``EpochReseedHook`` — seeds Python, numpy and torch with ``seed + epoch`` before every training epoch, so
   that the random state of epoch ``n`` does not depend on whether the run was resumed (mmengine restores
   weights, optimizer, schedulers and message hub, but not the global RNG states).
@@ -58,3 +61,31 @@ class EpochReseedHook(Hook):
         random.seed(seed)
         np.random.seed(seed % 2 ** 32)
         torch.manual_seed(seed)
+
+
+@HOOKS.register_module(force=True)
+class NeckScaleHook(Hook):
+    """Record the RMS of each neck output during training and add it to the validation metrics."""
+
+    priority = "NORMAL"  # before NeckSearchMetricsHook (LOW) writes the metrics
+
+    def __init__(self) -> None:
+        self.rms: dict = {}
+
+    def before_train(self, runner) -> None:
+        model = getattr(runner.model, "module", runner.model)
+        neck = getattr(model, "neck", None)
+        if neck is not None:
+            neck.register_forward_hook(self._record)
+
+    def _record(self, module, inputs, outputs) -> None:
+        if module.training:
+            shapes, graph = getattr(module, "shapes", None), getattr(module, "graph", None)
+            names = ([f"p{shapes[name].level}" for name in graph.outputs] if shapes and graph
+                     else [str(index) for index in range(len(outputs))])
+            self.rms = {f"neck/rms_{name}": float(out.detach().float().pow(2).mean().sqrt())
+                        for name, out in zip(names, outputs)}
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        if metrics is not None:
+            metrics.update(self.rms)

@@ -15,7 +15,10 @@ from necksearch.errors import NeckSearchError
 
 #: ``configs/`` at the repository root (the package is installed editable from the checkout).
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-DEFAULT_CONFIG = CONFIG_DIR / "proxy" / "faster-rcnn_r18-tiny_fpn_synth.py"
+#: The default proxy: Faster R-CNN on an ImageNet-pretrained, frozen EfficientNet-Lite0 (the papers' regime).
+DEFAULT_CONFIG = CONFIG_DIR / "proxy" / "faster-rcnn_effnet-lite0_fpn_synth.py"
+#: The from-scratch alternative: ResNet-18 at half width, no pretrained weights.
+SCRATCH_CONFIG = CONFIG_DIR / "proxy" / "faster-rcnn_r18-tiny_fpn_synth.py"
 MASK_PROXY = CONFIG_DIR / "proxy" / "mask-rcnn_r18-tiny_fpn_synth.py"
 #: A config whose train dataset has this data root trains on the embedded dataset (generated on first use).
 SYNTH_ROOT = "data/synth/"
@@ -98,9 +101,9 @@ def set_data_root(cfg, data_root: Optional[Union[str, Path]]) -> Path:
 
 
 def _backbone_widths(backbone) -> Optional[list]:
-    from necksearch.mmdet.config import _resnet_widths
+    from necksearch.mmdet.config import backbone_widths
     try:
-        return _resnet_widths(backbone)
+        return backbone_widths(backbone)
     except NeckSearchError:
         return None
 
@@ -156,6 +159,34 @@ def set_fidelity(cfg, image_size: Optional[int] = None, data_fraction: Optional[
             train_set["indices"] = max(1, round(images * data_fraction))
 
 
+def set_epochs(cfg, epochs: int) -> None:
+    """Train for ``epochs`` and stretch the epoch-based LR schedule with them.
+
+    Every ``by_epoch`` scheduler's ``begin``/``end`` and ``milestones`` are scaled by epochs / the config's
+    ``max_epochs`` and rounded, so a step written "before the last of 3 epochs" lands before the last of 6
+    (and mmdet's 1x [8, 11] of 12 becomes the 2x [16, 22] of 24). A milestone that rounds to 0 or to the end
+    is dropped: a 1-epoch run of the 3-epoch proxy has no LR step. Iteration-based schedulers (the warm-up)
+    are left as they are.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise NeckSearchError(f"--epochs must be a whole number of at least 1, got {epochs!r}")
+    written = int(cfg.train_cfg["max_epochs"])
+    cfg.train_cfg["max_epochs"] = epochs
+    schedulers = cfg.get("param_scheduler") or []
+    for scheduler in [schedulers] if isinstance(schedulers, dict) else schedulers:
+        if scheduler.get("by_epoch", True):
+            _stretch(scheduler, epochs / written, epochs)
+
+
+def _stretch(scheduler, factor: float, epochs: int) -> None:
+    for key in ("begin", "end"):
+        if key in scheduler and scheduler[key] is not None:
+            scheduler[key] = min(epochs, round(scheduler[key] * factor))  # an open end (INF) becomes the last epoch
+    if "milestones" in scheduler:
+        scheduler["milestones"] = sorted({m for m in (round(m * factor) for m in scheduler["milestones"])
+                                          if 0 < m < epochs})
+
+
 def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional[Union[str, Path]] = None,
                        epochs: Optional[int] = None, work_dir: Optional[Union[str, Path]] = None,
                        resume: bool = False, data_root: Optional[Union[str, Path]] = None, seed: int = 0,
@@ -165,9 +196,7 @@ def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional
     path = resolve_config_path(config)
     cfg = load_config(path)
     if epochs is not None:
-        if epochs < 1:
-            raise NeckSearchError(f"--epochs must be at least 1, got {epochs}")
-        cfg.train_cfg["max_epochs"] = int(epochs)
+        set_epochs(cfg, epochs)
     if seed < 0:
         raise NeckSearchError(f"--seed must be at least 0, got {seed}")
     import necksearch.mmdet  # noqa: F401 - registers GraphNeck & co. before graph checks
@@ -187,8 +216,9 @@ def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional
     cfg.load_from = None
     cfg.train_cfg["val_interval"] = 1
     hooks = [h for h in cfg.get("custom_hooks", []) or []
-             if h.get("type") not in ("NeckSearchMetricsHook", "EpochReseedHook")]
-    cfg.custom_hooks = hooks + [dict(type="EpochReseedHook", seed=int(seed)), dict(type="NeckSearchMetricsHook"),
+             if h.get("type") not in ("NeckSearchMetricsHook", "EpochReseedHook", "NeckScaleHook")]
+    cfg.custom_hooks = hooks + [dict(type="EpochReseedHook", seed=int(seed)), dict(type="NeckScaleHook"),
+                                dict(type="NeckSearchMetricsHook"),
                                 *map(dict, extra_hooks)]
     cfg.default_hooks["checkpoint"] = dict(type="CheckpointHook", interval=1, by_epoch=True)
     cfg.default_scope = "mmdet"

@@ -11,7 +11,7 @@ from necksearch.nn import GraphNeck
 from necksearch.ops.carafe import GatedChannelAttention
 from necksearch.ops.fpt import GroundingTransformer, SelfTransformer
 from necksearch.ops.mgc import GraphReasoning
-from tests.helpers import n_params
+from tests.helpers import n_params, wake_zero_inits
 
 FPN_PARAMS = 3_344_384
 SMALL_WIDTHS = [16, 32, 64, 128]
@@ -97,6 +97,7 @@ def dead_by_construction(neck):
 def test_preset_runs_forward_and_backward_at_a_small_width(name):
     torch.manual_seed(0)
     neck = GraphNeck(name, in_channels=SMALL_WIDTHS, out_channels=SMALL_CHANNELS).train()
+    wake_zero_inits(neck)
     levels = [neck.shapes[output].level for output in neck.graph.outputs]
     dead = dead_by_construction(neck)
     params = {key: p for key, p in neck.named_parameters() if key not in dead}

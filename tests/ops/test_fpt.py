@@ -72,3 +72,12 @@ def test_rt_strides_by_the_level_ratio():
 
 def test_rt_gap_transform_adds_the_code_s_1x1_bn():
     assert n_params(build_op("rt", channels=8, gap_transform=True)) - n_params(build_op("rt", channels=8)) == 8 * 8 + 8 + 16
+
+
+def test_st_outputs_the_transform_alone_as_the_paper_and_adds_x_with_the_code_flag():
+    """FPT concatenates ST's X̂ with X (Sec. 4); the released code's ACF module returns X + BN(W X̂)."""
+    paper, code = build_op("st", channels=8).eval(), build_op("st", channels=8, residual=True).eval()
+    code.load_state_dict(paper.state_dict())
+    x = torch.randn(1, 8, 6, 6)
+    torch.testing.assert_close(code(x), x + paper(x))
+    assert n_params(paper) == n_params(code)

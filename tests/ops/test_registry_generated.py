@@ -7,6 +7,7 @@ import torch
 from necksearch.ops import SLOTS, build_op, get_op, list_ops
 from necksearch.ops.slots import make_example, output_shape
 from necksearch.errors import NeckSearchError
+from tests.helpers import wake_zero_inits
 
 ALL = [spec.name for spec in list_ops()]
 FUSIONS = [spec.name for spec in list_ops() if spec.slot in ("up", "down")]
@@ -45,6 +46,7 @@ def tensors_of(inputs):
 @pytest.mark.parametrize("batch", [1, 3])
 def test_shape_finite_and_every_parameter_gets_a_gradient(name, batch):
     spec, module, kwargs, inputs = build(name, batch=batch)
+    wake_zero_inits(module)
     flat = [t.requires_grad_() for t in tensors_of(inputs)]
     out = module(*inputs)
     assert list(out.shape) == expected_shape(spec, module, inputs, kwargs)

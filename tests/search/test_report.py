@@ -131,3 +131,30 @@ def test_render_pareto_and_curves_write_pngs(rows, tmp_path):
 def test_render_with_nothing_to_draw_still_writes_pngs(tmp_path):
     assert _is_png(plots.render_pareto({"cost": "latency", "points": []}, tmp_path / "p.png"))
     assert _is_png(plots.render_curves([], 3, tmp_path / "c.png"))
+
+
+def test_differences_within_the_measured_noise_are_ties(rows):
+    """COMPLETE mAPs 0.40, 0.30, 0.30, 0.30, 0.20: with noise 0.05 the three 0.30 share rank 2; with 0.15 the
+    first four share rank 1 (all within 0.15 of the leader) and 0.20 is 5th; without noise no rank column."""
+    def ranks(noise):
+        lines = leaderboard(rows, noise).splitlines()
+        assert lines[0].split()[-1] == "rank"
+        return {int(line.split()[0]): line.split()[-1] for line in lines[2:] if "COMPLETE" in line}
+    assert ranks(0.05) == {1: "1", 0: "2=", 7: "2=", 6: "2=", 5: "5"}
+    assert ranks(0.15) == {1: "1=", 0: "1=", 7: "1=", 6: "1=", 5: "5"}
+    assert "rank" not in leaderboard(rows).splitlines()[0]
+
+
+def test_measured_noise_is_looked_up_by_recipe_and_fidelity(monkeypatch, tmp_path):
+    import json
+    from necksearch.search import measured
+    entry = {"config": "proxy.py", "epochs": 3, "image_size": 128, "data_fraction": 0.5, "seed_noise": 0.01,
+             "seeds": 3, "seed_tau": 0.8, "low_high_tau": 0.7, "high": "6 epochs at 160²", "source": "here"}
+    path = tmp_path / "rank_fidelity.json"
+    path.write_text(json.dumps({"measurements": [entry]}))
+    monkeypatch.setattr(measured, "MEASURED_FILE", path)
+    assert measured.measured_for(FIDELITY) == entry  # the seed is not part of the recipe
+    assert measured.measured_for({**FIDELITY, "epochs": 2}) is None
+    assert measured.measured_for({**FIDELITY, "workers": 2}) is None
+    assert "±0.010" in measured.describe(entry) and "τ 0.80" in measured.describe(entry)
+    assert "no seed noise" in measured.describe(None)

@@ -5,6 +5,7 @@ import pytest
 
 from necksearch.errors import NeckSearchError
 from necksearch.train import DEFAULT_CONFIG, build_train_config, check_ann_file, resolve_config_path
+from necksearch.train.runner import SCRATCH_CONFIG
 
 
 def test_defaults(tiny_root, tmp_path):
@@ -15,18 +16,20 @@ def test_defaults(tiny_root, tmp_path):
     assert cfg.train_dataloader.sampler.seed == 5
     assert cfg.train_dataloader.dataset.data_root == str(Path(tiny_root).resolve()) + "/"
     assert cfg.val_evaluator.ann_file == str(Path(tiny_root).resolve() / "annotations" / "instances_val.json")
-    assert [h["type"] for h in cfg.custom_hooks] == ["EpochReseedHook", "NeckSearchMetricsHook"]
+    assert [h["type"] for h in cfg.custom_hooks] == ["EpochReseedHook", "NeckScaleHook", "NeckSearchMetricsHook"]
+    assert cfg.model.backbone.type == "EfficientNetLite0" and cfg.model.neck.in_channels == [24, 40, 112, 320]
     assert cfg.train_cfg.val_interval == 1 and cfg.default_hooks.checkpoint.interval == 1
     assert "necksearch.train.hooks" in cfg.custom_imports.imports and cfg.resume is False
 
 
 def test_graph_replaces_neck_and_detector_parts(tiny_root, tmp_path):
     from necksearch.mmdet import detector_from_graph
-    cfg = build_train_config(graph="a2fpn", epochs=2, resume=True, data_root=tiny_root, work_dir=tmp_path / "w")
+    cfg = build_train_config(SCRATCH_CONFIG, graph="a2fpn", epochs=2, resume=True, data_root=tiny_root,
+                             work_dir=tmp_path / "w")
     assert cfg.model.neck.graph["name"] == "a2fpn" and cfg.model.neck.in_channels == [32, 64, 128, 256]
     assert cfg.model.neck.out_channels == 64
     assert cfg.model.type == "NeckSearchTwoStage" and cfg.model.data_preprocessor.pad_size_divisor == 64
-    base = build_train_config(data_root=tiny_root, work_dir=tmp_path / "w").model.to_dict()
+    base = build_train_config(SCRATCH_CONFIG, data_root=tiny_root, work_dir=tmp_path / "w").model.to_dict()
     expected = detector_from_graph("a2fpn", base, in_channels=[32, 64, 128, 256], out_channels=64).to_dict()
     assert cfg.model.to_dict() == expected
     assert cfg.train_cfg.max_epochs == 2 and cfg.resume is True
@@ -64,3 +67,28 @@ def test_cascade_config_takes_a_graph_and_refuses_consistent_supervision():
         build_train_config("cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py", graph="fpn", data_root="/no/such/root")
     with pytest.raises(NeckSearchError, match="consistent supervision .*CascadeRoIHead"):
         build_train_config("cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py", graph="augfpn")
+
+
+def _step_epochs(cfg):
+    return [s for s in cfg.param_scheduler if s["type"] == "MultiStepLR"][0]
+
+
+@pytest.mark.parametrize("epochs, milestones", [(1, []), (2, [1]), (3, [2]), (6, [4]), (9, [6])])
+def test_epochs_stretch_the_lr_schedule(tiny_root, tmp_path, epochs, milestones):
+    """The default proxy steps the LR before the last of its 3 epochs; --epochs N keeps that shape."""
+    cfg = build_train_config(epochs=epochs, data_root=tiny_root, work_dir=tmp_path / "w")
+    step = _step_epochs(cfg)
+    assert cfg.train_cfg.max_epochs == epochs and step["end"] == epochs and step["milestones"] == milestones
+    warmup = [s for s in cfg.param_scheduler if s["type"] == "LinearLR"][0]
+    assert warmup["end"] == 20 and warmup["by_epoch"] is False  # iteration-based: untouched
+
+
+def test_a_coco_1x_schedule_stretched_to_24_epochs_is_mmdets_2x():
+    from mmengine.config import Config
+    from necksearch.train.runner import set_epochs
+    cfg = Config(dict(train_cfg=dict(max_epochs=12), param_scheduler=[
+        dict(type="LinearLR", by_epoch=False, begin=0, end=500),
+        dict(type="MultiStepLR", by_epoch=True, begin=0, end=12, milestones=[8, 11])]))
+    set_epochs(cfg, 24)
+    assert cfg.param_scheduler[1]["milestones"] == [16, 22] and cfg.param_scheduler[1]["end"] == 24
+    assert cfg.param_scheduler[0]["end"] == 500

@@ -1,0 +1,369 @@
+"""Rank fidelity: how far a cheap training fidelity ranks neck graphs as a dearer one does, and its seed noise.
+
+``necksearch fidelity`` trains a list of graphs (presets, graph files, and N seeded samples of a space) at a
+*low* and a *high* fidelity (epochs, image size, data fraction), each over several seeds. Every
+(fidelity, seed) pair is an ordinary search of the same space whose trials are exactly those graphs as
+fixed points (no sampling, no early stopping), named ``low-seed0``, ``high-seed1``, ...: the same trainable,
+study and report as ``necksearch search``, so a killed run resumes (``--resume``: each finished trial
+stays), and all its studies share one storage (``RUN_DIR/study.db``) that ``necksearch dashboard
+--storage`` shows. From the trials' mAP it computes
+
+* each graph's mean ± std (over seeds) per fidelity, and the pooled seed noise (the root of the mean
+  per-graph variance);
+* Kendall τ and Spearman ρ between every pair of seeds at one fidelity, averaged: the noise floor of a
+  ranking at that fidelity;
+* τ and ρ between the low and the high fidelity's per-graph means: how far the cheap fidelity predicts the
+  dear one;
+
+and writes ``fidelity_results.json``, ``fidelity_results.md`` and ``fidelity.png`` (low against high mean
+mAP, seed std as error bars) into the run directory. τ and ρ are scipy's (``scipy.stats.kendalltau``,
+tau-b, and ``spearmanr``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from necksearch.errors import NeckSearchError
+from necksearch.search.settings import SearchSettings
+
+SETTINGS_FILE = "fidelity.json"
+LEVELS = ("low", "high")
+FIDELITY_KEYS = ("epochs", "image_size", "data_fraction")
+
+
+@dataclasses.dataclass
+class FidelitySettings:
+    """What a fidelity run trains: ``graphs`` (preset names or graph files) plus ``samples`` seeded draws of
+    ``space``, at ``low`` and ``high`` (dicts of epochs, image_size, data_fraction), over ``seeds`` seeds at
+    the low fidelity and ``high_seeds`` at the high one."""
+
+    graphs: Tuple[str, ...] = ()
+    samples: int = 0
+    sample_seed: int = 0
+    space: str = "default"
+    name: Optional[str] = None
+    runs_dir: str = str(Path("runs") / "fidelity")
+    config: Optional[str] = None
+    data_root: Optional[str] = None
+    low: Dict[str, Any] = dataclasses.field(default_factory=lambda: {"epochs": 1, "image_size": 128,
+                                                                     "data_fraction": 0.5})
+    high: Dict[str, Any] = dataclasses.field(default_factory=lambda: {"epochs": 3, "image_size": 160,
+                                                                      "data_fraction": 1.0})
+    seeds: int = 3
+    high_seeds: Optional[int] = None
+    max_concurrent: int = 2
+    cpus_per_trial: float = 1.0
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / str(self.name)
+
+    def seed_count(self, level: str) -> int:
+        return self.seeds if level == "low" or self.high_seeds is None else self.high_seeds
+
+    def checked(self) -> "FidelitySettings":
+        """These settings with every option checked before Ray starts (``NeckSearchError`` names the option)."""
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 2:
+            raise NeckSearchError(f"--seeds must be at least 2 (seed-to-seed agreement needs two), got {self.seeds!r}")
+        if self.high_seeds is not None and (not isinstance(self.high_seeds, int) or self.high_seeds < 2):
+            raise NeckSearchError(f"--high-seeds must be at least 2, got {self.high_seeds!r}")
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 0:
+            raise NeckSearchError(f"--samples must be a whole number of at least 0, got {self.samples!r}")
+        if len(self.graphs) + self.samples < 2:
+            raise NeckSearchError("a ranking needs at least 2 graphs: give presets or graph files, or --samples N")
+        _check_higher(self.low, self.high)
+        return self
+
+
+def _check_higher(low: Mapping[str, Any], high: Mapping[str, Any]) -> None:
+    """``high`` is no lower than ``low`` in every respect and higher in at least one."""
+    lower = [key for key in FIDELITY_KEYS if high[key] < low[key]]
+    if lower or all(high[key] == low[key] for key in FIDELITY_KEYS):
+        shown = ", ".join(f"{key} {low[key]} → {high[key]}" for key in FIDELITY_KEYS)
+        raise NeckSearchError(f"--high must be a higher fidelity than --low in epochs, image size or data "
+                              f"fraction, and lower in none ({shown})")
+
+
+def parse_fidelity(text: str, option: str) -> Dict[str, Any]:
+    """``"E,S,F"`` (epochs, image size, data fraction) → a fidelity dict; ``NeckSearchError`` names ``option``."""
+    parts = [part.strip() for part in str(text).split(",")]
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        fidelity = {"epochs": int(parts[0]), "image_size": int(parts[1]), "data_fraction": float(parts[2])}
+    except ValueError:
+        raise NeckSearchError(f"{option} {text!r}: give EPOCHS,IMAGE_SIZE,DATA_FRACTION, e.g. 1,128,0.5") from None
+    probe = SearchSettings(name="probe", **fidelity)
+    try:
+        probe.checked()
+    except NeckSearchError as err:
+        raise NeckSearchError(f"{option} {text!r}: {err}") from None
+    return fidelity
+
+
+# ---------------------------------------------------------------------- the graphs
+
+
+def graph_samples(settings: FidelitySettings, space: Any) -> Dict[str, Dict[str, Any]]:
+    """Graph name → the space sample that replays to it: the given graphs, then ``samples`` seeded draws
+    (distinct graphs, none equal to a given one). Unknown names, unreadable files and graphs outside the
+    space are refused here, before Ray starts."""
+    from necksearch.graph.presets import resolve_graph
+    chosen: Dict[str, Dict[str, Any]] = {}
+    hashes = set()
+    for spec in settings.graphs:
+        graph = resolve_graph(str(Path(spec).resolve()) if Path(spec).is_file() else spec)
+        if not space.contains(graph):
+            raise NeckSearchError(f"graph {spec!r} is not a point of space {space.name!r}; the fidelity run trains "
+                                  f"graphs as fixed points of a search of that space")
+        if graph.canonical_hash() in hashes:
+            raise NeckSearchError(f"graph {spec!r} is given twice (the same architecture as an earlier one)")
+        chosen[Path(spec).stem if Path(spec).is_file() else spec] = space.sample_of(graph)
+        hashes.add(graph.canonical_hash())
+    chosen.update(_seeded_draws(space, settings.samples, settings.sample_seed, hashes))
+    return chosen
+
+
+def _seeded_draws(space: Any, count: int, seed: int, taken: set) -> Dict[str, Dict[str, Any]]:
+    """``count`` distinct graphs drawn by Optuna's RandomSampler(seed) from ``space`` (within its constraints)."""
+    import optuna
+
+    from necksearch.analysis.complexity import count_neck
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    draws: Dict[str, Dict[str, Any]] = {}
+    for _ in range(50 * max(count, 1)):
+        if len(draws) == count:
+            break
+        trial = study.ask()
+        sample = space.suggest(trial)
+        graph = space.freeze(sample)
+        study.tell(trial, 0.0)
+        graph_hash = graph.canonical_hash()
+        if graph_hash in taken or space.check_constraints(dict(zip(("params", "flops"), count_neck(graph)))):
+            continue
+        taken.add(graph_hash)
+        draws[f"sample{len(draws):02d}"] = sample
+    if len(draws) < count:
+        raise NeckSearchError(f"--samples {count}: space {space.name!r} gave only {len(draws)} distinct feasible graphs")
+    return draws
+
+
+# ---------------------------------------------------------------------- running
+
+
+def sub_settings(settings: FidelitySettings, level: str, seed: int, count: int) -> SearchSettings:
+    """The search that trains every graph once at ``level`` with ``seed``."""
+    fidelity = getattr(settings, level)
+    return SearchSettings(space=settings.space, name=f"{level}-seed{seed}", runs_dir=str(settings.run_dir),
+                          config=settings.config, data_root=settings.data_root, num_trials=count,
+                          max_concurrent=settings.max_concurrent, cpus_per_trial=settings.cpus_per_trial,
+                          scheduler="none", sampler="random", seed=seed, fixed_points=(),
+                          storage=str(settings.run_dir / "study.db"), **fidelity)
+
+
+def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
+                 write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+    """Train every graph at both fidelities and seeds (or continue a killed run), then write the results."""
+    from necksearch.search.run import _start_ray, normalise, run_search
+    from necksearch.space import load_space
+    say = write or (lambda text: print(text, flush=True))
+    settings = prepare(settings, resume)
+    space = load_space(settings.space)
+    samples = _stored_samples(settings) if resume else graph_samples(settings, space)
+    runs = [(level, seed) for level in LEVELS for seed in range(settings.seed_count(level))]
+    for level, seed in runs:  # every sub-search checked (config, data, fidelity) before anything runs
+        normalise(sub_settings(settings, level, seed, len(samples)))
+    save(settings, samples)
+    say(f"fidelity {settings.name}: {len(samples)} graphs × ({settings.seed_count('low')} seeds at {settings.low}, "
+        f"{settings.seed_count('high')} at {settings.high}) in {settings.run_dir}")
+    started = _start_ray(sub_settings(settings, "low", 0, len(samples)))
+    try:
+        for index, (level, seed) in enumerate(runs, 1):
+            sub = sub_settings(settings, level, seed, len(samples))
+            say(f"[{index}/{len(runs)}] {sub.name}")
+            run_search(sub, resume=(sub.run_dir / "search.json").is_file(), write=say, fixed_points=samples)
+    finally:
+        if started:
+            import ray
+            ray.shutdown()
+    results = summarise(collect(settings, list(samples)), settings)
+    write_results(settings.run_dir, results, say)
+    return results
+
+
+def prepare(settings: FidelitySettings, resume: bool) -> FidelitySettings:
+    """Checked settings with absolute paths; the run directory new (or, with ``resume``, one to continue)."""
+    if settings.name is None:
+        import time
+        settings.name = f"fidelity-{time.strftime('%Y%m%d-%H%M%S')}"
+    SearchSettings(name=settings.name).checked()  # the same rule for names as a search's
+    settings.runs_dir = str(Path(settings.runs_dir).expanduser().resolve())
+    exists = (settings.run_dir / SETTINGS_FILE).is_file()
+    if exists and not resume:
+        raise NeckSearchError(f"{settings.run_dir} already holds a fidelity run: continue it with --resume, "
+                              "or choose another --name")
+    if resume:
+        if not exists:
+            raise NeckSearchError(f"--resume: {settings.run_dir} holds no fidelity run to continue")
+        settings = load(settings.run_dir)
+    return settings.checked()
+
+
+def save(settings: FidelitySettings, samples: Mapping[str, Any]) -> None:
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    record = {"settings": dataclasses.asdict(settings), "samples": dict(samples)}
+    (settings.run_dir / SETTINGS_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def load(run_dir: Path) -> FidelitySettings:
+    path = Path(run_dir) / SETTINGS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))["settings"]
+        settings = FidelitySettings(**data)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise NeckSearchError(f"{path} is not a readable fidelity settings file: {err}") from None
+    settings.graphs = tuple(settings.graphs)
+    return settings
+
+
+def _stored_samples(settings: FidelitySettings) -> Dict[str, Dict[str, Any]]:
+    return json.loads((settings.run_dir / SETTINGS_FILE).read_text(encoding="utf-8"))["samples"]
+
+
+# ---------------------------------------------------------------------- results
+
+
+def collect(settings: FidelitySettings, names: Sequence[str]) -> Dict[str, Dict[str, Dict[int, float]]]:
+    """graph → level → seed → the final mAP of its COMPLETE trial (from each sub-search's results.json)."""
+    table: Dict[str, Dict[str, Dict[int, float]]] = {name: {level: {} for level in LEVELS} for name in names}
+    for level in LEVELS:
+        for seed in range(settings.seed_count(level)):
+            path = settings.run_dir / f"{level}-seed{seed}" / "results.json"
+            if not path.is_file():
+                continue
+            for row in json.loads(path.read_text(encoding="utf-8"))["trials"]:
+                if row["state"] == "COMPLETE" and row["fixed_point"] in table:
+                    table[row["fixed_point"]][level][seed] = float(row["metrics"]["map"])
+    return table
+
+
+def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: FidelitySettings) -> Dict[str, Any]:
+    """Per-graph mean ± std, pooled seed noise, seed-to-seed and low-to-high τ / ρ."""
+    graphs = {name: {level: _mean_std(list(by_seed[level].values())) for level in LEVELS}
+              for name, by_seed in table.items()}
+    agreement = {level: seed_agreement({name: by_seed[level] for name, by_seed in table.items()})
+                 for level in LEVELS}
+    noise = {level: pooled_std([list(by_seed[level].values()) for by_seed in table.values()]) for level in LEVELS}
+    both = [name for name, stats in graphs.items() if all(stats[level]["n"] for level in LEVELS)]
+    low_high = rank_correlation([graphs[n]["low"]["mean"] for n in both], [graphs[n]["high"]["mean"] for n in both])
+    return {"fidelities": {"low": settings.low, "high": settings.high}, "config": settings.config,
+            "space": settings.space, "seeds": {level: settings.seed_count(level) for level in LEVELS},
+            "graphs": graphs, "seed_noise": noise, "seed_to_seed": agreement,
+            "low_to_high": {**low_high, "graphs": len(both)}, "raw": table}
+
+
+def _mean_std(values: List[float]) -> Dict[str, Any]:
+    if not values:
+        return {"mean": None, "std": None, "n": 0}
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "n": len(values)}
+
+
+def pooled_std(groups: Sequence[Sequence[float]]) -> Optional[float]:
+    """The root of the mean sample variance over groups with at least two values (seed noise of one graph)."""
+    variances = [statistics.variance(group) for group in groups if len(group) > 1]
+    return math.sqrt(statistics.fmean(variances)) if variances else None
+
+
+def seed_agreement(by_graph: Mapping[str, Mapping[int, float]]) -> Dict[str, Any]:
+    """Kendall τ and Spearman ρ between the rankings of every pair of seeds (over graphs both have), averaged."""
+    seeds = sorted({seed for by_seed in by_graph.values() for seed in by_seed})
+    pairs = []
+    for a, b in itertools.combinations(seeds, 2):
+        shared = [name for name, by_seed in by_graph.items() if a in by_seed and b in by_seed]
+        pairs.append(rank_correlation([by_graph[n][a] for n in shared], [by_graph[n][b] for n in shared]))
+    taus = [p["tau"] for p in pairs if p["tau"] is not None]
+    rhos = [p["rho"] for p in pairs if p["rho"] is not None]
+    return {"tau": statistics.fmean(taus) if taus else None, "rho": statistics.fmean(rhos) if rhos else None,
+            "pairs": pairs}
+
+
+def rank_correlation(x: Sequence[float], y: Sequence[float]) -> Dict[str, Any]:
+    """Kendall τ-b and Spearman ρ of two paired lists (``None`` with fewer than 3 pairs or a constant list)."""
+    from scipy.stats import kendalltau, spearmanr
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return {"tau": None, "rho": None, "n": len(x)}
+    return {"tau": float(kendalltau(x, y).statistic), "rho": float(spearmanr(x, y).statistic), "n": len(x)}
+
+
+def write_results(run_dir: Path, results: Mapping[str, Any], say: Callable[[str], None]) -> None:
+    (run_dir / "fidelity_results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    text = results_markdown(results)
+    (run_dir / "fidelity_results.md").write_text(text, encoding="utf-8")
+    render_scatter(results, run_dir / "fidelity.png")
+    say(text)
+    say(f"results: {run_dir / 'fidelity_results.md'}, {run_dir / 'fidelity.png'}")
+
+
+def results_markdown(results: Mapping[str, Any]) -> str:
+    """The per-graph table and the agreement lines, as Markdown."""
+    low, high = results["fidelities"]["low"], results["fidelities"]["high"]
+    lines = [f"low = {_describe(low)}, {results['seeds']['low']} seeds; high = {_describe(high)}, "
+             f"{results['seeds']['high']} seeds", "",
+             "| graph | low mAP (mean ± std) | high mAP (mean ± std) |", "|---|---|---|"]
+    order = sorted(results["graphs"].items(), key=lambda item: -(item[1]["high"]["mean"] or -1))
+    for name, stats in order:
+        lines.append(f"| {name} | {_pm(stats['low'])} | {_pm(stats['high'])} |")
+    lines.append("")
+    for level in LEVELS:
+        agreement = results["seed_to_seed"][level]
+        lines.append(f"- seed to seed at {level}: Kendall τ {_num(agreement['tau'])}, Spearman ρ "
+                     f"{_num(agreement['rho'])} (mean over {len(agreement['pairs'])} seed pairs); seed noise "
+                     f"(pooled std) {_num(results['seed_noise'][level], '.4f')}")
+    low_high = results["low_to_high"]
+    lines.append(f"- low to high (means over seeds, {low_high['graphs']} graphs): Kendall τ {_num(low_high['tau'])}, "
+                 f"Spearman ρ {_num(low_high['rho'])}")
+    return "\n".join(lines) + "\n"
+
+
+def render_scatter(results: Mapping[str, Any], path: Path) -> Path:
+    """Low against high mean mAP per graph, seed std as error bars, names beside the points."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    points = [(name, s["low"], s["high"]) for name, s in results["graphs"].items() if s["low"]["n"] and s["high"]["n"]]
+    fig, ax = plt.subplots(figsize=(7, 6))
+    for name, low, high in points:
+        ax.errorbar(low["mean"], high["mean"], xerr=low["std"], yerr=high["std"], fmt="o", capsize=3)
+        ax.annotate(name, (low["mean"], high["mean"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    low_high = results["low_to_high"]
+    ax.set_xlabel(f"bbox mAP at low fidelity ({_describe(results['fidelities']['low'])})")
+    ax.set_ylabel(f"bbox mAP at high fidelity ({_describe(results['fidelities']['high'])})")
+    ax.set_title(f"rank fidelity: Kendall τ {_num(low_high['tau'])}, Spearman ρ {_num(low_high['rho'])}")
+    ax.grid(alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _describe(fidelity: Mapping[str, Any]) -> str:
+    return f"{fidelity['epochs']} ep, {fidelity['image_size']}², {fidelity['data_fraction']:g} of the data"
+
+
+def _pm(stats: Mapping[str, Any]) -> str:
+    if not stats["n"]:
+        return "–"
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f} (n={stats['n']})"
+
+
+def _num(value: Optional[float], spec: str = ".2f") -> str:
+    return "–" if value is None else format(value, spec)

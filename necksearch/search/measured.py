@@ -1,0 +1,43 @@
+"""What has been measured about a recipe and fidelity: its seed noise and how far its ranking can be trusted.
+
+``rank_fidelity.json`` beside this module holds one entry per measured (base config, epochs, image size,
+data fraction), written from a ``necksearch fidelity`` run (benchmarks/results/rank_fidelity.md says how):
+the pooled seed std of bbox mAP, the mean seed-to-seed Kendall τ at that fidelity and, where it served as a
+low fidelity, its Kendall τ against the higher one. A search's report looks its own fidelity up, shows the
+noise beside the leaderboard, marks differences smaller than it as ties and states the τ.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+MEASURED_FILE = Path(__file__).with_name("rank_fidelity.json")
+MATCHED = ("config", "epochs", "image_size", "data_fraction")
+
+
+def measurements() -> List[Dict[str, Any]]:
+    return json.loads(MEASURED_FILE.read_text(encoding="utf-8"))["measurements"]
+
+
+def measured_for(fidelity: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    """The measurement of this fidelity's recipe (``SearchSettings.fidelity()``), or ``None``; several
+    processes per trial (``workers``) change the recipe, so such a fidelity has none."""
+    if fidelity.get("workers", 1) != 1:
+        return None
+    for entry in measurements():
+        if all(entry[key] == fidelity.get(key) for key in MATCHED):
+            return entry
+    return None
+
+
+def describe(entry: Optional[Mapping[str, Any]]) -> str:
+    """One line for the search's report."""
+    if entry is None:
+        return ("no seed noise or rank fidelity is measured for this recipe and fidelity: differences between "
+                "trials may be seed noise (measure them with `necksearch fidelity`)")
+    line = (f"measured for this recipe and fidelity ({entry['source']}): seed noise ±{entry['seed_noise']:.3f} "
+            f"bbox mAP (std over {entry['seeds']} seeds), seed-to-seed Kendall τ {entry['seed_tau']:.2f}")
+    if entry.get("low_high_tau") is not None:
+        line += f", Kendall τ {entry['low_high_tau']:.2f} against {entry['high']}"
+    return line + "; differences smaller than the noise are ties (=)"

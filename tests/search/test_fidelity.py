@@ -1,0 +1,115 @@
+"""``necksearch fidelity``: statistics on hand-made tables, refusals before Ray starts, and (slow) a real run of
+2 graphs × 2 seeds at two tiny fidelities that resumes like a search."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from necksearch.errors import NeckSearchError
+from necksearch.search.fidelity import (FidelitySettings, parse_fidelity, pooled_std, rank_correlation,
+                                        seed_agreement, summarise)
+from tests.search.helpers import cli_error, load_trials
+
+LOW = {"epochs": 1, "image_size": 64, "data_fraction": 0.5}
+HIGH = {"epochs": 2, "image_size": 64, "data_fraction": 0.5}
+
+
+def test_rank_correlation_by_hand():
+    assert rank_correlation([1, 2, 3, 4], [10, 20, 30, 40]) == {"tau": 1.0, "rho": 1.0, "n": 4}
+    reversed_ = rank_correlation([1, 2, 3, 4], [4, 3, 2, 1])
+    assert reversed_["tau"] == -1.0 and reversed_["rho"] == -1.0
+    one_swap = rank_correlation([1, 2, 3, 4], [1, 2, 4, 3])  # 5 concordant, 1 discordant pair of 6
+    assert one_swap["tau"] == pytest.approx(4 / 6) and one_swap["rho"] == pytest.approx(0.8)
+    assert rank_correlation([1, 2], [1, 2])["tau"] is None  # too few graphs to rank
+    assert rank_correlation([1, 1, 1], [1, 2, 3])["tau"] is None  # a constant list ranks nothing
+
+
+def test_pooled_seed_noise_is_the_root_mean_variance():
+    assert pooled_std([[1.0, 3.0], [2.0, 2.0], [5.0]]) == pytest.approx(math.sqrt((2.0 + 0.0) / 2))
+    assert pooled_std([[1.0]]) is None
+
+
+def test_seed_agreement_averages_over_seed_pairs():
+    by_graph = {"a": {0: 0.1, 1: 0.1, 2: 0.3}, "b": {0: 0.2, 1: 0.2, 2: 0.2}, "c": {0: 0.3, 1: 0.3, 2: 0.1}}
+    agreement = seed_agreement(by_graph)
+    assert [p["tau"] for p in agreement["pairs"]] == [1.0, -1.0, -1.0]
+    assert agreement["tau"] == pytest.approx(-1 / 3)
+
+
+def test_summary_of_a_table():
+    table = {"fpn": {"low": {0: 0.10, 1: 0.12}, "high": {0: 0.30, 1: 0.32}},
+             "pafpn": {"low": {0: 0.08, 1: 0.09}, "high": {0: 0.25, 1: 0.27}},
+             "mine": {"low": {0: 0.02, 1: 0.01}, "high": {0: 0.05}}}
+    results = summarise(table, FidelitySettings(graphs=("fpn", "pafpn", "mine"), low=LOW, high=HIGH))
+    assert results["graphs"]["fpn"]["low"] == {"mean": pytest.approx(0.11), "std": pytest.approx(0.0141421, abs=1e-6),
+                                               "n": 2}
+    assert results["graphs"]["mine"]["high"] == {"mean": 0.05, "std": 0.0, "n": 1}
+    assert results["low_to_high"]["tau"] == 1.0 and results["low_to_high"]["graphs"] == 3
+    assert results["seed_to_seed"]["low"]["tau"] == 1.0
+    assert results["seed_to_seed"]["high"]["tau"] is None  # 'mine' has one high seed: 2 shared graphs only
+
+
+@pytest.mark.parametrize("text, message", [("1,128", "EPOCHS,IMAGE_SIZE,DATA_FRACTION"),
+                                           ("a,128,0.5", "EPOCHS,IMAGE_SIZE,DATA_FRACTION"),
+                                           ("0,128,0.5", "--epochs must be at least 1"),
+                                           ("1,16,0.5", "--image-size must be at least 32"),
+                                           ("1,128,1.5", "--data-fraction must be in")])
+def test_bad_fidelity_strings(text, message):
+    with pytest.raises(NeckSearchError, match=message) as caught:
+        parse_fidelity(text, "--low")
+    assert "--low" in str(caught.value)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fpn", "nope"], "nope"),
+    (["fpn", "pafpn", "--seeds", "1"], "--seeds must be at least 2"),
+    (["fpn", "pafpn", "--low", "2,128,0.5", "--high", "2,128,0.5"], "--high must be a higher fidelity"),
+    (["fpn", "pafpn", "--low", "2,128,0.5", "--high", "3,96,0.5"], "--high must be a higher fidelity"),
+    (["fpn"], "at least 2 graphs"),
+    (["fpn", "fpn"], "given twice"),
+    (["fpn", "pafpn", "--samples", "-1"], "--samples"),
+    (["fpn", "pafpn", "--name", "a/b"], "--name"),
+])
+def test_bad_input_is_refused_before_ray_starts(capsys, no_ray, tmp_path, argv, message):
+    line = cli_error(capsys, "fidelity", *argv, "--runs-dir", tmp_path)
+    assert message in line
+
+
+def test_a_graph_outside_the_space_is_refused(capsys, no_ray, tmp_path):
+    from necksearch.graph.presets import load_preset
+    graph = load_preset("fpn").with_channels(128)  # the default space fixes the width at 256
+    path = tmp_path / "narrow.yaml"
+    path.write_text(graph.to_yaml())
+    assert "not a point of space" in cli_error(capsys, "fidelity", "pafpn", path, "--runs-dir", tmp_path)
+
+
+def test_resume_of_nothing_is_refused(capsys, no_ray, tmp_path):
+    assert "holds no fidelity run" in cli_error(capsys, "fidelity", "--resume", "--name", "x", "--runs-dir", tmp_path)
+
+
+@pytest.mark.slow
+def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
+    argv = [sys.executable, "-m", "necksearch", "fidelity", "fpn", "pafpn", "--name", "fid", "--runs-dir",
+            str(tmp_path), "--data-root", str(search_data_root), "--low", "1,64,0.5", "--high", "2,64,0.5",
+            "--seeds", "2"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    run_dir = tmp_path / "fid"
+    results = json.loads((run_dir / "fidelity_results.json").read_text())
+    for name in ("fpn", "pafpn"):
+        for level in ("low", "high"):
+            assert results["graphs"][name][level]["n"] == 2
+            assert math.isfinite(results["graphs"][name][level]["mean"])
+    assert results["seeds"] == {"low": 2, "high": 2}
+    assert (run_dir / "fidelity.png").stat().st_size > 1000 and "Kendall" in (run_dir / "fidelity_results.md").read_text()
+    for sub in ("low-seed0", "low-seed1", "high-seed0", "high-seed1"):  # one shared storage, a study each
+        trials = load_trials(run_dir, sub)
+        assert sorted(t.user_attrs["fixed_point"] for t in trials) == ["fpn", "pafpn"]
+        assert {t.state.name for t in trials} == {"COMPLETE"}
+    again = subprocess.run(argv[:4] + ["--resume", "--name", "fid", "--runs-dir", str(tmp_path)],
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("nothing to train") == 4
+    assert json.loads((run_dir / "fidelity_results.json").read_text())["graphs"] == results["graphs"]
