@@ -180,14 +180,20 @@ def add_fidelity_parser(sub) -> None:
                           help=f"where run directories go (default: {defaults.runs_dir})")
     fidelity.add_argument("--resume", action="store_true",
                           help="continue the run --name: finished trainings stay, interrupted ones continue")
+    fidelity.add_argument("--summary", action="store_true",
+                          help="train nothing: write the results of the run --name from the searches finished so far")
     fidelity.set_defaults(func=cmd_fidelity)
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from necksearch.search.fidelity import FidelitySettings, parse_fidelity, run_fidelity
-    if args.resume and not args.name:
+    if (args.resume or args.summary) and not args.name:
         from necksearch.errors import NeckSearchError
-        raise NeckSearchError("--resume needs --name of the fidelity run to continue")
+        raise NeckSearchError(f"--{'resume' if args.resume else 'summary'} needs --name of the fidelity run")
+    if args.summary:
+        from necksearch.search.fidelity import summarise_run
+        summarise_run(Path(args.runs_dir) / args.name)
+        return 0
     settings = FidelitySettings(graphs=tuple(args.graphs), samples=args.samples, sample_seed=args.sample_seed,
                                 space=args.space, name=args.name, runs_dir=args.runs_dir, config=args.config,
                                 data_root=args.data_root, low=parse_fidelity(args.low, "--low"),

@@ -131,7 +131,8 @@ def graph_samples(settings: FidelitySettings, space: Any) -> Dict[str, Dict[str,
 
 
 def _seeded_draws(space: Any, count: int, seed: int, taken: set) -> Dict[str, Dict[str, Any]]:
-    """``count`` distinct graphs drawn by Optuna's RandomSampler(seed) from ``space`` (within its constraints)."""
+    """``count`` distinct graphs drawn by Optuna's RandomSampler(seed) from ``space`` (within its constraints,
+    which are counted only where the space has any)."""
     import optuna
 
     from necksearch.analysis.complexity import count_neck
@@ -146,7 +147,8 @@ def _seeded_draws(space: Any, count: int, seed: int, taken: set) -> Dict[str, Di
         graph = space.freeze(sample)
         study.tell(trial, 0.0)
         graph_hash = graph.canonical_hash()
-        if graph_hash in taken or space.check_constraints(dict(zip(("params", "flops"), count_neck(graph)))):
+        if graph_hash in taken or space.constraints and space.check_constraints(
+                dict(zip(("params", "flops"), count_neck(graph)))):
             continue
         taken.add(graph_hash)
         draws[f"sample{len(draws):02d}"] = sample
@@ -177,7 +179,8 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
     settings = prepare(settings, resume)
     space = load_space(settings.space)
     samples = _stored_samples(settings) if resume else graph_samples(settings, space)
-    runs = [(level, seed) for level in LEVELS for seed in range(settings.seed_count(level))]
+    seeds = max(settings.seed_count(level) for level in LEVELS)  # interleaved: a run stopped early has both levels
+    runs = [(level, seed) for seed in range(seeds) for level in LEVELS if seed < settings.seed_count(level)]
     for level, seed in runs:  # every sub-search checked (config, data, fidelity) before anything runs
         normalise(sub_settings(settings, level, seed, len(samples)))
     save(settings, samples)
@@ -195,6 +198,15 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
             ray.shutdown()
     results = summarise(collect(settings, list(samples)), settings)
     write_results(settings.run_dir, results, say)
+    return results
+
+
+def summarise_run(run_dir: Path, write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+    """The results of the fidelity run in ``run_dir`` from the searches that have finished (nothing trained)."""
+    settings = load(Path(run_dir).expanduser().resolve())
+    settings.runs_dir = str(Path(run_dir).expanduser().resolve().parent)
+    results = summarise(collect(settings, list(_stored_samples(settings))), settings)
+    write_results(settings.run_dir, results, write or (lambda text: print(text, flush=True)))
     return results
 
 
@@ -263,10 +275,32 @@ def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: 
     noise = {level: pooled_std([list(by_seed[level].values()) for by_seed in table.values()]) for level in LEVELS}
     both = [name for name, stats in graphs.items() if all(stats[level]["n"] for level in LEVELS)]
     low_high = rank_correlation([graphs[n]["low"]["mean"] for n in both], [graphs[n]["high"]["mean"] for n in both])
-    return {"fidelities": {"low": settings.low, "high": settings.high}, "config": settings.config,
-            "space": settings.space, "seeds": {level: settings.seed_count(level) for level in LEVELS},
-            "graphs": graphs, "seed_noise": noise, "seed_to_seed": agreement,
-            "low_to_high": {**low_high, "graphs": len(both)}, "raw": table}
+    results = {"fidelities": {"low": settings.low, "high": settings.high}, "config": settings.config,
+               "space": settings.space, "seeds": {level: settings.seed_count(level) for level in LEVELS},
+               "graphs": graphs, "seed_noise": noise, "seed_to_seed": agreement,
+               "low_to_high": {**low_high, "graphs": len(both)}, "raw": table}
+    results["measurements"] = measurement_entries(results)
+    return results
+
+
+def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """The entries of ``necksearch/search/rank_fidelity.json`` this run measured, one per fidelity (what a
+    search at that recipe and fidelity reports beside its leaderboard: ``search.measured``)."""
+    from necksearch.train.runner import resolve_config_path
+    config = resolve_config_path(results["config"]).name
+    high = _describe(results["fidelities"]["high"])
+    entries = []
+    for level in LEVELS:
+        noise, tau = results["seed_noise"][level], results["seed_to_seed"][level]["tau"]
+        if noise is None or tau is None:
+            continue
+        entries.append({"config": config, **results["fidelities"][level], "seed_noise": round(noise, 4),
+                        "seeds": results["seeds"][level], "seed_tau": round(tau, 3),
+                        "low_high_tau": (None if level == "high" or results["low_to_high"]["tau"] is None
+                                         else round(results["low_to_high"]["tau"], 3)),
+                        "high": high if level == "low" else None, "graphs": len(results["graphs"]),
+                        "source": "benchmarks/results/rank_fidelity.md"})
+    return entries
 
 
 def _mean_std(values: List[float]) -> Dict[str, Any]:

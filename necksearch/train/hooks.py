@@ -79,6 +79,8 @@ class NeckScaleHook(Hook):
             neck.register_forward_hook(self._record)
 
     def _record(self, module, inputs, outputs) -> None:
+        if isinstance(outputs, tuple) and len(outputs) == 2 and isinstance(outputs[1], dict):
+            outputs = outputs[0]  # called with return_nodes (AugFPN's consistent supervision): (maps, laterals)
         if module.training:
             shapes, graph = getattr(module, "shapes", None), getattr(module, "graph", None)
             names = ([f"p{shapes[name].level}" for name in graph.outputs] if shapes and graph

@@ -31,7 +31,8 @@ def _load(name):
 
 def test_every_coco_recipe_is_there():
     assert sorted(EXPECTED) == sorted(COCO_CONFIGS)
-    assert {"proxy/faster-rcnn_r18-tiny_fpn_synth.py", "proxy/mask-rcnn_r18-tiny_fpn_synth.py"} <= set(CONFIGS)
+    assert {"proxy/faster-rcnn_effnet-lite0_fpn_synth.py", "proxy/faster-rcnn_r18-tiny_fpn_synth.py",
+            "proxy/mask-rcnn_r18-tiny_fpn_synth.py"} <= set(CONFIGS)
 
 
 @pytest.mark.parametrize("name", CONFIGS)

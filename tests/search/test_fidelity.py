@@ -49,6 +49,9 @@ def test_summary_of_a_table():
     assert results["low_to_high"]["tau"] == 1.0 and results["low_to_high"]["graphs"] == 3
     assert results["seed_to_seed"]["low"]["tau"] == 1.0
     assert results["seed_to_seed"]["high"]["tau"] is None  # 'mine' has one high seed: 2 shared graphs only
+    (entry,) = results["measurements"]  # only the low fidelity has a seed-to-seed τ to record
+    assert entry["config"] == "faster-rcnn_effnet-lite0_fpn_synth.py" and entry["epochs"] == 1
+    assert entry["seed_tau"] == 1.0 and entry["low_high_tau"] == 1.0 and entry["seeds"] == 3
 
 
 @pytest.mark.parametrize("text, message", [("1,128", "EPOCHS,IMAGE_SIZE,DATA_FRACTION"),
@@ -87,6 +90,9 @@ def test_a_graph_outside_the_space_is_refused(capsys, no_ray, tmp_path):
 
 def test_resume_of_nothing_is_refused(capsys, no_ray, tmp_path):
     assert "holds no fidelity run" in cli_error(capsys, "fidelity", "--resume", "--name", "x", "--runs-dir", tmp_path)
+    assert "not a readable fidelity settings file" in cli_error(capsys, "fidelity", "--summary", "--name", "x",
+                                                                "--runs-dir", tmp_path)
+    assert "--summary needs --name" in cli_error(capsys, "fidelity", "--summary")
 
 
 @pytest.mark.slow
@@ -112,4 +118,8 @@ def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("nothing to train") == 4
+    assert json.loads((run_dir / "fidelity_results.json").read_text())["graphs"] == results["graphs"]
+    (run_dir / "fidelity_results.json").unlink()
+    from necksearch.cli import main
+    assert main(["fidelity", "--summary", "--name", "fid", "--runs-dir", str(tmp_path)]) == 0
     assert json.loads((run_dir / "fidelity_results.json").read_text())["graphs"] == results["graphs"]

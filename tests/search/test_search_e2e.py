@@ -35,7 +35,7 @@ def test_study_holds_exactly_the_trials_with_honest_states(searched):
             assert trial.user_attrs["epochs_reached"] == 3 and sorted(trial.intermediate_values) == [1, 2, 3]
         assert len(trial.user_attrs["graph_hash"]) == 64 and trial.user_attrs["graph_yaml"].strip()
         assert trial.user_attrs["fidelity"] == {"epochs": 3, "image_size": 64, "data_fraction": 0.5,
-                                                 "config": "faster-rcnn_r18-tiny_fpn_synth.py", "seed": 0}
+                                                 "config": "faster-rcnn_effnet-lite0_fpn_synth.py", "seed": 0}
     assert len({t.user_attrs["graph_hash"] for t in trials}) == 5
 
 
