@@ -37,7 +37,7 @@ class GraphNeck(nn.Module):
         super().__init__()
         graph = resolve_graph(graph)
         widths = None if in_channels is None else _input_widths(graph, in_channels)
-        if out_channels is not None and out_channels != graph.channels or widths is not None:
+        if (out_channels is not None and out_channels != graph.channels) or widths is not None:
             graph = graph.with_channels(graph.channels if out_channels is None else out_channels, widths)
         graph.validate(widths)
         self.graph = graph

@@ -51,8 +51,9 @@ class FidelitySettings:
     runs_dir: str = str(Path("runs") / "fidelity")
     config: Optional[str] = None
     data_root: Optional[str] = None
-    low: Dict[str, Any] = dataclasses.field(default_factory=lambda: {"epochs": 1, "image_size": 128,
-                                                                     "data_fraction": 0.5})
+    #: Default low: the default search's fidelity; default high: the default proxy's own recipe (160², all data).
+    low: Dict[str, Any] = dataclasses.field(default_factory=lambda: {
+        key: getattr(SearchSettings(), key) for key in FIDELITY_KEYS})
     high: Dict[str, Any] = dataclasses.field(default_factory=lambda: {"epochs": 3, "image_size": 160,
                                                                       "data_fraction": 1.0})
     seeds: int = 3
