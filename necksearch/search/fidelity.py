@@ -295,11 +295,12 @@ def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
         noise, tau = results["seed_noise"][level], results["seed_to_seed"][level]["tau"]
         if noise is None or tau is None:
             continue
+        low_high = results["low_to_high"]["tau"] if level == "low" else None
+        seeds = max(stats[level]["n"] for stats in results["graphs"].values())  # trained, not asked for
         entries.append({"config": config, **results["fidelities"][level], "seed_noise": round(noise, 4),
-                        "seeds": results["seeds"][level], "seed_tau": round(tau, 3),
-                        "low_high_tau": (None if level == "high" or results["low_to_high"]["tau"] is None
-                                         else round(results["low_to_high"]["tau"], 3)),
-                        "high": high if level == "low" else None, "graphs": len(results["graphs"]),
+                        "seeds": seeds, "seed_tau": round(tau, 3),
+                        "low_high_tau": None if low_high is None else round(low_high, 3),
+                        "high": None if low_high is None else high, "graphs": len(results["graphs"]),
                         "source": "benchmarks/results/rank_fidelity.md"})
     return entries
 
