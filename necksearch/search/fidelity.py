@@ -254,16 +254,24 @@ def _stored_samples(settings: FidelitySettings) -> Dict[str, Dict[str, Any]]:
 
 
 def collect(settings: FidelitySettings, names: Sequence[str]) -> Dict[str, Dict[str, Dict[int, float]]]:
-    """graph → level → seed → the final mAP of its COMPLETE trial (from each sub-search's results.json)."""
+    """graph → level → seed → the final mAP of its COMPLETE trial, read from the studies (the durable record:
+    a search stopped half-way counts with the trials it finished)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from necksearch.search import study as attrs
+    from necksearch.search.storage import open_storage, storage_url
+    storage = open_storage(storage_url(str(settings.run_dir / "study.db"), settings.run_dir))
+    studies = {summary.study_name for summary in optuna.get_all_study_summaries(storage)}
     table: Dict[str, Dict[str, Dict[int, float]]] = {name: {level: {} for level in LEVELS} for name in names}
     for level in LEVELS:
         for seed in range(settings.seed_count(level)):
-            path = settings.run_dir / f"{level}-seed{seed}" / "results.json"
-            if not path.is_file():
+            if f"{level}-seed{seed}" not in studies:
                 continue
-            for row in json.loads(path.read_text(encoding="utf-8"))["trials"]:
-                if row["state"] == "COMPLETE" and row["fixed_point"] in table:
-                    table[row["fixed_point"]][level][seed] = float(row["metrics"]["map"])
+            for trial in optuna.load_study(study_name=f"{level}-seed{seed}", storage=storage).get_trials(deepcopy=False):
+                name = trial.user_attrs.get(attrs.FIXED_POINT)
+                if trial.state == TrialState.COMPLETE and name in table and attrs.DUPLICATE_OF not in trial.user_attrs:
+                    table[name][level][seed] = float(trial.value)
     return table
 
 
