@@ -309,6 +309,7 @@ def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
                         "seeds": seeds, "seed_tau": round(tau, 3),
                         "low_high_tau": None if low_high is None else round(low_high, 3),
                         "high": None if low_high is None else high, "graphs": len(results["graphs"]),
+                        "low_high_graphs": results["low_to_high"]["graphs"] if low_high is not None else 0,
                         "source": "benchmarks/results/rank_fidelity.md"})
     return entries
 

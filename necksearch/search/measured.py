@@ -39,5 +39,5 @@ def describe(entry: Optional[Mapping[str, Any]]) -> str:
     line = (f"measured for this recipe and fidelity ({entry['source']}): seed noise ±{entry['seed_noise']:.3f} "
             f"bbox mAP (std over {entry['seeds']} seeds), seed-to-seed Kendall τ {entry['seed_tau']:.2f}")
     if entry.get("low_high_tau") is not None:
-        line += f", Kendall τ {entry['low_high_tau']:.2f} against {entry['high']}"
+        line += f", Kendall τ {entry['low_high_tau']:.2f} against {entry['high']} ({entry['low_high_graphs']} graphs)"
     return line + "; differences smaller than the noise are ties (=)"

@@ -149,7 +149,8 @@ def test_measured_noise_is_looked_up_by_recipe_and_fidelity(monkeypatch, tmp_pat
     import json
     from necksearch.search import measured
     entry = {"config": "proxy.py", "epochs": 3, "image_size": 128, "data_fraction": 0.5, "seed_noise": 0.01,
-             "seeds": 3, "seed_tau": 0.8, "low_high_tau": 0.7, "high": "6 epochs at 160²", "source": "here"}
+             "seeds": 3, "seed_tau": 0.8, "low_high_tau": 0.7, "high": "6 epochs at 160²", "low_high_graphs": 16,
+             "source": "here"}
     path = tmp_path / "rank_fidelity.json"
     path.write_text(json.dumps({"measurements": [entry]}))
     monkeypatch.setattr(measured, "MEASURED_FILE", path)
@@ -157,4 +158,5 @@ def test_measured_noise_is_looked_up_by_recipe_and_fidelity(monkeypatch, tmp_pat
     assert measured.measured_for({**FIDELITY, "epochs": 2}) is None
     assert measured.measured_for({**FIDELITY, "workers": 2}) is None
     assert "±0.010" in measured.describe(entry) and "τ 0.80" in measured.describe(entry)
+    assert "τ 0.70 against 6 epochs at 160² (16 graphs)" in measured.describe(entry)
     assert "no seed noise" in measured.describe(None)
