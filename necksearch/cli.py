@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: configs/proxy/faster-rcnn_effnet-lite0_fpn_synth.py on the synthetic dataset)")
     train.add_argument("--graph", metavar="NAME|PATH", help="replace the config's neck graph (preset or graph file)")
     train.add_argument("--epochs", type=int, metavar="N",
-                       help="training epochs (default: the config's; its LR schedule is kept as written)")
+                       help="training epochs (default: the config's; its epoch-based LR schedule stretches with them)")
     train.add_argument("--work-dir", metavar="DIR",
                        help="checkpoints, logs and metrics (default runs/train/CONFIG__GRAPH)")
     train.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")

@@ -22,9 +22,10 @@ from necksearch.mmdet.roi_extractors import SRSRoIExtractor
 from necksearch.mmdet.roi_head import CSRoIHead
 from necksearch.nn import GraphNeck
 
-for _name, _module in (("EfficientNetLite0", EfficientNetLite0), ("GraphNeck", GraphNeck), ("SRSRoIExtractor", SRSRoIExtractor), ("CSRoIHead", CSRoIHead),
+for _name, _module in (("EfficientNetLite0", EfficientNetLite0), ("GraphNeck", GraphNeck),
+                       ("SRSRoIExtractor", SRSRoIExtractor), ("CSRoIHead", CSRoIHead),
                        ("NeckSearchTwoStage", NeckSearchTwoStage)):
     MODELS.register_module(name=_name, module=_module, force=True)
 
-__all__ = ["CSRoIHead", "EfficientNetLite0", "GraphNeck", "NeckSearchTwoStage", "SRSRoIExtractor", "deploy_state_dict",
-           "detector_from_graph", "find_laterals", "load_base_config", "pad_size_divisor", "training_only_keys"]
+__all__ = ["CSRoIHead", "EfficientNetLite0", "GraphNeck", "NeckSearchTwoStage", "SRSRoIExtractor",
+           "deploy_state_dict", "detector_from_graph", "find_laterals", "load_base_config", "pad_size_divisor", "training_only_keys"]

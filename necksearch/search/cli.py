@@ -145,10 +145,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def add_fidelity_parser(sub) -> None:
-    from necksearch.search.fidelity import FidelitySettings
+    from necksearch.search.fidelity import FIDELITY_KEYS, FidelitySettings
     defaults = FidelitySettings()
-    low = ",".join(str(defaults.low[key]) for key in ("epochs", "image_size", "data_fraction"))
-    high = ",".join(str(defaults.high[key]) for key in ("epochs", "image_size", "data_fraction"))
+    low = ",".join(str(defaults.low[key]) for key in FIDELITY_KEYS)
+    high = ",".join(str(defaults.high[key]) for key in FIDELITY_KEYS)
     fidelity = sub.add_parser(
         "fidelity", help="measure rank fidelity: train graphs at a low and a high fidelity over several seeds, "
                          "report seed noise and Kendall tau / Spearman rho",

@@ -174,7 +174,7 @@ def sub_settings(settings: FidelitySettings, level: str, seed: int, count: int) 
 def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
                  write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
     """Train every graph at both fidelities and seeds (or continue a killed run), then write the results."""
-    from necksearch.search.run import _start_ray, normalise, run_search
+    from necksearch.search.run import _start_ray, prepare as prepare_search, run_search
     from necksearch.space import load_space
     say = write or (lambda text: print(text, flush=True))
     settings = prepare(settings, resume)
@@ -182,8 +182,9 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
     samples = _stored_samples(settings) if resume else graph_samples(settings, space)
     seeds = max(settings.seed_count(level) for level in LEVELS)  # interleaved: a run stopped early has both levels
     runs = [(level, seed) for seed in range(seeds) for level in LEVELS if seed < settings.seed_count(level)]
-    for level, seed in runs:  # every sub-search checked (config, data, fidelity) before anything runs
-        normalise(sub_settings(settings, level, seed, len(samples)))
+    for level in LEVELS:  # config, data root and fidelity checked as a search checks them, before Ray starts
+        first = sub_settings(settings, level, 0, len(samples))
+        prepare_search(first, resume=(first.run_dir / "search.json").is_file())
     save(settings, samples)
     say(f"fidelity {settings.name}: {len(samples)} graphs × ({settings.seed_count('low')} seeds at {settings.low}, "
         f"{settings.seed_count('high')} at {settings.high}) in {settings.run_dir}")

@@ -74,6 +74,7 @@ def test_bad_fidelity_strings(text, message):
     (["fpn", "fpn"], "given twice"),
     (["fpn", "pafpn", "--samples", "-1"], "--samples"),
     (["fpn", "pafpn", "--name", "a/b"], "--name"),
+    (["fpn", "pafpn", "--data-root", "/no/such/data/root"], "data root /no/such/data/root does not exist"),
 ])
 def test_bad_input_is_refused_before_ray_starts(capsys, no_ray, tmp_path, argv, message):
     line = cli_error(capsys, "fidelity", *argv, "--runs-dir", tmp_path)
