@@ -10,10 +10,15 @@
 * ``NeckSearchTwoStage`` — Faster / Mask R-CNN applying the graph's detector-level choices
   (consistent supervision, MGC orthogonal loss, output DropBlock).
 
+Importing it also makes mmengine read local checkpoints weights-only with a narrow allow-list of mmengine's
+own classes (:mod:`necksearch.mmdet.checkpoint`), so MMDetection's ``tools/test.py`` evaluates the checkpoints
+its ``tools/train.py`` and ``necksearch train`` write (torch ≥ 2.6 refuses them otherwise).
+
 :func:`detector_from_graph` writes the whole model config from a graph.
 """
 from mmdet.registry import MODELS
 
+from necksearch.mmdet import checkpoint
 from necksearch.mmdet.backbones import EfficientNetLite0
 from necksearch.mmdet.config import detector_from_graph, load_base_config, pad_size_divisor
 from necksearch.mmdet.detector import NeckSearchTwoStage, deploy_state_dict, training_only_keys
@@ -26,6 +31,7 @@ for _name, _module in (("EfficientNetLite0", EfficientNetLite0), ("GraphNeck", G
                        ("SRSRoIExtractor", SRSRoIExtractor), ("CSRoIHead", CSRoIHead),
                        ("NeckSearchTwoStage", NeckSearchTwoStage)):
     MODELS.register_module(name=_name, module=_module, force=True)
+checkpoint.install()
 
 __all__ = ["CSRoIHead", "EfficientNetLite0", "GraphNeck", "NeckSearchTwoStage", "SRSRoIExtractor",
            "deploy_state_dict", "detector_from_graph", "find_laterals", "load_base_config", "pad_size_divisor", "training_only_keys"]

@@ -99,14 +99,17 @@ def _unsafe_globals(filename: str) -> List[str]:
         return []
 
 
-def install(trust: bool = False) -> None:
+def install(trust: Optional[bool] = None) -> None:
     """Make mmengine load local checkpoints through :func:`load_local` (idempotent).
 
-    ``trust=True`` switches to full unpickling (``weights_only=False``) for this process.
+    ``trust=True`` switches to full unpickling (``weights_only=False``) for this process, ``False`` back to
+    weights-only; ``None`` (what importing :mod:`necksearch.mmdet` does, so that MMDetection's own
+    ``tools/test.py`` and ``tools/train.py --resume`` read the checkpoints mmengine writes) leaves it as it is.
     """
     global _TRUSTED
     from mmengine.runner.checkpoint import CheckpointLoader
-    _TRUSTED = bool(trust)
+    if trust is not None:
+        _TRUSTED = bool(trust)
     if not SAFE_GLOBALS:
         SAFE_GLOBALS.extend(safe_globals())
     CheckpointLoader.register_scheme(prefixes="", loader=load_local, force=True)

@@ -8,6 +8,7 @@ the best graph's MMDetection config.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
@@ -83,12 +84,12 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     if fixed_points is None:
         fixed_points = fixed_point_samples(settings, space)
     url = storage_url(settings.storage, settings.run_dir)
-    storage = open_storage(url)
-    settings.save()  # only once every input is known to be sound: a failed start leaves no run behind
-    say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
-        f"{','.join(settings.objectives)}, run directory {settings.run_dir}")
-    started_ray = _start_ray(settings)
+    started_ray = _start_ray(settings)  # and the preflight against its nodes, before anything is written
     try:
+        storage = open_storage(url)
+        settings.save()  # only once every input is known to be sound: a failed start leaves no run behind
+        say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
+            f"{','.join(settings.objectives)}, run directory {settings.run_dir}")
         stopped: set = set()
         searcher = NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_points, stopped)
         _fit(settings, searcher, _scheduler(settings, stopped), say)
@@ -162,21 +163,34 @@ def _session_name(run_dir: Path) -> str:
 
 
 def _start_ray(settings: SearchSettings) -> bool:
-    """Join ``--address`` or start a local Ray instance; True when this call started it."""
+    """Join ``--address`` or start a local Ray instance, and refuse per-trial resources that no node of it has
+    (``preflight``); True when this call started Ray."""
     import ray
+
+    from necksearch.search.preflight import alive_nodes, check_reachable, check_trial_fits
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no Tune tables; SearchProgress reports
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(settings.max_concurrent))
     if ray.is_initialized():
+        check_trial_fits(settings.cpus_per_trial, settings.gpus_per_trial, alive_nodes(ray.nodes()))
         return False
     kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         if settings.address:
+            check_reachable(settings.address)
             ray.init(address=settings.address, **kwargs)
         else:
+            # Ray's default for a new local instance is token authentication, announced with a warning on stderr
+            # each time; the instance is private to this search, so the announcement is only noise here.
+            logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
             ray.init(address="local", num_cpus=os.cpu_count(), **kwargs)  # never join a `ray start` by surprise
     except (ConnectionError, RuntimeError, ValueError) as err:
         where = f"--address {settings.address!r}: cannot reach the Ray cluster" if settings.address \
             else "cannot start a local Ray instance"
         raise NeckSearchError(f"{where}: {str(err).strip().splitlines()[-1] if str(err).strip() else err}") from None
+    try:
+        check_trial_fits(settings.cpus_per_trial, settings.gpus_per_trial, alive_nodes(ray.nodes()))
+    except NeckSearchError:
+        ray.shutdown()
+        raise
     return True

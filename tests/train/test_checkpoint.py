@@ -118,3 +118,26 @@ def test_getattr_escape_is_refused(tmp_path, installed):
     torch.save({"x": _Escape()}, path)
     with pytest.raises(NeckSearchError):
         installed.load_local(str(path))
+
+
+def test_importing_necksearch_mmdet_installs_the_safe_loader():
+    """What `custom_imports = dict(imports=['necksearch.mmdet'])` loads is enough for MMDetection's tools/test.py."""
+    import subprocess
+    import sys
+    code = ("from mmengine.runner.checkpoint import CheckpointLoader\n"
+            "import necksearch.mmdet\n"
+            "from necksearch.mmdet.checkpoint import load_local\n"
+            "print(CheckpointLoader._get_checkpoint_loader('work/epoch_1.pth') is load_local)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"
+
+
+def test_install_without_a_trust_value_keeps_the_choice(tmp_path, installed):
+    marker = tmp_path / "ran"
+    path = tmp_path / "trusted.pth"
+    torch.save({"meta": {"x": _Exploit(marker)}}, path)
+    installed.install(trust=True)
+    installed.install()  # e.g. necksearch.mmdet imported after `necksearch train --trust-checkpoint`
+    installed.load_local(str(path))
+    assert marker.exists()
