@@ -47,7 +47,17 @@ def add_search_parser(sub) -> None:
                                            "(default: the space's fixed_points)")
     _option(search, "--retries", type=int, help=f"retries of a failing trial from its last checkpoint ({DEFAULTS.retries})")
     _option(search, "--seed", type=int, help=f"sampler and training seed ({DEFAULTS.seed})")
+    _option(search, "--max-hours", type=float, help="time budget of this session in hours: no trial starts whose "
+                                                    "expected end would pass it; --resume continues (default: none)")
+    _dry_run_option(search)
     search.set_defaults(func=cmd_search)
+
+
+def _dry_run_option(parser) -> None:
+    parser.add_argument("--dry-run", action="store_true", default=False,
+                        help="check every input as a real run does, time a few training iterations of each fixed "
+                             "point on the trial's resources, print the plan and the estimated wall time and "
+                             "CPU/GPU-hours; train nothing, write no run")
 
 
 def _option(parser, flag: str, **kwargs) -> None:
@@ -78,7 +88,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         settings = SearchSettings(**given)
     with contextlib.redirect_stderr(sys.stderr):
-        report = run_search(settings, resume=args.resume)
+        report = run_search(settings, resume=args.resume, dry_run=args.dry_run)
+    if args.dry_run:
+        return 0
     return 0 if report.best is not None else 1  # no trial completed: nothing to export
 
 
@@ -129,6 +141,7 @@ def add_reproduce_parser(sub) -> None:
     reproduce.add_argument("--name", metavar="RUN", help="the run's name (default: reproduce-NAME-date-time)")
     reproduce.add_argument("--runs-dir", metavar="DIR", help=f"where run directories go (default: {RUNS_DIR})")
     reproduce.add_argument("--storage", metavar="URL", help="the study storage, as for search (default: RUN_DIR/study.db)")
+    _dry_run_option(reproduce)
     reproduce.set_defaults(func=cmd_reproduce)
 
 
@@ -140,7 +153,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                                   cpus_per_trial=args.cpus_per_trial, run_name=args.name, runs_dir=args.runs_dir,
                                   storage=args.storage)
     check_gpus(args.gpus)
-    report = run_search(settings)
+    report = run_search(settings, dry_run=args.dry_run)
+    if args.dry_run:
+        return 0
     return 0 if report.best is not None else 1  # the trial did not complete: results.json says why
 
 

@@ -127,11 +127,11 @@ def graph_samples(settings: FidelitySettings, space: Any) -> Dict[str, Dict[str,
             raise NeckSearchError(f"graph {spec!r} is given twice (the same architecture as an earlier one)")
         chosen[Path(spec).stem if Path(spec).is_file() else spec] = space.sample_of(graph)
         hashes.add(graph.canonical_hash())
-    chosen.update(_seeded_draws(space, settings.samples, settings.sample_seed, hashes))
+    chosen.update(seeded_draws(space, settings.samples, settings.sample_seed, hashes))
     return chosen
 
 
-def _seeded_draws(space: Any, count: int, seed: int, taken: set) -> Dict[str, Dict[str, Any]]:
+def seeded_draws(space: Any, count: int, seed: int, taken: set) -> Dict[str, Dict[str, Any]]:
     """``count`` distinct graphs drawn by Optuna's RandomSampler(seed) from ``space`` (within its constraints,
     which are counted only where the space has any)."""
     import optuna

@@ -10,11 +10,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 from necksearch.errors import NeckSearchError
 from necksearch.search import study as attrs
+from necksearch.search.budget import Budget
+from necksearch.search.estimate import format_duration
+from necksearch.search.plan import trial_order
 from necksearch.search.settings import SearchSettings
 
 
@@ -69,15 +73,18 @@ def fixed_point_samples(settings: SearchSettings, space: Any) -> Dict[str, Dict[
 
 
 def run_search(settings: SearchSettings, *, resume: bool = False, write: Optional[Callable[[str], None]] = None,
-               fixed_points: Optional[Dict[str, Dict[str, Any]]] = None) -> Any:
-    """Run (or continue) a search; returns the :class:`report.Report` it wrote into the run directory.
+               fixed_points: Optional[Dict[str, Dict[str, Any]]] = None, dry_run: bool = False) -> Any:
+    """Run (or continue) a search; returns the :class:`report.Report` it wrote into the run directory, or with
+    ``dry_run`` the plan (``plan.make_plan``) after printing it, having trained and written nothing.
 
     ``fixed_points`` (name → space sample) replaces the presets that ``settings.fixed_points`` names: the
     fidelity command trains seeded samples as fixed points too."""
+    from necksearch.search.plan import make_plan, plan_text, record_actual, record_estimate
     from necksearch.search.report import write_report
     from necksearch.search.searcher import NeckSearcher
     from necksearch.search.storage import open_storage, storage_url
     from necksearch.space import load_space
+    session_start, since = time.monotonic(), time.time()
     settings = prepare(settings, resume)
     say = write or (lambda text: print(text, flush=True))
     space = load_space(settings.space)
@@ -86,18 +93,50 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     url = storage_url(settings.storage, settings.run_dir)
     started_ray = _start_ray(settings)  # and the preflight against its nodes, before anything is written
     try:
-        storage = open_storage(url)
+        storage = open_storage(url) if resume else None  # a new run's storage is created once the plan stands
+        finished, done = _finished_so_far(settings, storage) if resume else ([], 0)
+        say("measuring the cost of a training iteration on the trial's resources ...")
+        plan = make_plan(settings, space, fixed_points, trial_order(list(fixed_points), finished,
+                                                                       settings.num_trials - done),
+                         _nodes(), time.monotonic() - session_start)
+        if dry_run:
+            say(plan_text(plan))
+            return plan
+        storage = storage or open_storage(url)
         settings.save()  # only once every input is known to be sound: a failed start leaves no run behind
         say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
-            f"{','.join(settings.objectives)}, run directory {settings.run_dir}")
+            f"{','.join(settings.objectives)}, run directory {settings.run_dir}; estimate "
+            f"{format_duration(plan['estimate']['wall_s'])} wall")
         stopped: set = set()
-        searcher = NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_points, stopped)
+        budget = Budget.of(settings, plan, session_start)
+        searcher = NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_points, stopped, budget)
+        record_estimate(settings, searcher.study, plan)
         _fit(settings, searcher, _scheduler(settings, stopped), say)
     finally:
         if started_ray:
             import ray
             ray.shutdown()
-    return write_report(settings, storage, url, say)
+    report = write_report(settings, storage, url, say)
+    if budget.ran_out:
+        say(f"--max-hours {settings.max_hours:g}: no more trials started (the next would have ended past the "
+            f"budget); continue with: necksearch search --resume --name {settings.name}")
+    record_actual(settings, searcher.study, time.monotonic() - session_start, since, say)
+    return report
+
+
+def _finished_so_far(settings: SearchSettings, storage: Any):
+    """(fixed points already trained, trained trials finished) at this search's fidelity, from its study."""
+    import optuna
+    trials = optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False)
+    finished = [t for t in attrs.trained_trials(trials, settings.fidelity()) if t.state.is_finished()]
+    return [t.user_attrs.get(attrs.FIXED_POINT) for t in finished], len(finished)
+
+
+def _nodes() -> list:
+    import ray
+
+    from necksearch.search.preflight import alive_nodes
+    return alive_nodes(ray.nodes())
 
 
 def _sampler(settings: SearchSettings) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import time
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
@@ -27,6 +28,7 @@ from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from necksearch.search import study as attrs
+from necksearch.search.budget import Budget
 from necksearch.search.settings import SearchSettings
 
 #: Draws in a row that may be duplicates or infeasible before the search stops as exhausted.
@@ -48,7 +50,8 @@ class NeckSearcher(OptunaSearch):
     """See the module docstring. ``fixed_points``: preset name → sample, evaluated first."""
 
     def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
-                 fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None) -> None:
+                 fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None,
+                 budget: Optional[Budget] = None) -> None:
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
         super().__init__(space=functools.partial(define_by_run, space_source=space_source), metric=metric,
@@ -64,6 +67,9 @@ class NeckSearcher(OptunaSearch):
         self._reported: Dict[int, set] = {}
         #: Tune trial ids the scheduler stopped (``RecordingASHA``): only these end PRUNED.
         self._stopped = stopped if stopped is not None else set()
+        #: ``--max-hours``: no trial is handed out that would end past it; hand-out times, to learn trial lengths.
+        self._budget = budget
+        self._started: Dict[str, float] = {}
 
     @property
     def study(self) -> Any:
@@ -73,6 +79,9 @@ class NeckSearcher(OptunaSearch):
 
     def suggest(self, trial_id: str) -> Optional[Dict]:
         import optuna
+        if self._budget is not None and not self._budget.allows_another():
+            return Searcher.FINISHED
+        self._started[trial_id] = time.monotonic()
         while self._resumable:  # trials a killed search left RUNNING, under their own numbers
             config = self._hand_out(trial_id, optuna.Trial(self._ot_study, self._resumable.popleft()._trial_id))
             if config is not None:
@@ -114,6 +123,8 @@ class NeckSearcher(OptunaSearch):
             trial.set_user_attr(key, value)
         self._ot_study.tell(trial, values, state=state)
         self._completed_trials.add(trial_id)
+        if self._budget is not None and trial_id in self._started and state == _states().COMPLETE:
+            self._budget.observe(time.monotonic() - self._started[trial_id])
         self._live.pop(graph_hash, None)
         self._finished[graph_hash] = self._ot_study.trials[trial.number]
 

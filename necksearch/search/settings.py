@@ -22,7 +22,7 @@ SCHEDULERS = ("asha", "none")
 RUNS_DIR = Path("runs") / "search"
 SETTINGS_FILE = "search.json"
 #: Settings ``--resume`` may change (every other one must match the stored run).
-RESUMABLE = ("num_trials", "max_concurrent", "address", "retries")
+RESUMABLE = ("num_trials", "max_concurrent", "address", "retries", "max_hours")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -55,6 +55,8 @@ class SearchSettings:
     address: Optional[str] = None
     #: Processes in one trial: >1 trains it with distributed data parallel (one per GPU, or gloo on CPU).
     workers: int = 1
+    #: Budget of one session in hours: no trial starts whose expected end would pass it (``None``: no budget).
+    max_hours: Optional[float] = None
 
     # ------------------------------------------------------------------ derived
 
@@ -98,6 +100,9 @@ class SearchSettings:
         if not (math.isfinite(self.gpus_per_trial) and self.gpus_per_trial >= 0):
             raise NeckSearchError(f"--gpus-per-trial must be at least 0, got {self.gpus_per_trial}")
         _check_workers(self.workers, self.gpus_per_trial)
+        if self.max_hours is not None and not (isinstance(self.max_hours, (int, float)) and
+                                               math.isfinite(self.max_hours) and self.max_hours > 0):
+            raise NeckSearchError(f"--max-hours must be a positive number of hours, got {self.max_hours!r}")
         if not 0 < self.data_fraction <= 1:
             raise NeckSearchError(f"--data-fraction must be in (0, 1], got {self.data_fraction}")
         _one_of("--sampler", self.sampler, SAMPLERS)

@@ -1,0 +1,101 @@
+"""Measure what one trial of a graph costs, on the trial's own resources: a few real training iterations.
+
+The training config is built exactly as a trial builds it (``runner.build_train_config`` with the search's
+fidelity), and the detector, its data loaders and its optimizer are built with mmengine's own builders; then a
+few iterations of ``model.train_step`` (forward, loss, backward, optimizer step: what mmengine's loop does) and of
+``model.val_step`` are timed after a warm-up. mmengine's Runner is not used: building it (loggers, hooks, work
+directory) would cost more than the measurement and write files. Each calibration runs as a Ray task with the
+trial's CPUs and GPUs, so it runs on the node and device a trial gets, and calibrations that run side by side
+share the machine as concurrent trials do.
+"""
+from __future__ import annotations
+
+import itertools
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+#: Iterations timed per graph after the warm-up ones (the first iterations pay for lazy initialisation).
+TRAIN_ITERATIONS = 3
+WARMUP_ITERATIONS = 1
+VAL_ITERATIONS = 2
+
+
+def calibrate_graphs(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
+    """Name → measured cost of each graph (a dict of :func:`calibrate_graph`), in one process: the first pays
+    for the imports as a fresh trial process does (``import_s``, measured once and given to every graph)."""
+    start = time.perf_counter()
+    import torch
+
+    import necksearch.mmdet  # noqa: F401 - registers the detector parts
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    torch.set_num_threads(max(1, int(settings["cpus_per_trial"])))
+    import_s = time.perf_counter() - start
+    return {name: {**calibrate_graph(settings, graph), "import_s": import_s} for name, graph in graphs}
+
+
+def calibrate_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str, float]:
+    """Seconds to set a trial up (``setup_s``: config, detector, loaders, optimizer), per training iteration and
+    per validation iteration, and the iterations of one epoch (``train_iters``, ``val_iters``)."""
+    import torch
+
+    from necksearch.graph import NeckGraph
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="necksearch-calibrate-") as work:
+        graph_file = Path(work) / "graph.yaml"
+        graph_file.write_text(NeckGraph.from_dict(graph, source="calibration").to_yaml(), encoding="utf-8")
+        model, train_loader, val_loader, optim_wrapper = _build(settings, graph_file, Path(work))
+        setup_s = time.perf_counter() - start
+        model.train()
+        train_s = _time_steps(lambda batch: model.train_step(batch, optim_wrapper), train_loader, TRAIN_ITERATIONS)
+        model.eval()
+        with torch.no_grad():
+            val_s = _time_steps(model.val_step, val_loader, VAL_ITERATIONS)
+    return {"setup_s": setup_s, "train_s_per_iter": train_s, "val_s_per_iter": val_s,
+            "train_iters": len(train_loader), "val_iters": len(val_loader)}
+
+
+def _build(settings: Dict[str, Any], graph_file: Path, work_dir: Path):
+    """The trial's detector (on its device), data loaders and optimizer, from the trial's own config."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.runner import Runner
+
+    from necksearch.train.runner import build_train_config
+    cfg = build_train_config(settings["config"], graph=graph_file, epochs=settings["epochs"], work_dir=work_dir,
+                             data_root=settings["data_root"], seed=settings["seed"],
+                             image_size=settings["image_size"], data_fraction=settings["data_fraction"])
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    if settings["gpus_per_trial"] > 0 and torch.cuda.is_available():
+        model = model.cuda()
+    train_loader = Runner.build_dataloader(dict(cfg.train_dataloader, num_workers=0, persistent_workers=False),
+                                           seed=settings["seed"])
+    val_loader = Runner.build_dataloader(dict(cfg.val_dataloader, num_workers=0, persistent_workers=False))
+    return model, train_loader, val_loader, build_optim_wrapper(model, cfg.optim_wrapper)
+
+
+def _time_steps(step, loader, iterations: int) -> float:
+    """Mean seconds of ``step(batch)`` over ``iterations`` batches after the warm-up ones (the loader cycles)."""
+    batches = itertools.cycle(loader) if len(loader) < WARMUP_ITERATIONS + iterations else iter(loader)
+    for _ in range(WARMUP_ITERATIONS):
+        step(next(batches))
+    start = time.perf_counter()
+    for _ in range(iterations):
+        step(next(batches))
+    return (time.perf_counter() - start) / iterations
+
+
+def calibrate_on_cluster(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]],
+                         concurrency: int) -> Dict[str, Dict[str, float]]:
+    """Calibrate ``graphs`` as Ray tasks with the trial's resources, ``concurrency`` at once (as trials run)."""
+    import ray
+    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"])(calibrate_graphs)
+    shares: List[List[Tuple[str, Dict[str, Any]]]] = [list(graphs[i::concurrency]) for i in range(concurrency)]
+    measured: Dict[str, Dict[str, float]] = {}
+    for result in ray.get([task.remote(settings, share) for share in shares if share]):
+        measured.update(result)
+    return {name: measured[name] for name, _ in graphs}

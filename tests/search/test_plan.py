@@ -1,0 +1,50 @@
+"""--dry-run prints a measured plan and writes nothing; a real run records estimate against actual; --max-hours
+stops handing out trials and --resume continues."""
+import json
+import subprocess
+
+import optuna
+import pytest
+
+from tests.search.helpers import load_trials, search_args
+
+pytestmark = pytest.mark.slow
+
+
+def _search(name, runs, data_root, *extra):
+    return subprocess.run(search_args(name, runs, data_root, *extra), capture_output=True, text=True, timeout=900)
+
+
+def test_dry_run_prints_the_plan_and_writes_no_run(tmp_path, search_data_root):
+    done = _search("dry", tmp_path, search_data_root, "--dry-run", "--num-trials", "4",
+                   "--fixed-points", "fpn,pafpn", "--epochs", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "4 trials to train of 4, fixed points first: fpn, pafpn" in out
+    assert "ASHA rungs at epochs 1;" in out and "(at most 8)" in out
+    assert "s/iteration training (2 an epoch)" in out  # 16 images × 0.5 / batch 4
+    for name in ("fpn", "pafpn", "(drawn 1)", "(drawn 2)"):
+        assert f"    {name} " in out
+    assert "estimate:" in out and "CPU-hours" in out
+    assert not tmp_path.joinpath("dry").exists()
+
+
+def test_max_hours_stops_handing_out_trials_and_resume_continues(tmp_path, search_data_root):
+    """A budget of 3.6 s is smaller than any trial: none starts, the study is left for --resume, which (with a
+    budget that fits) trains them; cost.json holds both sessions' estimate and actual."""
+    starved = _search("budget", tmp_path, search_data_root, "--num-trials", "2", "--fixed-points", "fpn",
+                      "--epochs", "1", "--max-hours", "0.001")
+    assert starved.returncode == 1, starved.stderr[-3000:]  # nothing trained: nothing to export
+    assert "--max-hours 0.001: no more trials started" in starved.stdout and "--resume" in starved.stdout
+    assert [t for t in load_trials(tmp_path / "budget", "budget") if t.state.is_finished()] == []
+    resumed = _search("budget", tmp_path, search_data_root, "--resume", "--max-hours", "1")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    trials = [t for t in load_trials(tmp_path / "budget", "budget") if "duplicate_of" not in t.user_attrs]
+    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials) == 2
+    cost = json.loads((tmp_path / "budget" / "cost.json").read_text())
+    first, second = cost["sessions"]
+    assert first["actual"]["trials"] == 0 and second["actual"]["trials"] == 2
+    assert second["plan"]["estimate"]["wall_s"] > 0 and second["actual"]["wall_vs_estimate"] > 0
+    study = optuna.load_study(study_name="budget", storage=f"sqlite:///{tmp_path / 'budget' / 'study.db'}")
+    assert study.user_attrs["cost_actual"]["trials"] == 2 and "wall_s" in study.user_attrs["cost_estimate"]
+    assert "cost:" in resumed.stdout and "estimated" in resumed.stdout
