@@ -310,6 +310,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly (Python docs, "SIGPIPE")
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as err:
+        if err.filename is None:
+            raise
+        # the machine refused a file (a full disk, a read-only or vanished location): name it, no traceback
+        print(f"necksearch: error: {err.filename}: {err.strerror}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("necksearch: error: interrupted (Ctrl-C); what was already written is kept (run files are "
+              "written whole or not at all)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

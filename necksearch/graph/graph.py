@@ -15,6 +15,9 @@ from necksearch.graph.nodes import DetectorChoices, Node
 from necksearch.graph.shapes import NodeShape
 from necksearch.graph.values import check_int, check_names, check_str
 
+#: The widest pyramid a graph may ask for: the papers use 256; far wider would exhaust memory, not search.
+MAX_CHANNELS = 4096
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class NeckGraph:
@@ -41,7 +44,7 @@ class NeckGraph:
     def __post_init__(self) -> None:
         check_str(self.name, "graph", "name")
         check_str(self.paper, "graph", "paper")
-        check_int(self.channels, "graph", "channels")
+        check_int(self.channels, "graph", "channels", maximum=MAX_CHANNELS)
         object.__setattr__(self, "inputs", check_names(self.inputs, "graph", "inputs"))
         object.__setattr__(self, "outputs", check_names(self.outputs, "graph", "outputs"))
         if not isinstance(self.nodes, (list, tuple)) or not all(isinstance(n, Node) for n in self.nodes):

@@ -38,7 +38,8 @@ def calibrate_graphs(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[
 
 def calibrate_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str, float]:
     """Seconds to set a trial up (``setup_s``: config, detector, loaders, optimizer), per training iteration and
-    per validation iteration, and the iterations of one epoch (``train_iters``, ``val_iters``)."""
+    per validation iteration, the iterations of one epoch (``train_iters``, ``val_iters``), and the bytes of one
+    epoch's checkpoint (``checkpoint_bytes``; a trial keeps one per epoch)."""
     import torch
 
     from necksearch.graph import NeckGraph
@@ -54,7 +55,17 @@ def calibrate_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str
         with torch.no_grad():
             val_s = _time_steps(model.val_step, val_loader, VAL_ITERATIONS)
     return {"setup_s": setup_s, "train_s_per_iter": train_s, "val_s_per_iter": val_s,
-            "train_iters": len(train_loader), "val_iters": len(val_loader)}
+            "train_iters": len(train_loader), "val_iters": len(val_loader),
+            "checkpoint_bytes": _checkpoint_bytes(model, optim_wrapper)}
+
+
+def _checkpoint_bytes(model: Any, optim_wrapper: Any) -> int:
+    """Bytes of what an epoch checkpoint holds: the model's state and the optimizer's (after a few steps)."""
+    import torch
+    tensors = list(model.state_dict().values())
+    tensors += [value for state in optim_wrapper.optimizer.state.values() for value in state.values()
+                if isinstance(value, torch.Tensor)]
+    return int(sum(tensor.numel() * tensor.element_size() for tensor in tensors))
 
 
 def _build(settings: Dict[str, Any], graph_file: Path, work_dir: Path):

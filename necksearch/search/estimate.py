@@ -11,7 +11,8 @@ The arithmetic, all of it here (torch-free; the measurement is :mod:`necksearch.
   averaged over many draws — so early trials (the fixed points) are expected to run longer than late ones;
 * wall time is a list schedule of those trials, in order, over the trials that can run at once
   (``--max-concurrent``, and what the cluster's nodes hold), plus the measured Ray start;
-* CPU-hours and GPU-hours are the trial-seconds times the per-trial CPUs and GPUs reserved.
+* CPU-hours and GPU-hours are the trial-seconds times the per-trial CPUs and GPUs reserved;
+* disk is one checkpoint per epoch trained (a trial keeps every epoch's, for ``--resume``).
 """
 from __future__ import annotations
 
@@ -96,7 +97,8 @@ def estimate(*, trials: Sequence[Optional[str]], costs: Mapping[str, Mapping[str
     expected = expected_epochs(len(trials), epochs, rungs, reduction_factor)
     durations = [trial_seconds(costs[name] if name else sampled, e) for name, e in zip(trials, expected)]
     trial_s = sum(durations)
-    return {"trials": len(trials), "expected_epochs": round(sum(expected), 2), "concurrency": concurrency,
+    disk = sum((costs[name] if name else sampled)["checkpoint_bytes"] * e for name, e in zip(trials, expected))
+    return {"trials": len(trials), "disk_bytes": int(disk), "expected_epochs": round(sum(expected), 2), "concurrency": concurrency,
             "trial_seconds": round(trial_s, 1), "wall_s": round(startup_s + makespan(durations, concurrency), 1),
             "cpu_hours": round(trial_s * cpus_per_trial / 3600, 3),
             "gpu_hours": round(trial_s * gpus_per_trial / 3600, 3),

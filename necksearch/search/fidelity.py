@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from necksearch.errors import NeckSearchError
-from necksearch.search.settings import SearchSettings
+from necksearch.files import write_text_atomic
+from necksearch.search.settings import SearchSettings, check_name
 
 SETTINGS_FILE = "fidelity.json"
 LEVELS = ("low", "high")
@@ -76,6 +77,8 @@ class FidelitySettings:
             raise NeckSearchError(f"--high-seeds must be at least 2, got {self.high_seeds!r}")
         if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 0:
             raise NeckSearchError(f"--samples must be a whole number of at least 0, got {self.samples!r}")
+        if self.name is not None:
+            check_name(self.name)
         if len(self.graphs) + self.samples < 2:
             raise NeckSearchError("a ranking needs at least 2 graphs: give presets or graph files, or --samples N")
         _check_higher(self.low, self.high)
@@ -233,7 +236,7 @@ def prepare(settings: FidelitySettings, resume: bool) -> FidelitySettings:
 def save(settings: FidelitySettings, samples: Mapping[str, Any]) -> None:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     record = {"settings": dataclasses.asdict(settings), "samples": dict(samples)}
-    (settings.run_dir / SETTINGS_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(settings.run_dir / SETTINGS_FILE, json.dumps(record, indent=2) + "\n")
 
 
 def load(run_dir: Path) -> FidelitySettings:

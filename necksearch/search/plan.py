@@ -15,6 +15,7 @@ import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from necksearch.errors import NeckSearchError
+from necksearch.files import write_text_atomic
 from necksearch.search import study as attrs
 from necksearch.search.estimate import asha_rungs, describe_cost, estimate, format_duration, mean_cost
 from necksearch.search.settings import SearchSettings
@@ -93,7 +94,8 @@ def plan_text(plan: Mapping[str, Any]) -> str:
     lines += [f"    {name:<14} {describe_cost(c)}" for name, c in plan["calibration"].items()]
     lines.append(f"  estimate: {format_duration(cost['wall_s'])} wall, {cost['cpu_hours']:.2f} CPU-hours, "
                  f"{cost['gpu_hours']:.2f} GPU-hours ({cost['trial_seconds'] / 60:.1f} trial-minutes; a full trial "
-                 f"about {format_duration(cost['full_trial_s'])})")
+                 f"about {format_duration(cost['full_trial_s'])}); checkpoints about "
+                 f"{cost['disk_bytes'] / 1e9:.2f} GB on disk")
     if plan.get("max_hours"):
         lines.append(f"  --max-hours {plan['max_hours']:g}: no trial starts that would end past "
                      f"{format_duration(plan['max_hours'] * 3600)}")
@@ -102,7 +104,7 @@ def plan_text(plan: Mapping[str, Any]) -> str:
 
 def record_estimate(settings: SearchSettings, study: Any, plan: Mapping[str, Any]) -> None:
     """The estimate into ``RUN_DIR/cost.json`` and the study, before the first trial."""
-    record = _read_cost(settings)
+    record = read_cost(settings)
     record["sessions"] = record.get("sessions", []) + [{"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                                          "plan": dict(plan)}]
     _write_cost(settings, record)
@@ -120,7 +122,7 @@ def record_actual(settings: SearchSettings, study: Any, wall_s: float, since: fl
     actual = {"wall_s": round(wall_s, 1), "trials": len(durations), "trial_seconds": round(trial_s, 1),
               "cpu_hours": round(trial_s * settings.cpus_per_trial / 3600, 3),
               "gpu_hours": round(trial_s * settings.gpus_per_trial / 3600, 3)}
-    record = _read_cost(settings)
+    record = read_cost(settings)
     if record.get("sessions"):
         record["sessions"][-1]["actual"] = actual
         estimate_s = record["sessions"][-1]["plan"]["estimate"]["wall_s"]
@@ -136,13 +138,19 @@ def record_actual(settings: SearchSettings, study: Any, wall_s: float, since: fl
 RUN_DIR_NOTE = f"RUN_DIR/{COST_FILE}"
 
 
-def _read_cost(settings: SearchSettings) -> Dict[str, Any]:
+def read_cost(settings: SearchSettings) -> Dict[str, Any]:
+    """``RUN_DIR/cost.json`` (empty when there is none); one edited into something else is refused, not lost."""
     path = settings.run_dir / COST_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if not path.exists():
         return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise NeckSearchError(f"{path}: not a readable cost record ({err}); repair it or move it away") from None
+    if not isinstance(record, dict) or not isinstance(record.get("sessions", []), list):
+        raise NeckSearchError(f"{path}: not a cost record (expected {{\"sessions\": [...]}}); repair it or move it away")
+    return record
 
 
 def _write_cost(settings: SearchSettings, record: Mapping[str, Any]) -> None:
-    (settings.run_dir / COST_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(settings.run_dir / COST_FILE, json.dumps(record, indent=2) + "\n")

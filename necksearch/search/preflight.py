@@ -6,10 +6,17 @@
 * :func:`check_trial_fits` — a trial is one Tune placement-group bundle, so it runs on one node: resources
   per trial that no alive node of the cluster (``ray.nodes()``) can give are refused, naming what the cluster
   has. Tune would otherwise queue the trials and wait for a node that never comes.
+* :func:`check_writable` and :func:`check_disk` — the runs directory can be written (tried with a temporary
+  file that is removed: permissions, read-only filesystems, a file in the way), and has room for the
+  checkpoints the plan expects, before anything of the run is written.
 """
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Tuple
 
 from necksearch.errors import NeckSearchError
@@ -77,3 +84,36 @@ def cluster_slots(cpus_per_trial: float, gpus_per_trial: float, nodes: List[Dict
 
 def _count(value: float, unit: str) -> str:
     return f"{value:g} {unit}{'' if value == 1 else 's'}"
+
+
+def check_writable(directory: str, option: str) -> None:
+    """Refuse a directory that cannot be created or written: a temporary file is made (and removed) in its
+    nearest existing ancestor, so that nothing is left behind."""
+    ancestor = _existing_ancestor(Path(directory))
+    if not ancestor.is_dir():
+        raise NeckSearchError(f"{option} {directory}: {ancestor} is a file, not a directory")
+    try:
+        handle, name = tempfile.mkstemp(prefix=".necksearch-write-test-", dir=ancestor)
+    except OSError as err:
+        raise NeckSearchError(f"{option} {directory}: cannot write in {ancestor} ({err.strerror})") from None
+    os.close(handle)
+    os.unlink(name)
+
+
+def check_disk(directory: str, need_bytes: float, what: str) -> None:
+    """Refuse a run whose expected checkpoints (``need_bytes``) do not fit in the free space of ``directory``."""
+    free = shutil.disk_usage(_existing_ancestor(Path(directory))).free
+    if need_bytes > free:
+        raise NeckSearchError(f"{what}: the run would keep about {_gigabytes(need_bytes)} of checkpoints, and "
+                              f"{directory} has {_gigabytes(free)} free")
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = path.expanduser().absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _gigabytes(size: float) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e8 else f"{size / 1e6:.0f} MB"

@@ -18,7 +18,7 @@ from necksearch.errors import NeckSearchError
 from necksearch.search import study as attrs
 from necksearch.search.budget import Budget
 from necksearch.search.estimate import format_duration
-from necksearch.search.plan import trial_order
+from necksearch.search.plan import read_cost, trial_order
 from necksearch.search.settings import SearchSettings
 
 
@@ -40,13 +40,17 @@ def normalise(settings: SearchSettings) -> SearchSettings:
 
 def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
     """Normalised settings, and the run directory ready (or refused, never overwritten)."""
+    from necksearch.search.preflight import check_writable
     normalise(settings)
+    check_writable(settings.runs_dir, "--runs-dir")
     exists = (settings.run_dir / "search.json").is_file()
     if exists and not resume:
         raise NeckSearchError(f"run directory {settings.run_dir} already holds a search: "
                               "continue it with --resume, or choose another --name")
     if not exists and resume:
         raise NeckSearchError(f"--resume: {settings.run_dir} holds no search to continue")
+    if resume:
+        read_cost(settings)  # refused here, before Ray, if edited into something unreadable
     _check_training_inputs(settings)
     return settings
 
@@ -80,9 +84,10 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     ``fixed_points`` (name → space sample) replaces the presets that ``settings.fixed_points`` names: the
     fidelity command trains seeded samples as fixed points too."""
     from necksearch.search.plan import make_plan, plan_text, record_actual, record_estimate
+    from necksearch.search.preflight import check_disk
     from necksearch.search.report import write_report
     from necksearch.search.searcher import NeckSearcher
-    from necksearch.search.storage import open_storage, storage_url
+    from necksearch.search.storage import check_storage, open_storage, storage_url
     from necksearch.space import load_space
     session_start, since = time.monotonic(), time.time()
     settings = prepare(settings, resume)
@@ -91,6 +96,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     if fixed_points is None:
         fixed_points = fixed_point_samples(settings, space)
     url = storage_url(settings.storage, settings.run_dir)
+    check_storage(url, settings.name, resume)
     started_ray = _start_ray(settings)  # and the preflight against its nodes, before anything is written
     try:
         storage = open_storage(url) if resume else None  # a new run's storage is created once the plan stands
@@ -101,6 +107,9 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
                          _nodes(), time.monotonic() - session_start)
         if dry_run:
             say(plan_text(plan))
+        check_disk(settings.runs_dir, plan["estimate"]["disk_bytes"],
+                   f"--num-trials {settings.num_trials} of --epochs {settings.epochs}")
+        if dry_run:
             return plan
         storage = storage or open_storage(url)
         settings.save()  # only once every input is known to be sound: a failed start leaves no run behind

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from necksearch.errors import NeckSearchError
+from necksearch.files import write_text_atomic
 
 #: Objectives a search may optimise, with their direction (mAP first; the others are costs).
 OBJECTIVES: Dict[str, str] = {"map": "max", "params": "min", "flops": "min", "latency": "min"}
@@ -84,8 +85,7 @@ class SearchSettings:
         """These settings with a name chosen and every value checked (``NeckSearchError`` names the option)."""
         if self.name is None:
             self.name = f"{Path(self.space).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        if not _NAME.fullmatch(self.name):
-            raise NeckSearchError(f"--name {self.name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+        check_name(self.name)
         _at_least("--num-trials", self.num_trials, 1)
         _at_least("--max-concurrent", self.max_concurrent, 1)
         _at_least("--epochs", self.epochs, 1)
@@ -117,7 +117,7 @@ class SearchSettings:
     def save(self) -> Path:
         path = self.run_dir / SETTINGS_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_text_atomic(path, json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n")
         return path
 
     @classmethod
@@ -137,7 +137,10 @@ class SearchSettings:
         settings.objectives = tuple(settings.objectives)
         if settings.fixed_points is not None:
             settings.fixed_points = tuple(settings.fixed_points)
-        return settings
+        try:  # a file edited by hand: the same checks as the command line, naming the file
+            return settings.checked()
+        except (NeckSearchError, TypeError) as err:
+            raise NeckSearchError(f"{path}: {err}") from None
 
     def resumed_with(self, given: Dict[str, Any]) -> "SearchSettings":
         """The stored settings, with the options given again on the command line checked against them
@@ -150,6 +153,13 @@ class SearchSettings:
                 raise NeckSearchError(f"--resume continues {self.run_dir} with its stored settings: "
                                       f"--{key.replace('_', '-')} {value!r} differs from the stored {stored!r}")
         return self
+
+
+def check_name(name: Any, option: str = "--name") -> None:
+    """A run name is one path component: letters, digits, '.', '_', '-' (no separators, no '..')."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or set(name) == {"."}:
+        raise NeckSearchError(f"{option} {name!r}: use letters, digits, '.', '_' or '-' (at most 100), "
+                              "starting with a letter or digit")
 
 
 def parse_objectives(value: Any) -> Tuple[str, ...]:

@@ -13,6 +13,7 @@ not a URL (env-notes), hence :func:`open_storage`.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -57,6 +58,56 @@ def open_storage(url: str) -> Any:
     except Exception as err:  # noqa: BLE001 - SQLAlchemy and drivers raise many kinds
         raise NeckSearchError(f"--storage {redact(url)}: cannot open the study storage: "
                               f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}") from None
+
+
+def check_storage(url: str, study_name: str, resume: bool) -> None:
+    """Before anything is written: a local storage file that exists must be an Optuna storage, and must not hold
+    a study of this name unless resuming (it would be another search's) — nor lack it when resuming. Server
+    storages (PostgreSQL) are checked when opened."""
+    names = _local_study_names(url)
+    if names is None:
+        return
+    shown = redact(url)
+    if not resume and study_name in names:
+        raise NeckSearchError(f"--storage {shown} already holds a study named {study_name!r} (another search's): "
+                              "choose another --name, or continue that search with --resume")
+    if resume and study_name not in names:
+        raise NeckSearchError(f"--resume: {shown} holds no study named {study_name!r} "
+                              f"(it holds {', '.join(sorted(names)) or 'none'})")
+
+
+def _local_study_names(url: str) -> Optional[set]:
+    """Study names in an existing SQLite or journal file (``None``: nothing local to read, or no file yet)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        return _sqlite_study_names(path) if path.is_file() else None
+    if "://" not in url and Path(url).is_file():
+        import optuna
+        from optuna.storages.journal import JournalFileBackend
+        try:
+            storage = optuna.storages.JournalStorage(JournalFileBackend(url))
+            return {study.study_name for study in storage.get_all_studies()}
+        except Exception as err:  # noqa: BLE001 - a damaged or foreign file
+            raise NeckSearchError(f"--storage {url}: not an Optuna journal file ({type(err).__name__}: "
+                                  f"{str(err).strip().splitlines()[0] if str(err).strip() else ''})") from None
+    return None
+
+
+def _sqlite_study_names(path: Path) -> set:
+    """Read-only: the studies of an Optuna SQLite file; another kind of database is refused, never altered."""
+    import sqlite3
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not tables:
+                return set()
+            if "studies" not in tables or "version_info" not in tables:
+                raise NeckSearchError(f"--storage {path}: an SQLite database of something else (tables "
+                                      f"{', '.join(sorted(tables)[:5])}), not an Optuna study storage; give a new "
+                                      "file or an Optuna one")
+            return {row[0] for row in db.execute("SELECT study_name FROM studies")}
+    except sqlite3.DatabaseError as err:
+        raise NeckSearchError(f"--storage {path}: not an SQLite database ({err})") from None
 
 
 def _with_driver(url: str) -> str:

@@ -22,6 +22,8 @@ SCRATCH_CONFIG = CONFIG_DIR / "proxy" / "faster-rcnn_r18-tiny_fpn_synth.py"
 MASK_PROXY = CONFIG_DIR / "proxy" / "mask-rcnn_r18-tiny_fpn_synth.py"
 #: A config whose train dataset has this data root trains on the embedded dataset (generated on first use).
 SYNTH_ROOT = "data/synth/"
+#: The largest ``--image-size``: 3× the papers' 1333-pixel side.
+MAX_IMAGE_SIZE = 4096
 HOOK_MODULE = "necksearch.train.hooks"
 
 
@@ -144,8 +146,9 @@ def set_fidelity(cfg, image_size: Optional[int] = None, data_fraction: Optional[
     """Train and evaluate at a lower fidelity: every ``Resize`` to ``image_size``² (aspect kept), and the
     first ``data_fraction`` of the training images (mmengine's ``indices``); validation stays whole."""
     if image_size is not None:
-        if image_size < 32:
-            raise NeckSearchError(f"--image-size must be at least 32, got {image_size}")
+        if not 32 <= image_size <= MAX_IMAGE_SIZE:
+            raise NeckSearchError(f"--image-size must be between 32 and {MAX_IMAGE_SIZE} (the papers train at "
+                                  f"1333×800; larger images would exhaust memory), got {image_size}")
         for key, dataset in _datasets(cfg):
             for transform in dataset.get("pipeline", []):
                 if transform.get("type") == "Resize":

@@ -7,7 +7,7 @@ from necksearch.search.estimate import (asha_rungs, estimate, expected_epochs, m
 from necksearch.search.plan import trial_order
 
 COST = {"import_s": 5.0, "setup_s": 1.0, "train_s_per_iter": 0.5, "val_s_per_iter": 0.2, "train_iters": 10,
-        "val_iters": 5}  # 6 s of set-up, 6 s an epoch
+        "val_iters": 5, "checkpoint_bytes": 1000}  # 6 s of set-up, 6 s an epoch, 1 kB a checkpoint
 
 
 def test_rungs_are_rays():
@@ -50,7 +50,7 @@ def test_estimate_adds_up():
                     reduction_factor=2, concurrency=1, cpus_per_trial=2, gpus_per_trial=0.5, startup_s=4)
     assert cost["trial_seconds"] == 24 + 30 and cost["wall_s"] == 4 + 54
     assert cost["cpu_hours"] == round(54 * 2 / 3600, 3) and cost["gpu_hours"] == round(54 * 0.5 / 3600, 3)
-    assert cost["full_trial_s"] == 30 and cost["expected_epochs"] == 6
+    assert cost["full_trial_s"] == 30 and cost["expected_epochs"] == 6 and cost["disk_bytes"] == 6000
 
 
 def test_trial_order_puts_unfinished_fixed_points_first():

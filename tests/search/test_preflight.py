@@ -98,3 +98,17 @@ def test_search_asking_more_gpus_than_the_machine_has_exits_2(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--gpus-per-trial 64: the cluster has" in lines[0], done.stderr[-2000:]
     assert took < 60 and not (tmp_path / "pf").exists()
+
+
+def test_checkpoints_that_do_not_fit_on_the_disk_are_refused(tmp_path):
+    from necksearch.search.preflight import check_disk
+    check_disk(str(tmp_path / "runs"), 1000, "--num-trials 6 of --epochs 3")
+    with pytest.raises(NeckSearchError, match=r"--num-trials 100000 of --epochs 3: the run would keep about "
+                                              r"[0-9.]+ GB of checkpoints, and .* has [0-9.]+ (GB|MB) free"):
+        check_disk(str(tmp_path / "runs"), 1e18, "--num-trials 100000 of --epochs 3")
+
+
+def test_the_write_check_leaves_nothing_behind(tmp_path):
+    from necksearch.search.preflight import check_writable
+    check_writable(str(tmp_path / "runs" / "deeper"), "--runs-dir")
+    assert list(tmp_path.iterdir()) == []
