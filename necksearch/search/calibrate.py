@@ -10,11 +10,12 @@ share the machine as concurrent trials do.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 #: Iterations timed per graph after the warm-up ones (the first iterations pay for lazy initialisation).
 TRAIN_ITERATIONS = 3
@@ -25,6 +26,12 @@ VAL_ITERATIONS = 2
 def calibrate_graphs(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
     """Name → measured cost of each graph (a dict of :func:`calibrate_graph`), in one process: the first pays
     for the imports as a fresh trial process does (``import_s``, measured once and given to every graph)."""
+    import_s = prepare_process(settings)
+    return {name: {**calibrate_graph(settings, graph), "import_s": import_s} for name, graph in graphs}
+
+
+def prepare_process(settings: Dict[str, Any]) -> float:
+    """Import and register what a trial's process does, with its thread count; the seconds it took."""
     start = time.perf_counter()
     import torch
 
@@ -32,8 +39,7 @@ def calibrate_graphs(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     torch.set_num_threads(max(1, int(settings["cpus_per_trial"])))
-    import_s = time.perf_counter() - start
-    return {name: {**calibrate_graph(settings, graph), "import_s": import_s} for name, graph in graphs}
+    return time.perf_counter() - start
 
 
 def calibrate_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str, float]:
@@ -41,22 +47,28 @@ def calibrate_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str
     per validation iteration, the iterations of one epoch (``train_iters``, ``val_iters``), and the bytes of one
     epoch's checkpoint (``checkpoint_bytes``; a trial keeps one per epoch)."""
     import torch
-
-    from necksearch.graph import NeckGraph
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="necksearch-calibrate-") as work:
-        graph_file = Path(work) / "graph.yaml"
-        graph_file.write_text(NeckGraph.from_dict(graph, source="calibration").to_yaml(), encoding="utf-8")
-        model, train_loader, val_loader, optim_wrapper = _build(settings, graph_file, Path(work))
+    with trial_parts(settings, graph) as (model, train_loader, val_loader, optim_wrapper):
         setup_s = time.perf_counter() - start
         model.train()
         train_s = _time_steps(lambda batch: model.train_step(batch, optim_wrapper), train_loader, TRAIN_ITERATIONS)
         model.eval()
         with torch.no_grad():
             val_s = _time_steps(model.val_step, val_loader, VAL_ITERATIONS)
-    return {"setup_s": setup_s, "train_s_per_iter": train_s, "val_s_per_iter": val_s,
-            "train_iters": len(train_loader), "val_iters": len(val_loader),
-            "checkpoint_bytes": _checkpoint_bytes(model, optim_wrapper)}
+        return {"setup_s": setup_s, "train_s_per_iter": train_s, "val_s_per_iter": val_s,
+                "train_iters": len(train_loader), "val_iters": len(val_loader),
+                "checkpoint_bytes": _checkpoint_bytes(model, optim_wrapper)}
+
+
+@contextlib.contextmanager
+def trial_parts(settings: Dict[str, Any], graph: Dict[str, Any]) -> Iterator[Tuple[Any, Any, Any, Any]]:
+    """(detector, train loader, val loader, optimizer wrapper) of a trial of ``graph`` (its dict form), built from
+    the trial's own config in a temporary work directory; the detector is freshly initialised (seeded)."""
+    from necksearch.graph import NeckGraph
+    with tempfile.TemporaryDirectory(prefix="necksearch-trial-parts-") as work:
+        graph_file = Path(work) / "graph.yaml"
+        graph_file.write_text(NeckGraph.from_dict(graph, source="calibration").to_yaml(), encoding="utf-8")
+        yield build_trial_parts(settings, graph_file, Path(work))
 
 
 def _checkpoint_bytes(model: Any, optim_wrapper: Any) -> int:
@@ -68,7 +80,7 @@ def _checkpoint_bytes(model: Any, optim_wrapper: Any) -> int:
     return int(sum(tensor.numel() * tensor.element_size() for tensor in tensors))
 
 
-def _build(settings: Dict[str, Any], graph_file: Path, work_dir: Path):
+def build_trial_parts(settings: Dict[str, Any], graph_file: Path, work_dir: Path):
     """The trial's detector (on its device), data loaders and optimizer, from the trial's own config."""
     import torch
     from mmdet.registry import MODELS
@@ -79,6 +91,7 @@ def _build(settings: Dict[str, Any], graph_file: Path, work_dir: Path):
     cfg = build_train_config(settings["config"], graph=graph_file, epochs=settings["epochs"], work_dir=work_dir,
                              data_root=settings["data_root"], seed=settings["seed"],
                              image_size=settings["image_size"], data_fraction=settings["data_fraction"])
+    torch.manual_seed(settings["seed"])  # the trial's initialisation (mmengine seeds the same way per trial)
     model = MODELS.build(cfg.model)
     model.init_weights()
     if settings["gpus_per_trial"] > 0 and torch.cuda.is_available():

@@ -197,14 +197,28 @@ def add_fidelity_parser(sub) -> None:
                           help="continue the run --name: finished trainings stay, interrupted ones continue")
     fidelity.add_argument("--summary", action="store_true",
                           help="train nothing: write the results of the run --name from the searches finished so far")
+    fidelity.add_argument("--zero-cost", action="store_true",
+                          help="train nothing: score the graphs of the run --name at initialisation (params, FLOPs, "
+                               "synflow, NASWOT, grad-norm, ZiCo) and write each score's Kendall tau / Spearman rho "
+                               "against their trained mAP at its low fidelity (zero_cost_results.{json,md})")
+    fidelity.add_argument("--init-seeds", type=int, default=2, metavar="K",
+                          help="with --zero-cost: initialisation seeds scored (default 2)")
     fidelity.set_defaults(func=cmd_fidelity)
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from necksearch.search.fidelity import FidelitySettings, parse_fidelity, run_fidelity
-    if (args.resume or args.summary) and not args.name:
+    given = [flag for flag in ("resume", "summary", "zero_cost") if getattr(args, flag)]
+    if given and not args.name:
         from necksearch.errors import NeckSearchError
-        raise NeckSearchError(f"--{'resume' if args.resume else 'summary'} needs --name of the fidelity run")
+        raise NeckSearchError(f"--{given[0].replace('_', '-')} needs --name of the fidelity run")
+    if args.zero_cost:
+        from necksearch.errors import NeckSearchError
+        from necksearch.search.screen import judge_fidelity_run
+        if args.init_seeds < 1:
+            raise NeckSearchError(f"--init-seeds must be at least 1, got {args.init_seeds}")
+        judge_fidelity_run(Path(args.runs_dir) / args.name, init_seeds=args.init_seeds)
+        return 0
     if args.summary:
         from necksearch.search.fidelity import summarise_run
         summarise_run(Path(args.runs_dir) / args.name)

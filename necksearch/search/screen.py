@@ -1,0 +1,150 @@
+"""Zero-cost scores of graphs in the search's own detector and data, and their judgement against real training.
+
+:func:`score_graph` builds a trial's detector for the graph (the trial's config and fidelity, freshly initialised
+with the trial's seed: ``calibrate.trial_parts``), takes two training batches, and computes every score of
+:data:`SCORES` on the neck in seconds on a CPU:
+
+* ``params`` — the neck's parameters as trained (at the proxy's width); ``flops`` — the neck at COCO scale
+  (``analysis.complexity``, the A²-FPN counting protocol);
+* ``grad_norm`` and ``zico`` — from the gradients of the detector's training loss on the neck's weight tensors
+  (conv and linear weights, ZiCo's per-layer unit), batch 1 for grad-norm, both batches for ZiCo;
+* ``naswot`` — sign codes of the neck's outputs for the images of both batches (eval mode);
+* ``synflow`` — the neck alone on all-ones maps of the backbone's shapes.
+
+:func:`judge_fidelity_run` scores the graphs of a ``necksearch fidelity`` run and reports Kendall τ and Spearman ρ
+of each score against their stand-alone mean mAP at its low fidelity (the search's), per initialisation seed,
+with the seconds each score costs per graph — so a score is used only as far as its correlation is measured.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+SCORES = ("params", "flops", "synflow", "naswot", "grad_norm", "zico")
+RESULTS_FILE = "zero_cost_results"
+
+
+def score_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str, float]:
+    """Every score of :data:`SCORES` for ``graph`` (its dict form) in the trial's detector; ``seconds`` it took."""
+    import torch
+
+    from necksearch.analysis.complexity import count_neck
+    from necksearch.analysis.zero_cost import grad_norm, naswot, synflow, zico
+    from necksearch.graph import NeckGraph
+    from necksearch.search.calibrate import trial_parts
+    start = time.perf_counter()
+    with trial_parts(settings, graph) as (model, train_loader, _, _):
+        batches = [model.data_preprocessor(batch, True) for batch in itertools.islice(iter(train_loader), 2)]
+        neck = model.neck
+        weights = {name: p for name, p in neck.named_parameters() if p.requires_grad and p.ndim > 1}
+        gradients = [_loss_gradients(model, batch, weights) for batch in batches]
+        scores = {"grad_norm": grad_norm(gradients[0].values()), "zico": zico(gradients)}
+        with torch.no_grad():
+            maps = [model.backbone(batch["inputs"]) for batch in batches]
+            neck.eval()
+            outputs = [neck(list(level_maps)) for level_maps in maps]
+        scores["naswot"] = naswot(_per_image(outputs))
+        scores["synflow"] = synflow(neck, [m[:1] for m in maps[0]])
+        scores["params"] = float(sum(p.numel() for p in neck.parameters() if p.requires_grad))
+        scores["flops"] = float(count_neck(NeckGraph.from_dict(graph, source="screen"))[1])
+    return {**scores, "seconds": time.perf_counter() - start}
+
+
+def _loss_gradients(model: Any, batch: Mapping[str, Any], weights: Mapping[str, Any]) -> Dict[str, Any]:
+    """Gradients of the detector's total training loss on one batch, for the given neck weights."""
+    model.train()
+    model.zero_grad(set_to_none=True)
+    loss, _ = model.parse_losses(model.loss(batch["inputs"], batch["data_samples"]))
+    loss.backward()
+    return {name: p.grad.detach().clone() for name, p in weights.items() if p.grad is not None}
+
+
+def _per_image(outputs: Sequence[Sequence[Any]]) -> List[Any]:
+    """The neck's outputs of several batches as one (N, ·) tensor per batch-compatible level set: levels are
+    flattened per image and batches stacked (padded sizes may differ between batches: cropped to the smallest)."""
+    import torch
+    rows = [torch.cat([level.flatten(1) for level in batch], dim=1) for batch in outputs]
+    width = min(row.shape[1] for row in rows)
+    return [torch.cat([row[:, :width] for row in rows], dim=0)]
+
+
+def score_graphs(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
+    """Name → scores, in one process (``calibrate.prepare_process`` first, as a trial's process)."""
+    from necksearch.search.calibrate import prepare_process
+    prepare_process(settings)
+    return {name: score_graph(settings, graph) for name, graph in graphs}
+
+
+def score_on_cluster(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]],
+                     concurrency: int) -> Dict[str, Dict[str, float]]:
+    """:func:`score_graphs` as Ray tasks with the trial's resources, ``concurrency`` at once."""
+    import ray
+    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"])(score_graphs)
+    shares = [list(graphs[i::concurrency]) for i in range(concurrency)]
+    scored: Dict[str, Dict[str, float]] = {}
+    for result in ray.get([task.remote(settings, share) for share in shares if share]):
+        scored.update(result)
+    return {name: scored[name] for name, _ in graphs}
+
+
+def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+    """Score the graphs of fidelity run ``run_dir`` (at its low fidelity, with ``init_seeds`` initialisation
+    seeds) and correlate each score with their stand-alone mean mAP there; writes ``zero_cost_results.{json,md}``."""
+    import ray
+
+    from necksearch.search.fidelity import _stored_samples, collect, load, rank_correlation, sub_settings
+    from necksearch.space import load_space
+    say = say or (lambda text: print(text, flush=True))
+    fidelity = load(run_dir)
+    space = load_space(fidelity.space)
+    samples = _stored_samples(fidelity)
+    table = collect(fidelity, list(samples))
+    measured = {name: sum(s.values()) / len(s) for name, by_level in table.items() if (s := by_level["low"])}
+    graphs = [(name, space.freeze(samples[name]).to_dict()) for name in samples if name in measured]
+    ray.init(address="local", num_cpus=fidelity.max_concurrent, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    try:
+        by_seed = {}
+        for seed in range(init_seeds):
+            settings = dataclasses.asdict(sub_settings(fidelity, "low", seed, len(samples)).checked())
+            say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
+            by_seed[seed] = score_on_cluster(settings, graphs, fidelity.max_concurrent)
+    finally:
+        ray.shutdown()
+    names = [name for name, _ in graphs]
+    results = {"run": str(run_dir), "fidelity": fidelity.low, "graphs": len(names),
+               "stand_alone_seeds": {name: len(table[name]["low"]) for name in names},
+               "mean_map": {name: measured[name] for name in names},
+               "scores": {seed: scored for seed, scored in by_seed.items()},
+               "correlation": {score: {seed: rank_correlation([by_seed[seed][n][score] for n in names],
+                                                              [measured[n] for n in names])
+                                       for seed in by_seed} for score in SCORES},
+               "seconds_per_graph": {seed: sum(s["seconds"] for s in scored.values()) / len(scored)
+                                     for seed, scored in by_seed.items()}}
+    (run_dir / f"{RESULTS_FILE}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (run_dir / f"{RESULTS_FILE}.md").write_text(results_markdown(results))
+    say(results_markdown(results))
+    return results
+
+
+def results_markdown(results: Mapping[str, Any]) -> str:
+    seeds = sorted(results["seconds_per_graph"])
+    head = " | ".join(f"τ (init seed {seed}) | ρ (init seed {seed})" for seed in seeds)
+    lines = [f"Zero-cost scores against stand-alone training ({results['graphs']} graphs, mean bbox mAP over "
+             f"{min(results['stand_alone_seeds'].values())}–{max(results['stand_alone_seeds'].values())} training seeds "
+             f"at {results['fidelity']})", "", f"| score | {head} |", "|---|" + "---|---|" * len(seeds)]
+    for score, by_seed in results["correlation"].items():
+        cells = " | ".join(f"{_num(by_seed[seed]['tau'])} | {_num(by_seed[seed]['rho'])}" for seed in seeds)
+        lines.append(f"| {score} | {cells} |")
+    cost = ", ".join(f"{results['seconds_per_graph'][seed]:.1f} s" for seed in seeds)
+    lines += ["", f"Cost: every score of one graph together, detector built and initialised included: {cost} per graph "
+              "(one CPU thread each)."]
+    return "\n".join(lines) + "\n"
+
+
+def _num(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:+.2f}"
