@@ -106,6 +106,13 @@ def estimate(*, trials: Sequence[Optional[str]], costs: Mapping[str, Mapping[str
             "startup_s": round(startup_s, 1)}
 
 
+def nothing_to_train(startup_s: float) -> Dict[str, Any]:
+    """The estimate of a search with every trial finished already (a ``--resume`` of a finished search)."""
+    return {"trials": 0, "disk_bytes": 0, "expected_epochs": 0, "concurrency": 0, "trial_seconds": 0.0,
+            "wall_s": round(startup_s, 1), "cpu_hours": 0.0, "gpu_hours": 0.0, "full_trial_s": 0.0,
+            "startup_s": round(startup_s, 1)}
+
+
 def describe_cost(cost: Mapping[str, float]) -> str:
     """One calibration in words: seconds per training and validation iteration, iterations per epoch."""
     return (f"{cost['train_s_per_iter']:.3f} s/iteration training ({cost['train_iters']:.0f} an epoch), "

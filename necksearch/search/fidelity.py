@@ -177,7 +177,7 @@ def sub_settings(settings: FidelitySettings, level: str, seed: int, count: int) 
 def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
                  write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
     """Train every graph at both fidelities and seeds (or continue a killed run), then write the results."""
-    from necksearch.search.run import _start_ray, prepare as prepare_search, run_search
+    from necksearch.search.run import start_ray, prepare as prepare_search, run_search
     from necksearch.space import load_space
     say = write or (lambda text: print(text, flush=True))
     settings = prepare(settings, resume)
@@ -191,7 +191,7 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
     save(settings, samples)
     say(f"fidelity {settings.name}: {len(samples)} graphs × ({settings.seed_count('low')} seeds at {settings.low}, "
         f"{settings.seed_count('high')} at {settings.high}) in {settings.run_dir}")
-    started = _start_ray(sub_settings(settings, "low", 0, len(samples)))
+    started = start_ray(sub_settings(settings, "low", 0, len(samples)))
     try:
         for index, (level, seed) in enumerate(runs, 1):
             sub = sub_settings(settings, level, seed, len(samples))

@@ -17,7 +17,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.search import study as attrs
-from necksearch.search.estimate import asha_rungs, describe_cost, estimate, format_duration, mean_cost
+from necksearch.search.estimate import (asha_rungs, describe_cost, estimate, format_duration, mean_cost,
+                                        nothing_to_train)
 from necksearch.search.settings import SearchSettings
 
 COST_FILE = "cost.json"
@@ -45,16 +46,19 @@ def make_plan(settings: SearchSettings, space: Any, fixed_points: Mapping[str, D
               for name, sample in [*((n, fixed_points[n]) for n in named), *draws.items()]]
     slots = cluster_slots(settings.cpus_per_trial, settings.gpus_per_trial, nodes)
     concurrency = max(1, min(settings.max_concurrent, slots, len(order) or 1))
-    costs = calibrate_on_cluster(dataclasses.asdict(settings), graphs, max(1, min(concurrency, len(graphs))))
-    if not costs:
-        raise NeckSearchError(f"space {space.name!r}: no graph to train (no fixed point, and none could be drawn)")
-    sampled = mean_cost([costs[name] for name in draws] or list(costs.values()))
     rungs = asha_rungs(settings.epochs, settings.grace_epochs, settings.reduction_factor) \
         if settings.scheduler == "asha" else []
-    cost = estimate(trials=order, costs=costs, sampled=sampled, epochs=settings.epochs, rungs=rungs,
-                    reduction_factor=settings.reduction_factor, concurrency=concurrency,
-                    cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
-                    startup_s=startup_s)
+    costs: Dict[str, Dict[str, float]] = {}
+    cost = nothing_to_train(startup_s)
+    if order:
+        costs = calibrate_on_cluster(dataclasses.asdict(settings), graphs, max(1, min(concurrency, len(graphs))))
+        if not costs:
+            raise NeckSearchError(f"space {space.name!r}: no graph to train (no fixed point, and none could be drawn)")
+        sampled = mean_cost([costs[name] for name in draws] or list(costs.values()))
+        cost = estimate(trials=order, costs=costs, sampled=sampled, epochs=settings.epochs, rungs=rungs,
+                        reduction_factor=settings.reduction_factor, concurrency=concurrency,
+                        cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
+                        startup_s=startup_s)
     return {"space": space.name, "run_dir": str(settings.run_dir), "num_trials": settings.num_trials,
             "to_train": len(order), "fixed_points": named, "sampled_trials": order.count(None),
             "fidelity": settings.fidelity(), "per_trial": {"cpus": settings.cpus_per_trial, "gpus": settings.gpus_per_trial},
@@ -127,8 +131,9 @@ def record_actual(settings: SearchSettings, study: Any, wall_s: float, since: fl
         record["sessions"][-1]["actual"] = actual
         estimate_s = record["sessions"][-1]["plan"]["estimate"]["wall_s"]
         actual["wall_vs_estimate"] = round(wall_s / estimate_s, 3) if estimate_s else None
+        ratio = f"{actual['wall_vs_estimate']:.2f}x" if actual["wall_vs_estimate"] else "nothing was estimated"
         say(f"cost: {format_duration(wall_s)} wall against {format_duration(estimate_s)} estimated "
-            f"({actual['wall_vs_estimate']:.2f}x), {actual['cpu_hours']:.2f} CPU-hours, "
+            f"({ratio}), {actual['cpu_hours']:.2f} CPU-hours, "
             f"{actual['gpu_hours']:.2f} GPU-hours ({RUN_DIR_NOTE})")
     _write_cost(settings, record)
     study.set_user_attr(ACTUAL_ATTR, actual)

@@ -97,14 +97,14 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         fixed_points = fixed_point_samples(settings, space)
     url = storage_url(settings.storage, settings.run_dir)
     check_storage(url, settings.name, resume)
-    started_ray = _start_ray(settings)  # and the preflight against its nodes, before anything is written
+    started_ray = start_ray(settings)  # and the preflight against its nodes, before anything is written
     try:
         storage = open_storage(url) if resume else None  # a new run's storage is created once the plan stands
         finished, done = _finished_so_far(settings, storage) if resume else ([], 0)
-        say("measuring the cost of a training iteration on the trial's resources ...")
-        plan = make_plan(settings, space, fixed_points, trial_order(list(fixed_points), finished,
-                                                                       settings.num_trials - done),
-                         _nodes(), time.monotonic() - session_start)
+        order = trial_order(list(fixed_points), finished, settings.num_trials - done)
+        if order:
+            say("measuring the cost of a training iteration on the trial's resources ...")
+        plan = make_plan(settings, space, fixed_points, order, _nodes(), time.monotonic() - session_start)
         if dry_run:
             say(plan_text(plan))
         check_disk(settings.runs_dir, plan["estimate"]["disk_bytes"],
@@ -210,7 +210,7 @@ def _session_name(run_dir: Path) -> str:
     return f"session-{len(sessions) + 1}"
 
 
-def _start_ray(settings: SearchSettings) -> bool:
+def start_ray(settings: SearchSettings) -> bool:
     """Join ``--address`` or start a local Ray instance, and refuse per-trial resources that no node of it has
     (``preflight``); True when this call started Ray."""
     import ray

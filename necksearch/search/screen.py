@@ -97,6 +97,7 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
     import ray
 
     from necksearch.search.fidelity import _stored_samples, collect, load, rank_correlation, sub_settings
+    from necksearch.search.run import normalise, start_ray
     from necksearch.space import load_space
     say = say or (lambda text: print(text, flush=True))
     fidelity = load(run_dir)
@@ -105,16 +106,16 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
     table = collect(fidelity, list(samples))
     measured = {name: sum(s.values()) / len(s) for name, by_level in table.items() if (s := by_level["low"])}
     graphs = [(name, space.freeze(samples[name]).to_dict()) for name in samples if name in measured]
-    ray.init(address="local", num_cpus=fidelity.max_concurrent, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    started = start_ray(normalise(sub_settings(fidelity, "low", 0, len(samples))))
     try:
         by_seed = {}
         for seed in range(init_seeds):
-            settings = dataclasses.asdict(sub_settings(fidelity, "low", seed, len(samples)).checked())
+            settings = dataclasses.asdict(normalise(sub_settings(fidelity, "low", seed, len(samples))))
             say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
             by_seed[seed] = score_on_cluster(settings, graphs, fidelity.max_concurrent)
     finally:
-        ray.shutdown()
+        if started:
+            ray.shutdown()
     names = [name for name, _ in graphs]
     results = {"run": str(run_dir), "fidelity": fidelity.low, "graphs": len(names),
                "stand_alone_seeds": {name: len(table[name]["low"]) for name in names},

@@ -43,13 +43,13 @@ def search_data_root(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def no_ray(monkeypatch):
-    """``run._start_ray`` replaced by one that raises ``RayStarted``: a user mistake must fail before Ray starts."""
+    """``run.start_ray`` replaced by one that raises ``RayStarted``: a user mistake must fail before Ray starts."""
     from necksearch.search import run as run_module
     from tests.search.helpers import RayStarted
 
     def refuse(settings):
         raise RayStarted("Ray must not start for a user mistake")
-    monkeypatch.setattr(run_module, "_start_ray", refuse)
+    monkeypatch.setattr(run_module, "start_ray", refuse)
 
 
 @pytest.fixture(scope="session")

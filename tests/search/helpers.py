@@ -35,7 +35,7 @@ def by_fixed_point(trials) -> dict:
 
 
 class RayStarted(AssertionError):
-    """Raised by the ``no_ray`` fixture's stand-in for ``run._start_ray``: the command got past every check."""
+    """Raised by the ``no_ray`` fixture's stand-in for ``run.start_ray``: the command got past every check."""
 
 
 def cli_error(capsys, *argv) -> str:

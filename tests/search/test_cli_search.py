@@ -1,5 +1,5 @@
 """``necksearch search``: each user mistake exits 2 with one line on stderr and no traceback, before Ray starts
-(``run._start_ray`` is replaced by one that fails the test)."""
+(``run.start_ray`` is replaced by one that fails the test)."""
 import json
 
 import pytest

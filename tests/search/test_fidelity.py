@@ -124,3 +124,13 @@ def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
     from necksearch.cli import main
     assert main(["fidelity", "--summary", "--name", "fid", "--runs-dir", str(tmp_path)]) == 0
     assert json.loads((run_dir / "fidelity_results.json").read_text())["graphs"] == results["graphs"]
+    zero_cost = subprocess.run(argv[:4] + ["--zero-cost", "--init-seeds", "1", "--name", "fid", "--runs-dir",
+                                           str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert zero_cost.returncode == 0, zero_cost.stderr[-3000:]
+    judged = json.loads((run_dir / "zero_cost_results.json").read_text())
+    scores = judged["scores"]["0"]
+    assert sorted(scores) == ["fpn", "pafpn"] and judged["graphs"] == 2
+    for name in ("fpn", "pafpn"):
+        assert all(math.isfinite(scores[name][key]) for key in ("synflow", "naswot", "grad_norm", "zico", "params"))
+    assert scores["pafpn"]["params"] > scores["fpn"]["params"]  # PAFPN adds the bottom-up convs
+    assert judged["correlation"]["zico"]["0"]["tau"] is None  # two graphs: no rank correlation to report
