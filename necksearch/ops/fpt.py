@@ -134,12 +134,13 @@ def windows_under(x: torch.Tensor, window: int, size: tuple[int, int], scale: in
     Returns (B, C, window², H, W); out-of-range neighbours are zeros (the indexing of CARAFE).
     """
     b, c, h, w = x.shape
+    needed = ((size[0] - 1) // scale + 1, (size[1] - 1) // scale + 1)  # plain ints: shape-only (meta) passes work
+    if needed[0] > h or needed[1] > w:
+        raise ValueError(f"lgt: fine size {size} at scale {scale} needs a coarse map of at least {needed}, "
+                         f"got {(h, w)}")
     unfolded = F.unfold(x, window, padding=window // 2).view(b, c, window * window, h, w)
     rows = torch.arange(size[0], device=x.device) // scale
     cols = torch.arange(size[1], device=x.device) // scale
-    if rows[-1] >= h or cols[-1] >= w:
-        raise ValueError(f"lgt: fine size {size} at scale {scale} needs a coarse map of at least "
-                         f"{(int(rows[-1]) + 1, int(cols[-1]) + 1)}, got {(h, w)}")
     return unfolded.index_select(3, rows).index_select(4, cols)
 
 

@@ -49,6 +49,10 @@ def add_search_parser(sub) -> None:
     _option(search, "--seed", type=int, help=f"sampler and training seed ({DEFAULTS.seed})")
     _option(search, "--max-hours", type=float, help="time budget of this session in hours: no trial starts whose "
                                                     "expected end would pass it; --resume continues (default: none)")
+    _option(search, "--screen", help="SCORE:N - score N graphs drawn from the space at initialisation (seconds "
+                                     "each) and train the best by SCORE as the sampled trials; SCORE: params, flops, "
+                                     "synflow, naswot, grad_norm, zico; their measured rank correlation with training "
+                                     "is in benchmarks/results/zero_cost.md (default: no screening)")
     _dry_run_option(search)
     search.set_defaults(func=cmd_search)
 

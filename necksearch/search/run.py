@@ -86,6 +86,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     from necksearch.search.plan import make_plan, plan_text, record_actual, record_estimate
     from necksearch.search.preflight import check_disk
     from necksearch.search.report import write_report
+    from necksearch.search.screen import screen_space, write_screen
     from necksearch.search.searcher import NeckSearcher
     from necksearch.search.storage import check_storage, open_storage, storage_url
     from necksearch.space import load_space
@@ -101,6 +102,8 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     try:
         storage = open_storage(url) if resume else None  # a new run's storage is created once the plan stands
         finished, done = _finished_so_far(settings, storage) if resume else ([], 0)
+        candidates, screened = screen_space(settings, space, fixed_points, settings.max_concurrent, say) \
+            if settings.screen else ({}, {})
         order = trial_order(list(fixed_points), finished, settings.num_trials - done)
         if order:
             say("measuring the cost of a training iteration on the trial's resources ...")
@@ -113,12 +116,14 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
             return plan
         storage = storage or open_storage(url)
         settings.save()  # only once every input is known to be sound: a failed start leaves no run behind
+        write_screen(settings.run_dir, candidates)
         say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
             f"{','.join(settings.objectives)}, run directory {settings.run_dir}; estimate "
             f"{format_duration(plan['estimate']['wall_s'])} wall")
         stopped: set = set()
         budget = Budget.of(settings, plan, session_start)
-        searcher = NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_points, stopped, budget)
+        searcher = NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_points, stopped, budget,
+                                screened)
         record_estimate(settings, searcher.study, plan)
         _fit(settings, searcher, _scheduler(settings, stopped), say)
     finally:

@@ -1,4 +1,5 @@
-"""Zero-cost scores of graphs in the search's own detector and data, and their judgement against real training.
+"""Zero-cost scores of graphs in the search's own detector and data: ``--screen``, and their judgement against
+real training.
 
 :func:`score_graph` builds a trial's detector for the graph (the trial's config and fidelity, freshly initialised
 with the trial's seed: ``calibrate.trial_parts``), takes two training batches, and computes every score of
@@ -26,6 +27,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 SCORES = ("params", "flops", "synflow", "naswot", "grad_norm", "zico")
 RESULTS_FILE = "zero_cost_results"
+SCREEN_FILE = "screen.json"
 
 
 def score_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str, float]:
@@ -89,6 +91,50 @@ def score_on_cluster(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[
     for result in ray.get([task.remote(settings, share) for share in shares if share]):
         scored.update(result)
     return {name: scored[name] for name, _ in graphs}
+
+
+def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], concurrency: int,
+                 say: Callable[[str], None]) -> Tuple[Dict[str, Dict[str, Any]], Dict[str, Dict[str, Any]]]:
+    """``--screen SCORE:N``: (every candidate, the chosen). N distinct graphs are drawn from the space (seeded by
+    ``--seed``; never a fixed point), each scored at initialisation on the trial's resources; the best
+    ``num_trials − fixed points`` by SCORE (highest first) become the sampled trials, with their rank. A run
+    keeps all N in ``RUN_DIR/screen.json``; ``--resume`` reads them back instead of scoring again."""
+    from necksearch.search.fidelity import seeded_draws
+    from necksearch.search.settings import parse_screen
+    score, count = parse_screen(settings.screen)
+    path = Path(settings.run_dir) / SCREEN_FILE
+    if path.is_file():
+        candidates = read_screen(path)
+    else:
+        taken = {space.freeze(sample).canonical_hash() for sample in fixed_points.values()}
+        draws = seeded_draws(space, count, settings.seed, taken)
+        say(f"screening {count} graphs drawn from the space by {score} ...")
+        scored = score_on_cluster(dataclasses.asdict(settings),
+                                  [(name, space.freeze(sample).to_dict()) for name, sample in draws.items()],
+                                  max(1, concurrency))
+        candidates = {name: {"sample": draws[name], "scores": scored[name]} for name in draws}
+    ranked = sorted(candidates, key=lambda name: -candidates[name]["scores"][score])
+    keep = max(0, settings.num_trials - len(fixed_points))
+    return candidates, {name: {**candidates[name], "rank": rank} for rank, name in enumerate(ranked[:keep], 1)}
+
+
+def read_screen(path: Path) -> Dict[str, Dict[str, Any]]:
+    """The candidates a run screened (``screen.json``); a file edited into something else is named, not lost."""
+    from necksearch.errors import NeckSearchError
+    try:
+        candidates = json.loads(path.read_text(encoding="utf-8"))
+        if all(isinstance(entry["sample"], dict) and isinstance(entry["scores"], dict) for entry in candidates.values()):
+            return candidates
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    raise NeckSearchError(f"{path}: not the screened graphs of this run; repair it or move it away")
+
+
+def write_screen(run_dir: Path, candidates: Mapping[str, Any]) -> None:
+    from necksearch.files import write_text_atomic
+    path = Path(run_dir) / SCREEN_FILE
+    if not path.is_file():
+        write_text_atomic(path, json.dumps(candidates, indent=2) + "\n")
 
 
 def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:

@@ -47,11 +47,12 @@ def define_by_run(trial: Any, space_source: str) -> None:
 
 
 class NeckSearcher(OptunaSearch):
-    """See the module docstring. ``fixed_points``: preset name → sample, evaluated first."""
+    """See the module docstring. ``fixed_points``: preset name → sample, evaluated first; ``screened``: the graphs
+    ``--screen`` chose (``screen.screen_space``), evaluated next."""
 
     def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
                  fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None,
-                 budget: Optional[Budget] = None) -> None:
+                 budget: Optional[Budget] = None, screened: Optional[Mapping[str, Dict[str, Any]]] = None) -> None:
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
         super().__init__(space=functools.partial(define_by_run, space_source=space_source), metric=metric,
@@ -60,6 +61,7 @@ class NeckSearcher(OptunaSearch):
         self._space_source = space_source
         self._fidelity = settings.fidelity()
         attrs.enqueue_fixed_points(self._ot_study, fixed_points)
+        attrs.enqueue_screened(self._ot_study, screened or {})
         trials = self._ot_study.get_trials(deepcopy=False)
         self._finished = attrs.finished_by_hash(trials, self._fidelity)
         self._resumable = collections.deque(attrs.interrupted(trials, self._fidelity))

@@ -58,6 +58,9 @@ class SearchSettings:
     workers: int = 1
     #: Budget of one session in hours: no trial starts whose expected end would pass it (``None``: no budget).
     max_hours: Optional[float] = None
+    #: ``SCORE:N``: score N graphs drawn from the space at initialisation and train the best by SCORE as the
+    #: sampled trials (``search.screen``); ``None``: the sampler draws them.
+    screen: Optional[str] = None
 
     # ------------------------------------------------------------------ derived
 
@@ -108,6 +111,8 @@ class SearchSettings:
         _one_of("--sampler", self.sampler, SAMPLERS)
         _one_of("--scheduler", self.scheduler, SCHEDULERS)
         self.objectives = parse_objectives(self.objectives)
+        if self.screen is not None:
+            parse_screen(self.screen)
         if self.sampler == "nsga2" and len(self.objectives) == 1:
             raise NeckSearchError("--sampler nsga2 needs several --objectives (e.g. map,params)")
         return self
@@ -153,6 +158,16 @@ class SearchSettings:
                 raise NeckSearchError(f"--resume continues {self.run_dir} with its stored settings: "
                                       f"--{key.replace('_', '-')} {value!r} differs from the stored {stored!r}")
         return self
+
+
+def parse_screen(value: Any) -> Tuple[str, int]:
+    """``"zico:50"`` → (score, how many graphs to screen); ``NeckSearchError`` names ``--screen``."""
+    from necksearch.search.screen import SCORES
+    score, _, count = str(value).partition(":")
+    if score not in SCORES or not count.isdigit() or int(count) < 1:
+        raise NeckSearchError(f"--screen {value!r}: give SCORE:N, N graphs to score, SCORE one of {', '.join(SCORES)} "
+                              "(e.g. zico:50)")
+    return score, int(count)
 
 
 def check_name(name: Any, option: str = "--name") -> None:

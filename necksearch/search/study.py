@@ -7,6 +7,7 @@ Every trial of a necksearch study carries these user attributes (optuna-dashboar
 * ``fidelity`` — epochs asked, image size, data fraction, base config, seed; ``epochs_reached``;
 * ``params`` / ``flops`` — the neck at COCO scale (ResNet-50 widths, 256 channels, 1280×832, the
   A²-FPN paper's counting protocol), the numbers the papers compare;
+* ``zero_cost`` — for a trial chosen by ``--screen``: its zero-cost scores and its rank among the graphs screened;
 * ``fail_reason`` (FAIL), ``pruned_reason`` (PRUNED), ``duplicate_of`` (a graph already evaluated at this
   fidelity, answered from that trial without training), ``constraint_violation`` (the space's
   ``max_neck_params``/``max_neck_flops`` refused it: FAIL, never trained), ``node`` (the Ray node id
@@ -31,6 +32,7 @@ PRUNED_REASON = "pruned_reason"
 DUPLICATE_OF = "duplicate_of"
 CONSTRAINT = "constraint_violation"
 NODE = "node"
+ZERO_COST = "zero_cost"
 #: The run's Optuna artifact store: each trained trial's graph drawing, shown by optuna-dashboard.
 ARTIFACTS = "artifacts"
 
@@ -39,6 +41,13 @@ def enqueue_fixed_points(study: Any, samples: Mapping[str, Dict[str, Any]]) -> N
     """Queue each fixed point's sample (preset name → sample) before any sampled trial, once per study."""
     for name, sample in samples.items():
         study.enqueue_trial(sample, user_attrs={FIXED_POINT: name}, skip_if_exists=True)
+
+
+def enqueue_screened(study: Any, screened: Mapping[str, Dict[str, Any]]) -> None:
+    """Queue the graphs ``--screen`` chose (name → {sample, scores, rank}) after the fixed points, with their scores."""
+    for entry in screened.values():
+        study.enqueue_trial(entry["sample"], user_attrs={ZERO_COST: {"rank": entry["rank"], **entry["scores"]}},
+                            skip_if_exists=True)
 
 
 def is_trained(trial: Any) -> bool:

@@ -154,3 +154,18 @@ def test_an_op_that_cannot_run_on_meta_is_counted_on_the_cpu(monkeypatch):
     result = neck_complexity("fpn", (128, 128))
     assert result.device == "cpu" and "no meta kernel" in result.notes[0]
     assert result.macs == neck_complexity("fpn", (128, 128), device="cpu").macs
+
+
+def test_every_op_counts_on_meta():
+    """A shape-only pass for every op of every preset and of LGT across levels: the CPU fallback at COCO size costs
+    gigabytes (LGT from P5 to P2 took over 5 GB before its size check stopped reading tensor values)."""
+    from dataclasses import replace
+
+    from necksearch.graph.nodes import Node
+    fpt = load_preset("fpt")
+    nodes = tuple(replace(node, op="lgt", args={}) if node.op == "gt" else node for node in fpt.nodes)
+    lgt_graph = replace(fpt, name="fpt_lgt", nodes=nodes)
+    assert any(node.op == "lgt" for node in lgt_graph.nodes) and isinstance(nodes[0], Node)
+    for graph in [lgt_graph, *(load_preset(name) for name in list_presets())]:
+        result = neck_complexity(graph, (256, 192))
+        assert result.device == "meta" and not result.notes, (graph.name, result.notes)

@@ -48,3 +48,18 @@ def test_max_hours_stops_handing_out_trials_and_resume_continues(tmp_path, searc
     study = optuna.load_study(study_name="budget", storage=f"sqlite:///{tmp_path / 'budget' / 'study.db'}")
     assert study.user_attrs["cost_actual"]["trials"] == 2 and "wall_s" in study.user_attrs["cost_estimate"]
     assert "cost:" in resumed.stdout and "estimated" in resumed.stdout
+
+
+def test_screen_trains_the_best_scored_graphs_and_stores_their_scores(tmp_path, search_data_root):
+    done = _search("screened", tmp_path, search_data_root, "--num-trials", "3", "--fixed-points", "fpn",
+                   "--epochs", "1", "--screen", "zico:4")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "screening 4 graphs drawn from the space by zico" in done.stdout
+    candidates = json.loads((tmp_path / "screened" / "screen.json").read_text())
+    assert len(candidates) == 4
+    best_two = sorted((entry["scores"]["zico"] for entry in candidates.values()), reverse=True)[:2]
+    trials = [t for t in load_trials(tmp_path / "screened", "screened") if "duplicate_of" not in t.user_attrs]
+    screened = sorted((t for t in trials if "zero_cost" in t.user_attrs), key=lambda t: t.user_attrs["zero_cost"]["rank"])
+    assert [t.user_attrs["zero_cost"]["rank"] for t in screened] == [1, 2]
+    assert [t.user_attrs["zero_cost"]["zico"] for t in screened] == best_two
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials) and len(trials) == 3

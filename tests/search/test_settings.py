@@ -223,3 +223,14 @@ def test_latest_run_without_runs_says_so(tmp_path):
         latest_run(tmp_path)
     with pytest.raises(NeckSearchError, match="--resume"):
         latest_run(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("value", ["zico", "zico:0", "magic:5", "zico:five", ":3"])
+def test_a_bad_screen_names_the_option(value):
+    with pytest.raises(NeckSearchError, match="--screen"):
+        SearchSettings(screen=value).checked()
+
+
+def test_a_good_screen():
+    from necksearch.search.settings import parse_screen
+    assert parse_screen("synflow:64") == ("synflow", 64)
