@@ -4,7 +4,10 @@
 data fraction), written from a ``necksearch fidelity`` run (benchmarks/results/rank_fidelity.md says how):
 the pooled seed std of bbox mAP, the mean seed-to-seed Kendall τ at that fidelity and, where it served as a
 low fidelity, its Kendall τ against the higher one. A search's report looks its own fidelity up, shows the
-noise beside the leaderboard, marks differences smaller than it as ties and states the τ.
+noise beside the leaderboard, marks differences smaller than it as ties and states the τ. Its ``rankers`` list
+holds, per zero-cost score and fidelity, the Kendall τ and Spearman ρ of the score against trained mAP
+(``necksearch fidelity --zero-cost``, benchmarks/results/zero_cost.md): a search that screens by a score
+(``--screen``) states it.
 """
 from __future__ import annotations
 
@@ -41,3 +44,21 @@ def describe(entry: Optional[Mapping[str, Any]]) -> str:
     if entry.get("low_high_tau") is not None:
         line += f", Kendall τ {entry['low_high_tau']:.2f} against {entry['high']} ({entry['low_high_graphs']} graphs)"
     return line + "; differences smaller than the noise are ties (=)"
+
+
+def ranker_measured(ranker: str, fidelity: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    """The measured agreement of zero-cost score ``ranker`` with training at this fidelity's recipe, or ``None``."""
+    entries = json.loads(MEASURED_FILE.read_text(encoding="utf-8")).get("rankers", [])
+    for entry in entries:
+        if entry["ranker"] == ranker and all(entry[key] == fidelity.get(key) for key in MATCHED):
+            return entry
+    return None
+
+
+def describe_ranker(ranker: str, entry: Optional[Mapping[str, Any]]) -> str:
+    """One line for the report of a search that screened by ``ranker``."""
+    if entry is None:
+        return (f"screened by {ranker}: its agreement with training is not measured for this recipe and fidelity "
+                "(measure it with `necksearch fidelity --zero-cost`)")
+    return (f"screened by {ranker}: measured Kendall τ {entry['tau']:+.2f} (Spearman ρ {entry['rho']:+.2f}) against "
+            f"trained mAP over {entry['graphs']} graphs at this recipe and fidelity ({entry['source']})")

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from necksearch.search import study as attrs
-from necksearch.search.measured import describe, measured_for
-from necksearch.search.settings import SearchSettings
+from necksearch.search.measured import describe, describe_ranker, measured_for, ranker_measured
+from necksearch.search.settings import SearchSettings, parse_screen
 
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
 
@@ -112,6 +112,9 @@ def write_report(settings: SearchSettings, storage: Any, url: str, say: Callable
                "best": best["number"] if best else None, "trials": rows}
     (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     table = leaderboard(rows, measured["seed_noise"] if measured else None) + "\n" + describe(measured)
+    if settings.screen:
+        ranker = parse_screen(settings.screen)[0]
+        table += "\n" + describe_ranker(ranker, ranker_measured(ranker, settings.fidelity()))
     (run_dir / "leaderboard.txt").write_text(table + "\n", encoding="utf-8")
     say(table)
     _draw_all(settings, trials, rows, say)

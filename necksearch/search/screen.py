@@ -171,11 +171,28 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
                                                               [measured[n] for n in names])
                                        for seed in by_seed} for score in SCORES},
                "seconds_per_graph": {seed: sum(s["seconds"] for s in scored.values()) / len(scored)
-                                     for seed, scored in by_seed.items()}}
+                                     for seed, scored in by_seed.items()},
+               "config": Path(normalise(sub_settings(fidelity, "low", 0, len(samples))).config).name}
+    results["rankers"] = ranker_entries(results)
     (run_dir / f"{RESULTS_FILE}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (run_dir / f"{RESULTS_FILE}.md").write_text(results_markdown(results))
     say(results_markdown(results))
     return results
+
+
+def ranker_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """The ``rankers`` entries of ``search/rank_fidelity.json`` (``measured.ranker_measured``): per score, τ and ρ
+    averaged over the initialisation seeds, for the recipe and fidelity the scores were judged at."""
+    entries = []
+    for score, by_seed in results["correlation"].items():
+        taus = [c["tau"] for c in by_seed.values() if c["tau"] is not None]
+        rhos = [c["rho"] for c in by_seed.values() if c["rho"] is not None]
+        if taus:
+            entries.append({"ranker": score, "config": results["config"], **results["fidelity"],
+                            "tau": round(sum(taus) / len(taus), 3), "rho": round(sum(rhos) / len(rhos), 3),
+                            "graphs": results["graphs"], "init_seeds": len(by_seed),
+                            "source": "benchmarks/results/zero_cost.md"})
+    return entries
 
 
 def results_markdown(results: Mapping[str, Any]) -> str:

@@ -55,6 +55,7 @@ def test_screen_trains_the_best_scored_graphs_and_stores_their_scores(tmp_path, 
                    "--epochs", "1", "--screen", "zico:4")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "screening 4 graphs drawn from the space by zico" in done.stdout
+    assert "screened by zico: its agreement with training is not measured for this recipe" in done.stdout
     candidates = json.loads((tmp_path / "screened" / "screen.json").read_text())
     assert len(candidates) == 4
     best_two = sorted((entry["scores"]["zico"] for entry in candidates.values()), reverse=True)[:2]

@@ -160,3 +160,18 @@ def test_measured_noise_is_looked_up_by_recipe_and_fidelity(monkeypatch, tmp_pat
     assert "±0.010" in measured.describe(entry) and "τ 0.80" in measured.describe(entry)
     assert "τ 0.70 against 6 epochs at 160² (16 graphs)" in measured.describe(entry)
     assert "no seed noise" in measured.describe(None)
+
+
+def test_a_screening_ranker_is_looked_up_by_score_and_recipe(monkeypatch, tmp_path):
+    import json
+    from necksearch.search import measured
+    entry = {"ranker": "zico", "config": "proxy.py", "epochs": 3, "image_size": 128, "data_fraction": 0.5,
+             "tau": 0.21, "rho": 0.3, "graphs": 16, "source": "here"}
+    path = tmp_path / "rank_fidelity.json"
+    path.write_text(json.dumps({"measurements": [], "rankers": [entry]}))
+    monkeypatch.setattr(measured, "MEASURED_FILE", path)
+    assert measured.ranker_measured("zico", FIDELITY) == entry
+    assert measured.ranker_measured("synflow", FIDELITY) is None
+    assert measured.ranker_measured("zico", {**FIDELITY, "image_size": 64}) is None
+    assert "Kendall τ +0.21" in measured.describe_ranker("zico", entry) and "16 graphs" in measured.describe_ranker("zico", entry)
+    assert "not measured" in measured.describe_ranker("zico", None)
