@@ -24,7 +24,7 @@ from necksearch.search.settings import SearchSettings
 COST_FILE = "cost.json"
 ESTIMATE_ATTR = "cost_estimate"
 ACTUAL_ATTR = "cost_actual"
-#: Graphs drawn from the space to cost the sampled trials of a search without fixed points.
+#: Graphs drawn from the space whose mean cost stands for a sampled trial.
 COST_SAMPLES = 2
 
 
@@ -134,13 +134,10 @@ def record_actual(settings: SearchSettings, study: Any, wall_s: float, since: fl
         ratio = f"{actual['wall_vs_estimate']:.2f}x" if actual["wall_vs_estimate"] else "nothing was estimated"
         say(f"cost: {format_duration(wall_s)} wall against {format_duration(estimate_s)} estimated "
             f"({ratio}), {actual['cpu_hours']:.2f} CPU-hours, "
-            f"{actual['gpu_hours']:.2f} GPU-hours ({RUN_DIR_NOTE})")
+            f"{actual['gpu_hours']:.2f} GPU-hours ({settings.run_dir / COST_FILE})")
     _write_cost(settings, record)
     study.set_user_attr(ACTUAL_ATTR, actual)
     return actual
-
-
-RUN_DIR_NOTE = f"RUN_DIR/{COST_FILE}"
 
 
 def read_cost(settings: SearchSettings) -> Dict[str, Any]:
