@@ -66,8 +66,9 @@ def _loss_gradients(model: Any, batch: Mapping[str, Any], weights: Mapping[str, 
 
 
 def _per_image(outputs: Sequence[Sequence[Any]]) -> List[Any]:
-    """The neck's outputs of several batches as one (N, ·) tensor per batch-compatible level set: levels are
-    flattened per image and batches stacked (padded sizes may differ between batches: cropped to the smallest)."""
+    """The neck's outputs of several batches as one (images, values) tensor, NASWOT's input: each image's levels
+    flattened into one row, the batches' rows stacked (padded sizes may differ between batches: rows are cropped
+    to the shortest)."""
     import torch
     rows = [torch.cat([level.flatten(1) for level in batch], dim=1) for batch in outputs]
     width = min(row.shape[1] for row in rows)
