@@ -301,8 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
+    try:  # the parser's lazy imports take seconds: a Ctrl-C there is handled like one later
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except NeckSearchError as err:
         print(f"necksearch: error: {err}", file=sys.stderr)
