@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Sequence
+from typing import Any, Callable, List, Sequence
 
 import torch
 
@@ -28,22 +28,34 @@ def neck_latency_ms(graph: GraphSpec, image_hw: Sequence[int] = LATENCY_IMAGE, d
     graph = resolve_graph(graph)
     where = torch.device(device)
     neck = GraphNeck(graph, in_channels=list(RESNET50_CHANNELS), out_channels=graph.channels).to(where).eval()
-    generator = torch.Generator().manual_seed(0)
-    maps = [torch.randn(1, width, -(-image_hw[0] // 2 ** level), -(-image_hw[1] // 2 ** level),
-                        generator=generator).to(where)
-            for width, level in zip(RESNET50_CHANNELS, (backbone_level(name) for name in graph.inputs))]
-    times = []
+    maps = backbone_maps(graph, image_hw, 1, where)
     with torch.inference_mode():
-        for index in range(warmup + repeats):
-            _sync(where)
-            start = time.perf_counter()
-            neck(maps)
-            _sync(where)
-            if index >= warmup:
-                times.append((time.perf_counter() - start) * 1e3)
+        return median_ms(lambda: neck(maps), where, repeats, warmup)
+
+
+def backbone_maps(graph: Any, image_hw: Sequence[int], batch: int, device: torch.device,
+                  seed: int = 0) -> List[torch.Tensor]:
+    """Random ResNet-50 maps (C2..C5 widths) at the levels the graph reads, for an ``image_hw`` image (seeded)."""
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, width, -(-image_hw[0] // 2 ** level), -(-image_hw[1] // 2 ** level),
+                        generator=generator).to(device)
+            for width, level in zip(RESNET50_CHANNELS, (backbone_level(name) for name in graph.inputs))]
+
+
+def median_ms(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int) -> float:
+    """Median wall time (ms) of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones, CUDA synchronised."""
+    times = []
+    for index in range(warmup + repeats):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        if index >= warmup:
+            times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op off CUDA), so that wall times measure it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)

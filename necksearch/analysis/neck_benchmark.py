@@ -10,16 +10,14 @@ baseline), so that drift of the machine affects both alike.
 from __future__ import annotations
 
 import contextlib
-import statistics
-import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 
 from necksearch.analysis.complexity import RESNET50_CHANNELS
+from necksearch.analysis.latency import backbone_maps, median_ms
 from necksearch.analysis.memory import peak_memory_bytes
 from necksearch.graph.presets import load_preset
-from necksearch.graph.structure import backbone_level
 
 MIB = 2 ** 20
 #: The published necks, one per paper's headline architecture (and FPN's, PAFPN's, CARAFE's).
@@ -29,15 +27,6 @@ PAPER_FPS = {"pafpn": (12.8, 13.1), "a2fpn": (9.5, 13.1), "a2fpn_lite": (11.1, 1
              "augfpn": (11.1, 13.4),                                                    # AugFPN, V100 runtime
              "mssa_fpn": (11.9, 13.0), "msca_fpn": (11.9, 13.0)}                        # MSSA/MSCA, Cascade R50
 PRECISIONS = ("fp32", "bf16")
-
-
-def backbone_maps(graph: Any, image_hw: Sequence[int], batch: int, device: torch.device,
-                  seed: int = 0) -> List[torch.Tensor]:
-    """Random ResNet-50 maps (C2..C5 widths) at the levels the graph reads, for an ``image_hw`` image."""
-    generator = torch.Generator().manual_seed(seed)
-    return [torch.randn(batch, width, -(-image_hw[0] // 2 ** level), -(-image_hw[1] // 2 ** level),
-                        generator=generator).to(device)
-            for width, level in zip(RESNET50_CHANNELS, (backbone_level(name) for name in graph.inputs))]
 
 
 def benchmark_necks(names: Sequence[str] = PUBLISHED_NECKS, image_hw: Sequence[int] = (1280, 832), batch: int = 2,
@@ -91,9 +80,9 @@ def _measure(name: str, baseline: _Case, image_hw, batch: int, channels: int, de
     try:
         case = baseline if name == "fpn" else _Case(name, image_hw, batch, channels, device, precision)
         for kind in ("forward", "forward_backward"):
-            before = _time_ms(getattr(baseline, kind), device, repeats, warmup)
-            own = _time_ms(getattr(case, kind), device, repeats, warmup)
-            after = _time_ms(getattr(baseline, kind), device, repeats, warmup)
+            before = median_ms(getattr(baseline, kind), device, repeats, warmup)
+            own = median_ms(getattr(case, kind), device, repeats, warmup)
+            after = median_ms(getattr(baseline, kind), device, repeats, warmup)
             row[f"{kind}_ms"] = own
             row[f"{kind}_ratio"] = own / ((before + after) / 2)
         row["peak_mib"] = peak_memory_bytes(case.forward_backward, device) / MIB
@@ -105,23 +94,6 @@ def _measure(name: str, baseline: _Case, image_hw, batch: int, channels: int, de
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return row
-
-
-def _time_ms(fn: Callable[[], None], device: torch.device, repeats: int, warmup: int) -> float:
-    times = []
-    for index in range(warmup + repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        if index >= warmup:
-            times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _paper_ratio(name: str) -> Optional[float]:

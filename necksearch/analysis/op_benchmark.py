@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from necksearch.analysis.latency import sync
 from necksearch.analysis.memory import peak_memory_bytes
 from necksearch.ops import get_op, list_ops
 from necksearch.ops.registry import OpSpec
@@ -150,16 +151,11 @@ def _clear_grads(case: Case) -> None:
 def _time_ms(fn: Callable[[], Any], case: Case, device: torch.device) -> float:
     """Wall time of one call of ``fn`` in ms, synchronising CUDA before and after."""
     _clear_grads(case)
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     fn()
-    _sync(device)
+    sync(device)
     return (time.perf_counter() - start) * 1e3
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _interleaved_times(baseline: Case, case: Case, device: torch.device, repeats: int,

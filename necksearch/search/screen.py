@@ -153,13 +153,13 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
     table = collect(fidelity, list(samples))
     measured = {name: sum(s.values()) / len(s) for name, by_level in table.items() if (s := by_level["low"])}
     graphs = [(name, space.freeze(samples[name]).to_dict()) for name in samples if name in measured]
-    started = start_ray(normalise(sub_settings(fidelity, "low", 0, len(samples))))
+    by_init = [normalise(sub_settings(fidelity, "low", seed, len(samples))) for seed in range(init_seeds)]
+    started = start_ray(by_init[0])
     try:
         by_seed = {}
-        for seed in range(init_seeds):
-            settings = dataclasses.asdict(normalise(sub_settings(fidelity, "low", seed, len(samples))))
+        for seed, settings in enumerate(by_init):
             say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
-            by_seed[seed] = score_on_cluster(settings, graphs, fidelity.max_concurrent)
+            by_seed[seed] = score_on_cluster(dataclasses.asdict(settings), graphs, fidelity.max_concurrent)
     finally:
         if started:
             ray.shutdown()
@@ -173,7 +173,7 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
                                        for seed in by_seed} for score in SCORES},
                "seconds_per_graph": {seed: sum(s["seconds"] for s in scored.values()) / len(scored)
                                      for seed, scored in by_seed.items()},
-               "config": Path(normalise(sub_settings(fidelity, "low", 0, len(samples))).config).name}
+               "config": Path(by_init[0].config).name}
     results["rankers"] = ranker_entries(results)
     (run_dir / f"{RESULTS_FILE}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (run_dir / f"{RESULTS_FILE}.md").write_text(results_markdown(results))
