@@ -43,19 +43,11 @@ class GraphNeck(nn.Module):
         self.graph = graph
         self.shapes = graph.infer_shapes(widths)
         self.order = graph.topological_order()
-        self.nodes = nn.ModuleDict({node.name: self._build(node) for node in self.order})
+        self.nodes = nn.ModuleDict({node.name: build_node(node, self.shapes) for node in self.order})
         layout = mmdet_layout(graph)
         if layout is not None:
             self._register_load_state_dict_pre_hook(
                 lambda state_dict, prefix, *_: rename_mmdet_keys(state_dict, prefix, layout))
-
-    def _build(self, node) -> nn.Module:
-        spec = get_op(node.op)
-        kwargs = {**node.args, **_structural_args(spec, node, self.shapes)}
-        try:
-            return spec.cls(**kwargs)
-        except (TypeError, ValueError) as err:
-            raise GraphError(f"node {node.name!r} field 'args': {node.op} rejects {dict(node.args)}: {err}") from None
 
     def forward(self, inputs: Sequence[torch.Tensor], return_nodes: Sequence[str] = ()
                 ) -> Union[Tuple[torch.Tensor, ...], Tuple[Tuple[torch.Tensor, ...], Dict[str, torch.Tensor]]]:
@@ -72,18 +64,29 @@ class GraphNeck(nn.Module):
             raise ValueError(f"GraphNeck({self.graph.name}) has no node(s) {unknown} to return")
         values: Dict[str, torch.Tensor] = dict(zip(self.graph.inputs, inputs))
         for node in self.order:
-            values[node.name] = self._call(node, [values[name] for name in node.inputs])
+            values[node.name] = call_node(self.nodes[node.name], node, [values[name] for name in node.inputs])
         outputs = tuple(values[name] for name in self.graph.outputs)
         return (outputs, {name: values[name] for name in return_nodes}) if return_nodes else outputs
-
-    def _call(self, node, args: List[torch.Tensor]) -> torch.Tensor:
-        module = self.nodes[node.name]
-        return module(args) if OP_SLOTS[node.op] == "context" else module(*args)
 
     def orthogonal_loss(self) -> torch.Tensor:
         """Σ of the MGC orthogonal regularisers of every context node (0 when there is none)."""
         losses = [m.orthogonal_loss() for m in self.nodes.values() if hasattr(m, "orthogonal_loss")]
         return torch.stack(losses).sum() if losses else torch.zeros(())
+
+
+def build_node(node, shapes: Mapping[str, NodeShape]) -> nn.Module:
+    """The registered op of ``node``, built with its hyper-parameters and the structural arguments ``shapes`` fix."""
+    spec = get_op(node.op)
+    kwargs = {**node.args, **_structural_args(spec, node, shapes)}
+    try:
+        return spec.cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise GraphError(f"node {node.name!r} field 'args': {node.op} rejects {dict(node.args)}: {err}") from None
+
+
+def call_node(module: nn.Module, node, args: List[torch.Tensor]) -> torch.Tensor:
+    """Apply ``node``'s module to its input maps (a context op takes them as one list)."""
+    return module(args) if OP_SLOTS[node.op] == "context" else module(*args)
 
 
 def _input_widths(graph: NeckGraph, in_channels: Sequence[int]) -> Dict[str, int]:

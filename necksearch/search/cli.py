@@ -49,10 +49,16 @@ def add_search_parser(sub) -> None:
     _option(search, "--seed", type=int, help=f"sampler and training seed ({DEFAULTS.seed})")
     _option(search, "--max-hours", type=float, help="time budget of this session in hours: no trial starts whose "
                                                     "expected end would pass it; --resume continues (default: none)")
-    _option(search, "--screen", help="SCORE:N - score N graphs drawn from the space at initialisation (seconds "
-                                     "each) and train the best by SCORE as the sampled trials; SCORE: params, flops, "
-                                     "synflow, naswot, grad_norm, zico; their measured rank correlation with training "
-                                     "is in benchmarks/results/zero_cost.md (default: no screening)")
+    _option(search, "--screen", help="SCORE:N - score N graphs and train the best by SCORE as the sampled trials. "
+                                     "SCORE params, flops, synflow, naswot, grad_norm or zico: N graphs drawn from "
+                                     "the space, scored at initialisation (seconds each; benchmarks/results/"
+                                     "zero_cost.md); supernet: a weight-sharing supernet of --template is trained "
+                                     "once (--supernet-epochs), then N paths proposed by --sampler are scored with "
+                                     "its weights (benchmarks/results/supernet.md) (default: no screening)")
+    _option(search, "--template", help="with --screen supernet:N: the template whose supernet screens (needed when "
+                                       "the space has several)")
+    _option(search, "--supernet-epochs", type=int, help=f"with --screen supernet:N: epochs the supernet trains "
+                                                        f"({DEFAULTS.supernet_epochs})")
     _dry_run_option(search)
     search.set_defaults(func=cmd_search)
 
@@ -207,12 +213,18 @@ def add_fidelity_parser(sub) -> None:
                                "against their trained mAP at its low fidelity (zero_cost_results.{json,md})")
     fidelity.add_argument("--init-seeds", type=int, default=2, metavar="K",
                           help="with --zero-cost: initialisation seeds scored (default 2)")
+    fidelity.add_argument("--supernet", action="store_true",
+                          help="train a weight-sharing supernet per template of the run --name's space at its low "
+                               "fidelity, score every graph of the run with inherited weights, and write the "
+                               "Kendall tau / Spearman rho against their trained mAP (supernet_results.{json,md})")
+    fidelity.add_argument("--supernet-epochs", type=int, default=12, metavar="E",
+                          help="with --supernet: epochs the supernet trains (default 12)")
     fidelity.set_defaults(func=cmd_fidelity)
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
     from necksearch.search.fidelity import FidelitySettings, parse_fidelity, run_fidelity
-    given = [flag for flag in ("resume", "summary", "zero_cost") if getattr(args, flag)]
+    given = [flag for flag in ("resume", "summary", "zero_cost", "supernet") if getattr(args, flag)]
     if given and not args.name:
         from necksearch.errors import NeckSearchError
         raise NeckSearchError(f"--{given[0].replace('_', '-')} needs --name of the fidelity run")
@@ -222,6 +234,13 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         if args.init_seeds < 1:
             raise NeckSearchError(f"--init-seeds must be at least 1, got {args.init_seeds}")
         judge_fidelity_run(Path(args.runs_dir) / args.name, init_seeds=args.init_seeds)
+        return 0
+    if args.supernet:
+        from necksearch.errors import NeckSearchError
+        from necksearch.search.supernet_rank import judge_supernet_run
+        if args.supernet_epochs < 1:
+            raise NeckSearchError(f"--supernet-epochs must be at least 1, got {args.supernet_epochs}")
+        judge_supernet_run(Path(args.runs_dir) / args.name, epochs=args.supernet_epochs)
         return 0
     if args.summary:
         from necksearch.search.fidelity import summarise_run

@@ -52,7 +52,24 @@ def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
     if resume:
         read_cost(settings)  # refused here, before Ray, if edited into something unreadable
     _check_training_inputs(settings)
+    _check_supernet_screen(settings)
     return settings
+
+
+def _check_supernet_screen(settings: SearchSettings) -> None:
+    """``--screen supernet:N`` needs one template (``--template`` when the space has several) and objectives it can
+    score (mAP from the supernet, params and FLOPs counted; latency is not measured per path)."""
+    from necksearch.search.settings import parse_screen
+    from necksearch.space import load_space
+    from necksearch.space.single_path import one_template
+    if not settings.screen or parse_screen(settings.screen)[0] != "supernet":
+        if settings.template is not None:
+            raise NeckSearchError("--template chooses the supernet of --screen supernet:N; it means nothing without it")
+        return
+    one_template(load_space(settings.space), settings.template)
+    if "latency" in settings.objectives:
+        raise NeckSearchError("--screen supernet:N scores mAP, params and FLOPs of each path; drop latency from "
+                              "--objectives or screen by a zero-cost score")
 
 
 def _check_training_inputs(settings: SearchSettings) -> None:
@@ -88,7 +105,9 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     from necksearch.search.report import write_report
     from necksearch.search.screen import screen_space, write_screen
     from necksearch.search.searcher import NeckSearcher
+    from necksearch.search.settings import parse_screen
     from necksearch.search.storage import check_storage, open_storage, storage_url
+    from necksearch.search.supernet_rank import RANKER, record_supernet_trials
     from necksearch.space import load_space
     session_start, since = time.monotonic(), time.time()
     settings = prepare(settings, resume)
@@ -122,9 +141,11 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
             f"{format_duration(plan['estimate']['wall_s'])} wall")
         stopped: set = set()
         budget = Budget.of(settings, plan, session_start)
-        searcher = NeckSearcher(settings, settings.space, storage, _sampler(settings), fixed_points, stopped, budget,
+        searcher = NeckSearcher(settings, settings.space, storage, sampler_of(settings), fixed_points, stopped, budget,
                                 screened)
         record_estimate(settings, searcher.study, plan)
+        if candidates and parse_screen(settings.screen)[0] == RANKER:
+            record_supernet_trials(settings, searcher.study, space, candidates)
         _fit(settings, searcher, _scheduler(settings, stopped), say)
     finally:
         if started_ray:
@@ -153,7 +174,8 @@ def _nodes() -> list:
     return alive_nodes(ray.nodes())
 
 
-def _sampler(settings: SearchSettings) -> Any:
+def sampler_of(settings: SearchSettings) -> Any:
+    """The Optuna sampler ``--sampler`` names, seeded by ``--seed``."""
     import optuna
     if settings.sampler == "random":
         return optuna.samplers.RandomSampler(seed=settings.seed)

@@ -21,11 +21,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 SCORES = ("params", "flops", "synflow", "naswot", "grad_norm", "zico")
+#: What ``--screen`` may rank by: a zero-cost score, or a trained supernet's inherited-weight mAP
+#: (``search.supernet_rank``).
+RANKERS = (*SCORES, "supernet")
 RESULTS_FILE = "zero_cost_results"
 SCREEN_FILE = "screen.json"
 
@@ -97,15 +101,20 @@ def score_on_cluster(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[
 def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], concurrency: int,
                  say: Callable[[str], None]) -> Tuple[Dict[str, Dict[str, Any]], Dict[str, Dict[str, Any]]]:
     """``--screen SCORE:N``: (every candidate, the chosen). N distinct graphs are drawn from the space (seeded by
-    ``--seed``; never a fixed point), each scored at initialisation on the trial's resources; the best
-    ``num_trials − fixed points`` by SCORE (highest first) become the sampled trials, with their rank. A run
-    keeps all N in ``RUN_DIR/screen.json``; ``--resume`` reads them back instead of scoring again."""
+    ``--seed``; never a fixed point), each scored at initialisation on the trial's resources — or, for
+    ``supernet``, proposed by the study's sampler and scored with a trained supernet's weights
+    (``supernet_rank.screen_by_supernet``); the best ``num_trials − fixed points`` by SCORE (highest first)
+    become the sampled trials, with their rank. A score that is NaN or infinite is kept as it is and never
+    ranked. A run keeps all N in ``RUN_DIR/screen.json``; ``--resume`` reads them back instead of scoring again."""
     from necksearch.search.fidelity import seeded_draws
     from necksearch.search.settings import parse_screen
+    from necksearch.search.supernet_rank import RANKER, screen_by_supernet
     score, count = parse_screen(settings.screen)
     path = Path(settings.run_dir) / SCREEN_FILE
     if path.is_file():
         candidates = read_screen(path)
+    elif score == RANKER:
+        candidates = screen_by_supernet(settings, space, count, concurrency, say)
     else:
         taken = {space.freeze(sample).canonical_hash() for sample in fixed_points.values()}
         draws = seeded_draws(space, count, settings.seed, taken)
@@ -114,7 +123,10 @@ def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], con
                                   [(name, space.freeze(sample).to_dict()) for name, sample in draws.items()],
                                   max(1, concurrency))
         candidates = {name: {"sample": draws[name], "scores": scored[name]} for name in draws}
-    ranked = sorted(candidates, key=lambda name: -candidates[name]["scores"][score])
+    finite = [name for name in candidates if math.isfinite(candidates[name]["scores"][score])]
+    if len(finite) < len(candidates):
+        say(f"{len(candidates) - len(finite)} screened graphs have no finite {score} (kept in {SCREEN_FILE}, not ranked)")
+    ranked = sorted(finite, key=lambda name: -candidates[name]["scores"][score])
     keep = max(0, settings.num_trials - len(fixed_points))
     return candidates, {name: {**candidates[name], "rank": rank} for rank, name in enumerate(ranked[:keep], 1)}
 
@@ -143,16 +155,12 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
     seeds) and correlate each score with their stand-alone mean mAP there; writes ``zero_cost_results.{json,md}``."""
     import ray
 
-    from necksearch.search.fidelity import _stored_samples, collect, load, rank_correlation, sub_settings
+    from necksearch.search.fidelity import collect, rank_correlation, sub_settings, trained_graphs
     from necksearch.search.run import normalise, start_ray
-    from necksearch.space import load_space
     say = say or (lambda text: print(text, flush=True))
-    fidelity = load(run_dir)
-    space = load_space(fidelity.space)
-    samples = _stored_samples(fidelity)
+    fidelity, space, samples, measured = trained_graphs(run_dir)
     table = collect(fidelity, list(samples))
-    measured = {name: sum(s.values()) / len(s) for name, by_level in table.items() if (s := by_level["low"])}
-    graphs = [(name, space.freeze(samples[name]).to_dict()) for name in samples if name in measured]
+    graphs = [(name, space.freeze(sample).to_dict()) for name, sample in samples.items()]
     by_init = [normalise(sub_settings(fidelity, "low", seed, len(samples))) for seed in range(init_seeds)]
     started = start_ray(by_init[0])
     try:

@@ -61,6 +61,10 @@ class SearchSettings:
     #: ``SCORE:N``: score N graphs drawn from the space at initialisation and train the best by SCORE as the
     #: sampled trials (``search.screen``); ``None``: the sampler draws them.
     screen: Optional[str] = None
+    #: With ``--screen supernet:N``: the template whose supernet screens (needed when the space has several) ...
+    template: Optional[str] = None
+    #: ... and the epochs it trains, at the search's image size and data fraction.
+    supernet_epochs: int = 12
 
     # ------------------------------------------------------------------ derived
 
@@ -98,6 +102,7 @@ class SearchSettings:
         _at_least("--reduction-factor", self.reduction_factor, 2)
         _at_least("--retries", self.retries, 0)
         _at_least("--seed", self.seed, 0)
+        _at_least("--supernet-epochs", self.supernet_epochs, 1)
         if not (math.isfinite(self.cpus_per_trial) and self.cpus_per_trial > 0):
             raise NeckSearchError(f"--cpus-per-trial must be positive, got {self.cpus_per_trial}")
         if not (math.isfinite(self.gpus_per_trial) and self.gpus_per_trial >= 0):
@@ -162,11 +167,11 @@ class SearchSettings:
 
 def parse_screen(value: Any) -> Tuple[str, int]:
     """``"zico:50"`` → (score, how many graphs to screen); ``NeckSearchError`` names ``--screen``."""
-    from necksearch.search.screen import SCORES
+    from necksearch.search.screen import RANKERS
     score, _, count = str(value).partition(":")
-    if score not in SCORES or not count.isdigit() or int(count) < 1:
-        raise NeckSearchError(f"--screen {value!r}: give SCORE:N, N graphs to score, SCORE one of {', '.join(SCORES)} "
-                              "(e.g. zico:50)")
+    if score not in RANKERS or not count.isdigit() or int(count) < 1:
+        raise NeckSearchError(f"--screen {value!r}: give SCORE:N, N graphs to score, SCORE one of {', '.join(RANKERS)} "
+                              "(e.g. zico:50, supernet:100)")
     return score, int(count)
 
 

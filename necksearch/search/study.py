@@ -33,6 +33,8 @@ DUPLICATE_OF = "duplicate_of"
 CONSTRAINT = "constraint_violation"
 NODE = "node"
 ZERO_COST = "zero_cost"
+#: A path scored with a trained supernet's weights (``--screen supernet:N``): the name it has in screen.json.
+SUPERNET = "supernet"
 #: The run's Optuna artifact store: each trained trial's graph drawing, shown by optuna-dashboard.
 ARTIFACTS = "artifacts"
 
@@ -51,9 +53,10 @@ def enqueue_screened(study: Any, screened: Mapping[str, Dict[str, Any]]) -> None
 
 
 def is_trained(trial: Any) -> bool:
-    """A trial that got (or is getting) a training: it has a graph and answers no duplicate or constraint."""
+    """A trial that got (or is getting) a training: it has a graph and answers no duplicate or constraint (a path
+    the supernet scored was not trained)."""
     attrs = trial.user_attrs
-    return GRAPH_HASH in attrs and DUPLICATE_OF not in attrs and CONSTRAINT not in attrs
+    return GRAPH_HASH in attrs and DUPLICATE_OF not in attrs and CONSTRAINT not in attrs and SUPERNET not in attrs
 
 
 def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:

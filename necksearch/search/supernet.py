@@ -1,0 +1,243 @@
+"""Train a weight-sharing supernet once and rank graphs by their accuracy with inherited weights (SPOS).
+
+* :func:`train_supernet` trains a :class:`~necksearch.nn.super_neck.SuperNeck` of one template inside the trial's
+  own detector, config, data and fidelity (``runner.build_train_config`` with the neck replaced), one uniform path
+  per iteration, with mmengine's Runner: epoch checkpoints in ``WORK_DIR``, a killed training continues from its
+  last epoch. It runs as a Ray task with the trial's CPUs and GPUs and Ray's retries. ``supernet.json`` in the
+  work directory records what the weights belong to (space file, template, config file, data, fidelity, seed); a
+  resume against anything else is refused naming both.
+* :class:`SubnetScorer` loads the trained supernet once, then scores paths: the path is made active, the
+  BatchNorm statistics of its candidates are recomputed on a few training batches (SPOS Sec. 3.3: shared
+  statistics do not fit any one path), and the detector is evaluated on the validation set with mmengine's
+  evaluator (COCO bbox mAP, as a trial's).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+from necksearch.errors import NeckSearchError
+
+IDENTITY_FILE = "supernet.json"
+REFERENCE_FILE = "reference.yaml"
+#: Training batches the BatchNorm statistics of a path are recomputed on before it is scored.
+BN_BATCHES = 4
+
+
+def supernet_dir(run_dir: Path, template: str) -> Path:
+    return Path(run_dir) / "supernet" / template
+
+
+def _sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def identity(settings: Mapping[str, Any], template: str, epochs: int, candidates: Any) -> Dict[str, Any]:
+    """What a supernet's weights belong to: space and config (by content), template, its candidates, data,
+    fidelity, seed."""
+    return {"space": settings["space"], "space_sha256": _sha256(settings["space"]), "template": template,
+            "candidates": candidates.digest, "config": settings["config"],
+            "config_sha256": _sha256(settings["config"]), "data_root": settings["data_root"], "epochs": int(epochs),
+            "image_size": settings["image_size"], "data_fraction": settings["data_fraction"], "seed": settings["seed"]}
+
+
+def check_identity(work_dir: Path, wanted: Mapping[str, Any]) -> None:
+    """Record ``wanted`` in a new work directory; refuse one whose supernet belongs to something else."""
+    from necksearch.files import write_text_atomic
+    path = work_dir / IDENTITY_FILE
+    if not path.is_file():
+        work_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(wanted, indent=2) + "\n")
+        return
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise NeckSearchError(f"{path}: not a supernet record ({err}); move it away to train afresh") from None
+    differ = [key for key in wanted if stored.get(key) != wanted[key]]
+    if differ:
+        both = "; ".join(f"{key}: checkpoint {stored.get(key)!r}, now {wanted[key]!r}" for key in differ)
+        raise NeckSearchError(f"{work_dir}: the supernet checkpoint there was trained for another space or recipe "
+                              f"({both}); use another run name or move it away")
+
+
+def supernet_config(settings: Mapping[str, Any], template: str, work_dir: Path, epochs: int, resume: bool = False):
+    """The trial's training config (config, data, fidelity, seed) with the template's SuperNeck as the neck. Refused
+    (``NeckSearchError`` naming both) before anything is written if ``work_dir`` holds another supernet."""
+    from necksearch.mmdet.config import pad_size_divisor
+    from necksearch.space import load_space
+    from necksearch.space.single_path import enumerate_candidates, one_template, reference_graph
+    from necksearch.train.runner import build_train_config
+    recipe = dict(data_root=settings["data_root"], seed=settings["seed"], image_size=settings["image_size"],
+                  data_fraction=settings["data_fraction"], work_dir=work_dir)
+    space = one_template(load_space(settings["space"]), template)
+    reference = reference_graph(space)
+    if reference is None:
+        raise NeckSearchError(f"space {space.name!r}, template {template!r}: no fixed point or preset of the space "
+                              f"is a path of it to validate the supernet with")
+    neck = build_train_config(settings["config"], **recipe).model.neck
+    widths = dict(zip(reference.inputs, neck["in_channels"]))
+    candidates = enumerate_candidates(space, neck["out_channels"], widths, settings["seed"])
+    check_identity(work_dir, identity(settings, template, epochs, candidates))
+    (work_dir / REFERENCE_FILE).write_text(reference.to_yaml(), encoding="utf-8")
+    cfg = build_train_config(settings["config"], graph=work_dir / REFERENCE_FILE, epochs=epochs, resume=resume,
+                             **recipe)
+    preprocessor = cfg.model.setdefault("data_preprocessor", {})
+    divisors = [pad_size_divisor(graph, neck["in_channels"]) for graph in candidates.witnesses()]
+    preprocessor["pad_size_divisor"] = max([preprocessor.get("pad_size_divisor", 1), *divisors])
+    cfg.model.neck = dict(type="SuperNeck", space=settings["space"], template=template,
+                          in_channels=list(neck["in_channels"]), out_channels=neck["out_channels"],
+                          seed=settings["seed"], reference=str(work_dir / REFERENCE_FILE))
+    return cfg
+
+
+def train_supernet(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int) -> Dict[str, Any]:
+    """Train (or continue) the supernet of ``template``; its work directory, checkpoint and CPU-seconds."""
+    import sys
+
+    import torch
+
+    from necksearch.search.calibrate import prepare_process
+    from necksearch.train.runner import run_config
+    prepare_process(settings)
+    work_dir = supernet_dir(run_dir, template)
+    start = time.perf_counter()
+    if _finished(work_dir, epochs) is None:
+        cfg = supernet_config(settings, template, work_dir, epochs, resume=(work_dir / "last_checkpoint").is_file())
+        if settings["gpus_per_trial"] <= 0:
+            cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
+        with contextlib.redirect_stdout(sys.stderr):
+            run_config(cfg)
+    seconds = time.perf_counter() - start
+    timing = _timing(work_dir, seconds * max(1, int(settings["cpus_per_trial"])), torch.get_num_threads())
+    return {"work_dir": str(work_dir), "checkpoint": str(_finished(work_dir, epochs)), **timing}
+
+
+def _finished(work_dir: Path, epochs: int) -> Optional[Path]:
+    """The checkpoint of the last epoch, if the training got there."""
+    path = work_dir / f"epoch_{epochs}.pth"
+    return path if path.is_file() else None
+
+
+def _timing(work_dir: Path, cpu_seconds: float, threads: int) -> Dict[str, Any]:
+    """CPU-seconds of the training: this session's, added to what earlier sessions recorded (a resume)."""
+    path = work_dir / "timing.json"
+    earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"cpu_seconds": 0.0}
+    total = {"cpu_seconds": earlier["cpu_seconds"] + cpu_seconds, "threads": threads}
+    path.write_text(json.dumps(total) + "\n", encoding="utf-8")
+    return total
+
+
+def train_on_cluster(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int,
+                     retries: int = 1) -> Dict[str, Any]:
+    """:func:`train_supernet` as a Ray task with the trial's resources; a failed attempt is retried (it resumes)."""
+    import ray
+    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"],
+                      max_retries=retries, retry_exceptions=False)(train_supernet)
+    return ray.get(task.remote(dict(settings), template, Path(run_dir), epochs))
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+
+
+class SubnetScorer:
+    """A trained supernet in its detector, with the training and validation data, scoring one path at a time."""
+
+    def __init__(self, settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int) -> None:
+        import torch
+        from mmdet.registry import MODELS
+        from mmengine.runner import Runner
+
+        from necksearch.mmdet.checkpoint import load_local
+        from necksearch.search.calibrate import prepare_process
+        prepare_process(settings)
+        work_dir = supernet_dir(run_dir, template)
+        cfg = supernet_config(settings, template, work_dir, epochs)
+        checkpoint = _finished(work_dir, epochs)
+        if checkpoint is None:
+            raise NeckSearchError(f"{work_dir}: the supernet has not finished its {epochs} epochs of training")
+        self.model = MODELS.build(cfg.model)
+        self.model.load_state_dict(load_local(str(checkpoint), map_location="cpu")["state_dict"])
+        if settings["gpus_per_trial"] > 0 and torch.cuda.is_available():
+            self.model = self.model.cuda()
+        self.model.eval()
+        self.neck = self.model.neck
+        self.neck.sample_paths = False
+        loader = dict(cfg.train_dataloader, num_workers=0, persistent_workers=False)
+        self.train_loader = Runner.build_dataloader(loader, seed=settings["seed"])
+        self.val_loader = Runner.build_dataloader(dict(cfg.val_dataloader, num_workers=0, persistent_workers=False))
+        self.evaluator = _evaluator(cfg)
+        self.evaluator.dataset_meta = self.val_loader.dataset.metainfo
+
+    def score(self, graph: Any) -> Dict[str, float]:
+        """COCO bbox mAP on the validation set of ``graph`` (a point of the space) with inherited weights, and the
+        path's neck parameters (those of its stand-alone GraphNeck)."""
+        import torch
+        start = time.perf_counter()
+        self.neck.set_path(graph)
+        self._recalibrate_batchnorm()
+        self.model.eval()
+        with torch.no_grad():
+            for batch in self.val_loader:
+                self.evaluator.process(data_samples=self.model.val_step(batch), data_batch=batch)
+        with contextlib.redirect_stdout(io.StringIO()):
+            metrics = self.evaluator.evaluate(len(self.val_loader.dataset))
+        params = sum(p.numel() for module in self.neck.path_modules().values() for p in module.parameters())
+        return {"bbox_mAP": float(metrics["coco/bbox_mAP"]), "params": float(params),
+                "seconds": time.perf_counter() - start}
+
+    def _recalibrate_batchnorm(self) -> None:
+        """Running statistics of the path's BatchNorms recomputed (cumulative mean) on :data:`BN_BATCHES` batches."""
+        import torch
+        from torch.nn.modules.batchnorm import _BatchNorm
+        norms = [m for module in self.neck.path_modules().values() for m in module.modules()
+                 if isinstance(m, _BatchNorm) and m.track_running_stats]
+        if not norms:
+            return
+        momenta = [m.momentum for m in norms]
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None
+        self.neck.train()
+        with torch.no_grad():
+            for batch, _ in zip(self.train_loader, range(BN_BATCHES)):
+                inputs = self.model.data_preprocessor(batch, True)["inputs"]
+                self.neck(self.model.backbone(inputs))
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+        self.neck.eval()
+
+
+def _evaluator(cfg: Any) -> Any:
+    from mmengine.evaluator import Evaluator
+    from mmengine.registry import METRICS
+    metrics = cfg.val_evaluator if isinstance(cfg.val_evaluator, (list, tuple)) else [cfg.val_evaluator]
+    return Evaluator([METRICS.build(metric) for metric in metrics])
+
+
+def score_paths(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int,
+                graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
+    """Name → :meth:`SubnetScorer.score` for each graph (dict form), in one process; the first graph's ``setup_s``
+    is the loading of the supernet (the others' 0)."""
+    start = time.perf_counter()
+    scorer = SubnetScorer(settings, template, run_dir, epochs)
+    setup_s = time.perf_counter() - start
+    return {name: {**scorer.score(graph), "setup_s": setup_s if index == 0 else 0.0}
+            for index, (name, graph) in enumerate(graphs)}
+
+
+def score_on_cluster(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int,
+                     graphs: Sequence[Tuple[str, Dict[str, Any]]], concurrency: int) -> Dict[str, Dict[str, float]]:
+    """:func:`score_paths` as ``concurrency`` Ray tasks with the trial's resources, each loading the supernet once."""
+    import ray
+    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"])(score_paths)
+    shares = [list(graphs[i::concurrency]) for i in range(concurrency)]
+    scored: Dict[str, Dict[str, float]] = {}
+    for result in ray.get([task.remote(dict(settings), template, Path(run_dir), epochs, share)
+                           for share in shares if share]):
+        scored.update(result)
+    return {name: scored[name] for name, _ in graphs}
