@@ -37,8 +37,8 @@ class SuperNeck(nn.Module):
         in_channels: backbone widths, one per template input (c2..c5).
         out_channels: pyramid width the graphs are scaled to (``NeckGraph.with_channels``).
         seed: seed of the candidate enumeration and of the training paths.
-        reference: the path used outside path sampling until :meth:`set_path` (a preset name, graph or dict of
-            the space); default: the space's first fixed point in the template, else a uniform draw.
+        reference: the path used outside path sampling until :meth:`set_path` (a preset name, graph, dict or file of
+            the space); default: ``single_path.reference_graph`` (the first fixed point or preset in the template).
     """
 
     def __init__(self, space: Any, template: Optional[str] = None, in_channels: Sequence[int] = (256, 512, 1024, 2048),
@@ -49,24 +49,21 @@ class SuperNeck(nn.Module):
             space = load_space(space)
         self.space = one_template(space, template)
         self.channels = int(out_channels)
-        first = draw(self.space, random.Random(seed))
-        self.widths: Dict[str, int] = dict(zip(first.inputs, [int(c) for c in in_channels]))
+        reference = resolve_graph(reference) if reference is not None else reference_graph(self.space, seed)
+        self.widths: Dict[str, int] = dict(zip(reference.inputs, [int(c) for c in in_channels]))
         self.candidates = enumerate_candidates(self.space, self.channels, self.widths, seed)
         self.choices = nn.ModuleDict({key: build_node(node, graph.infer_shapes(self.widths))
                                       for key, (graph, node) in sorted(self.candidates.by_key.items())})
         self.rng = random.Random(seed)
         self.sample_paths = True
         self._paths: Dict[str, Tuple[NeckGraph, Tuple[Tuple[str, Any], ...]]] = {}
-        self.active = self._path(as_path(self.space, self._reference(reference, first)))
+        self.active = self._path(as_path(self.space, reference))
         self.last_steps = self.active[1]
 
     @property
     def graph(self) -> NeckGraph:
         """The active path (detectors read a neck's ``graph``)."""
         return self.active[0]
-
-    def _reference(self, reference: Any, fallback: NeckGraph) -> NeckGraph:
-        return resolve_graph(reference) if reference is not None else reference_graph(self.space) or fallback
 
     def _path(self, graph: NeckGraph) -> Tuple[NeckGraph, Tuple[Tuple[str, Any], ...]]:
         """The graph at the supernet's widths and its (candidate key, node) steps in topological order."""

@@ -75,10 +75,7 @@ def supernet_config(settings: Mapping[str, Any], template: str, work_dir: Path, 
     recipe = dict(data_root=settings["data_root"], seed=settings["seed"], image_size=settings["image_size"],
                   data_fraction=settings["data_fraction"], work_dir=work_dir)
     space = one_template(load_space(settings["space"]), template)
-    reference = reference_graph(space)
-    if reference is None:
-        raise NeckSearchError(f"space {space.name!r}, template {template!r}: no fixed point or preset of the space "
-                              f"is a path of it to validate the supernet with")
+    reference = reference_graph(space, settings["seed"])
     neck = build_train_config(settings["config"], **recipe).model.neck
     widths = dict(zip(reference.inputs, neck["in_channels"]))
     candidates = enumerate_candidates(space, neck["out_channels"], widths, settings["seed"])

@@ -80,16 +80,16 @@ def as_path(space: Any, graph: NeckGraph) -> NeckGraph:
     return space.freeze(space.sample_of(graph))
 
 
-def reference_graph(space: Any) -> Optional[NeckGraph]:
-    """The first of the space's fixed points, then of its presets, that the one-template ``space`` holds (as a
-    path); ``None`` if none does."""
+def reference_graph(space: Any, seed: int = 0) -> NeckGraph:
+    """The path a supernet validates with: the first of the space's fixed points, then of its presets, that the
+    one-template ``space`` holds, else a uniform draw (seeded)."""
     from necksearch.graph.presets import load_preset
     for name in (*space.fixed_points, *space.presets):
         try:
             return as_path(space, load_preset(name))
         except SpaceError:
             continue
-    return None
+    return draw(space, random.Random(seed))
 
 
 def draw(space: Any, rng: random.Random) -> NeckGraph:
