@@ -103,8 +103,8 @@ def train_supernet(settings: Mapping[str, Any], template: str, run_dir: Path, ep
     prepare_process(settings)
     work_dir = supernet_dir(run_dir, template)
     start = time.perf_counter()
+    cfg = supernet_config(settings, template, work_dir, epochs, resume=(work_dir / "last_checkpoint").is_file())
     if _finished(work_dir, epochs) is None:
-        cfg = supernet_config(settings, template, work_dir, epochs, resume=(work_dir / "last_checkpoint").is_file())
         if settings["gpus_per_trial"] <= 0:
             cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
         with contextlib.redirect_stdout(sys.stderr):

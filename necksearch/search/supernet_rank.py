@@ -168,8 +168,10 @@ def screen_by_supernet(settings: Any, space: Any, count: int, concurrency: int,
     template_space = one_template(space, settings.template)
     template = template_space.templates[0].name
     settings_dict = dataclasses.asdict(settings)
-    say(f"training the supernet of template {template} for {settings.supernet_epochs} epochs ...")
-    trained = train_templates(settings_dict, [template], settings.run_dir, settings.supernet_epochs, settings.retries)
+    training = {**settings_dict, "cpus_per_trial": _training_cpus(settings)}
+    say(f"training the supernet of template {template} for {settings.supernet_epochs} epochs on "
+        f"{training['cpus_per_trial']:g} CPUs ...")
+    trained = train_templates(training, [template], settings.run_dir, settings.supernet_epochs, settings.retries)
     say(f"supernet trained ({trained[template]['cpu_seconds']:.0f} CPU-seconds); scoring {count} paths proposed by "
         f"the {settings.sampler} sampler ...")
     actor = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial)(SubnetScorer)
@@ -179,6 +181,15 @@ def screen_by_supernet(settings: Any, space: Any, count: int, concurrency: int,
     study = optuna.create_study(sampler=sampler_of(settings), directions=[
         {"max": "maximize", "min": "minimize"}[d] for d in settings.directions])
     return _propose_and_score(settings, space, template_space, study, scorers, count, say)
+
+
+def _training_cpus(settings: Any) -> float:
+    """The supernet trains alone before any trial: the CPUs of all concurrent trials, within one node's."""
+    import ray
+
+    from necksearch.search.preflight import alive_nodes
+    largest = max((node.get("CPU", 0) for node in alive_nodes(ray.nodes())), default=settings.cpus_per_trial)
+    return max(settings.cpus_per_trial, min(settings.cpus_per_trial * settings.max_concurrent, largest))
 
 
 def _propose_and_score(settings: Any, space: Any, template_space: Any, study: Any, scorers: List[Any], count: int,

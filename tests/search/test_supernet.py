@@ -98,7 +98,7 @@ def test_screen_supernet_records_scored_paths_and_trains_the_best(tmp_path, tiny
     done = run_search("sn", tmp_path, search_data_root, str(tiny_space_file), "--screen", "supernet:4",
                       "--supernet-epochs", "1", "--num-trials", "2", "--fixed-points", "fpn", "--epochs", "1",
                       "--scheduler", "none")
-    assert "training the supernet of template pyramid for 1 epochs" in done.stdout
+    assert "training the supernet of template pyramid for 1 epochs on 2 CPUs" in done.stdout
     assert "screened by supernet:" in done.stdout
     candidates = json.loads((tmp_path / "sn" / "screen.json").read_text())
     assert len(candidates) == 4
