@@ -134,9 +134,10 @@ def graph_samples(settings: FidelitySettings, space: Any) -> Dict[str, Dict[str,
     return chosen
 
 
-def seeded_draws(space: Any, count: int, seed: int, taken: set) -> Dict[str, Dict[str, Any]]:
+def seeded_draws(space: Any, count: int, seed: int, taken: set, require_all: bool = True) -> Dict[str, Dict[str, Any]]:
     """``count`` distinct graphs drawn by Optuna's RandomSampler(seed) from ``space`` (within its constraints,
-    which are counted only where the space has any)."""
+    which are counted only where the space has any); fewer, without ``require_all``, when 50 draws per graph
+    found no more."""
     import optuna
 
     from necksearch.analysis.complexity import count_neck
@@ -156,7 +157,7 @@ def seeded_draws(space: Any, count: int, seed: int, taken: set) -> Dict[str, Dic
             continue
         taken.add(graph_hash)
         draws[f"sample{len(draws):02d}"] = sample
-    if len(draws) < count:
+    if len(draws) < count and require_all:
         raise NeckSearchError(f"--samples {count}: space {space.name!r} gave only {len(draws)} distinct feasible graphs")
     return draws
 

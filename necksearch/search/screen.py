@@ -117,18 +117,25 @@ def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], con
         candidates = screen_by_supernet(settings, space, count, concurrency, say)
     else:
         taken = {space.freeze(sample).canonical_hash() for sample in fixed_points.values()}
-        draws = seeded_draws(space, count, settings.seed, taken)
+        draws = seeded_draws(space, count, settings.seed, taken, require_all=False)
+        if len(draws) < count:
+            say(f"--screen {settings.screen}: the space gave only {len(draws)} distinct graphs; screening those")
         say(f"screening {count} graphs drawn from the space by {score} ...")
         scored = score_on_cluster(dataclasses.asdict(settings),
                                   [(name, space.freeze(sample).to_dict()) for name, sample in draws.items()],
                                   max(1, concurrency))
         candidates = {name: {"sample": draws[name], "scores": scored[name]} for name in draws}
-    finite = [name for name in candidates if math.isfinite(candidates[name]["scores"][score])]
-    if len(finite) < len(candidates):
-        say(f"{len(candidates) - len(finite)} screened graphs have no finite {score} (kept in {SCREEN_FILE}, not ranked)")
-    ranked = sorted(finite, key=lambda name: -candidates[name]["scores"][score])
+    ranked = rank_candidates(candidates, score)
+    if len(ranked) < len(candidates):
+        say(f"{len(candidates) - len(ranked)} screened graphs have no finite {score} (kept in {SCREEN_FILE}, not ranked)")
     keep = max(0, settings.num_trials - len(fixed_points))
     return candidates, {name: {**candidates[name], "rank": rank} for rank, name in enumerate(ranked[:keep], 1)}
+
+
+def rank_candidates(candidates: Mapping[str, Mapping[str, Any]], score: str) -> List[str]:
+    """Names of the candidates with a finite ``score``, highest first; NaN and ±inf are left out, never first or last."""
+    finite = [name for name in candidates if math.isfinite(candidates[name]["scores"][score])]
+    return sorted(finite, key=lambda name: -candidates[name]["scores"][score])
 
 
 def read_screen(path: Path) -> Dict[str, Dict[str, Any]]:
