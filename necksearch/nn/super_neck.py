@@ -25,7 +25,7 @@ from necksearch.graph import GraphError, NeckGraph
 from necksearch.graph.presets import resolve_graph
 from necksearch.nn.graph_neck import build_node, call_node
 from necksearch.space.single_path import (as_path, draw, enumerate_candidates, one_template, path_steps,
-                                          reference_graph, scaled)
+                                          reference_graph, scaled, tie_group)
 
 
 class SuperNeck(nn.Module):
@@ -54,11 +54,24 @@ class SuperNeck(nn.Module):
         self.candidates = enumerate_candidates(self.space, self.channels, self.widths, seed)
         self.choices = nn.ModuleDict({key: build_node(node, graph.infer_shapes(self.widths))
                                       for key, (graph, node) in sorted(self.candidates.by_key.items())})
+        self._tie_equal_shapes()
         self.rng = random.Random(seed)
         self.sample_paths = True
         self._paths: Dict[str, Tuple[NeckGraph, Tuple[Tuple[str, Any], ...]]] = {}
         self.active = self._path(as_path(self.space, reference))
         self.last_steps = self.active[1]
+
+    def _tie_equal_shapes(self) -> None:
+        """Within each ``single_path.tie_group``, candidates whose weights have the same names and shapes share them
+        (the same ``Parameter`` and buffer objects): the pyramid template's 31 fusion variants per level train as
+        far fewer sets of weights. A path's stand-alone slices are unchanged by it."""
+        firsts: Dict[Any, nn.Module] = {}
+        for key, (graph, node) in sorted(self.candidates.by_key.items()):
+            module = self.choices[key]
+            shapes = tuple((name, tuple(t.shape)) for name, t in module.state_dict().items())
+            first = firsts.setdefault((tie_group(node, graph), shapes), module)
+            if first is not module:
+                _share(first, module)
 
     @property
     def graph(self) -> NeckGraph:
@@ -119,3 +132,14 @@ class SuperNeck(nn.Module):
             for suffix, tensor in module.state_dict().items():
                 state[f"nodes.{name}.{suffix}"] = tensor
         return state
+
+
+def _share(source: nn.Module, target: nn.Module) -> None:
+    """Make ``target`` hold ``source``'s parameters and buffers (same objects), module by module."""
+    targets = dict(target.named_modules())
+    for name, module in source.named_modules():
+        twin = targets[name]
+        for attr, parameter in module.named_parameters(recurse=False):
+            setattr(twin, attr, parameter)
+        for attr, buffer in module.named_buffers(recurse=False):
+            twin._buffers[attr] = buffer

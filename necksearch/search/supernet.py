@@ -25,6 +25,8 @@ from necksearch.errors import NeckSearchError
 
 IDENTITY_FILE = "supernet.json"
 REFERENCE_FILE = "reference.yaml"
+#: How candidates share weights (``nn.super_neck``): part of what a checkpoint belongs to.
+SHARING = "choice blocks; equal shapes tied within a position, op and block"
 #: Training batches the BatchNorm statistics of a path are recomputed on before it is scored.
 BN_BATCHES = 4
 
@@ -43,7 +45,8 @@ def identity(settings: Mapping[str, Any], template: str, epochs: int, candidates
     return {"space": settings["space"], "space_sha256": _sha256(settings["space"]), "template": template,
             "candidates": candidates.digest, "config": settings["config"],
             "config_sha256": _sha256(settings["config"]), "data_root": settings["data_root"], "epochs": int(epochs),
-            "image_size": settings["image_size"], "data_fraction": settings["data_fraction"], "seed": settings["seed"]}
+            "image_size": settings["image_size"], "data_fraction": settings["data_fraction"], "seed": settings["seed"],
+            "sharing": SHARING}
 
 
 def check_identity(work_dir: Path, wanted: Mapping[str, Any]) -> None:

@@ -108,11 +108,25 @@ def candidate_key(node: Node, shapes: Mapping[str, NodeShape], producers: Mappin
     RMS of 10⁵ within 12 epochs, taking the shared heads with them (benchmarks/results/supernet.md).
     """
     shape = shapes[node.name]
-    producer = producers.get(node.inputs[0]) if len(node.inputs) == 1 else None
+    producer = block_producer(node, producers)
     block = None if producer is None else [producer.op, explicit_args(producer)]
     text = json.dumps([node.name, node.op, explicit_args(node), [shapes[name].channels for name in node.inputs],
                        shape.channels, shape.scale, block], sort_keys=True, separators=(",", ":"), default=str)
     return f"{node.name}_{node.op}_{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def block_producer(node: Node, producers: Mapping[str, Node]) -> Optional[Node]:
+    """The node whose choice block ``node`` ends (its one input, when that is a node), or ``None``."""
+    return producers.get(node.inputs[0]) if len(node.inputs) == 1 else None
+
+
+def tie_group(node: Node, graph: NeckGraph) -> Tuple[str, str, Optional[str]]:
+    """Candidates of one tie group share every weight of equal shape: same position, op, and op of the block they
+    end (the values of an op's hyper-parameters that leave its weights' shapes alone — a window, a pooling, a
+    number of parts, a gate — are one set of weights, as OFA shares one kernel across its elastic choices; Cai et
+    al. 2020, Sec. 3.2)."""
+    producer = block_producer(node, {n.name: n for n in graph.nodes})
+    return node.name, node.op, None if producer is None else producer.op
 
 
 def path_steps(graph: NeckGraph, widths: Mapping[str, int]) -> Tuple[Tuple[str, Node], ...]:

@@ -8,6 +8,7 @@ from necksearch.graph.presets import load_preset
 from necksearch.nn import GraphNeck
 from necksearch.nn.super_neck import SuperNeck
 from necksearch.space import SpaceError
+from necksearch.space.single_path import tie_group
 from tests.space.test_single_path import TINY
 
 WIDTHS = [8, 16, 32, 64]
@@ -79,3 +80,20 @@ def test_training_draws_one_path_per_call_and_only_it_gets_gradients(tiny):
 def test_a_graph_outside_the_supernets_template_is_refused(tiny):
     with pytest.raises(SpaceError, match="does not contain"):
         tiny.set_path(load_preset("a2fpn"))
+
+
+def test_hyper_parameter_values_that_keep_the_weight_shapes_share_the_weights():
+    supernet = SuperNeck("default", "pyramid", in_channels=[24, 40, 112, 320], out_channels=32)
+    by_position = {}
+    for key, (graph, node) in supernet.candidates.by_key.items():
+        by_position.setdefault((node.name, node.op, tie_group(node, graph)[2]), []).append(key)
+
+    def weights(key):
+        return {id(p) for p in supernet.choices[key].parameters()}
+    windows = by_position[("t3", "lgt", None)]  # window 3, 5, 7: one set of weights
+    assert len(windows) == 3 and len({frozenset(weights(k)) for k in windows}) == 1
+    kernels = by_position[("t3", "carafe", None)]  # up_kernel 3, 5, 7: differently shaped kernel predictors
+    assert len({frozenset(weights(k)) for k in kernels}) == 3
+    after_lgt, after_sum = by_position[("d3", "conv3x3", "lgt")], by_position[("d3", "conv3x3", "sum")]
+    assert len({frozenset(weights(k)) for k in after_lgt}) == 1  # one conv after every LGT window
+    assert not weights(after_lgt[0]) & weights(after_sum[0])  # but its own, not the conv after a sum
