@@ -1,11 +1,12 @@
 """SuperNeck: the weight-sharing supernet of one template of a search space (Single Path One-Shot).
 
 It holds one module per candidate of the template (:mod:`necksearch.space.single_path`: a node position with
-one op, one set of hyper-parameters and its shapes), every one built as ``GraphNeck`` builds that node. A forward
-pass runs one path, a graph of the space, through the candidates it holds:
+one op, one set of hyper-parameters and its shapes), every one built as ``GraphNeck`` builds that node; the
+values of an op's hyper-parameters that leave its weights' shapes alone share one set of weights
+(``single_path.tie_group``). A forward pass runs one path, a graph of the space, through the candidates it holds:
 
-* in training mode with ``sample_paths`` on, a new path per call, every choice uniform (SPOS, Guo et al. 2020,
-  Sec. 3.2: one subnet per iteration; mmdet's detectors call the neck once per iteration);
+* in training mode with ``sample_paths`` on, a new path per call, every choice uniform (SPOS, Guo et al. 2020:
+  one subnet per iteration; mmdet's detectors call the neck once per iteration);
 * otherwise the active path (:meth:`SuperNeck.set_path`), by default the reference graph (the template's first
   fixed point), so validation during supernet training tracks one fixed subnet.
 

@@ -7,8 +7,8 @@
   work directory records what the weights belong to (space file, template, config file, data, fidelity, seed); a
   resume against anything else is refused naming both.
 * :class:`SubnetScorer` loads the trained supernet once, then scores paths: the path is made active, the
-  BatchNorm statistics of its candidates are recomputed on a few training batches (SPOS Sec. 3.3: shared
-  statistics do not fit any one path), and the detector is evaluated on the validation set with mmengine's
+  BatchNorm statistics of its candidates are recomputed on a few training batches (as SPOS does before
+  evaluating a path: statistics shared by all paths fit none of them), and the detector is evaluated on the validation set with mmengine's
   evaluator (COCO bbox mAP, as a trial's).
 """
 from __future__ import annotations

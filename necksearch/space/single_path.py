@@ -1,8 +1,8 @@
 """What a weight-sharing supernet needs from a space, without torch: one template's sub-space, uniform single-path
 draws, and the candidate nodes at every position.
 
-Single Path One-Shot (Guo et al. 2020, "Single Path One-Shot Neural Architecture Search with Uniform Sampling",
-Sec. 3.2) trains a supernet by drawing one path per iteration, every choice uniformly, and later ranks paths by
+Single Path One-Shot (Guo et al. 2020, "Single Path One-Shot Neural Architecture Search with Uniform Sampling")
+trains a supernet by drawing one path per iteration, every choice uniformly, and later ranks paths by
 their accuracy with the inherited weights. Here a path is a graph of the space, so the supernet's candidates are
 the nodes that graphs of the space can hold: a *candidate* is a node position of the template (the node's name,
 which the templates give per position: ``t4``, ``u5``, ``ctx``, ...) with one op, one set of hyper-parameters and
@@ -103,7 +103,7 @@ def candidate_key(node: Node, shapes: Mapping[str, NodeShape], producers: Mappin
     and — for a node whose one input is another node — that node's op and hyper-parameters.
 
     The last rule makes a fusion and the 3×3 conv after it one choice block, as SPOS's blocks own all their weights
-    (Guo et al. 2020, Sec. 3.1): a conv shared by every fusion op at its level sees inputs of very different scale
+    (Guo et al. 2020): a conv shared by every fusion op at its level sees inputs of very different scale
     (concat, CARAFE, MSSA, RT, GACAP ...) and, measured on the default space's pyramid, its outputs ran away to an
     RMS of 10⁵ within 12 epochs, taking the shared heads with them (benchmarks/results/supernet.md).
     """
@@ -123,8 +123,8 @@ def block_producer(node: Node, producers: Mapping[str, Node]) -> Optional[Node]:
 def tie_group(node: Node, graph: NeckGraph) -> Tuple[str, str, Optional[str]]:
     """Candidates of one tie group share every weight of equal shape: same position, op, and op of the block they
     end (the values of an op's hyper-parameters that leave its weights' shapes alone — a window, a pooling, a
-    number of parts, a gate — are one set of weights, as OFA shares one kernel across its elastic choices; Cai et
-    al. 2020, Sec. 3.2)."""
+    number of parts, a gate — are one set of weights: sharing across an op's elastic choices as in Once-for-All, Cai
+    et al. 2020, here only where the shapes are equal)."""
     producer = block_producer(node, {n.name: n for n in graph.nodes})
     return node.name, node.op, None if producer is None else producer.op
 
