@@ -5,9 +5,9 @@ data fraction), written from a ``necksearch fidelity`` run (benchmarks/results/r
 the pooled seed std of bbox mAP, the mean seed-to-seed Kendall τ at that fidelity and, where it served as a
 low fidelity, its Kendall τ against the higher one. A search's report looks its own fidelity up, shows the
 noise beside the leaderboard, marks differences smaller than it as ties and states the τ. Its ``rankers`` list
-holds, per zero-cost score and fidelity, the Kendall τ and Spearman ρ of the score against trained mAP
-(``necksearch fidelity --zero-cost``, benchmarks/results/zero_cost.md): a search that screens by a score
-(``--screen``) states it.
+holds, per zero-cost score and fidelity (and for the supernet per template), the Kendall τ and Spearman ρ of the
+ranker against trained mAP (``necksearch fidelity --zero-cost`` / ``--supernet``, benchmarks/results/zero_cost.md,
+supernet.md), with a ``note`` where the number needs one: a search that screens by it (``--screen``) states it.
 """
 from __future__ import annotations
 
@@ -46,11 +46,13 @@ def describe(entry: Optional[Mapping[str, Any]]) -> str:
     return line + "; differences smaller than the noise are ties (=)"
 
 
-def ranker_measured(ranker: str, fidelity: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
-    """The measured agreement of zero-cost score ``ranker`` with training at this fidelity's recipe, or ``None``."""
+def ranker_measured(ranker: str, fidelity: Mapping[str, Any], template: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    """The measured agreement of ``ranker`` (a zero-cost score, or ``supernet`` within ``template``) with training at
+    this fidelity's recipe, or ``None``."""
     entries = json.loads(MEASURED_FILE.read_text(encoding="utf-8")).get("rankers", [])
     for entry in entries:
-        if entry["ranker"] == ranker and all(entry[key] == fidelity.get(key) for key in MATCHED):
+        if entry["ranker"] == ranker and entry.get("template") == template and \
+                all(entry[key] == fidelity.get(key) for key in MATCHED):
             return entry
     return None
 
@@ -60,5 +62,6 @@ def describe_ranker(ranker: str, entry: Optional[Mapping[str, Any]]) -> str:
     if entry is None:
         return (f"screened by {ranker}: its agreement with training is not measured for this recipe and fidelity "
                 "(measure it with `necksearch fidelity --zero-cost`)")
-    return (f"screened by {ranker}: measured Kendall τ {entry['tau']:+.2f} (Spearman ρ {entry['rho']:+.2f}) against "
+    line = (f"screened by {ranker}: measured Kendall τ {entry['tau']:+.2f} (Spearman ρ {entry['rho']:+.2f}) against "
             f"trained mAP over {entry['graphs']} graphs at this recipe and fidelity ({entry['source']})")
+    return line + (f"; {entry['note']}" if entry.get("note") else "")

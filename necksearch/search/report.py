@@ -114,7 +114,7 @@ def write_report(settings: SearchSettings, storage: Any, url: str, say: Callable
     table = leaderboard(rows, measured["seed_noise"] if measured else None) + "\n" + describe(measured)
     if settings.screen:
         ranker = parse_screen(settings.screen)[0]
-        table += "\n" + describe_ranker(ranker, ranker_measured(ranker, settings.fidelity()))
+        table += "\n" + describe_ranker(ranker, ranker_measured(ranker, settings.fidelity(), settings.template))
     (run_dir / "leaderboard.txt").write_text(table + "\n", encoding="utf-8")
     say(table)
     _draw_all(settings, trials, rows, say)

@@ -116,12 +116,20 @@ def ranked_cost(results: Mapping[str, Any], architectures: int) -> float:
     return cost["supernet_training_cpu_s"] / architectures + cost["scoring_cpu_s_per_graph"]
 
 
-def ranker_entry(results: Mapping[str, Any]) -> Dict[str, Any]:
-    """The ``rankers`` entry of ``search/rank_fidelity.json`` for this judgement (``measured.ranker_measured``)."""
-    agreement = results["correlation"]["supernet"]
-    return {"ranker": RANKER, "config": results["config"], **results["fidelity"], "tau": round(agreement["tau"], 3),
-            "rho": round(agreement["rho"], 3), "graphs": results["graphs"], "supernet_epochs": results["supernet_epochs"],
-            "source": "benchmarks/results/supernet.md"}
+def ranker_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """The ``rankers`` entries of ``search/rank_fidelity.json`` for this judgement, one per template (a search screens
+    within one; ``measured.ranker_measured``)."""
+    entries = []
+    for template, names in results["templates"].items():
+        agreement = results["correlation"][f"supernet ({template} only)"]
+        if agreement["tau"] is None:
+            continue
+        entries.append({"ranker": RANKER, "template": template, "config": results["config"], **results["fidelity"],
+                        "tau": round(agreement["tau"], 3), "rho": round(agreement["rho"], 3), "graphs": len(names),
+                        "supernet_epochs": results["supernet_epochs"],
+                        "best_supernet_map": max(results["supernet_map"][n] for n in names),
+                        "source": "benchmarks/results/supernet.md"})
+    return entries
 
 
 def results_markdown(results: Mapping[str, Any]) -> str:

@@ -175,3 +175,18 @@ def test_a_screening_ranker_is_looked_up_by_score_and_recipe(monkeypatch, tmp_pa
     assert measured.ranker_measured("zico", {**FIDELITY, "image_size": 64}) is None
     assert "Kendall τ +0.21" in measured.describe_ranker("zico", entry) and "16 graphs" in measured.describe_ranker("zico", entry)
     assert "not measured" in measured.describe_ranker("zico", None)
+
+
+def test_a_supernet_ranker_is_looked_up_by_template_and_says_its_note(monkeypatch, tmp_path):
+    import json
+    from necksearch.search import measured
+    entries = [{"ranker": "supernet", "template": template, "config": "proxy.py", "epochs": 3, "image_size": 128,
+                "data_fraction": 0.5, "tau": tau, "rho": tau, "graphs": 5, "source": "here", "note": note}
+               for template, tau, note in (("fpt", 0.8, ""), ("pyramid", 0.45, "its paths all score below 0.003"))]
+    path = tmp_path / "rank_fidelity.json"
+    path.write_text(json.dumps({"measurements": [], "rankers": entries}))
+    monkeypatch.setattr(measured, "MEASURED_FILE", path)
+    assert measured.ranker_measured("supernet", FIDELITY, "fpt") == entries[0]
+    assert measured.ranker_measured("supernet", FIDELITY) is None  # a supernet is measured per template
+    line = measured.describe_ranker("supernet", measured.ranker_measured("supernet", FIDELITY, "pyramid"))
+    assert "Kendall τ +0.45" in line and line.endswith("; its paths all score below 0.003")
