@@ -3,9 +3,10 @@
 * :func:`train_supernet` trains a :class:`~necksearch.nn.super_neck.SuperNeck` of one template inside the trial's
   own detector, config, data and fidelity (``runner.build_train_config`` with the neck replaced), one uniform path
   per iteration, with mmengine's Runner: epoch checkpoints in ``WORK_DIR``, a killed training continues from its
-  last epoch. It runs as a Ray task with the trial's CPUs and GPUs and Ray's retries. ``supernet.json`` in the
-  work directory records what the weights belong to (space file, template, config file, data, fidelity, seed); a
-  resume against anything else is refused naming both.
+  last epoch. It runs as a Ray task with the trial's CPUs and GPUs and Ray's retries
+  (``supernet_rank.train_templates``). ``supernet.json`` in the work directory records what the weights belong to
+  (space file and content, template, candidate set, config file and content, data, fidelity, seed, the sharing
+  scheme); a resume against anything else is refused naming both.
 * :class:`SubnetScorer` loads the trained supernet once, then scores paths: the path is made active, the
   BatchNorm statistics of its candidates are recomputed on a few training batches (as SPOS does before
   evaluating a path: statistics shared by all paths fit none of them), and the detector is evaluated on the validation set with mmengine's
@@ -130,15 +131,6 @@ def _timing(work_dir: Path, cpu_seconds: float, threads: int) -> Dict[str, Any]:
     total = {"cpu_seconds": earlier["cpu_seconds"] + cpu_seconds, "threads": threads}
     path.write_text(json.dumps(total) + "\n", encoding="utf-8")
     return total
-
-
-def train_on_cluster(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int,
-                     retries: int = 1) -> Dict[str, Any]:
-    """:func:`train_supernet` as a Ray task with the trial's resources; a failed attempt is retried (it resumes)."""
-    import ray
-    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"],
-                      max_retries=retries, retry_exceptions=False)(train_supernet)
-    return ray.get(task.remote(dict(settings), template, Path(run_dir), epochs))
 
 
 # ---------------------------------------------------------------------------------------------- scoring
