@@ -118,15 +118,19 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     url = storage_url(settings.storage, settings.run_dir)
     check_storage(url, settings.name, resume)
     started_ray = start_ray(settings)  # and the preflight against its nodes, before anything is written
+    startup_s = time.monotonic() - session_start
     try:
         storage = open_storage(url) if resume else None  # a new run's storage is created once the plan stands
         finished, done = _finished_so_far(settings, storage) if resume else ([], 0)
+        if settings.screen and dry_run:
+            say(f"--dry-run does not screen (--screen {settings.screen} would score and, for a supernet, train): "
+                "the plan prices its trials as sampled ones")
         candidates, screened = screen_space(settings, space, fixed_points, settings.max_concurrent, say) \
-            if settings.screen else ({}, {})
+            if settings.screen and not dry_run else ({}, {})
         order = trial_order(list(fixed_points), finished, settings.num_trials - done)
         if order:
             say("measuring the cost of a training iteration on the trial's resources ...")
-        plan = make_plan(settings, space, fixed_points, order, _nodes(), time.monotonic() - session_start)
+        plan = make_plan(settings, space, fixed_points, order, _nodes(), startup_s)
         if dry_run:
             say(plan_text(plan))
         check_disk(settings.runs_dir, plan["estimate"]["disk_bytes"],

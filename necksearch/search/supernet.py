@@ -87,6 +87,7 @@ def supernet_config(settings: Mapping[str, Any], template: str, work_dir: Path, 
     (work_dir / REFERENCE_FILE).write_text(reference.to_yaml(), encoding="utf-8")
     cfg = build_train_config(settings["config"], graph=work_dir / REFERENCE_FILE, epochs=epochs, resume=resume,
                              **recipe)
+    cfg.default_hooks["checkpoint"]["max_keep_ckpts"] = 1  # ~130 MB each at width 64: the last one resumes
     preprocessor = cfg.model.setdefault("data_preprocessor", {})
     divisors = [pad_size_divisor(graph, neck["in_channels"]) for graph in candidates.witnesses()]
     preprocessor["pad_size_divisor"] = max([preprocessor.get("pad_size_divisor", 1), *divisors])
