@@ -60,9 +60,10 @@ def _check_supernet_screen(settings: SearchSettings) -> None:
     """``--screen supernet:N`` needs one template (``--template`` when the space has several) and objectives it can
     score (mAP from the supernet, params and FLOPs counted; latency is not measured per path)."""
     from necksearch.search.settings import parse_screen
+    from necksearch.search.supernet_rank import RANKER
     from necksearch.space import load_space
     from necksearch.space.single_path import one_template
-    if not settings.screen or parse_screen(settings.screen)[0] != "supernet":
+    if not settings.screen or parse_screen(settings.screen)[0] != RANKER:
         if settings.template is not None:
             raise NeckSearchError("--template chooses the supernet of --screen supernet:N; it means nothing without it")
         return

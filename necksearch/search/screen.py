@@ -120,7 +120,7 @@ def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], con
         draws = seeded_draws(space, count, settings.seed, taken, require_all=False)
         if len(draws) < count:
             say(f"--screen {settings.screen}: the space gave only {len(draws)} distinct graphs; screening those")
-        say(f"screening {count} graphs drawn from the space by {score} ...")
+        say(f"screening {len(draws)} graphs drawn from the space by {score} ...")
         scored = score_on_cluster(dataclasses.asdict(settings),
                                   [(name, space.freeze(sample).to_dict()) for name, sample in draws.items()],
                                   max(1, concurrency))
