@@ -26,7 +26,7 @@ from necksearch.graph import GraphError, NeckGraph
 from necksearch.graph.presets import resolve_graph
 from necksearch.nn.graph_neck import build_node, call_node
 from necksearch.space.single_path import (as_path, draw, enumerate_candidates, one_template, path_steps,
-                                          reference_graph, scaled, tie_group)
+                                          reference_graph, scaled, template_candidates, tie_group)
 
 
 class SuperNeck(nn.Module):
@@ -45,14 +45,16 @@ class SuperNeck(nn.Module):
     def __init__(self, space: Any, template: Optional[str] = None, in_channels: Sequence[int] = (256, 512, 1024, 2048),
                  out_channels: int = 256, seed: int = 0, reference: Any = None) -> None:
         super().__init__()
-        if isinstance(space, str):
+        space_file = space if isinstance(space, str) else None
+        if space_file is not None:
             from necksearch.space import load_space
-            space = load_space(space)
+            space = load_space(space_file)
         self.space = one_template(space, template)
         self.channels = int(out_channels)
         reference = resolve_graph(reference) if reference is not None else reference_graph(self.space, seed)
         self.widths: Dict[str, int] = dict(zip(reference.inputs, [int(c) for c in in_channels]))
-        self.candidates = enumerate_candidates(self.space, self.channels, self.widths, seed)
+        self.candidates = (enumerate_candidates(self.space, self.channels, self.widths, seed) if space_file is None
+                           else template_candidates(space_file, template, self.channels, self.widths, seed))
         self.choices = nn.ModuleDict({key: build_node(node, graph.infer_shapes(self.widths))
                                       for key, (graph, node) in sorted(self.candidates.by_key.items())})
         self._tie_equal_shapes()

@@ -15,7 +15,7 @@ import itertools
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Iterator, Mapping, Sequence, Tuple
 
 #: Iterations timed per graph after the warm-up ones (the first iterations pay for lazy initialisation).
 TRAIN_ITERATIONS = 3
@@ -116,10 +116,17 @@ def _time_steps(step, loader, iterations: int) -> float:
 def calibrate_on_cluster(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]],
                          concurrency: int) -> Dict[str, Dict[str, float]]:
     """Calibrate ``graphs`` as Ray tasks with the trial's resources, ``concurrency`` at once (as trials run)."""
+    return spread_on_cluster(calibrate_graphs, settings, graphs, concurrency)
+
+
+def spread_on_cluster(function: Any, settings: Mapping[str, Any], graphs: Sequence[Tuple[str, Any]],
+                      concurrency: int, *args: Any) -> Dict[str, Any]:
+    """Name → result of ``function(settings, *args, share)`` (a name → result dict per share), the graphs dealt into
+    ``concurrency`` shares run as Ray tasks with the trial's CPUs and GPUs; results in the graphs' order."""
     import ray
-    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"])(calibrate_graphs)
-    shares: List[List[Tuple[str, Dict[str, Any]]]] = [list(graphs[i::concurrency]) for i in range(concurrency)]
-    measured: Dict[str, Dict[str, float]] = {}
-    for result in ray.get([task.remote(settings, share) for share in shares if share]):
-        measured.update(result)
-    return {name: measured[name] for name, _ in graphs}
+    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"])(function)
+    shares = [list(graphs[i::concurrency]) for i in range(concurrency)]
+    results: Dict[str, Any] = {}
+    for result in ray.get([task.remote(dict(settings), *args, share) for share in shares if share]):
+        results.update(result)
+    return {name: results[name] for name, _ in graphs}

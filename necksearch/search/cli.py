@@ -7,7 +7,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from necksearch.search.settings import OBJECTIVES, RUNS_DIR, SAMPLERS, SCHEDULERS, SearchSettings, latest_run
+from necksearch.search.settings import (OBJECTIVES, RUNS_DIR, SAMPLERS, SCHEDULERS, SearchSettings, at_least,
+                                        latest_run)
 
 DEFAULTS = SearchSettings()
 
@@ -217,8 +218,8 @@ def add_fidelity_parser(sub) -> None:
                           help="train a weight-sharing supernet per template of the run --name's space at its low "
                                "fidelity, score every graph of the run with inherited weights, and write the "
                                "Kendall tau / Spearman rho against their trained mAP (supernet_results.{json,md})")
-    fidelity.add_argument("--supernet-epochs", type=int, default=12, metavar="E",
-                          help="with --supernet: epochs the supernet trains (default 12)")
+    fidelity.add_argument("--supernet-epochs", type=int, default=DEFAULTS.supernet_epochs, metavar="E",
+                          help=f"with --supernet: epochs the supernet trains (default {DEFAULTS.supernet_epochs})")
     fidelity.set_defaults(func=cmd_fidelity)
 
 
@@ -229,17 +230,13 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         from necksearch.errors import NeckSearchError
         raise NeckSearchError(f"--{given[0].replace('_', '-')} needs --name of the fidelity run")
     if args.zero_cost:
-        from necksearch.errors import NeckSearchError
         from necksearch.search.screen import judge_fidelity_run
-        if args.init_seeds < 1:
-            raise NeckSearchError(f"--init-seeds must be at least 1, got {args.init_seeds}")
+        at_least("--init-seeds", args.init_seeds, 1)
         judge_fidelity_run(Path(args.runs_dir) / args.name, init_seeds=args.init_seeds)
         return 0
     if args.supernet:
-        from necksearch.errors import NeckSearchError
         from necksearch.search.supernet_rank import judge_supernet_run
-        if args.supernet_epochs < 1:
-            raise NeckSearchError(f"--supernet-epochs must be at least 1, got {args.supernet_epochs}")
+        at_least("--supernet-epochs", args.supernet_epochs, 1)
         judge_supernet_run(Path(args.runs_dir) / args.name, epochs=args.supernet_epochs)
         return 0
     if args.summary:

@@ -89,13 +89,8 @@ def score_graphs(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str,
 def score_on_cluster(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]],
                      concurrency: int) -> Dict[str, Dict[str, float]]:
     """:func:`score_graphs` as Ray tasks with the trial's resources, ``concurrency`` at once."""
-    import ray
-    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"])(score_graphs)
-    shares = [list(graphs[i::concurrency]) for i in range(concurrency)]
-    scored: Dict[str, Dict[str, float]] = {}
-    for result in ray.get([task.remote(settings, share) for share in shares if share]):
-        scored.update(result)
-    return {name: scored[name] for name, _ in graphs}
+    from necksearch.search.calibrate import spread_on_cluster
+    return spread_on_cluster(score_graphs, settings, graphs, concurrency)
 
 
 def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], concurrency: int,

@@ -93,16 +93,16 @@ class SearchSettings:
         if self.name is None:
             self.name = f"{Path(self.space).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         check_name(self.name)
-        _at_least("--num-trials", self.num_trials, 1)
-        _at_least("--max-concurrent", self.max_concurrent, 1)
-        _at_least("--epochs", self.epochs, 1)
+        at_least("--num-trials", self.num_trials, 1)
+        at_least("--max-concurrent", self.max_concurrent, 1)
+        at_least("--epochs", self.epochs, 1)
         if self.image_size is not None:
-            _at_least("--image-size", self.image_size, 32)
-        _at_least("--grace-epochs", self.grace_epochs, 1)
-        _at_least("--reduction-factor", self.reduction_factor, 2)
-        _at_least("--retries", self.retries, 0)
-        _at_least("--seed", self.seed, 0)
-        _at_least("--supernet-epochs", self.supernet_epochs, 1)
+            at_least("--image-size", self.image_size, 32)
+        at_least("--grace-epochs", self.grace_epochs, 1)
+        at_least("--reduction-factor", self.reduction_factor, 2)
+        at_least("--retries", self.retries, 0)
+        at_least("--seed", self.seed, 0)
+        at_least("--supernet-epochs", self.supernet_epochs, 1)
         if not (math.isfinite(self.cpus_per_trial) and self.cpus_per_trial > 0):
             raise NeckSearchError(f"--cpus-per-trial must be positive, got {self.cpus_per_trial}")
         if not (math.isfinite(self.gpus_per_trial) and self.gpus_per_trial >= 0):
@@ -201,7 +201,8 @@ def latest_run(runs_dir: Path) -> Path:
     return runs[-1].parent
 
 
-def _at_least(option: str, value: Any, low: int) -> None:
+def at_least(option: str, value: Any, low: int) -> None:
+    """``NeckSearchError`` naming ``option`` unless ``value`` is a number of at least ``low``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
         raise NeckSearchError(f"{option} must be at least {low}, got {value!r}")
 

@@ -74,7 +74,7 @@ def supernet_config(settings: Mapping[str, Any], template: str, work_dir: Path, 
     (``NeckSearchError`` naming both) before anything is written if ``work_dir`` holds another supernet."""
     from necksearch.mmdet.config import pad_size_divisor
     from necksearch.space import load_space
-    from necksearch.space.single_path import enumerate_candidates, one_template, reference_graph
+    from necksearch.space.single_path import one_template, reference_graph, template_candidates
     from necksearch.train.runner import build_train_config
     recipe = dict(data_root=settings["data_root"], seed=settings["seed"], image_size=settings["image_size"],
                   data_fraction=settings["data_fraction"], work_dir=work_dir)
@@ -82,7 +82,7 @@ def supernet_config(settings: Mapping[str, Any], template: str, work_dir: Path, 
     reference = reference_graph(space, settings["seed"])
     neck = build_train_config(settings["config"], **recipe).model.neck
     widths = dict(zip(reference.inputs, neck["in_channels"]))
-    candidates = enumerate_candidates(space, neck["out_channels"], widths, settings["seed"])
+    candidates = template_candidates(settings["space"], template, neck["out_channels"], widths, settings["seed"])
     check_identity(work_dir, identity(settings, template, epochs, candidates))
     (work_dir / REFERENCE_FILE).write_text(reference.to_yaml(), encoding="utf-8")
     cfg = build_train_config(settings["config"], graph=work_dir / REFERENCE_FILE, epochs=epochs, resume=resume,
@@ -226,11 +226,5 @@ def score_paths(settings: Mapping[str, Any], template: str, run_dir: Path, epoch
 def score_on_cluster(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int,
                      graphs: Sequence[Tuple[str, Dict[str, Any]]], concurrency: int) -> Dict[str, Dict[str, float]]:
     """:func:`score_paths` as ``concurrency`` Ray tasks with the trial's resources, each loading the supernet once."""
-    import ray
-    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"])(score_paths)
-    shares = [list(graphs[i::concurrency]) for i in range(concurrency)]
-    scored: Dict[str, Dict[str, float]] = {}
-    for result in ray.get([task.remote(dict(settings), template, Path(run_dir), epochs, share)
-                           for share in shares if share]):
-        scored.update(result)
-    return {name: scored[name] for name, _ in graphs}
+    from necksearch.search.calibrate import spread_on_cluster
+    return spread_on_cluster(score_paths, settings, graphs, concurrency, template, Path(run_dir), epochs)

@@ -16,9 +16,11 @@ consistent supervision, output DropBlock), at their defaults: they change the de
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import random
+from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from necksearch.graph import NeckGraph, Node, NodeShape
@@ -185,3 +187,21 @@ def enumerate_candidates(space: Any, channels: int, widths: Mapping[str, int], s
             by_key[key] = (graph, node)
         quiet = 0 if fresh else quiet + 1
     return Candidates(by_key=by_key, draws=draws)
+
+
+def template_candidates(space_file: str, template: Optional[str], channels: int, widths: Mapping[str, int],
+                        seed: int = 0) -> Candidates:
+    """:func:`enumerate_candidates` of one template of the space read from ``space_file`` (a path or a shipped
+    space's name), computed once per process for the same file content: a supernet's training config and its
+    ``SuperNeck`` both need the candidates, and enumerating takes seconds."""
+    from necksearch.space import load_space
+    source = load_space(space_file).source
+    text = Path(source).read_text(encoding="utf-8")
+    return _template_candidates(source, text, template, channels, tuple(sorted(widths.items())), seed)
+
+
+@functools.lru_cache(maxsize=4)
+def _template_candidates(source: str, text: str, template: Optional[str], channels: int,
+                         widths: Tuple[Tuple[str, int], ...], seed: int) -> Candidates:
+    from necksearch.space import load_space
+    return enumerate_candidates(one_template(load_space(source), template), channels, dict(widths), seed)

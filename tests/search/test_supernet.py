@@ -69,7 +69,8 @@ def test_a_killed_supernet_training_resumes_from_its_last_epoch(tmp_path, tiny_s
     child = subprocess.Popen([sys.executable, "-c", code, json.dumps(settings), str(tmp_path)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
-    while not (work / "epoch_1.pth").is_file() and child.poll() is None and time.monotonic() < deadline:
+    # mmengine writes last_checkpoint (what a resume reads) just after epoch_1.pth: a kill between the two restarts
+    while not (work / "last_checkpoint").is_file() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()

@@ -8,7 +8,7 @@ from necksearch.graph.presets import load_preset
 from necksearch.space import SpaceError
 from necksearch.space.loader import parse_space
 from necksearch.space.single_path import (HELD_LABELS, UniformTrial, as_path, draw, enumerate_candidates,
-                                          one_template, path_steps, reference_graph)
+                                          one_template, path_steps, reference_graph, template_candidates)
 from tests.space.helpers import space
 
 WIDTHS = {"c2": 8, "c3": 16, "c4": 32, "c5": 64}
@@ -103,3 +103,14 @@ def test_the_reference_path_is_the_first_fixed_point_or_preset_of_the_template()
 def test_a_continuous_range_cannot_be_a_supernet_choice():
     with pytest.raises(SpaceError, match="continuous range"):
         UniformTrial(random.Random(0)).suggest_float("x", 0.0, 1.0)
+
+
+def test_a_space_files_candidates_are_enumerated_once_per_content(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY, encoding="utf-8")
+    first = template_candidates(str(path), None, 16, WIDTHS)
+    assert template_candidates(str(path), None, 16, WIDTHS) is first  # the second caller pays nothing
+    assert first.digest == enumerate_candidates(tiny_space(), 16, WIDTHS).digest
+    path.write_text(TINY.replace("[sum, concat]", "[sum]"), encoding="utf-8")
+    changed = template_candidates(str(path), None, 16, WIDTHS)
+    assert changed is not first and len(changed.by_key) < len(first.by_key)  # an edited file is enumerated again
