@@ -184,8 +184,9 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
     settings = prepare(settings, resume)
     space = load_space(settings.space)
     samples = _stored_samples(settings) if resume else graph_samples(settings, space)
-    seeds = max(settings.seed_count(level) for level in LEVELS)  # interleaved: a run stopped early has both levels
-    runs = [(level, seed) for seed in range(seeds) for level in LEVELS if seed < settings.seed_count(level)]
+    # The low fidelity's seeds first: it is the search's, and its seed-to-seed agreement (the noise floor) is
+    # what a run stopped early should already have.
+    runs = [(level, seed) for level in LEVELS for seed in range(settings.seed_count(level))]
     for level in LEVELS:  # config, data root and fidelity checked as a search checks them, before Ray starts
         first = sub_settings(settings, level, 0, len(samples))
         prepare_search(first, resume=(first.run_dir / "search.json").is_file())
