@@ -9,8 +9,9 @@ from typing import Any, List, Mapping, Union
 
 from necksearch.graph.errors import GraphError
 from necksearch.graph.graph import NeckGraph, load_graph
+from necksearch.resources import resource_dir
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESET_DIR = resource_dir("presets")
 
 
 def list_presets() -> List[str]:

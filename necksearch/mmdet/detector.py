@@ -6,10 +6,11 @@ the MGC loss and DropBlock apply to it unchanged; consistent supervision needs `
 mmdet's ``TwoStageDetector`` it adds, as the neck's graph (``neck.graph.detector``) asks unless the
 constructor overrides it:
 
-* Consistent Supervision (AugFPN; training only): ``loss`` asks the GraphNeck for the laterals
+* Consistent Supervision (AugFPN; training only): ``extract_feat`` asks the GraphNeck for the laterals
   M2..M5 as well (``neck(x, return_nodes=...)``; found by :func:`~necksearch.mmdet.laterals.find_laterals`)
-  and hands them to the ``CSRoIHead``; they never reach the RPN. ``predict`` and ``_forward`` are
-  TwoStageDetector's and never touch the auxiliary heads.
+  and hands them to the ``CSRoIHead`` for the loss ``TwoStageDetector.loss`` computes; they never reach the
+  RPN. ``loss``, ``predict`` and ``_forward`` are TwoStageDetector's (``loss`` adds ``loss_orth``); outside
+  training the auxiliary heads never run.
 * ``loss_orth = mgc_orthogonal_weight × neck.orthogonal_loss()`` (A²-FPN's MGC regulariser).
 * DropBlock on every neck output (FPT), training mode only (the op is the identity in eval mode).
 
@@ -20,12 +21,10 @@ of the detector with CS off and loads training checkpoints strictly.
 """
 from __future__ import annotations
 
-import copy
 import re
 from collections import OrderedDict
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
-import torch
 from mmdet.models.detectors import TwoStageDetector
 from mmdet.structures import SampleList
 from torch import Tensor, nn
@@ -95,48 +94,27 @@ class NeckSearchTwoStage(TwoStageDetector):
 
     # -- features ----------------------------------------------------------------------------------------
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
-        """Backbone → GraphNeck → DropBlock (training mode only) on every output."""
-        return self._extract(batch_inputs)[0]
-
-    def _extract(self, batch_inputs: Tensor, return_nodes: Sequence[str] = ()
-                 ) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
+        """Backbone → GraphNeck → DropBlock (training mode only) on every output. In training with consistent
+        supervision the same neck pass also yields the laterals, handed to the ``CSRoIHead`` for the loss that
+        ``TwoStageDetector.loss`` computes next (they never reach the RPN)."""
+        use_cs = self.training and self.with_cs
         feats = self.backbone(batch_inputs)
-        taps: Dict[str, Tensor] = {}
-        if return_nodes:
-            x, taps = self.neck(feats, return_nodes=tuple(return_nodes))
+        if use_cs:
+            x, taps = self.neck(feats, return_nodes=self.cs_laterals)
+            self.roi_head.hand_laterals([taps[name] for name in self.cs_laterals])
         else:
             x = self.neck(feats)
         if self.output_dropblock is not None:
             x = tuple(self.output_dropblock(level) for level in x)
-        return tuple(x), taps
+        return tuple(x)
 
     # -- training ----------------------------------------------------------------------------------------
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
-        """TwoStageDetector's losses, plus CS (training mode only) and ``loss_orth`` (weight > 0)."""
-        use_cs = self.training and self.with_cs
-        x, taps = self._extract(batch_inputs, self.cs_laterals if use_cs else ())
-        losses: Dict[str, Tensor] = {}
-        if self.with_rpn:
-            proposal_cfg = self.train_cfg.get("rpn_proposal", self.test_cfg.rpn)
-            rpn_data_samples = copy.deepcopy(batch_data_samples)
-            for data_sample in rpn_data_samples:  # class-agnostic RPN, as TwoStageDetector
-                data_sample.gt_instances.labels = torch.zeros_like(data_sample.gt_instances.labels)
-            rpn_losses, rpn_results_list = self.rpn_head.loss_and_predict(
-                x, rpn_data_samples, proposal_cfg=proposal_cfg)
-            for key in list(rpn_losses):
-                if "loss" in key and "rpn" not in key:
-                    rpn_losses[f"rpn_{key}"] = rpn_losses.pop(key)
-            losses.update(rpn_losses)
-        else:
-            assert batch_data_samples[0].get("proposals", None) is not None
-            rpn_results_list = [data_sample.proposals for data_sample in batch_data_samples]
-        if use_cs:
-            cs_feats = [taps[name] for name in self.cs_laterals]
-            losses.update(self.roi_head.loss(x, rpn_results_list, batch_data_samples, cs_feats=cs_feats))
-        else:
-            losses.update(self.roi_head.loss(x, rpn_results_list, batch_data_samples))
+        """TwoStageDetector's losses (with CS through the RoI head, training mode only), plus ``loss_orth``
+        (weight > 0)."""
+        losses = super().loss(batch_inputs, batch_data_samples)
         if self.mgc_orthogonal_weight > 0:
-            losses["loss_orth"] = self.mgc_orthogonal_weight * self.neck.orthogonal_loss().to(x[0].device)
+            losses["loss_orth"] = self.mgc_orthogonal_weight * self.neck.orthogonal_loss().to(batch_inputs.device)
         return losses
 
     # -- deployment --------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ on the positive RoIs (``loss_mask_cs_p{l}``).
 
 Keeping it out of inference: the auxiliary modules are built only when the detector switches
 consistent supervision on (:meth:`CSRoIHead.init_consistent_supervision`), they all live under
-attributes named ``cs_*`` and only :meth:`CSRoIHead.loss` reads them (``predict``/``forward`` are
+attributes named ``cs_*`` and only the losses of :meth:`CSRoIHead.loss` read them, and only for laterals the
+detector handed over in training (``predict``/``forward`` are
 StandardRoIHead's). :meth:`CSRoIHead.drop_consistent_supervision` deletes them, and a head without
 them silently drops ``cs_*`` keys when loading a state dict, so a training checkpoint loads strictly
 into the inference model (the same detector built with ``consistent_supervision=0``).
@@ -23,7 +24,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
-from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
@@ -48,6 +48,7 @@ class CSRoIHead(StandardRoIHead):
         super().__init__(*args, **kwargs)
         self.cs_weight = 0.0
         self.cs_levels: Tuple[int, ...] = ()
+        self._laterals: Optional[Tuple[Tensor, ...]] = None
         self._register_load_state_dict_pre_hook(self._drop_cs_keys_when_off)
 
     # -- construction ------------------------------------------------------------------------------------
@@ -101,65 +102,38 @@ class CSRoIHead(StandardRoIHead):
                 del state_dict[key]
 
     # -- training ----------------------------------------------------------------------------------------
-    def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList, batch_data_samples: SampleList,
-             cs_feats: Optional[Sequence[Tensor]] = None) -> dict:
-        """StandardRoIHead's losses, plus the consistent-supervision ones when ``cs_feats`` (the laterals,
-        one per ``cs_levels`` entry) are given."""
-        if cs_feats is None or not self.with_cs:
-            return super().loss(x, rpn_results_list, batch_data_samples)
-        if len(cs_feats) != len(self.cs_levels):
+    def hand_laterals(self, laterals: Sequence[Tensor]) -> None:
+        """The neck's laterals (one per ``cs_levels`` entry) of the forward whose :meth:`loss` comes next."""
+        if len(laterals) != len(self.cs_levels):
             raise ValueError(f"consistent supervision was built for levels {self.cs_levels}, "
-                             f"got {len(cs_feats)} laterals")
-        assert len(rpn_results_list) == len(batch_data_samples)
-        batch_gt_instances, batch_gt_instances_ignore, _ = unpack_gt_instances(batch_data_samples)
-        sampling_results = self._sample(x, rpn_results_list, batch_gt_instances, batch_gt_instances_ignore)
+                             f"got {len(laterals)} laterals")
+        self._laterals = tuple(laterals)
 
-        losses: Dict[str, Tensor] = {}
-        bbox_results = self.bbox_loss(x, sampling_results)
-        losses.update(bbox_results["loss_bbox"])
-        losses.update(self.cs_bbox_loss(cs_feats, bbox_results["rois"], bbox_results["bbox_targets"]))
-        if self.with_mask:
-            mask_results = self.mask_loss(x, sampling_results, bbox_results["bbox_feats"], batch_gt_instances)
-            losses.update(mask_results["loss_mask"])
-            losses.update(self.cs_mask_loss(cs_feats, sampling_results, mask_results["mask_targets"]))
-        return losses
-
-    def _sample(self, x, rpn_results_list, batch_gt_instances, batch_gt_instances_ignore) -> List[SamplingResult]:
-        """Assign and sample proposals exactly as StandardRoIHead.loss does."""
-        sampling_results = []
-        for i, rpn_results in enumerate(rpn_results_list):
-            rpn_results.priors = rpn_results.pop("bboxes")
-            assign_result = self.bbox_assigner.assign(rpn_results, batch_gt_instances[i],
-                                                      batch_gt_instances_ignore[i])
-            sampling_results.append(self.bbox_sampler.sample(
-                assign_result, rpn_results, batch_gt_instances[i], feats=[lvl_feat[i][None] for lvl_feat in x]))
-        return sampling_results
+    def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList, batch_data_samples: SampleList) -> dict:
+        """StandardRoIHead's losses; with laterals handed over (:meth:`hand_laterals`), the consistent-supervision
+        ones join the box (and mask) losses. The laterals are used by this one call."""
+        try:
+            return super().loss(x, rpn_results_list, batch_data_samples)
+        finally:
+            self._laterals = None
 
     def bbox_loss(self, x: Tuple[Tensor], sampling_results: List[SamplingResult]) -> dict:
-        """StandardRoIHead's, also returning the ``rois`` and ``bbox_targets`` it used."""
-        rois = bbox2roi([res.priors for res in sampling_results])
-        bbox_results = self._bbox_forward(x, rois)
-        loss_and_target = self.bbox_head.loss_and_target(
-            cls_score=bbox_results["cls_score"], bbox_pred=bbox_results["bbox_pred"], rois=rois,
-            sampling_results=sampling_results, rcnn_train_cfg=self.train_cfg)
-        bbox_results.update(loss_bbox=loss_and_target["loss_bbox"], rois=rois,
-                            bbox_targets=loss_and_target["bbox_targets"])
+        """StandardRoIHead's, plus the auxiliary box losses on the laterals for the main head's RoIs and
+        targets (recomputed from the same sampling results: StandardRoIHead does not return them)."""
+        bbox_results = super().bbox_loss(x, sampling_results)
+        if self._laterals is not None and self.with_cs:
+            rois = bbox2roi([res.priors for res in sampling_results])
+            targets = self.bbox_head.get_targets(sampling_results, self.train_cfg)
+            bbox_results["loss_bbox"].update(self.cs_bbox_loss(self._laterals, rois, targets))
         return bbox_results
 
     def mask_loss(self, x: Tuple[Tensor], sampling_results: List[SamplingResult], bbox_feats: Tensor,
                   batch_gt_instances: InstanceList) -> dict:
-        """StandardRoIHead's, also returning the ``mask_targets`` it used."""
-        if not self.share_roi_extractor:
-            mask_results = self._mask_forward(x, bbox2roi([res.pos_priors for res in sampling_results]))
-        else:
-            pos_inds = torch.cat([torch.cat([bbox_feats.new_ones(len(res.pos_priors), dtype=torch.bool),
-                                             bbox_feats.new_zeros(len(res.neg_priors), dtype=torch.bool)])
-                                  for res in sampling_results])
-            mask_results = self._mask_forward(x, pos_inds=pos_inds, bbox_feats=bbox_feats)
-        loss_and_target = self.mask_head.loss_and_target(
-            mask_preds=mask_results["mask_preds"], sampling_results=sampling_results,
-            batch_gt_instances=batch_gt_instances, rcnn_train_cfg=self.train_cfg)
-        mask_results.update(loss_mask=loss_and_target["loss_mask"], mask_targets=loss_and_target["mask_targets"])
+        """StandardRoIHead's, plus the auxiliary mask losses on the laterals for the main head's targets."""
+        mask_results = super().mask_loss(x, sampling_results, bbox_feats, batch_gt_instances)
+        if self._laterals is not None and self.with_cs:
+            targets = self.mask_head.get_targets(sampling_results, batch_gt_instances, self.train_cfg)
+            mask_results["loss_mask"].update(self.cs_mask_loss(self._laterals, sampling_results, targets))
         return mask_results
 
     def cs_bbox_loss(self, cs_feats: Sequence[Tensor], rois: Tensor, bbox_targets: tuple) -> Dict[str, Tensor]:

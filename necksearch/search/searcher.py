@@ -1,6 +1,10 @@
-"""``NeckSearcher``: Ray Tune's ``OptunaSearch`` made honest, deduplicating and resumable.
+"""``NeckSearcher``: a Ray Tune ``Searcher`` whose record is an Optuna study, honest, deduplicating and resumable.
 
-What it adds to ``OptunaSearch`` (which does the Optuna study set-up, samplers and ask/tell):
+It is written on Tune's public ``Searcher`` interface (``suggest``, ``on_trial_result``, ``on_trial_complete``)
+and owns its study through Optuna's public ask-and-tell API; the sampler (TPE, NSGA-II, random) proposes through
+``study.ask()``. Tune's ``OptunaSearch`` is not subclassed: everything it adds beyond ask/tell is replaced here,
+and reaching into its private state (its study and trial maps) tied necksearch to one Ray release. On top of
+ask/tell:
 
 * fixed points first: the space's published architectures are enqueued before any sampled trial;
 * deduplication: a sampled graph whose canonical hash was already evaluated at the same fidelity is
@@ -25,7 +29,6 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
 from ray.tune.search import Searcher
-from ray.tune.search.optuna import OptunaSearch
 
 from necksearch.search import study as attrs
 from necksearch.search.budget import Budget
@@ -41,30 +44,33 @@ def _space(source: str):
     return load_space(source)
 
 
-def define_by_run(trial: Any, space_source: str) -> None:
-    """The define-by-run function (module level, so Tune can pickle it): only ``suggest_*`` calls."""
-    _space(space_source).suggest(trial)
-
-
-class NeckSearcher(OptunaSearch):
-    """See the module docstring. ``fixed_points``: preset name → sample, evaluated first; ``screened``: the graphs
-    ``--screen`` chose (``screen.screen_space``), evaluated next."""
+class NeckSearcher(Searcher):
+    """See the module docstring. ``storage``: an Optuna storage object holding (or to hold) the study named after
+    the search; ``fixed_points``: preset name → sample, evaluated first; ``screened``: the graphs ``--screen`` chose
+    (``screen.screen_space``), evaluated next."""
 
     def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
                  fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None,
                  budget: Optional[Budget] = None, screened: Optional[Mapping[str, Dict[str, Any]]] = None) -> None:
+        import optuna
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
-        super().__init__(space=functools.partial(define_by_run, space_source=space_source), metric=metric,
-                         mode=mode, sampler=sampler, study_name=settings.name, storage=storage)
+        super().__init__(metric=metric, mode=mode)
+        directions = ["minimize" if m == "min" else "maximize" for m in ([mode] if isinstance(mode, str) else mode)]
+        self._study = optuna.create_study(study_name=settings.name, storage=storage, sampler=sampler,
+                                          directions=directions, load_if_exists=True)
+        self._storage = storage
         self._settings = settings
         self._space_source = space_source
         self._fidelity = settings.fidelity()
-        attrs.enqueue_fixed_points(self._ot_study, fixed_points)
-        attrs.enqueue_screened(self._ot_study, screened or {})
-        trials = self._ot_study.get_trials(deepcopy=False)
+        attrs.enqueue_fixed_points(self._study, fixed_points)
+        attrs.enqueue_screened(self._study, screened or {})
+        trials = self._study.get_trials(deepcopy=False)
         self._finished = attrs.finished_by_hash(trials, self._fidelity)
         self._resumable = collections.deque(attrs.interrupted(trials, self._fidelity))
+        #: Tune trial id → the Optuna trial it evaluates; ids told their outcome.
+        self._trials: Dict[str, Any] = {}
+        self._told: set = set()
         self._live: Dict[str, int] = {}
         self._reported: Dict[int, set] = {}
         #: Tune trial ids the scheduler stopped (``RecordingASHA``): only these end PRUNED.
@@ -75,27 +81,33 @@ class NeckSearcher(OptunaSearch):
 
     @property
     def study(self) -> Any:
-        return self._ot_study
+        return self._study
 
     # ------------------------------------------------------------------ Tune's Searcher interface
 
     def suggest(self, trial_id: str) -> Optional[Dict]:
-        import optuna
         if self._budget is not None and not self._budget.allows_another():
             return Searcher.FINISHED
         self._started[trial_id] = time.monotonic()
         while self._resumable:  # trials a killed search left RUNNING, under their own numbers
-            config = self._hand_out(trial_id, optuna.Trial(self._ot_study, self._resumable.popleft()._trial_id))
+            config = self._hand_out(trial_id, self._reopen(self._resumable.popleft().number))
             if config is not None:
                 return config
         for _ in range(MAX_DRAWS):
-            config = self._hand_out(trial_id, self._ot_study.ask())
+            config = self._hand_out(trial_id, self._study.ask())
             if config is not None:
                 return config
         return Searcher.FINISHED
 
+    def _reopen(self, number: int) -> Any:
+        """The live ``optuna.Trial`` of the study's RUNNING trial ``number`` (through the storage's public API),
+        so that its stored parameters replay through ``suggest`` and it is told its outcome under its own number."""
+        import optuna
+        study_id = self._storage.get_study_id_from_name(self._study.study_name)
+        return optuna.Trial(self._study, self._storage.get_trial_id_from_study_id_trial_number(study_id, number))
+
     def on_trial_result(self, trial_id: str, result: Dict) -> None:
-        self._record_epoch(self._ot_trials[trial_id], result)
+        self._record_epoch(self._trials[trial_id], result)
 
     def _record_epoch(self, trial: Any, result: Mapping[str, Any]) -> None:
         """The epoch reached, and for one objective the mAP as an intermediate value (the dashboard's curve).
@@ -112,9 +124,9 @@ class NeckSearcher(OptunaSearch):
             reported.add(epoch)
 
     def on_trial_complete(self, trial_id: str, result: Optional[Dict] = None, error: bool = False) -> None:
-        if trial_id in self._completed_trials:
+        if trial_id in self._told:
             return
-        trial = self._ot_trials[trial_id]
+        trial = self._trials[trial_id]
         graph_hash = trial.user_attrs[attrs.GRAPH_HASH]
         self._record_epoch(trial, result or {})
         epochs = int(trial.user_attrs.get(attrs.EPOCHS_REACHED, 0))
@@ -123,12 +135,12 @@ class NeckSearcher(OptunaSearch):
         state, values, note = self._outcome(trial.number, epochs, result or {}, error)
         for key, value in note.items():
             trial.set_user_attr(key, value)
-        self._ot_study.tell(trial, values, state=state)
-        self._completed_trials.add(trial_id)
+        self._study.tell(trial, values, state=state)
+        self._told.add(trial_id)
         if self._budget is not None and trial_id in self._started and state == _states().COMPLETE:
             self._budget.observe(time.monotonic() - self._started[trial_id])
         self._live.pop(graph_hash, None)
-        self._finished[graph_hash] = self._ot_study.trials[trial.number]
+        self._finished[graph_hash] = self._study.trials[trial.number]
 
     def save(self, checkpoint_path: str) -> None:
         Path(checkpoint_path).write_text("necksearch resumes from the Optuna study, not from this file\n")
@@ -145,7 +157,7 @@ class NeckSearcher(OptunaSearch):
             graph, graph_hash, params, flops = self._graph_of(trial)
         except Exception as err:  # noqa: BLE001 - a sample that cannot become a counted graph
             trial.set_user_attr(attrs.FAIL_REASON, f"could not build the sampled graph: {type(err).__name__}: {err}")
-            self._ot_study.tell(trial, state=_states().FAIL)
+            self._study.tell(trial, state=_states().FAIL)
             return None
         if graph is None:
             return None
@@ -155,10 +167,10 @@ class NeckSearcher(OptunaSearch):
         violations = space.check_constraints({"params": params, "flops": flops})
         if violations:
             trial.set_user_attr(attrs.CONSTRAINT, "; ".join(violations))
-            self._ot_study.tell(trial, state=_states().FAIL)
+            self._study.tell(trial, state=_states().FAIL)
             return None
         self._live[graph_hash] = trial.number
-        self._ot_trials[trial_id] = trial
+        self._trials[trial_id] = trial
         self._attach_drawing(trial, graph)
         return self._config(trial.number, graph.to_dict(), params, flops)
 
@@ -181,13 +193,13 @@ class NeckSearcher(OptunaSearch):
             trial.set_user_attr(attrs.DUPLICATE_OF, original.number)
             trial.set_user_attr(attrs.GRAPH_HASH, graph_hash)
             values = original.values if original.state == states.COMPLETE else None
-            self._ot_study.tell(trial, values, state=original.state)
+            self._study.tell(trial, values, state=original.state)
             return True
         if graph_hash in self._live:
             trial.set_user_attr(attrs.DUPLICATE_OF, self._live[graph_hash])
             trial.set_user_attr(attrs.GRAPH_HASH, graph_hash)
             trial.set_user_attr(attrs.PRUNED_REASON, f"same graph as trial {self._live[graph_hash]}, still running")
-            self._ot_study.tell(trial, state=states.PRUNED)
+            self._study.tell(trial, state=states.PRUNED)
             return True
         return False
 

@@ -4,7 +4,7 @@ sample to a :class:`~necksearch.graph.NeckGraph`, and decoding a graph back to i
     space = load_space("default")                  # search_spaces/default.yaml
     sample = space.suggest(trial)                  # define-by-run: only trial.suggest_* calls
     graph = space.freeze(sample)                   # pure
-    assert space.sample_of(graph) == sample        # and space.contains(graph)
+    space.sample_of(graph) == sample               # True, and space.contains(graph)
 """
 from necksearch.space.errors import SpaceError
 from necksearch.space.loader import list_spaces, load_space, parse_space

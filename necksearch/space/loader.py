@@ -39,6 +39,7 @@ import yaml
 
 from necksearch.graph import GraphError
 from necksearch.graph.presets import list_presets, load_preset
+from necksearch.resources import resource_dir
 from necksearch.space.distributions import Categorical, Constant, FloatRange, IntRange, value_key
 from necksearch.space.errors import SpaceError
 from necksearch.space.kinds import Kind
@@ -46,7 +47,7 @@ from necksearch.space.schema import Param, by_name
 from necksearch.space.space import CONSTRAINTS, SearchSpace, template_param
 from necksearch.space.templates import TEMPLATES
 
-SPACE_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+SPACE_DIR = resource_dir("search_spaces")
 TOP_KEYS = ("name", "description", "templates", "per_level", "parameters", "constraints", "presets",
             "fixed_points")
 RANGE_KEYS = ("type", "low", "high", "step", "log")

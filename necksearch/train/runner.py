@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
 from necksearch.errors import NeckSearchError
+from necksearch.resources import resource_dir
 
-#: ``configs/`` at the repository root (the package is installed editable from the checkout).
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+#: ``configs/`` (the repository's top-level folder, or its copy in an installed wheel).
+CONFIG_DIR = resource_dir("configs")
 #: The default proxy: Faster R-CNN on an ImageNet-pretrained, frozen EfficientNet-Lite0 (the papers' regime).
 DEFAULT_CONFIG = CONFIG_DIR / "proxy" / "faster-rcnn_effnet-lite0_fpn_synth.py"
 #: The from-scratch alternative: ResNet-18 at half width, no pretrained weights.

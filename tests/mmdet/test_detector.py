@@ -79,7 +79,8 @@ def test_cs_uses_the_main_heads_rois_and_targets_and_weights_each_level():
     for run in range(2):
         rois, targets = seen["main"][run]
         for rois_aux, targets_aux in seen["aux"][4 * run: 4 * run + 4]:
-            assert rois_aux is rois and all(a is b for a, b in zip(targets_aux, targets))
+            assert torch.equal(rois_aux, rois) and len(targets_aux) == len(targets) == 4
+            assert all(torch.equal(a, b) for a, b in zip(targets_aux, targets))
     for key in base:
         ratio = 2.0 if key.startswith("loss") and "_cs_p" in key else 1.0
         torch.testing.assert_close(torch.as_tensor(doubled[key]).sum(), ratio * torch.as_tensor(base[key]).sum())
