@@ -27,6 +27,8 @@ BENCH_IMAGE = {"cuda": (1280, 832), "cpu": (640, 416)}
 
 
 def cmd_ops(args: argparse.Namespace) -> int:
+    if args.write_records:
+        return _write_records()
     from necksearch.ops import SLOTS, list_ops
     specs = [s for s in list_ops() if args.slot is None or s.slot == args.slot]
     if args.json:
@@ -40,6 +42,19 @@ def cmd_ops(args: argparse.Namespace) -> int:
             print(f"  {spec.name:<17} {spec.summary}\n  {'':<17} paper: {spec.paper}")
             if spec.defaults:
                 print(f"  {'':<17} defaults: " + ", ".join(f"{k}={v!r}" for k, v in spec.defaults.items()))
+    return 0
+
+
+def _write_records() -> int:
+    """Regenerate ``necksearch/ops/records.json`` from the built-in operations' ``register_op`` declarations."""
+    from necksearch.graph.catalogue import declared_records
+    from necksearch.ops.record import RECORDS_FILE, dump_records
+    from necksearch.files import write_text_atomic
+    text = dump_records(declared_records())
+    changed = not RECORDS_FILE.is_file() or RECORDS_FILE.read_text(encoding="utf-8") != text
+    if changed:
+        write_text_atomic(RECORDS_FILE, text)
+    print(f"{RECORDS_FILE}: {'rewritten' if changed else 'already up to date'}")
     return 0
 
 
@@ -214,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ops = sub.add_parser("ops", help="list every node operation with its slot, source paper and defaults")
     ops.add_argument("--json", action="store_true", help="print a JSON list of {name, slot, paper, summary, defaults}")
+    ops.add_argument("--write-records", action="store_true",
+                     help="(maintainers) regenerate necksearch/ops/records.json, the torch-free copy of the built-in "
+                          "operations' records, from their register_op declarations")
     ops.add_argument("--slot", help="only operations of this slot")
     ops.set_defaults(func=cmd_ops)
 

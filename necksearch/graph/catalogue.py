@@ -1,51 +1,93 @@
-"""Torch-free copy of the operation registry's names and slots, and the slot rules of shape inference.
+"""The torch-free catalogue of operations: every operation's record, and the slot rules of shape inference.
 
-``tests/graph/test_catalogue.py`` compares every table here with :mod:`necksearch.ops` (which needs
-torch), so the two cannot drift apart; the graph layer itself never imports the operations.
+The records (:class:`~necksearch.ops.record.OpRecord`) are declared where each operation is defined
+(``necksearch.ops.register_op``); this module reads the built-in ones from ``necksearch/ops/records.json``
+(generated from those declarations, and checked against them whenever the operations are imported), then
+imports the modules named in ``NECKSEARCH_PLUGINS`` (comma-separated module names or ``.py`` paths), whose
+``register_op`` declarations add their operations. Every table below is derived from the records once those
+are in, so an operation from a plugin is listed, validated, shape-inferred, searchable and drawable like a
+built-in one. Set the variable before necksearch is imported (and for every process of a search: Ray's
+workers inherit the environment).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Optional, Tuple
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
-#: Every registered operation and the slot it fills.
-OP_SLOTS: Dict[str, str] = {
-    "lateral": "lateral", "rfa": "lateral",
-    "mgc_context": "context",
-    "mgc": "distribute",
-    "carafe": "up", "concat": "up", "gacarafe": "up", "gt": "up", "lgt": "up", "msca": "up",
-    "mssa": "up", "sum": "up",
-    "cap": "down", "gacap": "down", "rt": "down", "strided_conv_sum": "down",
-    "conv_down": "extra", "maxpool_down": "extra",
-    "conv3x3": "unary", "dropblock": "unary", "st": "unary",
-    "srs": "roi",
-}
+from necksearch.errors import NeckSearchError
+from necksearch.ops.record import OpRecord, load_records
+
+#: The environment variable naming plugin modules that register more operations.
+PLUGINS_VARIABLE = "NECKSEARCH_PLUGINS"
+
+#: Every operation's record, by name: the built-in ones first, then the plugins' in the order they register.
+RECORDS: Dict[str, OpRecord] = {record.name: record for record in load_records()}
+_BUILT_IN = dict(RECORDS)
+_sealed = False
+#: Off only while ``records.json`` is regenerated (:func:`declared_records`).
+_check_built_in = True
+
+
+def declare(record: OpRecord) -> None:
+    """Add ``record`` (``register_op`` calls this). A built-in operation must match ``records.json``; a new
+    one is accepted while the plugins load, and refused afterwards (the tables below are already derived)."""
+    if not _check_built_in and record.module.startswith("necksearch."):
+        return
+    if record.name in _BUILT_IN:
+        if record != _BUILT_IN[record.name]:
+            raise NeckSearchError(
+                f"operation {record.name!r}: its register_op declaration (module {record.module}) no longer matches "
+                "necksearch/ops/records.json; regenerate that file with "
+                "`scripts/necksearch ops --records > necksearch/ops/records.json`")
+        return
+    if record.name in RECORDS and RECORDS[record.name] != record:
+        raise NeckSearchError(f"operation {record.name!r} is registered twice (modules {RECORDS[record.name].module} "
+                              f"and {record.module})")
+    if _sealed and record.name not in RECORDS:
+        raise NeckSearchError(f"operation {record.name!r} (module {record.module}) was registered after necksearch's "
+                              f"catalogue was built: name its module in {PLUGINS_VARIABLE} so that it loads first")
+    RECORDS[record.name] = record
+
+
+def load_plugins(spec: Optional[str]) -> None:
+    """Import each plugin of ``spec`` (comma-separated module names or paths of ``.py`` files)."""
+    for entry in filter(None, (part.strip() for part in (spec or "").split(","))):
+        try:
+            if entry.endswith(".py"):
+                module_spec = importlib.util.spec_from_file_location(Path(entry).stem, entry)
+                if module_spec is None or not Path(entry).is_file():
+                    raise FileNotFoundError(entry)
+                module = importlib.util.module_from_spec(module_spec)
+                module_spec.loader.exec_module(module)
+            else:
+                importlib.import_module(entry)
+        except NeckSearchError:
+            raise
+        except Exception as err:  # noqa: BLE001 - whatever a plugin raises, name the plugin
+            raise NeckSearchError(f"{PLUGINS_VARIABLE}: cannot load plugin {entry!r}: {type(err).__name__}: {err}") \
+                from None
+
+
+def declared_records() -> List[OpRecord]:
+    """The built-in operations' records as their ``register_op`` declarations give them now, whatever
+    ``records.json`` holds (imports torch): what regenerating that file writes. Call it in a fresh process."""
+    global _check_built_in
+    _check_built_in = False
+    from necksearch.ops import list_ops
+    return [spec.record for spec in list_ops() if spec.record.module.startswith("necksearch.")]
+
+
+load_plugins(os.environ.get(PLUGINS_VARIABLE))
+_sealed = True
+
+#: Every operation and the slot it fills.
+OP_SLOTS: Dict[str, str] = {name: record.slot for name, record in RECORDS.items()}
 
 #: Keyword hyper-parameters of each operation with their defaults (structural arguments excluded).
-OP_DEFAULTS: Dict[str, Dict[str, Any]] = {
-    "lateral": {},
-    "rfa": {"ratios": [0.1, 0.2, 0.3], "fusion": "asf"},
-    "mgc_context": {"entities": [256, 192, 128, 64], "gcn": True, "similarity": "scaled_cosine"},
-    "mgc": {"similarity": "scaled_cosine", "project_after_aggregation": False},
-    "carafe": {"up_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64},
-    "concat": {"num_inputs": 2, "kernel_size": 1, "mode": "nearest"},
-    "gacarafe": {"up_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64, "gate": "2sigmoid"},
-    "gt": {"num_parts": 4, "reduction": 1, "scale_mode": "part", "prior_from": "key"},
-    "lgt": {"window": 5, "num_parts": 4, "reduction": 1, "scale_mode": "part", "prior_from": "key"},
-    "msca": {"heads": 4, "pool_ratio": 4, "pooling": "multi", "mlp_ratio": 2, "mlp_norm": False},
-    "mssa": {"heads": 4, "pool_ratio": 4, "pooling": "multi", "mlp_ratio": 2, "mlp_norm": False},
-    "sum": {"mode": "nearest"},
-    "cap": {"down_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64},
-    "gacap": {"down_kernel": 5, "encoder_kernel": 3, "compressed_channels": 64, "gate": "2sigmoid"},
-    "rt": {"gap_transform": False},
-    "strided_conv_sum": {},
-    "conv_down": {},
-    "maxpool_down": {},
-    "conv3x3": {"relu": False},
-    "dropblock": {"drop_prob": 0.1, "block_size": 5},
-    "st": {"num_parts": 2, "kv_pool": True, "scale_mode": "part", "prior_from": "key", "attn_dropout": 0.0,
-           "residual": False},
-    "srs": {},
-}
+OP_DEFAULTS: Dict[str, Dict[str, Any]] = {name: record.defaults for name, record in RECORDS.items()}
 
 #: The keyword names of each operation.
 OP_ARGS: Dict[str, FrozenSet[str]] = {op: frozenset(args) for op, args in OP_DEFAULTS.items()}
@@ -58,10 +100,10 @@ WIDTH_ARGS: Dict[str, str] = {
 
 #: Arguments whose value is tied to the pyramid width (``NeckGraph.with_channels`` scales them with it):
 #: MGC's context width (the graph width when not given) and its per-level entity counts n_i.
-WIDTH_SCALED_ARGS: Dict[str, Tuple[str, ...]] = {"mgc_context": ("context_channels", "entities")}
+WIDTH_SCALED_ARGS: Dict[str, Tuple[str, ...]] = {name: r.width_scaled for name, r in RECORDS.items() if r.width_scaled}
 
 #: Per-level counts that may not exceed the width of the backbone input they read (A²-FPN Eq. 2: n_i ≤ c_i).
-INPUT_BOUNDED_ARGS: Dict[str, str] = {"mgc_context": "entities"}
+INPUT_BOUNDED_ARGS: Dict[str, str] = {name: r.input_bounded for name, r in RECORDS.items() if r.input_bounded}
 
 #: (fewest, most) inputs per slot; ``None`` = no upper bound.
 SLOT_ARITY: Dict[str, Tuple[int, Optional[int]]] = {
@@ -70,13 +112,16 @@ SLOT_ARITY: Dict[str, Tuple[int, Optional[int]]] = {
 }
 
 #: Fusions that take any number of sources at any level (else a fusion is one source, one direction).
-VARIADIC_OPS: FrozenSet[str] = frozenset({"sum", "concat"})
+VARIADIC_OPS: FrozenSet[str] = frozenset(name for name, record in RECORDS.items() if record.variadic)
 
 #: Extra-level operations whose output keeps the input's width (no parameters to change it).
-SAME_WIDTH_OPS: FrozenSet[str] = frozenset({"maxpool_down"})
+SAME_WIDTH_OPS: FrozenSet[str] = frozenset(name for name, record in RECORDS.items() if record.same_width)
 
 #: Context operations that carry A²-FPN's orthogonal loss (weighted by ``mgc_orthogonal_weight``).
-ORTHOGONAL_LOSS_OPS: FrozenSet[str] = frozenset({"mgc_context"})
+ORTHOGONAL_LOSS_OPS: FrozenSet[str] = frozenset(name for name, record in RECORDS.items() if record.orthogonal_loss)
+
+#: FPN's own operations (one-line summaries leave them out).
+PLAIN_OPS: FrozenSet[str] = frozenset(name for name, record in RECORDS.items() if record.plain)
 
 #: Values of ``DetectorChoices.roi_extractor``: mmdet's single-level heuristic or a ``roi``-slot op.
 ROI_EXTRACTORS: Tuple[str, ...] = ("fpn", *sorted(op for op, slot in OP_SLOTS.items() if slot == "roi"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Mapping
 
+from necksearch.graph.catalogue import PLAIN_OPS
 from necksearch.graph.nodes import DetectorChoices, Node
 from necksearch.graph.serial import detector_to_dict
 from necksearch.graph.shapes import NodeShape
@@ -23,10 +24,6 @@ def summary(graph: NeckGraph, in_channels: Mapping[str, int] | None = None) -> s
         changed = {k: v for k, v in detector_to_dict(graph.detector).items() if v != defaults[k]}
         lines.append(f"  detector: {_keywords(changed)}")
     return "\n".join(lines)
-
-
-#: Ops every FPN-like graph has; a one-line summary leaves them out.
-PLAIN_OPS = frozenset({"lateral", "sum", "conv3x3", "maxpool_down", "conv_down"})
 
 
 def one_line(graph: NeckGraph) -> str:

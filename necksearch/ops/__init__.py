@@ -1,6 +1,25 @@
-"""Neck node operations: one registry, every component of A²-FPN, FPT, MSSA/MSCA and AugFPN."""
-from necksearch.ops.registry import OPS, OpSpec, build_op, get_op, list_ops, register_op
-from necksearch.ops.slots import SLOTS
-from necksearch.ops import families  # noqa: F401,E402  (importing the families registers every op)
+"""Neck node operations: one registry, every component of A²-FPN, FPT, MSSA/MSCA and AugFPN.
 
-__all__ = ["OPS", "OpSpec", "SLOTS", "build_op", "get_op", "list_ops", "register_op"]
+The package imports lazily: ``necksearch.ops.record`` (the torch-free records) loads without torch, and the
+first use of a registry name below imports torch and registers every operation.
+"""
+import importlib
+from typing import Any
+
+_EXPORTS = {"OPS": "registry", "OpSpec": "registry", "build_op": "registry", "get_op": "registry",
+            "list_ops": "registry", "register_op": "registry", "SLOTS": "slots"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'necksearch.ops' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"necksearch.ops.{_EXPORTS[name]}"), name)
+    importlib.import_module("necksearch.ops.families")  # importing the families registers every op
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

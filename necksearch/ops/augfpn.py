@@ -31,7 +31,8 @@ class AdaptiveSpatialFusion(nn.Module):
         return sum(weights[:, k: k + 1] * x for k, x in enumerate(inputs))
 
 
-@register_op("rfa", slot="lateral", paper=AUGFPN + ", Residual Feature Augmentation")
+@register_op("rfa", slot="lateral", paper=AUGFPN + ", Residual Feature Augmentation",
+             args={"ratios": {"low": 0.0, "high": 1.0, "low_open": True}})
 class ResidualFeatureAugmentation(nn.Module):
     """The residual M6 added to the top lateral M5: ratio-invariant pooled contexts of C5, fused by ASF.
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import drop_block2d
 
+from necksearch.ops.record import ODD_KERNEL, PROBABILITY
 from necksearch.ops.registry import register_op
 from necksearch.ops.resize import UP_MODES, check_scale, resize_to
 
@@ -27,7 +28,7 @@ def conv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
     return layer
 
 
-@register_op("lateral", slot="lateral", paper=FPN)
+@register_op("lateral", slot="lateral", paper=FPN, plain=True)
 class Lateral(nn.Module):
     """1×1 lateral convolution C_l → c (FPN; mmdet ``FPN.lateral_convs``)."""
 
@@ -39,7 +40,7 @@ class Lateral(nn.Module):
         return self.conv(x)
 
 
-@register_op("conv3x3", slot="unary", paper=FPN)
+@register_op("conv3x3", slot="unary", paper=FPN, plain=True)
 class Conv3x3(nn.Module):
     """3×3 output convolution c → c (FPN's ``fpn_convs``), optionally followed by ReLU."""
 
@@ -53,7 +54,7 @@ class Conv3x3(nn.Module):
         return x.relu() if self.relu else x
 
 
-@register_op("sum", slot="up", paper=FPN)
+@register_op("sum", slot="up", paper=FPN, variadic=True, plain=True)
 class Sum(nn.Module):
     """target + Σ sources resized to the target's size (FPN top-down; any direction, any number of sources).
 
@@ -73,7 +74,8 @@ class Sum(nn.Module):
         return target
 
 
-@register_op("concat", slot="up", paper="Attention-based Feature Aggregation (ICLR 2022 submission), FPN-cat baseline")
+@register_op("concat", slot="up", paper="Attention-based Feature Aggregation (ICLR 2022 submission), FPN-cat baseline",
+             args={"num_inputs": {"low": 2, "derived": True}, "kernel_size": ODD_KERNEL}, variadic=True)
 class Concat(nn.Module):
     """Conv_{k×k}(concat[target, resized sources]) with n·c → c channels.
 
@@ -91,6 +93,8 @@ class Concat(nn.Module):
         super().__init__()
         if num_inputs < 2:
             raise ValueError(f"concat needs num_inputs >= 2, got {num_inputs}")
+        if mode not in UP_MODES:
+            raise ValueError(f"mode must be one of {UP_MODES}, got {mode!r}")
         self.num_inputs, self.mode = num_inputs, mode
         self.conv = conv(num_inputs * channels, channels, kernel_size)
 
@@ -113,7 +117,8 @@ class StridedConvSum(nn.Module):
         return target + self.conv(source)
 
 
-@register_op("maxpool_down", slot="extra", paper=FPN + ", mmdet FPN extra level (add_extra_convs=False)")
+@register_op("maxpool_down", slot="extra", paper=FPN + ", mmdet FPN extra level (add_extra_convs=False)",
+             same_width=True, plain=True)
 class MaxPoolDown(nn.Module):
     """P6 = max_pool2d(P5, kernel 1, stride s): subsampling with no parameters (Faster/Mask R-CNN's P6)."""
 
@@ -127,7 +132,7 @@ class MaxPoolDown(nn.Module):
         return F.max_pool2d(x, 1, stride=self.scale)
 
 
-@register_op("conv_down", slot="extra", paper="RetinaNet / mmdet FPN_CARAFE extra level; A2-FPN F6")
+@register_op("conv_down", slot="extra", paper="RetinaNet / mmdet FPN_CARAFE extra level; A2-FPN F6", plain=True)
 class ConvDown(nn.Module):
     """A new level by Conv3×3 stride s (A²-FPN's F6 = Conv3×3-s2(C5: 2048 → 256); RetinaNet's P6)."""
 
@@ -139,7 +144,8 @@ class ConvDown(nn.Module):
         return self.conv(x)
 
 
-@register_op("dropblock", slot="unary", paper="DropBlock (Ghiasi et al., NeurIPS 2018), as used by FPT")
+@register_op("dropblock", slot="unary", paper="DropBlock (Ghiasi et al., NeurIPS 2018), as used by FPT",
+             args={"drop_prob": PROBABILITY, "block_size": ODD_KERNEL})
 class DropBlock(nn.Module):
     """DropBlock on a map (torchvision's ``drop_block2d``); identity at inference.
 

@@ -14,11 +14,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from necksearch.ops.basic import conv
+from necksearch.ops.record import ODD_KERNEL, POSITIVE
 from necksearch.ops.registry import register_op
 from necksearch.ops.reassembly import cap_reassemble, carafe_reassemble, fit_to
 from necksearch.ops.resize import check_scale
 
 A2FPN = "A2-FPN (Hu et al., CVPR 2021)"
+#: The hyper-parameters of the reassembly ops beyond their annotations.
+UP_ARGS = {"up_kernel": ODD_KERNEL, "encoder_kernel": ODD_KERNEL, "compressed_channels": POSITIVE}
+DOWN_ARGS = {"down_kernel": ODD_KERNEL, "encoder_kernel": ODD_KERNEL, "compressed_channels": POSITIVE}
 GATES = ("2sigmoid", "sigmoid")
 
 
@@ -72,7 +76,7 @@ def softmax_kernels(logits: torch.Tensor) -> torch.Tensor:
     return logits.softmax(dim=1)
 
 
-@register_op("carafe", slot="up", paper="CARAFE (Wang et al., ICCV 2019), A2-FPN Table 3 'w/ CARAFE'")
+@register_op("carafe", slot="up", paper="CARAFE (Wang et al., ICCV 2019), A2-FPN Table 3 'w/ CARAFE'", args=UP_ARGS)
 class CARAFE(nn.Module):
     """target + CARAFE-upsampled source, kernels predicted from the source only (mmcv ``CARAFEPack`` + sum)."""
 
@@ -88,7 +92,7 @@ class CARAFE(nn.Module):
         return target + carafe_reassemble(source, kernels, self.up_kernel, self.scale)
 
 
-@register_op("cap", slot="down", paper=A2FPN + ", Table 3 'w/ CAP'")
+@register_op("cap", slot="down", paper=A2FPN + ", Table 3 'w/ CAP'", args=DOWN_ARGS)
 class CAP(nn.Module):
     """target + content-aware-pooled source, kernels predicted from the (fine) source only."""
 
@@ -103,7 +107,7 @@ class CAP(nn.Module):
         return target + cap_reassemble(source, kernels, self.down_kernel, self.scale)
 
 
-@register_op("gacarafe", slot="up", paper=A2FPN + ", Sec. 3.3 Eqs. 7-10")
+@register_op("gacarafe", slot="up", paper=A2FPN + ", Sec. 3.3 Eqs. 7-10", args=UP_ARGS)
 class GACARAFE(nn.Module):
     """Global-attention CARAFE: kernels and channel gates from concat[source, maxpool(target)].
 
@@ -134,7 +138,7 @@ class GACARAFE(nn.Module):
         return s_source * carafe_reassemble(source, kernels, self.up_kernel, self.scale) + s_target * target
 
 
-@register_op("gacap", slot="down", paper=A2FPN + ", Sec. 3.4 Eqs. 11-13")
+@register_op("gacap", slot="down", paper=A2FPN + ", Sec. 3.4 Eqs. 11-13", args=DOWN_ARGS)
 class GACAP(nn.Module):
     """Global-attention content-aware pooling: kernels and gates from concat[source, upsample(target)]."""
 

@@ -21,6 +21,7 @@ from torch import nn
 
 from necksearch.ops.attention import mixture_of_softmaxes
 from necksearch.ops.basic import conv
+from necksearch.ops.record import ODD_KERNEL, POSITIVE, PROBABILITY
 from necksearch.ops.registry import register_op
 from necksearch.ops.resize import check_scale
 
@@ -62,7 +63,7 @@ class OutputProjection(nn.Sequential):
         super().__init__(conv(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
 
 
-@register_op("st", slot="unary", paper=FPT + ", Self-Transformer")
+@register_op("st", slot="unary", paper=FPT + ", Self-Transformer", args={"num_parts": POSITIVE, "attn_dropout": PROBABILITY})
 class SelfTransformer(nn.Module):
     """BN(W X̂), X̂ = mixture-of-softmaxes dot-product self-attention within one level.
 
@@ -108,7 +109,7 @@ class _GroundingBase(nn.Module):
         self.out = OutputProjection(inner, channels)
 
 
-@register_op("gt", slot="up", paper=FPT + ", Grounding Transformer")
+@register_op("gt", slot="up", paper=FPT + ", Grounding Transformer", args={"num_parts": POSITIVE, "reduction": POSITIVE})
 class GroundingTransformer(_GroundingBase):
     """Fine queries attend to every coarse position with F_eud = −‖q−k‖² under a mixture of softmaxes.
 
@@ -144,7 +145,8 @@ def windows_under(x: torch.Tensor, window: int, size: tuple[int, int], scale: in
     return unfolded.index_select(3, rows).index_select(4, cols)
 
 
-@register_op("lgt", slot="up", paper=FPT + ", Locality-constrained Grounding Transformer")
+@register_op("lgt", slot="up", paper=FPT + ", Locality-constrained Grounding Transformer",
+             args={"window": ODD_KERNEL, "num_parts": POSITIVE, "reduction": POSITIVE})
 class LocalGroundingTransformer(_GroundingBase):
     """GT restricted to a square window of the coarse map centred under each fine query.
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 from necksearch.errors import NeckSearchError
+from necksearch.graph.catalogue import PLUGINS_VARIABLE
 from necksearch.search import study as attrs
 from necksearch.search.budget import Budget
 from necksearch.search.estimate import format_duration
@@ -254,7 +255,9 @@ def start_ray(settings: SearchSettings) -> bool:
     if ray.is_initialized():
         check_trial_fits(settings.cpus_per_trial, settings.gpus_per_trial, alive_nodes(ray.nodes()))
         return False
-    kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    kwargs: Dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    if os.environ.get(PLUGINS_VARIABLE):  # the trials' processes load the same operation plugins (on every node)
+        kwargs["runtime_env"] = {"env_vars": {PLUGINS_VARIABLE: os.environ[PLUGINS_VARIABLE]}}
     try:
         if settings.address:
             check_reachable(settings.address)

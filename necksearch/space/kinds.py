@@ -1,8 +1,8 @@
 """What values a search-space parameter may take.
 
-Operation defaults come from ``necksearch.graph.catalogue.OP_DEFAULTS`` (checked against the torch
-registry). A template writes an argument into a node only when it differs from the default, as the
-presets do.
+An operation's hyper-parameters take their kinds from its record (``necksearch.graph.catalogue.RECORDS``:
+type, default and range, declared with the operation). A template writes an argument into a node only when
+it differs from the default, as the presets do.
 """
 from __future__ import annotations
 
@@ -10,22 +10,8 @@ import dataclasses
 import math
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from necksearch.graph.catalogue import OP_DEFAULTS, OP_SLOTS, ROI_EXTRACTORS
-
-#: The string values each string hyper-parameter accepts (the ops' own tuples: GATES, UP_MODES, ...).
-STRING_CHOICES: Dict[str, Tuple[str, ...]] = {
-    "gate": ("2sigmoid", "sigmoid"), "mode": ("nearest", "bilinear"),
-    "similarity": ("scaled_cosine", "dot", "scaled_dot"), "pooling": ("multi", "single", "adaptive"),
-    "scale_mode": ("part", "full"), "prior_from": ("key", "query"), "fusion": ("asf", "sum"),
-}
-
-#: Hyper-parameters a template derives instead of searching (concat's input count, MS-Att's pool ratio).
-DERIVED_ARGS: Dict[str, Tuple[str, ...]] = {"concat": ("num_inputs",), "mssa": ("pool_ratio",),
-                                            "msca": ("pool_ratio",)}
-
-_ODD_KERNELS = ("up_kernel", "down_kernel", "encoder_kernel", "kernel_size", "window", "block_size")
-_POSITIVE = ("compressed_channels", "heads", "num_parts", "reduction", "mlp_ratio", "pool_ratio", "num_inputs")
-_BOOLS = ("gcn", "project_after_aggregation", "gap_transform", "kv_pool", "relu", "mlp_norm", "residual")
+from necksearch.graph.catalogue import OP_SLOTS, RECORDS, ROI_EXTRACTORS
+from necksearch.ops.record import Arg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,26 +124,18 @@ def _num(value: Optional[float]) -> str:
     return "…" if value is None else f"{value:g}"
 
 
-def _arg_kind(op: str, arg: str) -> Kind:
-    if arg in _ODD_KERNELS:
-        return Kind("int", low=1, odd=True)
-    if arg in _POSITIVE:
-        return Kind("int", low=2 if arg == "num_inputs" else 1)
-    if arg in _BOOLS:
-        return Kind("bool")
-    if arg in STRING_CHOICES:
-        return Kind("str", allowed=STRING_CHOICES[arg])
-    if arg in ("attn_dropout", "drop_prob"):
-        return Kind("float", low=0.0, high=1.0, high_open=True)
-    if arg == "entities":
-        return Kind("int_list", low=1, length=4)
-    if arg == "ratios":
-        return Kind("float_list", low=0.0, high=1.0, low_open=True)
-    raise KeyError(f"no kind for {op}.{arg}")
+def arg_kind(arg: Arg) -> Kind:
+    """The kind of an operation's hyper-parameter, from its record."""
+    return Kind(arg.type, low=arg.low, high=arg.high, low_open=arg.low_open, high_open=arg.high_open, odd=arg.odd,
+                allowed=arg.choices, length=arg.length)
 
 
 #: The kind of every operation hyper-parameter.
-ARG_KINDS: Dict[str, Dict[str, Kind]] = {op: {arg: _arg_kind(op, arg) for arg in args}
-                                         for op, args in OP_DEFAULTS.items()}
+ARG_KINDS: Dict[str, Dict[str, Kind]] = {op: {name: arg_kind(arg) for name, arg in record.args}
+                                         for op, record in RECORDS.items()}
+
+#: Hyper-parameters a template derives instead of searching (concat's input count, MS-Att's pool ratio).
+DERIVED_ARGS: Dict[str, Tuple[str, ...]] = {op: tuple(name for name, arg in record.args if arg.derived)
+                                            for op, record in RECORDS.items()}
 
 ROI_KIND = Kind("str", allowed=ROI_EXTRACTORS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from necksearch.graph import DetectorChoices, NeckGraph, Node
-from necksearch.graph.catalogue import OP_DEFAULTS
+from necksearch.graph.catalogue import OP_DEFAULTS, OP_SLOTS
 from necksearch.space.distributions import value_key
 from necksearch.space.kinds import Kind
 from necksearch.space.schema import (CHANNELS, DETECTOR_PARAMS, Param, Template, branch_params, op_kind,
@@ -24,8 +24,9 @@ from necksearch.space.schema import (CHANNELS, DETECTOR_PARAMS, Param, Template,
 
 Ask = Callable[..., Any]
 LEVELS = (2, 3, 4, 5)
-TD_OPS = ("sum", "concat", "carafe", "gacarafe", "gt", "lgt", "mssa", "msca")
-BU_OPS = ("none", "strided_conv_sum", "cap", "gacap", "rt")
+#: Top-down fusions: every coarse→fine (``up``) op, a plugin's too; bottom-up: ``none`` or a fine→coarse one.
+TD_OPS = tuple(op for op, slot in OP_SLOTS.items() if slot == "up")
+BU_OPS = ("none", *(op for op, slot in OP_SLOTS.items() if slot == "down"))
 _CONV_DOWN = (("top/op", frozenset({"conv_down"})),)
 
 

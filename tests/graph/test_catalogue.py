@@ -5,6 +5,18 @@ import pytest
 
 from necksearch.graph import catalogue
 from necksearch.ops import SLOTS, get_op, list_ops
+from necksearch.ops.record import RECORDS_FILE, dump_records, load_records
+
+
+def test_records_json_is_what_the_declarations_give():
+    """``records.json`` (the torch-free copy) equals the records ``register_op`` built from each op's signature;
+    regenerate it with ``scripts/necksearch ops --write-records``."""
+    assert load_records(RECORDS_FILE) == [spec.record for spec in list_ops()]
+    assert RECORDS_FILE.read_text(encoding="utf-8") == dump_records([spec.record for spec in list_ops()])
+
+
+def test_the_catalogue_holds_every_registered_record():
+    assert catalogue.RECORDS == {spec.name: spec.record for spec in list_ops()}
 
 
 def test_op_slots_equal_the_registry():
