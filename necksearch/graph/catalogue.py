@@ -19,6 +19,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 from necksearch.errors import NeckSearchError
 from necksearch.ops.record import OpRecord, load_records
+from necksearch.ops.slot import SLOTS
 
 #: The environment variable naming plugin modules that register more operations.
 PLUGINS_VARIABLE = "NECKSEARCH_PLUGINS"
@@ -92,11 +93,8 @@ OP_DEFAULTS: Dict[str, Dict[str, Any]] = {name: record.defaults for name, record
 #: The keyword names of each operation.
 OP_ARGS: Dict[str, FrozenSet[str]] = {op: frozenset(args) for op, args in OP_DEFAULTS.items()}
 
-#: Structural constructor arguments a node may set in its ``args`` (the graph width otherwise).
-WIDTH_ARGS: Dict[str, str] = {
-    "lateral": "out_channels", "distribute": "out_channels", "extra": "out_channels",
-    "context": "context_channels",
-}
+#: Structural constructor arguments a node may set in its ``args`` (the graph width otherwise), per slot.
+WIDTH_ARGS: Dict[str, str] = {name: slot.width_arg for name, slot in SLOTS.items() if slot.width_arg}
 
 #: Arguments whose value is tied to the pyramid width (``NeckGraph.with_channels`` scales them with it):
 #: MGC's context width (the graph width when not given) and its per-level entity counts n_i.
@@ -105,11 +103,8 @@ WIDTH_SCALED_ARGS: Dict[str, Tuple[str, ...]] = {name: r.width_scaled for name, 
 #: Per-level counts that may not exceed the width of the backbone input they read (A²-FPN Eq. 2: n_i ≤ c_i).
 INPUT_BOUNDED_ARGS: Dict[str, str] = {name: r.input_bounded for name, r in RECORDS.items() if r.input_bounded}
 
-#: (fewest, most) inputs per slot; ``None`` = no upper bound.
-SLOT_ARITY: Dict[str, Tuple[int, Optional[int]]] = {
-    "lateral": (1, 1), "context": (1, None), "distribute": (2, 2), "up": (2, 2), "down": (2, 2),
-    "extra": (1, 1), "unary": (1, 1),
-}
+#: (fewest, most) inputs per slot whose ops are graph nodes; ``None`` = no upper bound.
+SLOT_ARITY: Dict[str, Tuple[int, Optional[int]]] = {name: slot.arity for name, slot in SLOTS.items() if slot.is_node}
 
 #: Fusions that take any number of sources at any level (else a fusion is one source, one direction).
 VARIADIC_OPS: FrozenSet[str] = frozenset(name for name, record in RECORDS.items() if record.variadic)

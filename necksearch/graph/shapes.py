@@ -1,16 +1,18 @@
 """Shape inference: every node's level, width and kind before any forward pass (detectron2's ShapeSpec).
 
-The first input of a fusion is its *target*: the output has the target's level and width.
+Each node follows its op's :class:`~necksearch.ops.slot.Slot`: the level rule, which input may be a context, the
+width argument and the shape rule (:data:`_RULES`, keyed by ``Slot.output``). The first input of a fusion is its
+*target*: the output has the target's level and width.
 """
 from __future__ import annotations
 
 import dataclasses
 from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional
 
-from necksearch.graph.catalogue import (MAX_LEVEL, OP_SLOTS, RESNET50_WIDTHS, SAME_WIDTH_OPS, VARIADIC_OPS,
-                                       WIDTH_ARGS)
+from necksearch.graph.catalogue import MAX_LEVEL, OP_SLOTS, RESNET50_WIDTHS, SAME_WIDTH_OPS, VARIADIC_OPS
 from necksearch.graph.errors import GraphError, field_error
 from necksearch.graph.structure import backbone_level, check_structure
+from necksearch.ops.slot import SLOTS, Slot
 
 if TYPE_CHECKING:
     from necksearch.graph.graph import NeckGraph
@@ -35,14 +37,15 @@ class NodeShape:
 
 
 def out_level(node: Node, input_levels: List[Optional[int]]) -> Optional[int]:
-    """Level a node writes: its first input's, one above it for an extra level unless given, none for a context."""
-    slot = OP_SLOTS[node.op]
-    if slot == "context":
+    """Level a node writes (its slot's level rule): its first input's, one above it for a coarser one unless the
+    node gives it, none for a context."""
+    rule = SLOTS[OP_SLOTS[node.op]].level
+    if rule == "none":
         return None
-    if slot == "extra" and node.level is not None:
+    if rule == "coarser" and node.level is not None:
         return node.level
     first = input_levels[0]
-    return None if first is None else first + (slot == "extra")
+    return None if first is None else first + (rule == "coarser")
 
 
 def propagate(graph: NeckGraph, in_channels: Mapping[str, int] | None = None) -> Dict[str, NodeShape]:
@@ -65,28 +68,29 @@ def _backbone_shapes(graph: NeckGraph, widths: Mapping[str, int]) -> Dict[str, N
 
 
 def _node_shape(graph: NeckGraph, node: Node, inputs: List[NodeShape]) -> NodeShape:
-    slot = OP_SLOTS[node.op]
+    slot = SLOTS[OP_SLOTS[node.op]]
     _check_kinds(node, slot, inputs)
     level = out_level(node, [shape.level for shape in inputs])
     _check_level(node, slot, inputs[0], level)
-    return _RULES[slot](graph, node, inputs, level)
+    return _RULES[slot.output](graph, node, inputs, level)
 
 
-def _check_kinds(node: Node, slot: str, inputs: List[NodeShape]) -> None:
-    """Only a distribute node reads a context, and only as its second input."""
+def _check_kinds(node: Node, slot: Slot, inputs: List[NodeShape]) -> None:
+    """Only a node whose slot reads a context (distribute) gets one, and only at that input."""
+    readers = sorted(name for name, other in SLOTS.items() if other.context_input is not None)
     for index, (name, shape) in enumerate(zip(node.inputs, inputs)):
-        wants_context = slot == "distribute" and index == 1
+        wants_context = index == slot.context_input
         if shape.kind == "context" and not wants_context:
-            raise field_error(f"node {node.name!r}", "inputs", f"{name!r} is a context; only a distribute node "
-                                                                 "reads one, as its second input")
+            raise field_error(f"node {node.name!r}", "inputs", f"{name!r} is a context; only a {'/'.join(readers)} "
+                                                                 "node reads one, as its second input")
         if wants_context and shape.kind != "context":
-            raise field_error(f"node {node.name!r}", "inputs", f"the second input of a distribute node must be "
+            raise field_error(f"node {node.name!r}", "inputs", f"the second input of a {slot.name} node must be "
                                                                  f"a context, got the map {name!r}")
 
 
-def _check_level(node: Node, slot: str, first: NodeShape, level: Optional[int]) -> None:
+def _check_level(node: Node, slot: Slot, first: NodeShape, level: Optional[int]) -> None:
     where = f"node {node.name!r}"
-    if slot == "extra" and level <= first.level:
+    if slot.level == "coarser" and level <= first.level:
         raise field_error(where, "level", f"an extra level must be coarser than its input "
                                           f"{node.inputs[0]!r} (level {first.level}), got {level}")
     if level is not None and level > MAX_LEVEL:
@@ -97,7 +101,7 @@ def _check_level(node: Node, slot: str, first: NodeShape, level: Optional[int]) 
 
 
 def _width(graph: NeckGraph, node: Node) -> int:
-    key = WIDTH_ARGS[OP_SLOTS[node.op]]
+    key = SLOTS[OP_SLOTS[node.op]].width_arg
     value = node.args.get(key, graph.channels)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise field_error(f"node {node.name!r}", "args", f"{key} must be a positive integer, got {value!r}")
@@ -141,7 +145,7 @@ def _check_direction(node: Node, target: NodeShape, sources: List[NodeShape]) ->
     """Up-fusion sources are coarser than the target, down-fusion ones finer (sum and concat: any)."""
     if node.op in VARIADIC_OPS:
         return
-    up = OP_SLOTS[node.op] == "up"
+    up = SLOTS[OP_SLOTS[node.op]].source == "coarser"
     for name, shape in zip(node.inputs[1:], sources):
         if (shape.level > target.level) != up or shape.level == target.level:
             side = "coarser (a higher level)" if up else "finer (a lower level)"
@@ -152,7 +156,6 @@ def _check_direction(node: Node, target: NodeShape, sources: List[NodeShape]) ->
 
 
 _Rule = Callable[["NeckGraph", "Node", List[NodeShape], Optional[int]], NodeShape]
-_RULES: Dict[str, _Rule] = {
-    "lateral": _projection, "distribute": _projection, "context": _context, "unary": _unary,
-    "extra": _extra, "up": _fusion, "down": _fusion,
-}
+#: The shape rules, by ``Slot.output``.
+_RULES: Dict[str, _Rule] = {"projection": _projection, "context": _context, "same": _unary, "extra": _extra,
+                            "fusion": _fusion}

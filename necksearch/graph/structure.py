@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Dict, Iterable, List, Tuple
 
 from necksearch.graph.catalogue import MAX_LEVEL, OP_ARGS, OP_SLOTS, WIDTH_ARGS, arity
+from necksearch.ops.slot import SLOTS
 from necksearch.graph.errors import GraphError, field_error
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def _check_op(node: Node) -> None:
     where = f"node {node.name!r}"
     if node.op not in OP_SLOTS:
         raise field_error(where, "op", f"unknown operation {node.op!r}{_suggest(node.op, OP_SLOTS)}")
-    if OP_SLOTS[node.op] == "roi":
+    if not SLOTS[OP_SLOTS[node.op]].is_node:
         raise field_error(where, "op", f"{node.op!r} is a RoI-side operation, not a neck node; "
                                        "select it with detector.roi_extractor")
 

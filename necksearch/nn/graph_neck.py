@@ -17,6 +17,7 @@ from necksearch.graph.catalogue import OP_SLOTS
 from necksearch.graph.presets import resolve_graph
 from necksearch.nn.mmdet_compat import mmdet_layout, rename_mmdet_keys
 from necksearch.ops import get_op
+from necksearch.ops.slot import SLOTS
 
 GraphSpec = Union[NeckGraph, Mapping[str, Any], str]
 
@@ -85,8 +86,8 @@ def build_node(node, shapes: Mapping[str, NodeShape]) -> nn.Module:
 
 
 def call_node(module: nn.Module, node, args: List[torch.Tensor]) -> torch.Tensor:
-    """Apply ``node``'s module to its input maps (a context op takes them as one list)."""
-    return module(args) if OP_SLOTS[node.op] == "context" else module(*args)
+    """Apply ``node``'s module to its input maps, as its slot calls it (a context op takes them as one list)."""
+    return SLOTS[OP_SLOTS[node.op]].call(module, args)
 
 
 def _input_widths(graph: NeckGraph, in_channels: Sequence[int]) -> Dict[str, int]:
@@ -97,22 +98,9 @@ def _input_widths(graph: NeckGraph, in_channels: Sequence[int]) -> Dict[str, int
 
 
 def _structural_args(spec, node, shapes: Mapping[str, NodeShape]) -> Dict[str, Any]:
-    """Constructor arguments that shape inference fixes for ``node`` (its slot's signature)."""
-    shape, first = shapes[node.name], shapes[node.inputs[0]]
-    slot = spec.slot
-    if slot == "lateral":
-        return {"in_channels": first.channels, "out_channels": shape.channels}
-    if slot == "context":
-        return {"in_channels": [shapes[name].channels for name in node.inputs], "context_channels": shape.channels}
-    if slot == "distribute":
-        return {"in_channels": first.channels, "out_channels": shape.channels,
-                "context_channels": shapes[node.inputs[1]].channels}
-    if slot == "extra":
-        return {"in_channels": first.channels, "out_channels": shape.channels, "scale": shape.scale}
-    kwargs: Dict[str, Any] = {"channels": shape.channels}
-    if spec.accepts("scale"):
-        if shape.scale is None or shape.scale < 2:
-            raise GraphError(f"node {node.name!r} field 'inputs': {node.op} needs its source a fixed number of "
-                             f"levels (≥ 1) away from its target")
-        kwargs["scale"] = shape.scale
-    return kwargs
+    """Constructor arguments that shape inference fixes for ``node`` (its slot's structural arguments)."""
+    try:
+        return SLOTS[spec.slot].structural_kwargs(shapes[node.name], [shapes[name] for name in node.inputs],
+                                                  spec.accepts)
+    except ValueError as err:
+        raise GraphError(f"node {node.name!r} field 'inputs': {node.op} {err}") from None

@@ -1,13 +1,14 @@
 """Neck node operations: one registry, every component of A²-FPN, FPT, MSSA/MSCA and AugFPN.
 
-The package imports lazily: ``necksearch.ops.record`` (the torch-free records) loads without torch, and the
-first use of a registry name below imports torch and registers every operation.
+The package imports lazily: ``necksearch.ops.record`` and ``necksearch.ops.slot`` (the torch-free records and
+slots) load without torch, and the first use of a registry name below imports torch and registers every
+operation.
 """
 import importlib
 from typing import Any
 
 _EXPORTS = {"OPS": "registry", "OpSpec": "registry", "build_op": "registry", "get_op": "registry",
-            "list_ops": "registry", "register_op": "registry", "SLOTS": "slots"}
+            "list_ops": "registry", "register_op": "registry", "SLOTS": "slot"}
 
 __all__ = sorted(_EXPORTS)
 

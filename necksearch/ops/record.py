@@ -83,7 +83,7 @@ class OpRecord:
     """Everything about an operation but its torch module.
 
     Attributes:
-        name, slot, paper: the registry name, the slot it fills (:mod:`necksearch.ops.slots`), its source.
+        name, slot, paper: the registry name, the slot it fills (:mod:`necksearch.ops.slot`), its source.
         summary: the first line of the class docstring.
         args: its hyper-parameters (the slot's structural arguments, such as widths, excluded), in order.
         module: the Python module that defines it (imported to build it).

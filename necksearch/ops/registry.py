@@ -17,7 +17,7 @@ from torch import nn
 
 from necksearch.errors import NeckSearchError
 from necksearch.ops.record import Arg, OpRecord, plain_value
-from necksearch.ops.slots import SLOTS
+from necksearch.ops.slot import SLOTS
 
 
 @dataclasses.dataclass(frozen=True)

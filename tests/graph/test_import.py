@@ -2,8 +2,8 @@
 import subprocess
 import sys
 
-#: The torch-free part of ``necksearch.ops``: the lazy package itself and the records.
-TORCH_FREE_OPS = {"necksearch.ops", "necksearch.ops.record"}
+#: The torch-free part of ``necksearch.ops``: the lazy package itself, the records and the slots.
+TORCH_FREE_OPS = {"necksearch.ops", "necksearch.ops.record", "necksearch.ops.slot"}
 
 
 def test_importing_necksearch_graph_does_not_import_torch():
