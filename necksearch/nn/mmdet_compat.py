@@ -7,6 +7,7 @@ names), its state-dict loader renames the mmdet keys, so ``load_from`` of a Mask
 """
 from __future__ import annotations
 
+import functools
 from typing import Dict, Optional
 
 from necksearch.graph import NeckGraph
@@ -24,13 +25,20 @@ MMDET_LAYOUTS: Dict[str, Dict[str, str]] = {
 
 
 def mmdet_layout(graph: NeckGraph) -> Optional[Dict[str, str]]:
-    """The mmdet key layout whose preset ``graph`` is (at its width), or None."""
+    """The mmdet key layout whose preset ``graph`` is (at its width), or None. Decided by canonical hash; each
+    preset is read once per process and width, not on every GraphNeck construction."""
     names = {node.name for node in graph.nodes}
-    for preset, layout in MMDET_LAYOUTS.items():
-        reference = load_preset(preset).with_channels(graph.channels)
-        if set(layout.values()) <= names and reference.canonical_hash() == graph.canonical_hash():
-            return layout
-    return None
+    candidates = [preset for preset, layout in MMDET_LAYOUTS.items() if set(layout.values()) <= names]
+    if not candidates:
+        return None
+    graph_hash = graph.canonical_hash()
+    return next((MMDET_LAYOUTS[preset] for preset in candidates
+                 if _preset_hash(preset, graph.channels) == graph_hash), None)
+
+
+@functools.lru_cache(maxsize=None)
+def _preset_hash(preset: str, channels: int) -> str:
+    return load_preset(preset).with_channels(channels).canonical_hash()
 
 
 def rename_mmdet_keys(state_dict: dict, prefix: str, layout: Dict[str, str]) -> None:
