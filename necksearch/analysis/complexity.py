@@ -50,8 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -59,14 +58,15 @@ from torch import nn
 from necksearch.analysis.counters import Tally, paper_rule, tally_for
 from necksearch.errors import NeckSearchError
 from necksearch.graph import NeckGraph
-from necksearch.graph.presets import resolve_graph
+from necksearch.graph.catalogue import RESNET50_WIDTHS
+from necksearch.graph.presets import GraphSpec, resolve_graph
 from necksearch.graph.structure import backbone_level
 from necksearch.ops.slots import level_size
 
 PROTOCOLS = ("paper", "full")
 #: A²-FPN Table 6 input (H, W): every level up to P6 is exact.
 DEFAULT_IMAGE: Tuple[int, int] = (1280, 832)
-RESNET50_CHANNELS: Tuple[int, ...] = (256, 512, 1024, 2048)
+RESNET50_CHANNELS: Tuple[int, ...] = tuple(RESNET50_WIDTHS.values())
 #: The base of :func:`necksearch.mmdet.detector_from_graph`: mmdet's shipped Mask R-CNN R50-FPN 1x config.
 MASK_RCNN_BASE = "mask_rcnn"
 #: The detector's pyramid width (A²-FPN Table 6 counts every neck at 256 output channels).
@@ -77,7 +77,6 @@ NUM_MASK_ROIS = 100
 #: The neck outputs mmdet's Mask R-CNN expects (RPN anchor strides 4..64).
 DETECTOR_LEVELS = (2, 3, 4, 5, 6)
 
-GraphSpec = Union[NeckGraph, Dict[str, Any], str, Path]
 Progress = Optional[Callable[[str], None]]
 
 

@@ -13,8 +13,9 @@ from typing import Any, Callable, List, Sequence
 
 import torch
 
-from necksearch.analysis.complexity import RESNET50_CHANNELS, GraphSpec
-from necksearch.graph.presets import resolve_graph
+from necksearch.errors import NeckSearchError
+from necksearch.graph.catalogue import RESNET50_WIDTHS
+from necksearch.graph.presets import GraphSpec, resolve_graph
 from necksearch.graph.structure import backbone_level
 
 #: Half of the papers' 1280×832 in each side: a CPU worker measures a heavy neck in seconds.
@@ -27,7 +28,7 @@ def neck_latency_ms(graph: GraphSpec, image_hw: Sequence[int] = LATENCY_IMAGE, d
     from necksearch.nn import GraphNeck
     graph = resolve_graph(graph)
     where = torch.device(device)
-    neck = GraphNeck(graph, in_channels=list(RESNET50_CHANNELS), out_channels=graph.channels).to(where).eval()
+    neck = GraphNeck(graph, in_channels=resnet50_widths(graph), out_channels=graph.channels).to(where).eval()
     maps = backbone_maps(graph, image_hw, 1, where)
     with torch.inference_mode():
         return median_ms(lambda: neck(maps), where, repeats, warmup)
@@ -35,11 +36,21 @@ def neck_latency_ms(graph: GraphSpec, image_hw: Sequence[int] = LATENCY_IMAGE, d
 
 def backbone_maps(graph: Any, image_hw: Sequence[int], batch: int, device: torch.device,
                   seed: int = 0) -> List[torch.Tensor]:
-    """Random ResNet-50 maps (C2..C5 widths) at the levels the graph reads, for an ``image_hw`` image (seeded)."""
+    """Random ResNet-50 maps at the levels the graph reads (each input ``c<l>`` at C<l>'s width), for an
+    ``image_hw`` image (seeded)."""
     generator = torch.Generator().manual_seed(seed)
     return [torch.randn(batch, width, -(-image_hw[0] // 2 ** level), -(-image_hw[1] // 2 ** level),
                         generator=generator).to(device)
-            for width, level in zip(RESNET50_CHANNELS, (backbone_level(name) for name in graph.inputs))]
+            for width, level in zip(resnet50_widths(graph), (backbone_level(name) for name in graph.inputs))]
+
+
+def resnet50_widths(graph: Any) -> List[int]:
+    """ResNet-50's width for each input of ``graph``, by name (``c3`` → 512); a clear error for another input."""
+    unknown = [name for name in graph.inputs if name not in RESNET50_WIDTHS]
+    if unknown:
+        raise NeckSearchError(f"graph {graph.name!r}: ResNet-50 has no input(s) {unknown} (it gives "
+                              f"{', '.join(RESNET50_WIDTHS)})")
+    return [RESNET50_WIDTHS[name] for name in graph.inputs]
 
 
 def median_ms(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int) -> float:

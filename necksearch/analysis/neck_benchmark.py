@@ -14,8 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from necksearch.analysis.complexity import RESNET50_CHANNELS
-from necksearch.analysis.latency import backbone_maps, median_ms
+from necksearch.analysis.latency import backbone_maps, median_ms, resnet50_widths
 from necksearch.analysis.memory import peak_memory_bytes
 from necksearch.graph.presets import load_preset
 
@@ -52,7 +51,7 @@ class _Case:
         from necksearch.nn import GraphNeck
         graph = load_preset(name)
         self.device, self.precision = device, precision
-        self.neck = GraphNeck(graph, in_channels=list(RESNET50_CHANNELS), out_channels=channels).to(device)
+        self.neck = GraphNeck(graph, in_channels=resnet50_widths(graph), out_channels=channels).to(device)
         self.maps = backbone_maps(graph, image_hw, batch, device)
         self.params = sum(p.numel() for p in self.neck.parameters())
 

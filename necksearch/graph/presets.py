@@ -27,7 +27,13 @@ def load_preset(name: str) -> NeckGraph:
     return load_graph(path)
 
 
-def resolve_graph(spec: Union[NeckGraph, Mapping[str, Any], str, Path]) -> NeckGraph:
+#: What the edges of necksearch accept for a graph (a config's ``neck.graph``, a CLI argument, the public API):
+#: a NeckGraph, its dict form, a preset name or a ``.yaml``/``.yml``/``.json`` path; :func:`resolve_graph` turns it
+#: into the NeckGraph that travels inside.
+GraphSpec = Union[NeckGraph, Mapping[str, Any], str, Path]
+
+
+def resolve_graph(spec: GraphSpec) -> NeckGraph:
     """A graph from a NeckGraph, its dict form, a preset name, or a ``.yaml``/``.yml``/``.json`` path."""
     if isinstance(spec, NeckGraph):
         return spec

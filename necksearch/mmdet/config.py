@@ -33,7 +33,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from necksearch.graph import GraphError, NeckGraph
 from necksearch.graph.catalogue import OP_SLOTS
-from necksearch.graph.presets import resolve_graph
+from necksearch.graph.presets import GraphSpec, resolve_graph
 
 #: mmdet's shipped configs used as bases (relative to ``mmdet/.mim/configs``).
 BASE_CONFIGS: Dict[str, str] = {
@@ -52,7 +52,6 @@ CS_ROI_HEAD = "CSRoIHead"
 PLAIN_DETECTORS = {"CascadeRoIHead": "CascadeRCNN"}
 ROI_EXTRACTORS = {"fpn": "SingleRoIExtractor", "srs": "SRSRoIExtractor"}
 
-GraphSpec = Union[NeckGraph, Mapping[str, Any], str, Path]
 
 
 def mmdet_config_dir() -> Path:

@@ -14,12 +14,11 @@ from torch import nn
 
 from necksearch.graph import GraphError, NeckGraph, NodeShape
 from necksearch.graph.catalogue import OP_SLOTS
-from necksearch.graph.presets import resolve_graph
+from necksearch.graph.presets import GraphSpec, resolve_graph
 from necksearch.nn.mmdet_compat import mmdet_layout, rename_mmdet_keys
 from necksearch.ops import get_op
 from necksearch.ops.slot import SLOTS
 
-GraphSpec = Union[NeckGraph, Mapping[str, Any], str]
 
 
 class GraphNeck(nn.Module):
