@@ -15,7 +15,10 @@ import itertools
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Sequence, Tuple
+
+if TYPE_CHECKING:
+    from necksearch.search.settings import SearchSettings
 
 #: Iterations timed per graph after the warm-up ones (the first iterations pay for lazy initialisation).
 TRAIN_ITERATIONS = 3
@@ -23,14 +26,14 @@ WARMUP_ITERATIONS = 1
 VAL_ITERATIONS = 2
 
 
-def calibrate_graphs(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
+def calibrate_graphs(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
     """Name → measured cost of each graph (a dict of :func:`calibrate_graph`), in one process: the first pays
     for the imports as a fresh trial process does (``import_s``, measured once and given to every graph)."""
     import_s = prepare_process(settings)
     return {name: {**calibrate_graph(settings, graph), "import_s": import_s} for name, graph in graphs}
 
 
-def prepare_process(settings: Dict[str, Any]) -> float:
+def prepare_process(settings: "SearchSettings") -> float:
     """Import and register what a trial's process does, with its thread count; the seconds it took."""
     start = time.perf_counter()
     import torch
@@ -38,11 +41,11 @@ def prepare_process(settings: Dict[str, Any]) -> float:
     import necksearch.mmdet  # noqa: F401 - registers the detector parts
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    torch.set_num_threads(max(1, int(settings["cpus_per_trial"])))
+    torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
     return time.perf_counter() - start
 
 
-def calibrate_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str, float]:
+def calibrate_graph(settings: "SearchSettings", graph: Dict[str, Any]) -> Dict[str, float]:
     """Seconds to set a trial up (``setup_s``: config, detector, loaders, optimizer), per training iteration and
     per validation iteration, the iterations of one epoch (``train_iters``, ``val_iters``), and the bytes of one
     epoch's checkpoint (``checkpoint_bytes``; a trial keeps one per epoch)."""
@@ -61,7 +64,7 @@ def calibrate_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str
 
 
 @contextlib.contextmanager
-def trial_parts(settings: Dict[str, Any], graph: Dict[str, Any]) -> Iterator[Tuple[Any, Any, Any, Any]]:
+def trial_parts(settings: "SearchSettings", graph: Dict[str, Any]) -> Iterator[Tuple[Any, Any, Any, Any]]:
     """(detector, train loader, val loader, optimizer wrapper) of a trial of ``graph`` (its dict form), built from
     the trial's own config in a temporary work directory; the detector is freshly initialised (seeded)."""
     from necksearch.graph import NeckGraph
@@ -80,7 +83,7 @@ def _checkpoint_bytes(model: Any, optim_wrapper: Any) -> int:
     return int(sum(tensor.numel() * tensor.element_size() for tensor in tensors))
 
 
-def build_trial_parts(settings: Dict[str, Any], graph_file: Path, work_dir: Path):
+def build_trial_parts(settings: "SearchSettings", graph_file: Path, work_dir: Path):
     """The trial's detector (on its device), data loaders and optimizer, from the trial's own config."""
     import torch
     from mmdet.registry import MODELS
@@ -88,16 +91,16 @@ def build_trial_parts(settings: Dict[str, Any], graph_file: Path, work_dir: Path
     from mmengine.runner import Runner
 
     from necksearch.train.runner import build_train_config
-    cfg = build_train_config(settings["config"], graph=graph_file, epochs=settings["epochs"], work_dir=work_dir,
-                             data_root=settings["data_root"], seed=settings["seed"],
-                             image_size=settings["image_size"], data_fraction=settings["data_fraction"])
-    torch.manual_seed(settings["seed"])  # the trial's initialisation (mmengine seeds the same way per trial)
+    cfg = build_train_config(settings.config, graph=graph_file, epochs=settings.epochs, work_dir=work_dir,
+                             data_root=settings.data_root, seed=settings.seed,
+                             image_size=settings.image_size, data_fraction=settings.data_fraction)
+    torch.manual_seed(settings.seed)  # the trial's initialisation (mmengine seeds the same way per trial)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    if settings["gpus_per_trial"] > 0 and torch.cuda.is_available():
+    if settings.gpus_per_trial > 0 and torch.cuda.is_available():
         model = model.cuda()
     train_loader = Runner.build_dataloader(dict(cfg.train_dataloader, num_workers=0, persistent_workers=False),
-                                           seed=settings["seed"])
+                                           seed=settings.seed)
     val_loader = Runner.build_dataloader(dict(cfg.val_dataloader, num_workers=0, persistent_workers=False))
     return model, train_loader, val_loader, build_optim_wrapper(model, cfg.optim_wrapper)
 
@@ -113,20 +116,20 @@ def _time_steps(step, loader, iterations: int) -> float:
     return (time.perf_counter() - start) / iterations
 
 
-def calibrate_on_cluster(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]],
+def calibrate_on_cluster(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]],
                          concurrency: int) -> Dict[str, Dict[str, float]]:
     """Calibrate ``graphs`` as Ray tasks with the trial's resources, ``concurrency`` at once (as trials run)."""
     return spread_on_cluster(calibrate_graphs, settings, graphs, concurrency)
 
 
-def spread_on_cluster(function: Any, settings: Mapping[str, Any], graphs: Sequence[Tuple[str, Any]],
+def spread_on_cluster(function: Any, settings: "SearchSettings", graphs: Sequence[Tuple[str, Any]],
                       concurrency: int, *args: Any) -> Dict[str, Any]:
     """Name → result of ``function(settings, *args, share)`` (a name → result dict per share), the graphs dealt into
     ``concurrency`` shares run as Ray tasks with the trial's CPUs and GPUs; results in the graphs' order."""
     import ray
-    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"])(function)
+    task = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial)(function)
     shares = [list(graphs[i::concurrency]) for i in range(concurrency)]
     results: Dict[str, Any] = {}
-    for result in ray.get([task.remote(dict(settings), *args, share) for share in shares if share]):
+    for result in ray.get([task.remote(settings, *args, share) for share in shares if share]):
         results.update(result)
     return {name: results[name] for name, _ in graphs}

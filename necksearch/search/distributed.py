@@ -18,7 +18,10 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+if TYPE_CHECKING:
+    from necksearch.search.settings import SearchSettings
 
 #: Seconds between two looks at the children and at ``reports.jsonl``.
 POLL_S = 2.0
@@ -32,16 +35,16 @@ class DistributedTrialError(RuntimeError):
     """A rank of a distributed trial failed; the message is the rank and its error, in one line."""
 
 
-def run_distributed(cfg: Any, settings: Dict[str, Any], work_dir: Path) -> None:
-    """Train ``cfg`` with ``settings["workers"]`` processes, relaying rank 0's reports to Tune."""
+def run_distributed(cfg: Any, settings: "SearchSettings", work_dir: Path) -> None:
+    """Train ``cfg`` with ``settings.workers`` processes, relaying rank 0's reports to Tune."""
     import torch.multiprocessing as mp
 
     from necksearch.search.hooks import NODE_ENV, REPORTS_FILE
     os.environ[NODE_ENV] = _with_node({})["node"] or ""  # spawned ranks inherit it: their reports name the node
-    workers = int(settings["workers"])
-    on_gpu = float(settings["gpus_per_trial"]) > 0
+    workers = int(settings.workers)
+    on_gpu = float(settings.gpus_per_trial) > 0
     set_distributed(cfg, on_gpu)
-    threads = max(1, int(settings["cpus_per_trial"]) // workers)
+    threads = max(1, int(settings.cpus_per_trial) // workers)
     relay = ReportRelay(work_dir / REPORTS_FILE)
     context = mp.start_processes(rank_main, args=(workers, free_port(), cfg, threads, on_gpu),
                                  nprocs=workers, join=False, start_method="spawn")

@@ -9,7 +9,6 @@ cost (``cost_actual``) when it ends, so every run shows estimate against actual.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
@@ -51,7 +50,7 @@ def make_plan(settings: SearchSettings, space: Any, fixed_points: Mapping[str, D
     costs: Dict[str, Dict[str, float]] = {}
     cost = nothing_to_train(startup_s)
     if order:
-        costs = calibrate_on_cluster(dataclasses.asdict(settings), graphs, max(1, min(concurrency, len(graphs))))
+        costs = calibrate_on_cluster(settings, graphs, max(1, min(concurrency, len(graphs))))
         if not costs:
             raise NeckSearchError(f"space {space.name!r}: no graph to train (no fixed point, and none could be drawn)")
         sampled = mean_cost([costs[name] for name in draws] or list(costs.values()))

@@ -28,21 +28,21 @@ def normalise(settings: SearchSettings) -> SearchSettings:
     that stored and given settings compare equal however they were spelled."""
     from necksearch.space import load_space
     from necksearch.train.runner import resolve_config_path
-    settings.checked()
-    settings.space = str(Path(load_space(settings.space).source).resolve())  # a space name or file, checked now
-    settings.config = str(resolve_config_path(settings.config).resolve())
-    settings.runs_dir = str(Path(settings.runs_dir).expanduser().resolve())
-    if settings.data_root is not None:
-        settings.data_root = str(Path(settings.data_root).expanduser().resolve())
-    if settings.storage is not None and "://" not in settings.storage:
-        settings.storage = str(Path(settings.storage).expanduser().resolve())
-    return settings
+    settings = settings.checked()
+    local_storage = settings.storage is not None and "://" not in settings.storage
+    return dataclasses.replace(
+        settings,
+        space=str(Path(load_space(settings.space).source).resolve()),  # a space name or file, checked now
+        config=str(resolve_config_path(settings.config).resolve()),
+        runs_dir=str(Path(settings.runs_dir).expanduser().resolve()),
+        data_root=None if settings.data_root is None else str(Path(settings.data_root).expanduser().resolve()),
+        storage=str(Path(settings.storage).expanduser().resolve()) if local_storage else settings.storage)
 
 
 def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
     """Normalised settings, and the run directory ready (or refused, never overwritten)."""
     from necksearch.search.preflight import check_writable
-    normalise(settings)
+    settings = normalise(settings)
     check_writable(settings.runs_dir, "--runs-dir")
     exists = (settings.run_dir / "search.json").is_file()
     if exists and not resume:

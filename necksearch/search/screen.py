@@ -18,13 +18,15 @@ with the seconds each score costs per graph — so a score is used only as far a
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    from necksearch.search.settings import SearchSettings
 
 SCORES = ("params", "flops", "synflow", "naswot", "grad_norm", "zico")
 #: What ``--screen`` may rank by: a zero-cost score, or a trained supernet's inherited-weight mAP
@@ -34,7 +36,7 @@ RESULTS_FILE = "zero_cost_results"
 SCREEN_FILE = "screen.json"
 
 
-def score_graph(settings: Dict[str, Any], graph: Dict[str, Any]) -> Dict[str, float]:
+def score_graph(settings: "SearchSettings", graph: Dict[str, Any]) -> Dict[str, float]:
     """Every score of :data:`SCORES` for ``graph`` (its dict form) in the trial's detector; ``seconds`` it took."""
     import torch
 
@@ -79,14 +81,14 @@ def _per_image(outputs: Sequence[Sequence[Any]]) -> List[Any]:
     return [torch.cat([row[:, :width] for row in rows], dim=0)]
 
 
-def score_graphs(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
+def score_graphs(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
     """Name → scores, in one process (``calibrate.prepare_process`` first, as a trial's process)."""
     from necksearch.search.calibrate import prepare_process
     prepare_process(settings)
     return {name: score_graph(settings, graph) for name, graph in graphs}
 
 
-def score_on_cluster(settings: Dict[str, Any], graphs: Sequence[Tuple[str, Dict[str, Any]]],
+def score_on_cluster(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]],
                      concurrency: int) -> Dict[str, Dict[str, float]]:
     """:func:`score_graphs` as Ray tasks with the trial's resources, ``concurrency`` at once."""
     from necksearch.search.calibrate import spread_on_cluster
@@ -116,7 +118,7 @@ def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], con
         if len(draws) < count:
             say(f"--screen {settings.screen}: the space gave only {len(draws)} distinct graphs; screening those")
         say(f"screening {len(draws)} graphs drawn from the space by {score} ...")
-        scored = score_on_cluster(dataclasses.asdict(settings),
+        scored = score_on_cluster(settings,
                                   [(name, space.freeze(sample).to_dict()) for name, sample in draws.items()],
                                   max(1, concurrency))
         candidates = {name: {"sample": draws[name], "scores": scored[name]} for name in draws}
@@ -169,7 +171,7 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
         by_seed = {}
         for seed, settings in enumerate(by_init):
             say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
-            by_seed[seed] = score_on_cluster(dataclasses.asdict(settings), graphs, fidelity.max_concurrent)
+            by_seed[seed] = score_on_cluster(settings, graphs, fidelity.max_concurrent)
     finally:
         if started:
             ray.shutdown()

@@ -11,7 +11,7 @@ import math
 import re
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
@@ -27,9 +27,10 @@ RESUMABLE = ("num_trials", "max_concurrent", "address", "retries", "max_hours")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class SearchSettings:
-    """The options of ``necksearch search`` (see its ``--help``); paths are stored absolute."""
+    """The options of ``necksearch search`` (see its ``--help``); paths are stored absolute. Frozen: a changed
+    setting is a new object (``dataclasses.replace``), so what a search checked is what its trials get."""
 
     space: str = "default"
     name: Optional[str] = None
@@ -91,7 +92,7 @@ class SearchSettings:
     def checked(self) -> "SearchSettings":
         """These settings with a name chosen and every value checked (``NeckSearchError`` names the option)."""
         if self.name is None:
-            self.name = f"{Path(self.space).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+            return dataclasses.replace(self, name=f"{Path(self.space).stem}-{time.strftime('%Y%m%d-%H%M%S')}").checked()
         check_name(self.name)
         at_least("--num-trials", self.num_trials, 1)
         at_least("--max-concurrent", self.max_concurrent, 1)
@@ -115,12 +116,12 @@ class SearchSettings:
             raise NeckSearchError(f"--data-fraction must be in (0, 1], got {self.data_fraction}")
         _one_of("--sampler", self.sampler, SAMPLERS)
         _one_of("--scheduler", self.scheduler, SCHEDULERS)
-        self.objectives = parse_objectives(self.objectives)
+        objectives = parse_objectives(self.objectives)
         if self.screen is not None:
             parse_screen(self.screen)
-        if self.sampler == "nsga2" and len(self.objectives) == 1:
+        if self.sampler == "nsga2" and len(objectives) == 1:
             raise NeckSearchError("--sampler nsga2 needs several --objectives (e.g. map,params)")
-        return self
+        return self if objectives == self.objectives else dataclasses.replace(self, objectives=objectives)
 
     # ------------------------------------------------------------------ storage in the run directory
 
@@ -143,26 +144,25 @@ class SearchSettings:
         unknown = sorted(set(data) - known) if isinstance(data, dict) else []
         if not isinstance(data, dict) or unknown:
             raise NeckSearchError(f"{path}: not search settings" + (f" (unknown keys {', '.join(unknown)})" if unknown else ""))
-        settings = cls(**data)
-        settings.objectives = tuple(settings.objectives)
-        if settings.fixed_points is not None:
-            settings.fixed_points = tuple(settings.fixed_points)
         try:  # a file edited by hand: the same checks as the command line, naming the file
-            return settings.checked()
+            return cls.from_dict(data).checked()
         except (NeckSearchError, TypeError) as err:
             raise NeckSearchError(f"{path}: {err}") from None
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SearchSettings":
+        """The settings of ``dataclasses.asdict`` form (a stored file, a Tune trial's config): the frozen object
+        every function of a search takes, rebuilt once at that edge."""
+        return cls(**{**data, **_as_tuples(data)})
+
     def resumed_with(self, given: Dict[str, Any]) -> "SearchSettings":
         """The stored settings, with the options given again on the command line checked against them
-        (``given`` normalised as the stored ones were: ``run.normalise``)."""
+        (``given`` normalised as the stored ones were: ``run.normalise``); those a resume may change, changed."""
         for key, value in given.items():
-            stored = getattr(self, key)
-            if key in RESUMABLE:
-                setattr(self, key, value)
-            elif _normal(value) != _normal(stored):
+            if key not in RESUMABLE and _normal(value) != _normal(getattr(self, key)):
                 raise NeckSearchError(f"--resume continues {self.run_dir} with its stored settings: "
-                                      f"--{key.replace('_', '-')} {value!r} differs from the stored {stored!r}")
-        return self
+                                      f"--{key.replace('_', '-')} {value!r} differs from the stored {getattr(self, key)!r}")
+        return dataclasses.replace(self, **{key: value for key, value in given.items() if key in RESUMABLE})
 
 
 def parse_screen(value: Any) -> Tuple[str, int]:
@@ -219,6 +219,11 @@ def _check_workers(workers: Any, gpus: float) -> None:
 def _one_of(option: str, value: str, choices: Tuple[str, ...]) -> None:
     if value not in choices:
         raise NeckSearchError(f"{option}: unknown value {value!r}; choose from {', '.join(choices)}")
+
+
+def _as_tuples(data: Mapping[str, Any]) -> Dict[str, Any]:
+    """The sequence-valued settings of a stored (JSON) dict as the tuples the dataclass holds."""
+    return {key: tuple(data[key]) for key in ("objectives", "fixed_points") if isinstance(data.get(key), list)}
 
 
 def _normal(value: Any) -> Any:

@@ -20,9 +20,12 @@ import io
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from necksearch.errors import NeckSearchError
+
+if TYPE_CHECKING:
+    from necksearch.search.settings import SearchSettings
 
 IDENTITY_FILE = "supernet.json"
 REFERENCE_FILE = "reference.yaml"
@@ -40,13 +43,13 @@ def _sha256(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def identity(settings: Mapping[str, Any], template: str, epochs: int, candidates: Any) -> Dict[str, Any]:
+def identity(settings: "SearchSettings", template: str, epochs: int, candidates: Any) -> Dict[str, Any]:
     """What a supernet's weights belong to: space and config (by content), template, its candidates, data,
     fidelity, seed."""
-    return {"space": settings["space"], "space_sha256": _sha256(settings["space"]), "template": template,
-            "candidates": candidates.digest, "config": settings["config"],
-            "config_sha256": _sha256(settings["config"]), "data_root": settings["data_root"], "epochs": int(epochs),
-            "image_size": settings["image_size"], "data_fraction": settings["data_fraction"], "seed": settings["seed"],
+    return {"space": settings.space, "space_sha256": _sha256(settings.space), "template": template,
+            "candidates": candidates.digest, "config": settings.config,
+            "config_sha256": _sha256(settings.config), "data_root": settings.data_root, "epochs": int(epochs),
+            "image_size": settings.image_size, "data_fraction": settings.data_fraction, "seed": settings.seed,
             "sharing": SHARING}
 
 
@@ -69,35 +72,35 @@ def check_identity(work_dir: Path, wanted: Mapping[str, Any]) -> None:
                               f"({both}); use another run name or move it away")
 
 
-def supernet_config(settings: Mapping[str, Any], template: str, work_dir: Path, epochs: int, resume: bool = False):
+def supernet_config(settings: "SearchSettings", template: str, work_dir: Path, epochs: int, resume: bool = False):
     """The trial's training config (config, data, fidelity, seed) with the template's SuperNeck as the neck. Refused
     (``NeckSearchError`` naming both) before anything is written if ``work_dir`` holds another supernet."""
     from necksearch.mmdet.config import pad_size_divisor
     from necksearch.space import load_space
     from necksearch.space.single_path import one_template, reference_graph, template_candidates
     from necksearch.train.runner import build_train_config
-    recipe = dict(data_root=settings["data_root"], seed=settings["seed"], image_size=settings["image_size"],
-                  data_fraction=settings["data_fraction"], work_dir=work_dir)
-    space = one_template(load_space(settings["space"]), template)
-    reference = reference_graph(space, settings["seed"])
-    neck = build_train_config(settings["config"], **recipe).model.neck
+    recipe = dict(data_root=settings.data_root, seed=settings.seed, image_size=settings.image_size,
+                  data_fraction=settings.data_fraction, work_dir=work_dir)
+    space = one_template(load_space(settings.space), template)
+    reference = reference_graph(space, settings.seed)
+    neck = build_train_config(settings.config, **recipe).model.neck
     widths = dict(zip(reference.inputs, neck["in_channels"]))
-    candidates = template_candidates(settings["space"], template, neck["out_channels"], widths, settings["seed"])
+    candidates = template_candidates(settings.space, template, neck["out_channels"], widths, settings.seed)
     check_identity(work_dir, identity(settings, template, epochs, candidates))
     (work_dir / REFERENCE_FILE).write_text(reference.to_yaml(), encoding="utf-8")
-    cfg = build_train_config(settings["config"], graph=work_dir / REFERENCE_FILE, epochs=epochs, resume=resume,
+    cfg = build_train_config(settings.config, graph=work_dir / REFERENCE_FILE, epochs=epochs, resume=resume,
                              **recipe)
     cfg.default_hooks["checkpoint"]["max_keep_ckpts"] = 1  # ~130 MB each at width 64: the last one resumes
     preprocessor = cfg.model.setdefault("data_preprocessor", {})
     divisors = [pad_size_divisor(graph, neck["in_channels"]) for graph in candidates.witnesses()]
     preprocessor["pad_size_divisor"] = max([preprocessor.get("pad_size_divisor", 1), *divisors])
-    cfg.model.neck = dict(type="SuperNeck", space=settings["space"], template=template,
+    cfg.model.neck = dict(type="SuperNeck", space=settings.space, template=template,
                           in_channels=list(neck["in_channels"]), out_channels=neck["out_channels"],
-                          seed=settings["seed"], reference=str(work_dir / REFERENCE_FILE))
+                          seed=settings.seed, reference=str(work_dir / REFERENCE_FILE))
     return cfg
 
 
-def train_supernet(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int) -> Dict[str, Any]:
+def train_supernet(settings: "SearchSettings", template: str, run_dir: Path, epochs: int) -> Dict[str, Any]:
     """Train (or continue) the supernet of ``template``; its work directory, checkpoint and CPU-seconds."""
     import sys
 
@@ -110,12 +113,12 @@ def train_supernet(settings: Mapping[str, Any], template: str, run_dir: Path, ep
     start = time.perf_counter()
     cfg = supernet_config(settings, template, work_dir, epochs, resume=(work_dir / "last_checkpoint").is_file())
     if _finished(work_dir, epochs) is None:
-        if settings["gpus_per_trial"] <= 0:
+        if settings.gpus_per_trial <= 0:
             cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
         with contextlib.redirect_stdout(sys.stderr):
             run_config(cfg)
     seconds = time.perf_counter() - start
-    timing = _timing(work_dir, seconds * max(1, int(settings["cpus_per_trial"])), torch.get_num_threads())
+    timing = _timing(work_dir, seconds * max(1, int(settings.cpus_per_trial)), torch.get_num_threads())
     return {"work_dir": str(work_dir), "checkpoint": str(_finished(work_dir, epochs)), **timing}
 
 
@@ -140,7 +143,7 @@ def _timing(work_dir: Path, cpu_seconds: float, threads: int) -> Dict[str, Any]:
 class SubnetScorer:
     """A trained supernet in its detector, with the training and validation data, scoring one path at a time."""
 
-    def __init__(self, settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int) -> None:
+    def __init__(self, settings: "SearchSettings", template: str, run_dir: Path, epochs: int) -> None:
         import torch
         from mmdet.registry import MODELS
         from mmengine.runner import Runner
@@ -155,13 +158,13 @@ class SubnetScorer:
             raise NeckSearchError(f"{work_dir}: the supernet has not finished its {epochs} epochs of training")
         self.model = MODELS.build(cfg.model)
         self.model.load_state_dict(load_local(str(checkpoint), map_location="cpu")["state_dict"])
-        if settings["gpus_per_trial"] > 0 and torch.cuda.is_available():
+        if settings.gpus_per_trial > 0 and torch.cuda.is_available():
             self.model = self.model.cuda()
         self.model.eval()
         self.neck = self.model.neck
         self.neck.sample_paths = False
         loader = dict(cfg.train_dataloader, num_workers=0, persistent_workers=False)
-        self.train_loader = Runner.build_dataloader(loader, seed=settings["seed"])
+        self.train_loader = Runner.build_dataloader(loader, seed=settings.seed)
         self.val_loader = Runner.build_dataloader(dict(cfg.val_dataloader, num_workers=0, persistent_workers=False))
         self.evaluator = _evaluator(cfg)
         self.evaluator.dataset_meta = self.val_loader.dataset.metainfo
@@ -212,7 +215,7 @@ def _evaluator(cfg: Any) -> Any:
     return Evaluator([METRICS.build(metric) for metric in metrics])
 
 
-def score_paths(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int,
+def score_paths(settings: "SearchSettings", template: str, run_dir: Path, epochs: int,
                 graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
     """Name → :meth:`SubnetScorer.score` for each graph (dict form), in one process; the first graph's ``setup_s``
     is the loading of the supernet (the others' 0)."""
@@ -223,7 +226,7 @@ def score_paths(settings: Mapping[str, Any], template: str, run_dir: Path, epoch
             for index, (name, graph) in enumerate(graphs)}
 
 
-def score_on_cluster(settings: Mapping[str, Any], template: str, run_dir: Path, epochs: int,
+def score_on_cluster(settings: "SearchSettings", template: str, run_dir: Path, epochs: int,
                      graphs: Sequence[Tuple[str, Dict[str, Any]]], concurrency: int) -> Dict[str, Dict[str, float]]:
     """:func:`score_paths` as ``concurrency`` Ray tasks with the trial's resources, each loading the supernet once."""
     from necksearch.search.calibrate import spread_on_cluster

@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    from necksearch.search.settings import SearchSettings
 
 
 RESULTS_FILE = "supernet_results"
@@ -22,15 +25,15 @@ def template_of(space: Any, sample: Mapping[str, Any]) -> str:
     return sample.get("template", space.templates[0].name)
 
 
-def train_templates(settings: Mapping[str, Any], templates: Sequence[str], run_dir: Path, epochs: int,
+def train_templates(settings: "SearchSettings", templates: Sequence[str], run_dir: Path, epochs: int,
                     retries: int) -> Dict[str, Dict[str, Any]]:
     """Train the supernet of each template at once, as Ray tasks with the trial's resources."""
     import ray
 
     from necksearch.search.supernet import train_supernet
-    task = ray.remote(num_cpus=settings["cpus_per_trial"], num_gpus=settings["gpus_per_trial"],
+    task = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial,
                       max_retries=retries, retry_exceptions=False)(train_supernet)
-    refs = {template: task.remote(dict(settings), template, Path(run_dir), epochs) for template in templates}
+    refs = {template: task.remote(settings, template, Path(run_dir), epochs) for template in templates}
     return {template: ray.get(ref) for template, ref in refs.items()}
 
 
@@ -52,11 +55,11 @@ def judge_supernet_run(run_dir: Path, epochs: int, say: Optional[Callable[[str],
     started = start_ray(settings)
     try:
         say(f"training the supernet of {', '.join(by_template)} for {epochs} epochs at {fidelity.low} ...")
-        trained = train_templates(dataclasses.asdict(settings), list(by_template), run_dir, epochs, retries=1)
+        trained = train_templates(settings, list(by_template), run_dir, epochs, retries=1)
         scored: Dict[str, Dict[str, float]] = {}
         for template, graphs in by_template.items():
             say(f"scoring {len(graphs)} {template} graphs with inherited weights ...")
-            scored.update(score_on_cluster(dataclasses.asdict(settings), template, run_dir, epochs, graphs,
+            scored.update(score_on_cluster(settings, template, run_dir, epochs, graphs,
                                            fidelity.max_concurrent))
     finally:
         if started:
@@ -175,15 +178,14 @@ def screen_by_supernet(settings: Any, space: Any, count: int, concurrency: int,
     from necksearch.space.single_path import one_template
     template_space = one_template(space, settings.template)
     template = template_space.templates[0].name
-    settings_dict = dataclasses.asdict(settings)
-    training = {**settings_dict, "cpus_per_trial": _training_cpus(settings)}
+    training = dataclasses.replace(settings, cpus_per_trial=_training_cpus(settings))
     say(f"training the supernet of template {template} for {settings.supernet_epochs} epochs on "
-        f"{training['cpus_per_trial']:g} CPUs ...")
+        f"{training.cpus_per_trial:g} CPUs ...")
     trained = train_templates(training, [template], settings.run_dir, settings.supernet_epochs, settings.retries)
     say(f"supernet trained ({trained[template]['cpu_seconds']:.0f} CPU-seconds); scoring {count} paths proposed by "
         f"the {settings.sampler} sampler ...")
     actor = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial)(SubnetScorer)
-    scorers = [actor.remote(settings_dict, template, settings.run_dir, settings.supernet_epochs)
+    scorers = [actor.remote(settings, template, settings.run_dir, settings.supernet_epochs)
                for _ in range(max(1, concurrency))]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=sampler_of(settings), directions=[

@@ -1,7 +1,7 @@
 """The Ray Tune trainable: one trial = ``necksearch train`` of one graph at the search's fidelity.
 
 ``train_trial(config)`` is a plain function of its config (design.md §5): ``config["settings"]`` is the
-search's :class:`SearchSettings` as a dict, ``config["trial"]`` what the searcher drew (Optuna trial
+search's :class:`SearchSettings` as a dict (Tune's config), rebuilt here into the frozen object once, ``config["trial"]`` what the searcher drew (Optuna trial
 number, graph, its params and FLOPs). Its mmengine work dir is ``RUN_DIR/trials/NNNN`` (absolute, so
 Tune's per-trial working directory does not matter; on a cluster RUN_DIR must be shared storage). A
 retry (Tune's ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last
@@ -14,7 +14,10 @@ from __future__ import annotations
 import json
 import traceback
 from pathlib import Path
-from typing import Any, Dict
+from typing import TYPE_CHECKING, Any, Dict
+
+if TYPE_CHECKING:
+    from necksearch.search.settings import SearchSettings
 
 FAILURE_FILE = "failure.json"
 GRAPH_FILE = "graph.yaml"
@@ -26,8 +29,9 @@ def trial_dir(run_dir: Any, number: int) -> Path:
 
 def train_trial(config: Dict[str, Any]) -> None:
     """Train the trial's graph, reporting every epoch to Tune (``TrialReportHook``)."""
-    settings, trial = config["settings"], config["trial"]
-    work_dir = trial_dir(Path(settings["runs_dir"]) / settings["name"], trial["number"])
+    from necksearch.search.settings import SearchSettings
+    settings, trial = SearchSettings.from_dict(config["settings"]), config["trial"]
+    work_dir = trial_dir(settings.run_dir, trial["number"])
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
     try:
@@ -37,7 +41,7 @@ def train_trial(config: Dict[str, Any]) -> None:
         raise
 
 
-def _train(settings: Dict[str, Any], trial: Dict[str, Any], work_dir: Path) -> None:
+def _train(settings: "SearchSettings", trial: Dict[str, Any], work_dir: Path) -> None:
     import contextlib
     import sys
 
@@ -45,23 +49,23 @@ def _train(settings: Dict[str, Any], trial: Dict[str, Any], work_dir: Path) -> N
 
     from necksearch.graph import NeckGraph
     from necksearch.train.runner import build_train_config, run_config
-    torch.set_num_threads(max(1, int(settings["cpus_per_trial"])))
+    torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
     graph = NeckGraph.from_dict(trial["graph"], source=f"trial {trial['number']}")
     (work_dir / GRAPH_FILE).write_text(graph.to_yaml(), encoding="utf-8")
     report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),
-                  latency="latency" in settings["objectives"])
-    cfg = build_train_config(settings["config"], graph=work_dir / GRAPH_FILE, epochs=settings["epochs"],
+                  latency="latency" in settings.objectives)
+    cfg = build_train_config(settings.config, graph=work_dir / GRAPH_FILE, epochs=settings.epochs,
                              work_dir=work_dir, resume=(work_dir / "last_checkpoint").is_file(),
-                             data_root=settings["data_root"], seed=settings["seed"],
-                             image_size=settings["image_size"], data_fraction=settings["data_fraction"],
+                             data_root=settings.data_root, seed=settings.seed,
+                             image_size=settings.image_size, data_fraction=settings.data_fraction,
                              extra_hooks=[report])
     import necksearch.search.hooks  # noqa: F401 - registers TrialReportHook and FaultDrillHook
     cfg.custom_imports["imports"].append("necksearch.search.hooks")
-    if settings["gpus_per_trial"] <= 0:
+    if settings.gpus_per_trial <= 0:
         cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
-    if cfg.resume and _announce_last_report(work_dir) >= settings["epochs"]:
+    if cfg.resume and _announce_last_report(work_dir) >= settings.epochs:
         return  # killed after its last epoch, before the search heard of it: nothing left to train
-    if int(settings.get("workers", 1)) > 1:  # several processes, DDP; this one relays rank 0's reports
+    if settings.workers > 1:  # several processes, DDP; this one relays rank 0's reports
         from necksearch.search.distributed import run_distributed
         run_distributed(cfg, settings, work_dir)
         return

@@ -204,7 +204,7 @@ def test_resume_accepts_the_same_value_however_typed(tmp_path, monkeypatch, key,
     stored = normalise(_settings(tmp_path, **{key: given}))
     assert getattr(stored, key) != given
     again = normalise(SearchSettings(**{**dataclasses.asdict(stored), key: given}))
-    assert stored.resumed_with({key: getattr(again, key)}) is stored
+    assert stored.resumed_with({key: getattr(again, key)}) == stored
 
 
 # ---------------------------------------------------------------------------------------------- latest_run

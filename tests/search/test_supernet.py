@@ -32,7 +32,7 @@ def _settings(space, data_root, **changes):
     from necksearch.search.run import normalise
     fields = dict(space=str(space), data_root=str(data_root), image_size=64, data_fraction=1.0, name="supernet-test")
     settings = SearchSettings(**{**fields, **changes})
-    return dataclasses.asdict(normalise(settings))
+    return normalise(settings)
 
 
 def test_trains_scores_and_slices_into_an_equal_stand_alone_neck(tmp_path, tiny_space_file, search_data_root):
@@ -65,8 +65,9 @@ def test_a_killed_supernet_training_resumes_from_its_last_epoch(tmp_path, tiny_s
     settings = _settings(tiny_space_file, search_data_root)
     work = supernet_dir(tmp_path, "pyramid")
     code = ("import json, sys; from pathlib import Path; from necksearch.search.supernet import train_supernet; "
-            "train_supernet(json.loads(sys.argv[1]), 'pyramid', Path(sys.argv[2]), 3)")
-    child = subprocess.Popen([sys.executable, "-c", code, json.dumps(settings), str(tmp_path)],
+            "from necksearch.search.settings import SearchSettings; "
+            "train_supernet(SearchSettings.from_dict(json.loads(sys.argv[1])), 'pyramid', Path(sys.argv[2]), 3)")
+    child = subprocess.Popen([sys.executable, "-c", code, json.dumps(dataclasses.asdict(settings)), str(tmp_path)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
     # mmengine writes last_checkpoint (what a resume reads) just after epoch_1.pth: a kill between the two restarts
