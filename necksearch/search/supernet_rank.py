@@ -190,7 +190,11 @@ def screen_by_supernet(settings: Any, space: Any, count: int, concurrency: int,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=sampler_of(settings), directions=[
         {"max": "maximize", "min": "minimize"}[d] for d in settings.directions])
-    return _propose_and_score(settings, space, template_space, study, scorers, count, say)
+    try:
+        return _propose_and_score(settings, space, template_space, study, scorers, count, say)
+    finally:  # their CPUs (GPUs) go back to the trials that follow, now
+        for scorer in scorers:
+            ray.kill(scorer)
 
 
 def _training_cpus(settings: Any) -> float:
@@ -204,12 +208,14 @@ def _training_cpus(settings: Any) -> float:
 
 def _propose_and_score(settings: Any, space: Any, template_space: Any, study: Any, scorers: List[Any], count: int,
                        say: Callable[[str], None]) -> Dict[str, Dict[str, Any]]:
-    """Ask the sampler for paths, keep every scorer busy, tell each result; duplicates are told the first answer."""
+    """Ask the sampler for paths, keep every scorer busy, tell each result; a duplicate is told its first copy's
+    answer (once that copy is scored, if it is still being scored)."""
     import ray
 
     from necksearch.analysis.complexity import count_neck
     candidates: Dict[str, Dict[str, Any]] = {}
     by_hash: Dict[str, List[float]] = {}
+    waiting: Dict[str, List[Any]] = {}  # hash → duplicate trials drawn while its first copy was being scored
     pending: Dict[Any, Tuple[Any, Any, Any, Any]] = {}
     idle, draws = list(scorers), 0
     while len(candidates) + len(pending) < count or pending:
@@ -221,7 +227,10 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
             if graph_hash in by_hash:
                 study.tell(trial, by_hash[graph_hash])
                 continue
-            by_hash[graph_hash] = []
+            if graph_hash in waiting:
+                waiting[graph_hash].append(trial)
+                continue
+            waiting[graph_hash] = []
             scorer = idle.pop()
             pending[scorer.score.remote(graph.to_dict())] = (scorer, trial, graph, graph_hash)
         if not pending:
@@ -234,7 +243,8 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
         scores = ray.get(done)
         params, flops = count_neck(graph)
         values = [{"map": scores["bbox_mAP"], "params": params, "flops": flops}[name] for name in settings.objectives]
-        study.tell(trial, values)
+        for told in (trial, *waiting.pop(graph_hash)):
+            study.tell(told, values)
         by_hash[graph_hash] = values
         name = f"supernet{len(candidates):03d}"
         candidates[name] = {"sample": space.sample_of(graph), "scores": {RANKER: scores["bbox_mAP"], **scores},
