@@ -1,4 +1,4 @@
-"""The torch-free catalogue of operations: every operation's record, and the slot rules of shape inference.
+"""The torch-free catalogue of operations: every operation's record, and the tables derived from records and slots.
 
 The records (:class:`~necksearch.ops.record.OpRecord`) are declared where each operation is defined
 (``necksearch.ops.register_op``); this module reads the built-in ones from ``necksearch/ops/records.json``
@@ -42,7 +42,7 @@ def declare(record: OpRecord) -> None:
             raise NeckSearchError(
                 f"operation {record.name!r}: its register_op declaration (module {record.module}) no longer matches "
                 "necksearch/ops/records.json; regenerate that file with "
-                "`scripts/necksearch ops --records > necksearch/ops/records.json`")
+                "`scripts/necksearch ops --write-records`")
         return
     if record.name in RECORDS and RECORDS[record.name] != record:
         raise NeckSearchError(f"operation {record.name!r} is registered twice (modules {RECORDS[record.name].module} "

@@ -63,7 +63,8 @@ class OutputProjection(nn.Sequential):
         super().__init__(conv(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
 
 
-@register_op("st", slot="unary", paper=FPT + ", Self-Transformer", args={"num_parts": POSITIVE, "attn_dropout": PROBABILITY})
+@register_op("st", slot="unary", paper=FPT + ", Self-Transformer",
+             args={"num_parts": POSITIVE, "attn_dropout": PROBABILITY})
 class SelfTransformer(nn.Module):
     """BN(W X̂), X̂ = mixture-of-softmaxes dot-product self-attention within one level.
 
@@ -109,7 +110,8 @@ class _GroundingBase(nn.Module):
         self.out = OutputProjection(inner, channels)
 
 
-@register_op("gt", slot="up", paper=FPT + ", Grounding Transformer", args={"num_parts": POSITIVE, "reduction": POSITIVE})
+@register_op("gt", slot="up", paper=FPT + ", Grounding Transformer",
+             args={"num_parts": POSITIVE, "reduction": POSITIVE})
 class GroundingTransformer(_GroundingBase):
     """Fine queries attend to every coarse position with F_eud = −‖q−k‖² under a mixture of softmaxes.
 

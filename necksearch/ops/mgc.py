@@ -53,7 +53,8 @@ class GraphReasoning(nn.Module):
         return similarity_attention(self.query(nodes), self.key(nodes), self.value(nodes), self.similarity) + nodes
 
 
-@register_op("mgc_context", slot="context", paper=A2FPN + ", Sec. 3.2 Eqs. 1-5", args={"entities": {"low": 1, "length": 4}},
+@register_op("mgc_context", slot="context", paper=A2FPN + ", Sec. 3.2 Eqs. 1-5",
+             args={"entities": {"low": 1, "length": 4}},
              orthogonal_loss=True, width_scaled=("context_channels", "entities"), input_bounded="entities")
 class MGCContext(nn.Module):
     """MGC context collector and GCNs: backbone levels → n global context features (B, c, n).

@@ -6,7 +6,7 @@ are given there, every hyper-parameter's type and default are read from the cons
 what a signature cannot say (ranges, odd kernels, list lengths, arguments a template derives).
 
 This module is torch-free. The built-in operations' records are also kept in ``records.json`` beside it,
-generated from the decorators (``scripts/necksearch ops --records > necksearch/ops/records.json``), so that
+generated from the decorators (``scripts/necksearch ops --write-records``), so that
 graphs and spaces read them without importing torch; importing the operations checks that every decorator
 still agrees with that file. Operations from other packages are records registered by their own modules
 (``NECKSEARCH_PLUGINS``, :mod:`necksearch.graph.catalogue`).
@@ -119,7 +119,7 @@ class OpRecord:
         return {name: plain_value(arg.default) for name, arg in self.args}
 
     def to_dict(self) -> Dict[str, Any]:
-        """JSON-ready: the form of ``records.json`` and of ``necksearch ops --records``."""
+        """JSON-ready: one entry of ``records.json``."""
         out: Dict[str, Any] = {"name": self.name, "slot": self.slot, "paper": self.paper, "summary": self.summary,
                                "module": self.module, "args": {name: arg.to_dict() for name, arg in self.args}}
         for field in dataclasses.fields(self)[6:]:

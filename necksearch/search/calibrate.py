@@ -26,7 +26,8 @@ WARMUP_ITERATIONS = 1
 VAL_ITERATIONS = 2
 
 
-def calibrate_graphs(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
+def calibrate_graphs(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]]
+                     ) -> Dict[str, Dict[str, float]]:
     """Name → measured cost of each graph (a dict of :func:`calibrate_graph`), in one process: the first pays
     for the imports as a fresh trial process does (``import_s``, measured once and given to every graph)."""
     import_s = prepare_process(settings)
