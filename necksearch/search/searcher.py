@@ -56,9 +56,8 @@ class NeckSearcher(Searcher):
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
         super().__init__(metric=metric, mode=mode)
-        directions = ["minimize" if m == "min" else "maximize" for m in ([mode] if isinstance(mode, str) else mode)]
         self._study = optuna.create_study(study_name=settings.name, storage=storage, sampler=sampler,
-                                          directions=directions, load_if_exists=True)
+                                          directions=settings.study_directions, load_if_exists=True)
         self._storage = storage
         self._settings = settings
         self._space_source = space_source

@@ -77,6 +77,11 @@ class SearchSettings:
     def directions(self) -> Tuple[str, ...]:
         return tuple(OBJECTIVES[name] for name in self.objectives)
 
+    @property
+    def study_directions(self) -> Tuple[str, ...]:
+        """The objectives' directions as Optuna names them (``maximize``/``minimize``)."""
+        return tuple({"max": "maximize", "min": "minimize"}[direction] for direction in self.directions)
+
     def fidelity(self) -> Dict[str, Any]:
         """What one trial's number means: trials are comparable (and deduplicated) only at equal fidelity.
         ``workers`` appears only above 1 (N processes train with N× the config's batch), so that the

@@ -188,8 +188,7 @@ def screen_by_supernet(settings: Any, space: Any, count: int, concurrency: int,
     scorers = [actor.remote(settings, template, settings.run_dir, settings.supernet_epochs)
                for _ in range(max(1, concurrency))]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=sampler_of(settings), directions=[
-        {"max": "maximize", "min": "minimize"}[d] for d in settings.directions])
+    study = optuna.create_study(sampler=sampler_of(settings), directions=settings.study_directions)
     try:
         return _propose_and_score(settings, space, template_space, study, scorers, count, say)
     finally:  # their CPUs (GPUs) go back to the trials that follow, now
