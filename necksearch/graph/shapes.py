@@ -77,12 +77,12 @@ def _node_shape(graph: NeckGraph, node: Node, inputs: List[NodeShape]) -> NodeSh
 
 def _check_kinds(node: Node, slot: Slot, inputs: List[NodeShape]) -> None:
     """Only a node whose slot reads a context (distribute) gets one, and only at that input."""
-    readers = sorted(name for name, other in SLOTS.items() if other.context_input is not None)
     for index, (name, shape) in enumerate(zip(node.inputs, inputs)):
         wants_context = index == slot.context_input
         if shape.kind == "context" and not wants_context:
-            raise field_error(f"node {node.name!r}", "inputs", f"{name!r} is a context; only a {'/'.join(readers)} "
-                                                                 "node reads one, as its second input")
+            raise field_error(f"node {node.name!r}", "inputs", f"{name!r} is a context; only a "
+                                                                 f"{'/'.join(_CONTEXT_READERS)} node reads one, as "
+                                                                 "its second input")
         if wants_context and shape.kind != "context":
             raise field_error(f"node {node.name!r}", "inputs", f"the second input of a {slot.name} node must be "
                                                                  f"a context, got the map {name!r}")
@@ -154,6 +154,9 @@ def _check_direction(node: Node, target: NodeShape, sources: List[NodeShape]) ->
                               f"{node.op!r} must be {side} than the target {node.inputs[0]!r} "
                               f"(level {target.level})")
 
+
+#: The slots whose nodes read a context (for error messages).
+_CONTEXT_READERS = tuple(sorted(name for name, slot in SLOTS.items() if slot.context_input is not None))
 
 _Rule = Callable[["NeckGraph", "Node", List[NodeShape], Optional[int]], NodeShape]
 #: The shape rules, by ``Slot.output``.

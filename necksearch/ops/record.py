@@ -66,12 +66,7 @@ class Arg:
 
     def to_dict(self) -> Dict[str, Any]:
         """The fields that differ from their defaults (``type`` and ``default`` always), JSON-ready."""
-        out = {"type": self.type, "default": plain_value(self.default)}
-        for field in dataclasses.fields(self)[2:]:
-            value = getattr(self, field.name)
-            if value != field.default:
-                out[field.name] = list(value) if isinstance(value, tuple) else value
-        return out
+        return {"type": self.type, "default": plain_value(self.default), **_changed_fields(self, after="default")}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Arg":
@@ -120,13 +115,9 @@ class OpRecord:
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON-ready: one entry of ``records.json``."""
-        out: Dict[str, Any] = {"name": self.name, "slot": self.slot, "paper": self.paper, "summary": self.summary,
-                               "module": self.module, "args": {name: arg.to_dict() for name, arg in self.args}}
-        for field in dataclasses.fields(self)[6:]:
-            value = getattr(self, field.name)
-            if value != field.default:
-                out[field.name] = list(value) if isinstance(value, tuple) else value
-        return out
+        return {"name": self.name, "slot": self.slot, "paper": self.paper, "summary": self.summary,
+                "module": self.module, "args": {name: arg.to_dict() for name, arg in self.args},
+                **_changed_fields(self, after="module")}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "OpRecord":
@@ -142,6 +133,15 @@ def load_records(path: Path = RECORDS_FILE) -> List[OpRecord]:
 def dump_records(records: List[OpRecord]) -> str:
     """``records`` as the text of ``records.json``."""
     return json.dumps([record.to_dict() for record in records], indent=1, ensure_ascii=False) + "\n"
+
+
+def _changed_fields(record: Any, after: str) -> Dict[str, Any]:
+    """The dataclass fields of ``record`` declared after ``after`` whose values differ from their defaults, as
+    JSON values (what ``records.json`` spells out: a field at its default is left out)."""
+    fields = dataclasses.fields(record)
+    start = next(index for index, field in enumerate(fields) if field.name == after) + 1
+    return {field.name: plain_value(getattr(record, field.name)) for field in fields[start:]
+            if getattr(record, field.name) != field.default}
 
 
 def plain_value(value: Any) -> Any:

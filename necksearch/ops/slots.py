@@ -9,24 +9,15 @@ image of H×W passed through a ResNet, size ``ceil(H / 2**l) × ceil(W / 2**l)``
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import torch
 
+from necksearch.graph.shapes import NodeShape
 from necksearch.ops.slot import SLOTS, Slot
 
 __all__ = ["SLOTS", "Slot", "context_tokens", "level_size", "make_example", "output_shape"]
-
-
-@dataclasses.dataclass(frozen=True)
-class _Shape:
-    """What an example input (or output) is: its level (``None`` for a context), width and scale."""
-
-    level: Optional[int]
-    channels: int
-    scale: Optional[int] = None
 
 
 def level_size(image_hw: Sequence[int], level: int) -> Tuple[int, int]:
@@ -58,28 +49,28 @@ def make_example(spec: Any, *, channels: int, image_hw: Sequence[int], batch: in
     def rand(*shape: int) -> torch.Tensor:
         return torch.randn(*shape, dtype=dtype, generator=generator)
 
-    def level_map(shape: _Shape) -> torch.Tensor:
+    def level_map(shape: NodeShape) -> torch.Tensor:
         return rand(batch, shape.channels, *level_size(image_hw, shape.level))
 
     step = {"coarser": scale_levels, "finer": -scale_levels}.get(slot.source, 0)
-    inputs: Dict[str, Callable[[], List[Tuple[_Shape, torch.Tensor]]]] = {
-        "backbone": lambda: [_map(_Shape(level, channels * 2 ** (level - 2)), level_map)],
-        "backbone levels": lambda: [_map(_Shape(lvl, channels * 2 ** (lvl - 2)), level_map) for lvl in range(2, 6)],
-        "context": lambda: [(_Shape(None, channels), rand(batch, channels, context_tokens(channels)))],
-        "target": lambda: [_map(_Shape(level, channels), level_map)],
-        "map": lambda: [_map(_Shape(level, channels), level_map)],
-        "source": lambda: [_map(_Shape(level + step, channels), level_map)],
-        "finer map": lambda: [_map(_Shape(level - scale_levels, channels), level_map)],
-        "rois": lambda: [(_Shape(None, channels), rand(num_rois, channels, roi_size, roi_size)) for _ in range(4)],
+    inputs: Dict[str, Callable[[], List[Tuple[NodeShape, torch.Tensor]]]] = {
+        "backbone": lambda: [_map(NodeShape(level, channels * 2 ** (level - 2)), level_map)],
+        "backbone levels": lambda: [_map(NodeShape(lvl, channels * 2 ** (lvl - 2)), level_map) for lvl in range(2, 6)],
+        "context": lambda: [(NodeShape(None, channels, "context"), rand(batch, channels, context_tokens(channels)))],
+        "target": lambda: [_map(NodeShape(level, channels), level_map)],
+        "map": lambda: [_map(NodeShape(level, channels), level_map)],
+        "source": lambda: [_map(NodeShape(level + step, channels), level_map)],
+        "finer map": lambda: [_map(NodeShape(level - scale_levels, channels), level_map)],
+        "rois": lambda: [(NodeShape(None, channels), rand(num_rois, channels, roi_size, roi_size)) for _ in range(4)],
     }
     made = [item for kind in slot.example for item in inputs[kind]()]
     shapes, tensors = [shape for shape, _ in made], [tensor for _, tensor in made]
-    out = _Shape(level, channels, scale=2 ** scale_levels)
+    out = NodeShape(level, channels, scale=2 ** scale_levels)
     kwargs = slot.structural_kwargs(out, shapes, spec.accepts)
     return kwargs, ((tensors,) if slot.takes_list else tuple(tensors))
 
 
-def _map(shape: _Shape, make: Callable[[_Shape], torch.Tensor]) -> Tuple[_Shape, torch.Tensor]:
+def _map(shape: NodeShape, make: Callable[[NodeShape], torch.Tensor]) -> Tuple[NodeShape, torch.Tensor]:
     return shape, make(shape)
 
 
