@@ -1,6 +1,8 @@
 """Rules over the whole package's source: user errors are raised, never asserted (``python -O`` strips asserts,
-and a bare ``AssertionError`` names nothing), and no private state of Ray Tune's ``OptunaSearch`` is reached
-into (necksearch's searcher is written on Tune's public ``Searcher`` API and Optuna's ask/tell)."""
+and a bare ``AssertionError`` names nothing); no private state of Ray Tune's ``OptunaSearch`` is reached
+into (necksearch's searcher is written on Tune's public ``Searcher`` API and Optuna's ask/tell); and a graph
+given by name, path or dict is resolved only at the edges, so that inside the package only ``NeckGraph``
+travels."""
 import ast
 from pathlib import Path
 
@@ -11,6 +13,13 @@ import necksearch
 PACKAGE = Path(necksearch.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 OPTUNA_SEARCH_PRIVATE = {"_ot_study", "_ot_trials", "_completed_trials"}
+#: Where ``resolve_graph`` (a graph from a NeckGraph, dict, preset name or file) may run: the command line, the
+#: modules built from mmdet config dicts (GraphNeck, SuperNeck, a config's own ``neck.graph``), and the public
+#: functions that users call with a preset name (``count_neck("a2fpn")``, ``detector_from_graph("augfpn", ...)``,
+#: ``draw("fpn", "fpn.png")``). Everything else takes a ``NeckGraph``.
+GRAPH_EDGES = {"graph/presets.py", "cli.py", "search/fidelity.py", "nn/graph_neck.py", "nn/super_neck.py",
+               "train/runner.py", "mmdet/config.py", "mmdet/laterals.py", "analysis/complexity.py",
+               "analysis/latency.py", "viz/draw_graph.py"}
 
 
 def _tree(path: Path) -> ast.AST:
@@ -32,3 +41,11 @@ def test_no_private_state_of_ray_optuna_search(path):
     used = sorted({(node.attr, node.lineno) for node in ast.walk(_tree(path))
                    if isinstance(node, ast.Attribute) and node.attr in OPTUNA_SEARCH_PRIVATE})
     assert not used, f"{path}: private attributes of OptunaSearch {used}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_graphs_are_resolved_only_at_the_edges(path):
+    calls = [node.lineno for node in ast.walk(_tree(path)) if isinstance(node, ast.Call)
+             and getattr(node.func, "id", getattr(node.func, "attr", None)) == "resolve_graph"]
+    where = path.relative_to(PACKAGE).as_posix()
+    assert where in GRAPH_EDGES or not calls, f"{path}: resolve_graph at lines {calls}; take a NeckGraph instead"

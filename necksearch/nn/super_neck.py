@@ -98,10 +98,10 @@ class SuperNeck(nn.Module):
         self._paths[graph.canonical_hash()] = (graph, steps)
         return graph, steps
 
-    def set_path(self, graph: Any) -> NeckGraph:
-        """Make ``graph`` (a point of the space: preset name, NeckGraph or dict; its detector-level choices are
-        held at the supernet's) the active path; returns it as the path runs it (template names, scaled)."""
-        self.active = self._path(as_path(self.space, resolve_graph(graph)))
+    def set_path(self, graph: NeckGraph) -> NeckGraph:
+        """Make ``graph`` (a point of the space; its detector-level choices are held at the supernet's) the active
+        path; returns it as the path runs it (template names, scaled)."""
+        self.active = self._path(as_path(self.space, graph))
         return self.active[0]
 
     def draw_path(self) -> NeckGraph:
@@ -123,12 +123,12 @@ class SuperNeck(nn.Module):
                   if hasattr(self.choices[key], "orthogonal_loss")]
         return torch.stack(losses).sum() if losses else torch.zeros(())
 
-    def path_modules(self, graph: Any = None) -> Dict[str, nn.Module]:
+    def path_modules(self, graph: Optional[NeckGraph] = None) -> Dict[str, nn.Module]:
         """Node name → the candidate module the path (default: the active one) runs there."""
-        _, steps = self.active if graph is None else self._path(as_path(self.space, resolve_graph(graph)))
+        _, steps = self.active if graph is None else self._path(as_path(self.space, graph))
         return {node.name: self.choices[key] for key, node in steps}
 
-    def subnet_state_dict(self, graph: Any = None) -> "OrderedDict[str, torch.Tensor]":
+    def subnet_state_dict(self, graph: Optional[NeckGraph] = None) -> "OrderedDict[str, torch.Tensor]":
         """The inherited weights of a path as the state dict of its stand-alone ``GraphNeck`` (same widths)."""
         state: "OrderedDict[str, torch.Tensor]" = OrderedDict()
         for name, module in self.path_modules(graph).items():

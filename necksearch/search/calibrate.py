@@ -1,7 +1,7 @@
 """Measure what one trial of a graph costs, on the trial's own resources: a few real training iterations.
 
-The training config is built exactly as a trial builds it (``runner.build_train_config`` with the search's
-fidelity), and the detector, its data loaders and its optimizer are built with mmengine's own builders; then a
+The training config is built exactly as a trial builds it (the search's :class:`~necksearch.train.recipe.Recipe`
+at its fidelity), and the detector, its data loaders and its optimizer are built with mmengine's own builders; then a
 few iterations of ``model.train_step`` (forward, loss, backward, optimizer step: what mmengine's loop does) and of
 ``model.val_step`` are timed after a warm-up. mmengine's Runner is not used: building it (loggers, hooks, work
 directory) would cost more than the measurement and write files. Each calibration runs as a Ray task with the
@@ -10,15 +10,13 @@ share the machine as concurrent trials do.
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
-import tempfile
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Sequence, Tuple
 
 if TYPE_CHECKING:
     from necksearch.search.settings import SearchSettings
+    from necksearch.train.recipe import Recipe
 
 #: Iterations timed per graph after the warm-up ones (the first iterations pay for lazy initialisation).
 TRAIN_ITERATIONS = 3
@@ -26,12 +24,12 @@ WARMUP_ITERATIONS = 1
 VAL_ITERATIONS = 2
 
 
-def calibrate_graphs(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]]
+def calibrate_graphs(settings: "SearchSettings", recipe: "Recipe", graphs: Sequence[Tuple[str, Dict[str, Any]]]
                      ) -> Dict[str, Dict[str, float]]:
     """Name → measured cost of each graph (a dict of :func:`calibrate_graph`), in one process: the first pays
     for the imports as a fresh trial process does (``import_s``, measured once and given to every graph)."""
     import_s = prepare_process(settings)
-    return {name: {**calibrate_graph(settings, graph), "import_s": import_s} for name, graph in graphs}
+    return {name: {**calibrate_graph(settings, recipe, graph), "import_s": import_s} for name, graph in graphs}
 
 
 def prepare_process(settings: "SearchSettings") -> float:
@@ -46,33 +44,22 @@ def prepare_process(settings: "SearchSettings") -> float:
     return time.perf_counter() - start
 
 
-def calibrate_graph(settings: "SearchSettings", graph: Dict[str, Any]) -> Dict[str, float]:
+def calibrate_graph(settings: "SearchSettings", recipe: "Recipe", graph: Dict[str, Any]) -> Dict[str, float]:
     """Seconds to set a trial up (``setup_s``: config, detector, loaders, optimizer), per training iteration and
     per validation iteration, the iterations of one epoch (``train_iters``, ``val_iters``), and the bytes of one
     epoch's checkpoint (``checkpoint_bytes``; a trial keeps one per epoch)."""
     import torch
     start = time.perf_counter()
-    with trial_parts(settings, graph) as (model, train_loader, val_loader, optim_wrapper):
-        setup_s = time.perf_counter() - start
-        model.train()
-        train_s = _time_steps(lambda batch: model.train_step(batch, optim_wrapper), train_loader, TRAIN_ITERATIONS)
-        model.eval()
-        with torch.no_grad():
-            val_s = _time_steps(model.val_step, val_loader, VAL_ITERATIONS)
-        return {"setup_s": setup_s, "train_s_per_iter": train_s, "val_s_per_iter": val_s,
-                "train_iters": len(train_loader), "val_iters": len(val_loader),
-                "checkpoint_bytes": _checkpoint_bytes(model, optim_wrapper)}
-
-
-@contextlib.contextmanager
-def trial_parts(settings: "SearchSettings", graph: Dict[str, Any]) -> Iterator[Tuple[Any, Any, Any, Any]]:
-    """(detector, train loader, val loader, optimizer wrapper) of a trial of ``graph`` (its dict form), built from
-    the trial's own config in a temporary work directory; the detector is freshly initialised (seeded)."""
-    from necksearch.graph import NeckGraph
-    with tempfile.TemporaryDirectory(prefix="necksearch-trial-parts-") as work:
-        graph_file = Path(work) / "graph.yaml"
-        graph_file.write_text(NeckGraph.from_dict(graph, source="calibration").to_yaml(), encoding="utf-8")
-        yield build_trial_parts(settings, graph_file, Path(work))
+    model, train_loader, val_loader, optim_wrapper = trial_parts(settings, recipe, graph)
+    setup_s = time.perf_counter() - start
+    model.train()
+    train_s = _time_steps(lambda batch: model.train_step(batch, optim_wrapper), train_loader, TRAIN_ITERATIONS)
+    model.eval()
+    with torch.no_grad():
+        val_s = _time_steps(model.val_step, val_loader, VAL_ITERATIONS)
+    return {"setup_s": setup_s, "train_s_per_iter": train_s, "val_s_per_iter": val_s,
+            "train_iters": len(train_loader), "val_iters": len(val_loader),
+            "checkpoint_bytes": _checkpoint_bytes(model, optim_wrapper)}
 
 
 def _checkpoint_bytes(model: Any, optim_wrapper: Any) -> int:
@@ -84,24 +71,24 @@ def _checkpoint_bytes(model: Any, optim_wrapper: Any) -> int:
     return int(sum(tensor.numel() * tensor.element_size() for tensor in tensors))
 
 
-def build_trial_parts(settings: "SearchSettings", graph_file: Path, work_dir: Path):
-    """The trial's detector (on its device), data loaders and optimizer, from the trial's own config."""
+def trial_parts(settings: "SearchSettings", recipe: "Recipe", graph: Dict[str, Any]) -> Tuple[Any, Any, Any, Any]:
+    """(detector on its device, train loader, val loader, optimizer wrapper) of a trial of ``graph`` (its dict form),
+    from the trial's own config; the detector freshly initialised with the trial's seed. Nothing is written."""
     import torch
     from mmdet.registry import MODELS
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner
 
-    from necksearch.train.runner import build_train_config
-    cfg = build_train_config(settings.config, graph=graph_file, epochs=settings.epochs, work_dir=work_dir,
-                             data_root=settings.data_root, seed=settings.seed,
-                             image_size=settings.image_size, data_fraction=settings.data_fraction)
-    torch.manual_seed(settings.seed)  # the trial's initialisation (mmengine seeds the same way per trial)
+    from necksearch.graph import NeckGraph
+    cfg = recipe.training_config(NeckGraph.from_dict(graph, source="calibration"),
+                                 work_dir=settings.run_dir / "trials")
+    torch.manual_seed(recipe.seed)  # the trial's initialisation (mmengine seeds the same way per trial)
     model = MODELS.build(cfg.model)
     model.init_weights()
     if settings.gpus_per_trial > 0 and torch.cuda.is_available():
         model = model.cuda()
     train_loader = Runner.build_dataloader(dict(cfg.train_dataloader, num_workers=0, persistent_workers=False),
-                                           seed=settings.seed)
+                                           seed=recipe.seed)
     val_loader = Runner.build_dataloader(dict(cfg.val_dataloader, num_workers=0, persistent_workers=False))
     return model, train_loader, val_loader, build_optim_wrapper(model, cfg.optim_wrapper)
 
@@ -117,10 +104,10 @@ def _time_steps(step, loader, iterations: int) -> float:
     return (time.perf_counter() - start) / iterations
 
 
-def calibrate_on_cluster(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]],
+def calibrate_on_cluster(settings: "SearchSettings", recipe: "Recipe", graphs: Sequence[Tuple[str, Dict[str, Any]]],
                          concurrency: int) -> Dict[str, Dict[str, float]]:
     """Calibrate ``graphs`` as Ray tasks with the trial's resources, ``concurrency`` at once (as trials run)."""
-    return spread_on_cluster(calibrate_graphs, settings, graphs, concurrency)
+    return spread_on_cluster(calibrate_graphs, settings, graphs, concurrency, recipe)
 
 
 def spread_on_cluster(function: Any, settings: "SearchSettings", graphs: Sequence[Tuple[str, Any]],

@@ -19,6 +19,7 @@ from necksearch.search import study as attrs
 from necksearch.search.estimate import (asha_rungs, describe_cost, estimate, format_duration, mean_cost,
                                         nothing_to_train)
 from necksearch.search.settings import SearchSettings
+from necksearch.train.recipe import Recipe
 
 COST_FILE = "cost.json"
 ESTIMATE_ATTR = "cost_estimate"
@@ -33,7 +34,7 @@ def trial_order(fixed_points: Sequence[str], finished: Sequence[str], remaining:
     return (pending + [None] * remaining)[:remaining]
 
 
-def make_plan(settings: SearchSettings, space: Any, fixed_points: Mapping[str, Dict[str, Any]],
+def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points: Mapping[str, Dict[str, Any]],
               order: List[Optional[str]], nodes: List[Dict[str, float]], startup_s: float) -> Dict[str, Any]:
     """Calibrate, on the trial's resources, the fixed points the search will train and (when it will sample)
     :data:`COST_SAMPLES` graphs drawn from the space; estimate the search from them."""
@@ -50,7 +51,7 @@ def make_plan(settings: SearchSettings, space: Any, fixed_points: Mapping[str, D
     costs: Dict[str, Dict[str, float]] = {}
     cost = nothing_to_train(startup_s)
     if order:
-        costs = calibrate_on_cluster(settings, graphs, max(1, min(concurrency, len(graphs))))
+        costs = calibrate_on_cluster(settings, recipe, graphs, max(1, min(concurrency, len(graphs))))
         if not costs:
             raise NeckSearchError(f"space {space.name!r}: no graph to train (no fixed point, and none could be drawn)")
         sampled = mean_cost([costs[name] for name in draws] or list(costs.values()))

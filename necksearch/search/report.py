@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 from necksearch.search import study as attrs
 from necksearch.search.measured import describe, describe_ranker, measured_for, ranker_measured
 from necksearch.search.settings import SearchSettings, parse_screen
+from necksearch.train.recipe import Recipe
 
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
 
@@ -96,8 +97,9 @@ def best_row(rows: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     return min(complete, key=rank_key) if complete else None
 
 
-def write_report(settings: SearchSettings, storage: Any, url: str, say: Callable[[str], None]) -> Report:
-    """Read the study and write everything the module docstring lists; returns the :class:`Report`."""
+def write_report(settings: SearchSettings, recipe: Recipe, storage: Any, url: str, say: Callable[[str], None]) -> Report:
+    """Read the study and write everything the module docstring lists (the best graph's config on ``recipe``);
+    returns the :class:`Report`."""
     import optuna
 
     from necksearch.search.storage import redact
@@ -120,7 +122,7 @@ def write_report(settings: SearchSettings, storage: Any, url: str, say: Callable
     _draw_all(settings, trials, rows, say)
     if best is not None:
         from necksearch.search.export import export_best
-        export_best(settings, study.trials[best["number"]], run_dir / "best")
+        export_best(recipe, settings, study.trials[best["number"]], run_dir / "best")
         say(f"best: trial {best['number']} ({best['fixed_point'] or best['summary']}), mAP {best['metrics']['map']:.4f}; "
             f"its graph and MMDetection config are in {run_dir / 'best'}")
     else:

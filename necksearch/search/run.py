@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from necksearch.errors import NeckSearchError
 from necksearch.graph.catalogue import PLUGINS_VARIABLE
@@ -21,6 +21,7 @@ from necksearch.search.budget import Budget
 from necksearch.search.estimate import format_duration
 from necksearch.search.plan import read_cost, trial_order
 from necksearch.search.settings import SearchSettings
+from necksearch.train.recipe import Recipe
 
 
 def normalise(settings: SearchSettings) -> SearchSettings:
@@ -39,8 +40,9 @@ def normalise(settings: SearchSettings) -> SearchSettings:
         storage=str(Path(settings.storage).expanduser().resolve()) if local_storage else settings.storage)
 
 
-def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
-    """Normalised settings, and the run directory ready (or refused, never overwritten)."""
+def prepare(settings: SearchSettings, resume: bool) -> Tuple[SearchSettings, Recipe]:
+    """Normalised settings and the search's recipe (resolved and checked once: config, data root, annotation files,
+    fidelity; a resumed search's own), the run directory ready (or refused, never overwritten)."""
     from necksearch.search.preflight import check_writable
     settings = normalise(settings)
     check_writable(settings.runs_dir, "--runs-dir")
@@ -52,9 +54,9 @@ def prepare(settings: SearchSettings, resume: bool) -> SearchSettings:
         raise NeckSearchError(f"--resume: {settings.run_dir} holds no search to continue")
     if resume:
         read_cost(settings)  # refused here, before Ray, if edited into something unreadable
-    _check_training_inputs(settings)
+    recipe = settings.recipe()
     _check_supernet_screen(settings)
-    return settings
+    return settings, recipe
 
 
 def _check_supernet_screen(settings: SearchSettings) -> None:
@@ -72,14 +74,6 @@ def _check_supernet_screen(settings: SearchSettings) -> None:
     if "latency" in settings.objectives:
         raise NeckSearchError("--screen supernet:N scores mAP, params and FLOPs of each path; drop latency from "
                               "--objectives or screen by a zero-cost score")
-
-
-def _check_training_inputs(settings: SearchSettings) -> None:
-    """Fail before Ray starts on a bad config, data root or annotation file (generating the synthetic data)."""
-    from necksearch.train.runner import build_train_config
-    build_train_config(settings.config, data_root=settings.data_root, seed=settings.seed,
-                       image_size=settings.image_size, data_fraction=settings.data_fraction,
-                       work_dir=settings.run_dir / "trials")
 
 
 def fixed_point_samples(settings: SearchSettings, space: Any) -> Dict[str, Dict[str, Any]]:
@@ -112,7 +106,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     from necksearch.search.supernet_rank import RANKER, record_supernet_trials
     from necksearch.space import load_space
     session_start, since = time.monotonic(), time.time()
-    settings = prepare(settings, resume)
+    settings, recipe = prepare(settings, resume)
     say = write or (lambda text: print(text, flush=True))
     space = load_space(settings.space)
     if fixed_points is None:
@@ -127,12 +121,12 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         if settings.screen and dry_run:
             say(f"--dry-run does not screen (--screen {settings.screen} would score and, for a supernet, train): "
                 "the plan prices its trials as sampled ones")
-        candidates, screened = screen_space(settings, space, fixed_points, settings.max_concurrent, say) \
+        candidates, screened = screen_space(settings, recipe, space, fixed_points, settings.max_concurrent, say) \
             if settings.screen and not dry_run else ({}, {})
         order = trial_order(list(fixed_points), finished, settings.num_trials - done)
         if order:
             say("measuring the cost of a training iteration on the trial's resources ...")
-        plan = make_plan(settings, space, fixed_points, order, _nodes(), startup_s)
+        plan = make_plan(settings, recipe, space, fixed_points, order, _nodes(), startup_s)
         if dry_run:
             say(plan_text(plan))
         check_disk(settings.runs_dir, plan["estimate"]["disk_bytes"],
@@ -141,6 +135,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
             return plan
         storage = storage or open_storage(url)
         settings.save()  # only once every input is known to be sound: a failed start leaves no run behind
+        recipe.save(settings.run_dir)
         write_screen(settings.run_dir, candidates)
         say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
             f"{','.join(settings.objectives)}, run directory {settings.run_dir}; estimate "
@@ -152,12 +147,12 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         record_estimate(settings, searcher.study, plan)
         if candidates and parse_screen(settings.screen)[0] == RANKER:
             record_supernet_trials(settings, searcher.study, space, candidates)
-        _fit(settings, searcher, _scheduler(settings, stopped), say)
+        _fit(settings, recipe, searcher, _scheduler(settings, stopped), say)
     finally:
         if started_ray:
             import ray
             ray.shutdown()
-    report = write_report(settings, storage, url, say)
+    report = write_report(settings, recipe, storage, url, say)
     if budget.ran_out:
         say(f"--max-hours {settings.max_hours:g}: no more trials started (the next would have ended past the "
             f"budget); continue with: necksearch search --resume --name {settings.name}")
@@ -191,7 +186,7 @@ def sampler_of(settings: SearchSettings) -> Any:
     return optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=5)
 
 
-def _fit(settings: SearchSettings, searcher: Any, scheduler: Any, say: Callable[[str], None]) -> None:
+def _fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any, say: Callable[[str], None]) -> None:
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
@@ -206,7 +201,7 @@ def _fit(settings: SearchSettings, searcher: Any, scheduler: Any, say: Callable[
     say(f"{done} trials finished before, {remaining} to run")
     resources = {"cpu": settings.cpus_per_trial, "gpu": settings.gpus_per_trial}
     tuner = tune.Tuner(
-        tune.with_resources(train_trial, resources),
+        tune.with_resources(tune.with_parameters(train_trial, recipe=recipe), resources),
         param_space={"settings": dataclasses.asdict(settings)},
         tune_config=tune.TuneConfig(search_alg=ConcurrencyLimiter(searcher, settings.max_concurrent),
                                     scheduler=scheduler, num_samples=remaining,

@@ -2,7 +2,7 @@
 real training.
 
 :func:`score_graph` builds a trial's detector for the graph (the trial's config and fidelity, freshly initialised
-with the trial's seed: ``calibrate.trial_parts``), takes two training batches, and computes every score of
+with the trial's seed: ``calibrate.trial_parts`` on the search's recipe), takes two training batches, and computes every score of
 :data:`SCORES` on the neck in seconds on a CPU:
 
 * ``params`` — the neck's parameters as trained (at the proxy's width); ``flops`` — the neck at COCO scale
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 if TYPE_CHECKING:
     from necksearch.search.settings import SearchSettings
+    from necksearch.train.recipe import Recipe
 
 SCORES = ("params", "flops", "synflow", "naswot", "grad_norm", "zico")
 #: What ``--screen`` may rank by: a zero-cost score, or a trained supernet's inherited-weight mAP
@@ -36,7 +37,7 @@ RESULTS_FILE = "zero_cost_results"
 SCREEN_FILE = "screen.json"
 
 
-def score_graph(settings: "SearchSettings", graph: Dict[str, Any]) -> Dict[str, float]:
+def score_graph(settings: "SearchSettings", recipe: "Recipe", graph: Dict[str, Any]) -> Dict[str, float]:
     """Every score of :data:`SCORES` for ``graph`` (its dict form) in the trial's detector; ``seconds`` it took."""
     import torch
 
@@ -45,20 +46,20 @@ def score_graph(settings: "SearchSettings", graph: Dict[str, Any]) -> Dict[str, 
     from necksearch.graph import NeckGraph
     from necksearch.search.calibrate import trial_parts
     start = time.perf_counter()
-    with trial_parts(settings, graph) as (model, train_loader, _, _):
-        batches = [model.data_preprocessor(batch, True) for batch in itertools.islice(iter(train_loader), 2)]
-        neck = model.neck
-        weights = {name: p for name, p in neck.named_parameters() if p.requires_grad and p.ndim > 1}
-        gradients = [_loss_gradients(model, batch, weights) for batch in batches]
-        scores = {"grad_norm": grad_norm(gradients[0].values()), "zico": zico(gradients)}
-        with torch.no_grad():
-            maps = [model.backbone(batch["inputs"]) for batch in batches]
-            neck.eval()
-            outputs = [neck(list(level_maps)) for level_maps in maps]
-        scores["naswot"] = naswot(_per_image(outputs))
-        scores["synflow"] = synflow(neck, [m[:1] for m in maps[0]])
-        scores["params"] = float(sum(p.numel() for p in neck.parameters() if p.requires_grad))
-        scores["flops"] = float(count_neck(NeckGraph.from_dict(graph, source="screen"))[1])
+    model, train_loader, _, _ = trial_parts(settings, recipe, graph)
+    batches = [model.data_preprocessor(batch, True) for batch in itertools.islice(iter(train_loader), 2)]
+    neck = model.neck
+    weights = {name: p for name, p in neck.named_parameters() if p.requires_grad and p.ndim > 1}
+    gradients = [_loss_gradients(model, batch, weights) for batch in batches]
+    scores = {"grad_norm": grad_norm(gradients[0].values()), "zico": zico(gradients)}
+    with torch.no_grad():
+        maps = [model.backbone(batch["inputs"]) for batch in batches]
+        neck.eval()
+        outputs = [neck(list(level_maps)) for level_maps in maps]
+    scores["naswot"] = naswot(_per_image(outputs))
+    scores["synflow"] = synflow(neck, [m[:1] for m in maps[0]])
+    scores["params"] = float(sum(p.numel() for p in neck.parameters() if p.requires_grad))
+    scores["flops"] = float(count_neck(NeckGraph.from_dict(graph, source="screen"))[1])
     return {**scores, "seconds": time.perf_counter() - start}
 
 
@@ -81,22 +82,23 @@ def _per_image(outputs: Sequence[Sequence[Any]]) -> List[Any]:
     return [torch.cat([row[:, :width] for row in rows], dim=0)]
 
 
-def score_graphs(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
+def score_graphs(settings: "SearchSettings", recipe: "Recipe", graphs: Sequence[Tuple[str, Dict[str, Any]]]
+                 ) -> Dict[str, Dict[str, float]]:
     """Name → scores, in one process (``calibrate.prepare_process`` first, as a trial's process)."""
     from necksearch.search.calibrate import prepare_process
     prepare_process(settings)
-    return {name: score_graph(settings, graph) for name, graph in graphs}
+    return {name: score_graph(settings, recipe, graph) for name, graph in graphs}
 
 
-def score_on_cluster(settings: "SearchSettings", graphs: Sequence[Tuple[str, Dict[str, Any]]],
+def score_on_cluster(settings: "SearchSettings", recipe: "Recipe", graphs: Sequence[Tuple[str, Dict[str, Any]]],
                      concurrency: int) -> Dict[str, Dict[str, float]]:
     """:func:`score_graphs` as Ray tasks with the trial's resources, ``concurrency`` at once."""
     from necksearch.search.calibrate import spread_on_cluster
-    return spread_on_cluster(score_graphs, settings, graphs, concurrency)
+    return spread_on_cluster(score_graphs, settings, graphs, concurrency, recipe)
 
 
-def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], concurrency: int,
-                 say: Callable[[str], None]) -> Tuple[Dict[str, Dict[str, Any]], Dict[str, Dict[str, Any]]]:
+def screen_space(settings: "SearchSettings", recipe: "Recipe", space: Any, fixed_points: Mapping[str, Any],
+                 concurrency: int, say: Callable[[str], None]) -> Tuple[Dict[str, Dict[str, Any]], Dict[str, Dict[str, Any]]]:
     """``--screen SCORE:N``: (every candidate, the chosen). N distinct graphs are drawn from the space (seeded by
     ``--seed``; never a fixed point), each scored at initialisation on the trial's resources — or, for
     ``supernet``, proposed by the study's sampler and scored with a trained supernet's weights
@@ -111,14 +113,14 @@ def screen_space(settings: Any, space: Any, fixed_points: Mapping[str, Any], con
     if path.is_file():
         candidates = read_screen(path)
     elif score == RANKER:
-        candidates = screen_by_supernet(settings, space, count, concurrency, say)
+        candidates = screen_by_supernet(settings, recipe, space, count, concurrency, say)
     else:
         taken = {space.freeze(sample).canonical_hash() for sample in fixed_points.values()}
         draws = seeded_draws(space, count, settings.seed, taken, require_all=False)
         if len(draws) < count:
             say(f"--screen {settings.screen}: the space gave only {len(draws)} distinct graphs; screening those")
         say(f"screening {len(draws)} graphs drawn from the space by {score} ...")
-        scored = score_on_cluster(settings,
+        scored = score_on_cluster(settings, recipe,
                                   [(name, space.freeze(sample).to_dict()) for name, sample in draws.items()],
                                   max(1, concurrency))
         candidates = {name: {"sample": draws[name], "scores": scored[name]} for name in draws}
@@ -171,7 +173,7 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
         by_seed = {}
         for seed, settings in enumerate(by_init):
             say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
-            by_seed[seed] = score_on_cluster(settings, graphs, fidelity.max_concurrent)
+            by_seed[seed] = score_on_cluster(settings, settings.recipe(), graphs, fidelity.max_concurrent)
     finally:
         if started:
             ray.shutdown()

@@ -11,10 +11,13 @@ import math
 import re
 import time
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
+
+if TYPE_CHECKING:
+    from necksearch.train.recipe import Recipe
 
 #: Objectives a search may optimise, with their direction (mAP first; the others are costs).
 OBJECTIVES: Dict[str, str] = {"map": "max", "params": "min", "flops": "min", "latency": "min"}
@@ -72,6 +75,17 @@ class SearchSettings:
     @property
     def run_dir(self) -> Path:
         return Path(self.runs_dir) / str(self.name)
+
+    def recipe(self) -> "Recipe":
+        """The search's :class:`~necksearch.train.recipe.Recipe` at its fidelity: the one its run directory keeps (a
+        resumed search trains as it began), else resolved now from ``config`` and ``data_root`` (every check; the
+        embedded dataset generated on first use)."""
+        from necksearch.train.recipe import RECIPE_FILE, Recipe
+        fidelity = dict(epochs=self.epochs, image_size=self.image_size, data_fraction=self.data_fraction,
+                        seed=self.seed)
+        if (self.run_dir / RECIPE_FILE).is_file():
+            return Recipe.load(self.run_dir, **fidelity)
+        return Recipe.resolve(self.config, data_root=self.data_root, **fidelity)
 
     @property
     def directions(self) -> Tuple[str, ...]:

@@ -1,12 +1,13 @@
 """Train a weight-sharing supernet once and rank graphs by their accuracy with inherited weights (SPOS).
 
 * :func:`train_supernet` trains a :class:`~necksearch.nn.super_neck.SuperNeck` of one template inside the trial's
-  own detector, config, data and fidelity (``runner.build_train_config`` with the neck replaced), one uniform path
+  own detector, config, data and fidelity (the search's :class:`~necksearch.train.recipe.Recipe` with the neck
+  replaced), one uniform path
   per iteration, with mmengine's Runner: epoch checkpoints in ``WORK_DIR``, a killed training continues from its
   last epoch. It runs as a Ray task with the trial's CPUs and GPUs and Ray's retries
   (``supernet_rank.train_templates``). ``supernet.json`` in the work directory records what the weights belong to
-  (space file and content, template, candidate set, config file and content, data, fidelity, seed, the sharing
-  scheme); a resume against anything else is refused naming both.
+  (space file and content, template, candidate set, the recipe's config file and resolved content — data root
+  included —, fidelity, seed, the sharing scheme); a resume against anything else is refused naming both.
 * :class:`SubnetScorer` loads the trained supernet once, then scores paths: the path is made active, the
   BatchNorm statistics of its candidates are recomputed on a few training batches (as SPOS does before
   evaluating a path: statistics shared by all paths fit none of them), and the detector is evaluated on the validation set with mmengine's
@@ -26,9 +27,9 @@ from necksearch.errors import NeckSearchError
 
 if TYPE_CHECKING:
     from necksearch.search.settings import SearchSettings
+    from necksearch.train.recipe import Recipe
 
 IDENTITY_FILE = "supernet.json"
-REFERENCE_FILE = "reference.yaml"
 #: How candidates share weights (``nn.super_neck``): part of what a checkpoint belongs to.
 SHARING = "choice blocks; equal shapes tied within a position, op and block"
 #: Training batches the BatchNorm statistics of a path are recomputed on before it is scored.
@@ -43,14 +44,14 @@ def _sha256(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def identity(settings: "SearchSettings", template: str, epochs: int, candidates: Any) -> Dict[str, Any]:
-    """What a supernet's weights belong to: space and config (by content), template, its candidates, data,
-    fidelity, seed."""
+def identity(settings: "SearchSettings", recipe: "Recipe", template: str, epochs: int,
+             candidates: Any) -> Dict[str, Any]:
+    """What a supernet's weights belong to: the space (by content), template, its candidates, the recipe (its
+    resolved config by content, data root included), fidelity, seed."""
     return {"space": settings.space, "space_sha256": _sha256(settings.space), "template": template,
-            "candidates": candidates.digest, "config": settings.config,
-            "config_sha256": _sha256(settings.config), "data_root": settings.data_root, "epochs": int(epochs),
-            "image_size": settings.image_size, "data_fraction": settings.data_fraction, "seed": settings.seed,
-            "sharing": SHARING}
+            "candidates": candidates.digest, "config": recipe.source, "recipe_sha256": recipe.digest,
+            "epochs": int(epochs), "image_size": recipe.image_size, "data_fraction": recipe.data_fraction,
+            "seed": recipe.seed, "sharing": SHARING}
 
 
 def check_identity(work_dir: Path, wanted: Mapping[str, Any]) -> None:
@@ -72,35 +73,33 @@ def check_identity(work_dir: Path, wanted: Mapping[str, Any]) -> None:
                               f"({both}); use another run name or move it away")
 
 
-def supernet_config(settings: "SearchSettings", template: str, work_dir: Path, epochs: int, resume: bool = False):
-    """The trial's training config (config, data, fidelity, seed) with the template's SuperNeck as the neck. Refused
-    (``NeckSearchError`` naming both) before anything is written if ``work_dir`` holds another supernet."""
+def supernet_config(settings: "SearchSettings", recipe: "Recipe", template: str, work_dir: Path, epochs: int,
+                    resume: bool = False):
+    """The trial's training config (the search's recipe: config, data, fidelity, seed) for ``epochs`` with the
+    template's SuperNeck as the neck. Refused (``NeckSearchError`` naming both) before anything is written if
+    ``work_dir`` holds another supernet."""
     from necksearch.mmdet.config import pad_size_divisor
     from necksearch.space import load_space
     from necksearch.space.single_path import one_template, reference_graph, template_candidates
-    from necksearch.train.runner import build_train_config
-    recipe = dict(data_root=settings.data_root, seed=settings.seed, image_size=settings.image_size,
-                  data_fraction=settings.data_fraction, work_dir=work_dir)
     space = one_template(load_space(settings.space), template)
-    reference = reference_graph(space, settings.seed)
-    neck = build_train_config(settings.config, **recipe).model.neck
+    reference = reference_graph(space, recipe.seed)
+    neck = recipe.config().model.neck
     widths = dict(zip(reference.inputs, neck["in_channels"]))
-    candidates = template_candidates(settings.space, template, neck["out_channels"], widths, settings.seed)
-    check_identity(work_dir, identity(settings, template, epochs, candidates))
-    (work_dir / REFERENCE_FILE).write_text(reference.to_yaml(), encoding="utf-8")
-    cfg = build_train_config(settings.config, graph=work_dir / REFERENCE_FILE, epochs=epochs, resume=resume,
-                             **recipe)
+    candidates = template_candidates(settings.space, template, neck["out_channels"], widths, recipe.seed)
+    check_identity(work_dir, identity(settings, recipe, template, epochs, candidates))
+    cfg = recipe.training_config(reference, work_dir=work_dir, epochs=epochs, resume=resume)
     cfg.default_hooks["checkpoint"]["max_keep_ckpts"] = 1  # ~130 MB each at width 64: the last one resumes
     preprocessor = cfg.model.setdefault("data_preprocessor", {})
     divisors = [pad_size_divisor(graph, neck["in_channels"]) for graph in candidates.witnesses()]
     preprocessor["pad_size_divisor"] = max([preprocessor.get("pad_size_divisor", 1), *divisors])
     cfg.model.neck = dict(type="SuperNeck", space=settings.space, template=template,
                           in_channels=list(neck["in_channels"]), out_channels=neck["out_channels"],
-                          seed=settings.seed, reference=str(work_dir / REFERENCE_FILE))
+                          seed=recipe.seed, reference=reference.to_dict())
     return cfg
 
 
-def train_supernet(settings: "SearchSettings", template: str, run_dir: Path, epochs: int) -> Dict[str, Any]:
+def train_supernet(settings: "SearchSettings", recipe: "Recipe", template: str, run_dir: Path,
+                   epochs: int) -> Dict[str, Any]:
     """Train (or continue) the supernet of ``template``; its work directory, checkpoint and CPU-seconds."""
     import sys
 
@@ -111,7 +110,8 @@ def train_supernet(settings: "SearchSettings", template: str, run_dir: Path, epo
     prepare_process(settings)
     work_dir = supernet_dir(run_dir, template)
     start = time.perf_counter()
-    cfg = supernet_config(settings, template, work_dir, epochs, resume=(work_dir / "last_checkpoint").is_file())
+    cfg = supernet_config(settings, recipe, template, work_dir, epochs,
+                          resume=(work_dir / "last_checkpoint").is_file())
     if _finished(work_dir, epochs) is None:
         if settings.gpus_per_trial <= 0:
             cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
@@ -143,7 +143,8 @@ def _timing(work_dir: Path, cpu_seconds: float, threads: int) -> Dict[str, Any]:
 class SubnetScorer:
     """A trained supernet in its detector, with the training and validation data, scoring one path at a time."""
 
-    def __init__(self, settings: "SearchSettings", template: str, run_dir: Path, epochs: int) -> None:
+    def __init__(self, settings: "SearchSettings", recipe: "Recipe", template: str, run_dir: Path,
+                 epochs: int) -> None:
         import torch
         from mmdet.registry import MODELS
         from mmengine.runner import Runner
@@ -152,7 +153,7 @@ class SubnetScorer:
         from necksearch.search.calibrate import prepare_process
         prepare_process(settings)
         work_dir = supernet_dir(run_dir, template)
-        cfg = supernet_config(settings, template, work_dir, epochs)
+        cfg = supernet_config(settings, recipe, template, work_dir, epochs)
         checkpoint = _finished(work_dir, epochs)
         if checkpoint is None:
             raise NeckSearchError(f"{work_dir}: the supernet has not finished its {epochs} epochs of training")
@@ -164,17 +165,19 @@ class SubnetScorer:
         self.neck = self.model.neck
         self.neck.sample_paths = False
         loader = dict(cfg.train_dataloader, num_workers=0, persistent_workers=False)
-        self.train_loader = Runner.build_dataloader(loader, seed=settings.seed)
+        self.train_loader = Runner.build_dataloader(loader, seed=recipe.seed)
         self.val_loader = Runner.build_dataloader(dict(cfg.val_dataloader, num_workers=0, persistent_workers=False))
         self.evaluator = _evaluator(cfg)
         self.evaluator.dataset_meta = self.val_loader.dataset.metainfo
 
-    def score(self, graph: Any) -> Dict[str, float]:
-        """COCO bbox mAP on the validation set of ``graph`` (a point of the space) with inherited weights, and the
-        path's neck parameters (those of its stand-alone GraphNeck)."""
+    def score(self, graph: Dict[str, Any]) -> Dict[str, float]:
+        """COCO bbox mAP on the validation set of ``graph`` (a point of the space, in the dict form a Ray call
+        carries) with inherited weights, and the path's neck parameters (those of its stand-alone GraphNeck)."""
         import torch
+
+        from necksearch.graph import NeckGraph
         start = time.perf_counter()
-        self.neck.set_path(graph)
+        self.neck.set_path(NeckGraph.from_dict(graph, source="supernet path"))
         self._recalibrate_batchnorm()
         self.model.eval()
         with torch.no_grad():
@@ -215,19 +218,19 @@ def _evaluator(cfg: Any) -> Any:
     return Evaluator([METRICS.build(metric) for metric in metrics])
 
 
-def score_paths(settings: "SearchSettings", template: str, run_dir: Path, epochs: int,
+def score_paths(settings: "SearchSettings", recipe: "Recipe", template: str, run_dir: Path, epochs: int,
                 graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
     """Name → :meth:`SubnetScorer.score` for each graph (dict form), in one process; the first graph's ``setup_s``
     is the loading of the supernet (the others' 0)."""
     start = time.perf_counter()
-    scorer = SubnetScorer(settings, template, run_dir, epochs)
+    scorer = SubnetScorer(settings, recipe, template, run_dir, epochs)
     setup_s = time.perf_counter() - start
     return {name: {**scorer.score(graph), "setup_s": setup_s if index == 0 else 0.0}
             for index, (name, graph) in enumerate(graphs)}
 
 
-def score_on_cluster(settings: "SearchSettings", template: str, run_dir: Path, epochs: int,
+def score_on_cluster(settings: "SearchSettings", recipe: "Recipe", template: str, run_dir: Path, epochs: int,
                      graphs: Sequence[Tuple[str, Dict[str, Any]]], concurrency: int) -> Dict[str, Dict[str, float]]:
     """:func:`score_paths` as ``concurrency`` Ray tasks with the trial's resources, each loading the supernet once."""
     from necksearch.search.calibrate import spread_on_cluster
-    return spread_on_cluster(score_paths, settings, graphs, concurrency, template, Path(run_dir), epochs)
+    return spread_on_cluster(score_paths, settings, graphs, concurrency, recipe, template, Path(run_dir), epochs)

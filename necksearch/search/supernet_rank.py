@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 if TYPE_CHECKING:
     from necksearch.search.settings import SearchSettings
+    from necksearch.train.recipe import Recipe
 
 
 RESULTS_FILE = "supernet_results"
@@ -25,15 +26,15 @@ def template_of(space: Any, sample: Mapping[str, Any]) -> str:
     return sample.get("template", space.templates[0].name)
 
 
-def train_templates(settings: "SearchSettings", templates: Sequence[str], run_dir: Path, epochs: int,
-                    retries: int) -> Dict[str, Dict[str, Any]]:
+def train_templates(settings: "SearchSettings", recipe: "Recipe", templates: Sequence[str], run_dir: Path,
+                    epochs: int, retries: int) -> Dict[str, Dict[str, Any]]:
     """Train the supernet of each template at once, as Ray tasks with the trial's resources."""
     import ray
 
     from necksearch.search.supernet import train_supernet
     task = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial,
                       max_retries=retries, retry_exceptions=False)(train_supernet)
-    refs = {template: task.remote(settings, template, Path(run_dir), epochs) for template in templates}
+    refs = {template: task.remote(settings, recipe, template, Path(run_dir), epochs) for template in templates}
     return {template: ray.get(ref) for template, ref in refs.items()}
 
 
@@ -49,17 +50,18 @@ def judge_supernet_run(run_dir: Path, epochs: int, say: Optional[Callable[[str],
     say = say or (lambda text: print(text, flush=True))
     fidelity, space, samples, measured = trained_graphs(run_dir)
     settings = normalise(sub_settings(fidelity, "low", 0, len(samples)))
+    recipe = settings.recipe()
     by_template: Dict[str, List[Tuple[str, Dict[str, Any]]]] = {}
     for name, sample in samples.items():
         by_template.setdefault(template_of(space, sample), []).append((name, space.freeze(sample).to_dict()))
     started = start_ray(settings)
     try:
         say(f"training the supernet of {', '.join(by_template)} for {epochs} epochs at {fidelity.low} ...")
-        trained = train_templates(settings, list(by_template), run_dir, epochs, retries=1)
+        trained = train_templates(settings, recipe, list(by_template), run_dir, epochs, retries=1)
         scored: Dict[str, Dict[str, float]] = {}
         for template, graphs in by_template.items():
             say(f"scoring {len(graphs)} {template} graphs with inherited weights ...")
-            scored.update(score_on_cluster(settings, template, run_dir, epochs, graphs,
+            scored.update(score_on_cluster(settings, recipe, template, run_dir, epochs, graphs,
                                            fidelity.max_concurrent))
     finally:
         if started:
@@ -163,7 +165,7 @@ def _num(value: Optional[float]) -> str:
 # ---------------------------------------------------------------------------------------------- search
 
 
-def screen_by_supernet(settings: Any, space: Any, count: int, concurrency: int,
+def screen_by_supernet(settings: "SearchSettings", recipe: "Recipe", space: Any, count: int, concurrency: int,
                        say: Callable[[str], None]) -> Dict[str, Dict[str, Any]]:
     """``--screen supernet:N``: train the supernet of ``--template`` (a Ray task, resumed if a checkpoint is there),
     then let the search's sampler propose N distinct paths of the template, each scored with inherited weights by
@@ -181,11 +183,12 @@ def screen_by_supernet(settings: Any, space: Any, count: int, concurrency: int,
     training = dataclasses.replace(settings, cpus_per_trial=_training_cpus(settings))
     say(f"training the supernet of template {template} for {settings.supernet_epochs} epochs on "
         f"{training.cpus_per_trial:g} CPUs ...")
-    trained = train_templates(training, [template], settings.run_dir, settings.supernet_epochs, settings.retries)
+    trained = train_templates(training, recipe, [template], settings.run_dir, settings.supernet_epochs,
+                              settings.retries)
     say(f"supernet trained ({trained[template]['cpu_seconds']:.0f} CPU-seconds); scoring {count} paths proposed by "
         f"the {settings.sampler} sampler ...")
     actor = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial)(SubnetScorer)
-    scorers = [actor.remote(settings, template, settings.run_dir, settings.supernet_epochs)
+    scorers = [actor.remote(settings, recipe, template, settings.run_dir, settings.supernet_epochs)
                for _ in range(max(1, concurrency))]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=sampler_of(settings), directions=settings.study_directions)

@@ -1,8 +1,10 @@
 """The Ray Tune trainable: one trial = ``necksearch train`` of one graph at the search's fidelity.
 
-``train_trial(config)`` is a plain function of its config (design.md §5): ``config["settings"]`` is the
-search's :class:`SearchSettings` as a dict (Tune's config), rebuilt here into the frozen object once, ``config["trial"]`` what the searcher drew (Optuna trial
-number, graph, its params and FLOPs). Its mmengine work dir is ``RUN_DIR/trials/NNNN`` (absolute, so
+``train_trial(config, recipe)`` is a plain function of its config (design.md §5): ``config["settings"]`` is the
+search's :class:`SearchSettings` as a dict (Tune's config), rebuilt here into the frozen object once,
+``config["trial"]`` what the searcher drew (Optuna trial number, graph, its params and FLOPs); ``recipe`` is the
+search's :class:`~necksearch.train.recipe.Recipe`, resolved once and given to every trial by
+``tune.with_parameters`` (Ray's object store, not each trial's config). Its mmengine work dir is ``RUN_DIR/trials/NNNN`` (absolute, so
 Tune's per-trial working directory does not matter; on a cluster RUN_DIR must be shared storage). A
 retry (Tune's ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last
 finished epoch (``reports.jsonl``; the search may have missed it) and continues from there. Any exception is written to ``failure.json`` first, so the study records why.
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict
 
 if TYPE_CHECKING:
     from necksearch.search.settings import SearchSettings
+    from necksearch.train.recipe import Recipe
 
 FAILURE_FILE = "failure.json"
 GRAPH_FILE = "graph.yaml"
@@ -27,38 +30,36 @@ def trial_dir(run_dir: Any, number: int) -> Path:
     return Path(run_dir) / "trials" / f"{int(number):04d}"
 
 
-def train_trial(config: Dict[str, Any]) -> None:
-    """Train the trial's graph, reporting every epoch to Tune (``TrialReportHook``)."""
+def train_trial(config: Dict[str, Any], recipe: "Recipe") -> None:
+    """Train the trial's graph on ``recipe``, reporting every epoch to Tune (``TrialReportHook``)."""
     from necksearch.search.settings import SearchSettings
+    from necksearch.train.recipe import Recipe
     settings, trial = SearchSettings.from_dict(config["settings"]), config["trial"]
     work_dir = trial_dir(settings.run_dir, trial["number"])
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
     try:
-        _train(settings, trial, work_dir)
+        _train(settings, recipe, trial, work_dir)
     except Exception as err:  # not SystemExit: Tune ends a stopped or finished trial with sys.exit(0)
         record_failure(work_dir, err)
         raise
 
 
-def _train(settings: "SearchSettings", trial: Dict[str, Any], work_dir: Path) -> None:
+def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], work_dir: Path) -> None:
     import contextlib
     import sys
 
     import torch
 
     from necksearch.graph import NeckGraph
-    from necksearch.train.runner import build_train_config, run_config
+    from necksearch.train.runner import run_config
     torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
     graph = NeckGraph.from_dict(trial["graph"], source=f"trial {trial['number']}")
     (work_dir / GRAPH_FILE).write_text(graph.to_yaml(), encoding="utf-8")
     report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),
                   latency="latency" in settings.objectives)
-    cfg = build_train_config(settings.config, graph=work_dir / GRAPH_FILE, epochs=settings.epochs,
-                             work_dir=work_dir, resume=(work_dir / "last_checkpoint").is_file(),
-                             data_root=settings.data_root, seed=settings.seed,
-                             image_size=settings.image_size, data_fraction=settings.data_fraction,
-                             extra_hooks=[report])
+    cfg = recipe.training_config(graph, work_dir=work_dir, resume=(work_dir / "last_checkpoint").is_file(),
+                                 extra_hooks=[report])
     import necksearch.search.hooks  # noqa: F401 - registers TrialReportHook and FaultDrillHook
     cfg.custom_imports["imports"].append("necksearch.search.hooks")
     if settings.gpus_per_trial <= 0:

@@ -1,7 +1,8 @@
-"""Build a training config (config file + graph + data root + seed) and run it with mmengine's Runner.
+"""The parts of a training config (config file, graph, data root, fidelity) and its run with mmengine's Runner.
 
-Every user mistake found before training starts (config path, data root, annotation files, graph name,
-graph levels or widths that do not match the backbone) raises :class:`NeckSearchError`.
+:mod:`necksearch.train.recipe` puts the parts together. Every user mistake found before training starts (config
+path, data root, annotation files, graph levels or widths that do not match the backbone) raises
+:class:`NeckSearchError`.
 """
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import copy
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from necksearch.errors import NeckSearchError
 from necksearch.resources import resource_dir
+
+if TYPE_CHECKING:
+    from necksearch.graph import NeckGraph
 
 #: ``configs/`` (the repository's top-level folder, or its copy in an installed wheel).
 CONFIG_DIR = resource_dir("configs")
@@ -111,21 +115,26 @@ def _backbone_widths(backbone) -> Optional[list]:
         return None
 
 
-def set_graph(cfg, graph: Optional[Union[str, Path]]) -> str:
-    """Check the config's neck graph against the backbone; with ``graph``, replace it (and the detector-level
-    parts that follow from it) through :func:`necksearch.mmdet.detector_from_graph`. Returns the graph's name."""
+def config_graph(cfg) -> "NeckGraph":
+    """The neck graph an mmdet config names (``model.neck.graph``: a preset name, a graph file or a dict)."""
     from necksearch.graph.presets import resolve_graph
+    neck = cfg.model.get("neck", {})
+    if neck.get("type") != "GraphNeck":
+        raise NeckSearchError(f"the config's neck is {neck.get('type')!r}, not GraphNeck")
+    return resolve_graph(neck["graph"])
+
+
+def set_graph(cfg, graph: Optional["NeckGraph"]) -> "NeckGraph":
+    """Check the config's neck graph against the backbone; with ``graph``, replace it (and the detector-level
+    parts that follow from it) through :func:`necksearch.mmdet.detector_from_graph`. Returns the graph trained."""
     from necksearch.mmdet.config import detector_from_graph
     model = cfg.model
     neck = model.get("neck", {})
-    if neck.get("type") != "GraphNeck":
-        raise NeckSearchError(f"the config's neck is {neck.get('type')!r}, not GraphNeck")
+    resolved = config_graph(cfg) if graph is None else graph
     in_channels = list(neck["in_channels"])
     widths = _backbone_widths(model["backbone"])
     if widths is not None and widths != in_channels:
         raise NeckSearchError(f"the neck's in_channels {in_channels} do not match the backbone's outputs {widths}")
-    spec = neck["graph"] if graph is None else (str(graph) if not Path(str(graph)).is_file() else Path(graph))
-    resolved = resolve_graph(spec)
     if len(resolved.inputs) != len(in_channels):
         raise NeckSearchError(f"graph {resolved.name!r} reads {len(resolved.inputs)} backbone levels "
                               f"({', '.join(resolved.inputs)}) but the backbone gives {len(in_channels)} "
@@ -140,7 +149,7 @@ def set_graph(cfg, graph: Optional[Union[str, Path]]) -> str:
                                   f"{type(err).__name__}: {err}") from None
         from mmengine.config import ConfigDict
         cfg.model = ConfigDict(new)
-    return resolved.name
+    return resolved
 
 
 def set_fidelity(cfg, image_size: Optional[int] = None, data_fraction: Optional[float] = None) -> None:
@@ -191,44 +200,6 @@ def _stretch(scheduler, factor: float, epochs: int) -> None:
                                           if 0 < m < epochs})
 
 
-def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional[Union[str, Path]] = None,
-                       epochs: Optional[int] = None, work_dir: Optional[Union[str, Path]] = None,
-                       resume: bool = False, data_root: Optional[Union[str, Path]] = None, seed: int = 0,
-                       image_size: Optional[int] = None, data_fraction: Optional[float] = None,
-                       extra_hooks: Sequence[dict] = ()):
-    """The mmengine ``Config`` that :func:`train` runs (every check done, nothing trained)."""
-    path = resolve_config_path(config)
-    cfg = load_config(path)
-    if epochs is not None:
-        set_epochs(cfg, epochs)
-    if seed < 0:
-        raise NeckSearchError(f"--seed must be at least 0, got {seed}")
-    import necksearch.mmdet  # noqa: F401 - registers GraphNeck & co. before graph checks
-    name = set_graph(cfg, graph)
-    set_data_root(cfg, data_root)
-    set_fidelity(cfg, image_size, data_fraction)
-    imports = dict(cfg.get("custom_imports", {}) or {})
-    modules = list(imports.get("imports", []))
-    for module in ("necksearch.mmdet", HOOK_MODULE):
-        if module not in modules:
-            modules.append(module)
-    cfg.custom_imports = dict(imports=modules, allow_failed_imports=False)
-    cfg.work_dir = str(Path(work_dir) if work_dir is not None else Path("runs") / "train" / f"{path.stem}__{name}")
-    cfg.randomness = dict(seed=int(seed), deterministic=True)
-    cfg.train_dataloader.setdefault("sampler", dict(type="DefaultSampler", shuffle=True))["seed"] = int(seed)
-    cfg.resume = bool(resume)
-    cfg.load_from = None
-    cfg.train_cfg["val_interval"] = 1
-    hooks = [h for h in cfg.get("custom_hooks", []) or []
-             if h.get("type") not in ("NeckSearchMetricsHook", "EpochReseedHook", "NeckScaleHook")]
-    cfg.custom_hooks = hooks + [dict(type="EpochReseedHook", seed=int(seed)), dict(type="NeckScaleHook"),
-                                dict(type="NeckSearchMetricsHook"),
-                                *map(dict, extra_hooks)]
-    cfg.default_hooks["checkpoint"] = dict(type="CheckpointHook", interval=1, by_epoch=True)
-    cfg.default_scope = "mmdet"
-    return cfg
-
-
 def check_resume_checkpoint(work_dir: Path) -> Optional[Path]:
     """The checkpoint ``--resume`` will load (mmengine's ``last_checkpoint`` record), loaded once with the
     current loader so that a refused or unreadable file is a one-line error; ``None`` if there is none."""
@@ -244,12 +215,15 @@ def check_resume_checkpoint(work_dir: Path) -> Optional[Path]:
 
 
 def train(config=None, *, trust_checkpoint: bool = False, **kwargs) -> Path:
-    """Train (or resume) and return the work dir; per-epoch metrics land in ``WORK_DIR/metrics/``."""
+    """Train (or resume) and return the work dir; per-epoch metrics land in ``WORK_DIR/metrics/``. ``kwargs``
+    are :func:`necksearch.train.recipe.build_train_config`'s."""
+    from necksearch.train.recipe import build_train_config
     return run_config(build_train_config(config, **kwargs), trust_checkpoint=trust_checkpoint)
 
 
 def run_config(cfg, *, trust_checkpoint: bool = False) -> Path:
-    """Run a config from :func:`build_train_config` with mmengine's Runner; returns the work dir."""
+    """Run a training config (:meth:`necksearch.train.recipe.Recipe.training_config`) with mmengine's Runner;
+    returns the work dir."""
     from mmdet.utils import register_all_modules
     from mmengine.runner import Runner
     import necksearch.train.hooks  # noqa: F401 - registers the hooks

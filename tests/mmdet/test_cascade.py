@@ -17,12 +17,14 @@ def cascade_config(name, graph):
     """The config's model after ``set_graph`` (what ``necksearch train CONFIG --graph GRAPH`` builds), on a
     ResNet-18 with a 64-wide pyramid and small heads."""
     from mmengine.config import Config
+
+    from necksearch.graph.presets import resolve_graph
     from necksearch.train.runner import set_graph
     registered()
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     cfg.model.backbone = dict(R18)
     cfg.model.neck.update(in_channels=R18_WIDTHS, out_channels=WIDTH)
-    set_graph(cfg, graph)
+    set_graph(cfg, resolve_graph(graph))
     model = cfg.model
     model.rpn_head.feat_channels = 32
     for head in model.roi_head.bbox_head:

@@ -46,7 +46,7 @@ def test_default_space_paths_with_published_necks_match_to_1e_6():
     supernet = SuperNeck("default", "pyramid", in_channels=[24, 40, 112, 320], out_channels=32).eval()
     inputs = [torch.randn(1, c, 64 // 2 ** k, 64 // 2 ** k) for c, k in zip([24, 40, 112, 320], range(2, 6))]
     for preset in ("pafpn", "a2fpn_lite", "msca_fpn"):
-        graph = supernet.set_path(preset)
+        graph = supernet.set_path(load_preset(preset))
         neck = GraphNeck(graph, in_channels=[24, 40, 112, 320], out_channels=32).eval()
         neck.load_state_dict(supernet.subnet_state_dict(), strict=True)
         with torch.no_grad():
@@ -54,7 +54,7 @@ def test_default_space_paths_with_published_necks_match_to_1e_6():
                 torch.testing.assert_close(ours, alone, atol=1e-6, rtol=0)
     assert supernet.orthogonal_loss() == 0  # msca_fpn ran last: no MGC on its path
     with torch.no_grad():
-        supernet.set_path("a2fpn_lite")
+        supernet.set_path(load_preset("a2fpn_lite"))
         supernet(inputs)
     assert supernet.orthogonal_loss() > 0
 

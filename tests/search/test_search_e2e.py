@@ -62,6 +62,22 @@ def test_results_leaderboard_pictures_and_best(searched):
     assert "nodes:" in (run_dir / "best" / "graph.yaml").read_text()
 
 
+def test_the_recipe_resolved_once_is_kept_and_exported(searched, search_data_root):
+    """The run keeps its resolved recipe (base config merged, data root absolute); the best config is that recipe
+    at full fidelity with the graph written in, on the search's own data."""
+    from mmengine.config import Config
+
+    from necksearch.train import Recipe
+    run_dir, _ = searched
+    recipe = Recipe.load(run_dir)
+    assert recipe.source.endswith("faster-rcnn_effnet-lite0_fpn_synth.py")
+    best = Config.fromfile(str(run_dir / "best" / "config.py"))
+    root = str(Path(search_data_root).resolve()) + "/"
+    assert best.train_dataloader.dataset.data_root == root == recipe.config().train_dataloader.dataset.data_root
+    assert "indices" not in best.train_dataloader.dataset  # full fidelity: every training image
+    assert best.train_cfg.max_epochs == recipe.config().train_cfg.max_epochs
+
+
 def test_exported_config_trains_with_necksearch_train(searched, search_data_root, tmp_path):
     """... and MMDetection's own tools/test.py evaluates the checkpoint `necksearch train` wrote."""
     run_dir, _ = searched
@@ -70,18 +86,17 @@ def test_exported_config_trains_with_necksearch_train(searched, search_data_root
                            "--work-dir", str(tmp_path / "w")], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout)["last"]["epoch"] == 1
-    _assert_mmdet_test_scores(run_dir / "best" / "config.py", tmp_path / "w" / "epoch_1.pth", search_data_root, tmp_path)
+    _assert_mmdet_test_scores(run_dir / "best" / "config.py", tmp_path / "w" / "epoch_1.pth", tmp_path)
 
 
-def test_mmdetection_tools_train_then_test_the_exported_config(searched, search_data_root, tmp_path):
+def test_mmdetection_tools_train_then_test_the_exported_config(searched, tmp_path):
     """The README's promise: MMDetection's own scripts (shipped in mmdet/.mim/tools) train the exported config and
     evaluate the checkpoint that training wrote (torch loads it weights-only: necksearch.mmdet's allow-list)."""
     run_dir, _ = searched
     config = run_dir / "best" / "config.py"
-    _in_synth_cwd(tmp_path, search_data_root)
     trained = _mmdet_tool("train.py", config, "--work-dir", "w", "--cfg-options", "train_cfg.max_epochs=1", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr[-3000:]
-    _assert_mmdet_test_scores(config, tmp_path / "w" / "epoch_1.pth", search_data_root, tmp_path)
+    _assert_mmdet_test_scores(config, tmp_path / "w" / "epoch_1.pth", tmp_path)
 
 
 def _mmdet_tool(script: str, *args, cwd: Path) -> subprocess.CompletedProcess:
@@ -91,16 +106,9 @@ def _mmdet_tool(script: str, *args, cwd: Path) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
-def _in_synth_cwd(cwd: Path, data_root: Path) -> None:
-    """The exported config names the embedded data relatively (data/synth/): run the tools where that is ours."""
-    link = cwd / "data" / "synth"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(data_root, target_is_directory=True)
-
-
-def _assert_mmdet_test_scores(config: Path, checkpoint: Path, data_root: Path, cwd: Path) -> None:
-    _in_synth_cwd(cwd, data_root)
+def _assert_mmdet_test_scores(config: Path, checkpoint: Path, cwd: Path) -> None:
+    """The exported config names the search's data root (absolute): the tools run from any directory."""
+    cwd.mkdir(parents=True, exist_ok=True)
     tested = _mmdet_tool("test.py", config, checkpoint, "--work-dir", "t", cwd=cwd)
     assert tested.returncode == 0, tested.stderr[-3000:]
     logs = sorted((cwd / "t").glob("*/*.json"))

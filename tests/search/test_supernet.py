@@ -39,9 +39,10 @@ def test_trains_scores_and_slices_into_an_equal_stand_alone_neck(tmp_path, tiny_
     from necksearch.nn import GraphNeck
     from necksearch.search.supernet import SubnetScorer, train_supernet
     settings = _settings(tiny_space_file, search_data_root)
-    trained = train_supernet(settings, "pyramid", tmp_path, epochs=1)
+    recipe = settings.recipe()
+    trained = train_supernet(settings, recipe, "pyramid", tmp_path, epochs=1)
     assert trained["checkpoint"].endswith("epoch_1.pth") and trained["cpu_seconds"] > 0
-    scorer = SubnetScorer(settings, "pyramid", tmp_path, epochs=1)
+    scorer = SubnetScorer(settings, recipe, "pyramid", tmp_path, epochs=1)
     labels = scorer.neck.space.labels()
     paths = [dict(zip(labels, values))
              for values in itertools.islice(itertools.product(*(d.names for d in labels.values())), 3)]
@@ -66,7 +67,8 @@ def test_a_killed_supernet_training_resumes_from_its_last_epoch(tmp_path, tiny_s
     work = supernet_dir(tmp_path, "pyramid")
     code = ("import json, sys; from pathlib import Path; from necksearch.search.supernet import train_supernet; "
             "from necksearch.search.settings import SearchSettings; "
-            "train_supernet(SearchSettings.from_dict(json.loads(sys.argv[1])), 'pyramid', Path(sys.argv[2]), 3)")
+            "settings = SearchSettings.from_dict(json.loads(sys.argv[1])); "
+            "train_supernet(settings, settings.recipe(), 'pyramid', Path(sys.argv[2]), 3)")
     child = subprocess.Popen([sys.executable, "-c", code, json.dumps(dataclasses.asdict(settings)), str(tmp_path)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
@@ -76,7 +78,7 @@ def test_a_killed_supernet_training_resumes_from_its_last_epoch(tmp_path, tiny_s
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
     assert (work / "epoch_1.pth").is_file() and not (work / "epoch_3.pth").is_file()
-    trained = train_supernet(settings, "pyramid", tmp_path, epochs=3)
+    trained = train_supernet(settings, settings.recipe(), "pyramid", tmp_path, epochs=3)
     assert trained["checkpoint"].endswith("epoch_3.pth")
     assert sorted(p.name for p in work.glob("epoch_*.pth")) == ["epoch_3.pth"]  # only the last one is kept
     logs = "".join(path.read_text() for path in work.glob("*/*.log"))
@@ -88,13 +90,16 @@ def test_a_killed_supernet_training_resumes_from_its_last_epoch(tmp_path, tiny_s
 def test_a_checkpoint_of_another_recipe_or_space_is_refused_naming_both(tmp_path, tiny_space_file, search_data_root):
     from necksearch.search.supernet import supernet_config, supernet_dir
     work = supernet_dir(tmp_path, "pyramid")
-    supernet_config(_settings(tiny_space_file, search_data_root), "pyramid", work, 1)
+    def config(settings):
+        return supernet_config(settings, settings.recipe(), "pyramid", work, 1)
+
+    config(_settings(tiny_space_file, search_data_root))
     with pytest.raises(NeckSearchError, match=r"another space or recipe \(image_size: checkpoint 64, now 96\)"):
-        supernet_config(_settings(tiny_space_file, search_data_root, image_size=96), "pyramid", work, 1)
+        config(_settings(tiny_space_file, search_data_root, image_size=96))
     other = tiny_space_file.parent / "other.yaml"
     other.write_text(tiny_space_file.read_text().replace("[sum, concat]", "[sum, carafe]"), encoding="utf-8")
     with pytest.raises(NeckSearchError, match=r"space: checkpoint .*tiny.yaml', now .*other.yaml'.*candidates: checkpoint"):
-        supernet_config(_settings(other, search_data_root), "pyramid", work, 1)
+        config(_settings(other, search_data_root))
 
 
 def test_screen_supernet_records_scored_paths_and_trains_the_best(tmp_path, tiny_space_file, search_data_root):

@@ -12,9 +12,11 @@ CASCADE = "cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py"
 def rewritten(name, graph):
     """The model of ``configs/NAME`` after ``set_graph(cfg, GRAPH)`` (a config, nothing built)."""
     from mmengine.config import Config
+
+    from necksearch.graph.presets import load_preset
     from necksearch.train.runner import set_graph
     cfg = Config.fromfile(str(CONFIG_DIR / name))
-    set_graph(cfg, graph)
+    set_graph(cfg, load_preset(graph))
     return cfg.model
 
 
@@ -56,13 +58,15 @@ def test_a_rewritten_config_equals_detector_from_graph_on_mmdets_base():
 
 def test_a_cascade_round_trip_through_the_wrapper_comes_back_plain():
     from mmengine.config import Config
+
+    from necksearch.graph.presets import load_preset
     from necksearch.train.runner import set_graph
     cfg = Config.fromfile(str(CONFIG_DIR / CASCADE))
-    set_graph(cfg, "a2fpn_lite")
+    set_graph(cfg, load_preset("a2fpn_lite"))
     assert cfg.model.type == "NeckSearchTwoStage"
-    set_graph(cfg, "augfpn_srs")
+    set_graph(cfg, load_preset("augfpn_srs"))
     assert cfg.model.type == "CascadeRCNN" and cfg.model.roi_head.bbox_roi_extractor.type == "SRSRoIExtractor"
-    set_graph(cfg, "fpn")
+    set_graph(cfg, load_preset("fpn"))
     assert cfg.model.roi_head.bbox_roi_extractor.type == cfg.model.roi_head.mask_roi_extractor.type == \
         "SingleRoIExtractor"
 
