@@ -202,13 +202,10 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import contextlib
-
-    from necksearch.graph.presets import resolve_graph
     from necksearch.train import train
-    graph = None if args.graph is None else resolve_graph(args.graph)
     # mmengine logs (per-iteration lines) go to stdout by default; keep stdout for the result.
     with contextlib.redirect_stdout(sys.stderr):
-        work_dir = train(args.config, graph=graph, epochs=args.epochs, work_dir=args.work_dir,
+        work_dir = train(args.config, graph=args.graph, epochs=args.epochs, work_dir=args.work_dir,
                          resume=args.resume, data_root=args.data_root, seed=args.seed,
                          image_size=args.image_size, data_fraction=args.data_fraction,
                          trust_checkpoint=args.trust_checkpoint)

@@ -16,9 +16,9 @@ OPTUNA_SEARCH_PRIVATE = {"_ot_study", "_ot_trials", "_completed_trials"}
 #: Where ``resolve_graph`` (a graph from a NeckGraph, dict, preset name or file) may run: the command line, the
 #: modules built from mmdet config dicts (GraphNeck, SuperNeck, a config's own ``neck.graph``), and the public
 #: functions that users call with a preset name (``count_neck("a2fpn")``, ``detector_from_graph("augfpn", ...)``,
-#: ``draw("fpn", "fpn.png")``). Everything else takes a ``NeckGraph``.
+#: ``draw("fpn", "fpn.png")``, ``train(graph="fpn")``). Everything else takes a ``NeckGraph``.
 GRAPH_EDGES = {"graph/presets.py", "cli.py", "search/fidelity.py", "nn/graph_neck.py", "nn/super_neck.py",
-               "train/runner.py", "mmdet/config.py", "mmdet/laterals.py", "analysis/complexity.py",
+               "train/runner.py", "train/recipe.py", "mmdet/config.py", "mmdet/laterals.py", "analysis/complexity.py",
                "analysis/latency.py", "viz/draw_graph.py"}
 
 

@@ -23,6 +23,7 @@ from necksearch.files import write_text_atomic
 
 if TYPE_CHECKING:
     from necksearch.graph import NeckGraph
+    from necksearch.graph.presets import GraphSpec
 
 #: The run-directory file a search keeps its resolved base config in.
 RECIPE_FILE = "recipe.py"
@@ -125,13 +126,16 @@ class Recipe:
         return cfg
 
 
-def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional["NeckGraph"] = None,
+def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional["GraphSpec"] = None,
                        epochs: Optional[int] = None, work_dir: Optional[Union[str, Path]] = None,
                        resume: bool = False, data_root: Optional[Union[str, Path]] = None, seed: int = 0,
                        image_size: Optional[int] = None, data_fraction: Optional[float] = None,
                        extra_hooks: Sequence[dict] = ()):
-    """The mmengine ``Config`` of one training (``necksearch train``): a recipe resolved for it, with ``graph``
-    (``None``: the config's own); ``work_dir`` defaults to ``runs/train/CONFIG__GRAPH``."""
+    """The mmengine ``Config`` of one training (``necksearch train``, :func:`necksearch.train.train`): a recipe
+    resolved for it, with ``graph`` (a NeckGraph, its dict, a preset name or a graph file; ``None``: the config's
+    own); ``work_dir`` defaults to ``runs/train/CONFIG__GRAPH``."""
+    from necksearch.graph.presets import resolve_graph
+    graph = None if graph is None else resolve_graph(graph)
     recipe = Recipe.resolve(config, data_root=data_root, epochs=epochs, image_size=image_size,
                             data_fraction=data_fraction, seed=seed)
     if work_dir is None:

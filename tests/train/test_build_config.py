@@ -38,6 +38,16 @@ def test_graph_replaces_neck_and_detector_parts(tiny_root, tmp_path):
     assert augfpn.roi_head.type == "CSRoIHead" and augfpn.roi_head.bbox_roi_extractor.type == "SRSRoIExtractor"
 
 
+def test_graph_from_a_name_or_a_file(tiny_root, tmp_path):
+    """``necksearch train --graph`` and ``train(graph=...)`` take a preset name or a graph file (the edge)."""
+    from necksearch.graph.serial import dump_yaml
+    path = tmp_path / "mine.yaml"
+    path.write_text(dump_yaml(load_preset("pafpn").to_dict()))
+    for spec in (str(path), path, "pafpn"):
+        cfg = build_train_config(graph=spec, data_root=tiny_root, work_dir=tmp_path / "w")
+        assert cfg.model.neck.graph["name"] == "pafpn"
+
+
 def test_default_work_dir_names_config_and_graph(tiny_root):
     cfg = build_train_config(graph=load_preset("pafpn"), data_root=tiny_root)
     assert cfg.work_dir == str(Path("runs") / "train" / f"{DEFAULT_CONFIG.stem}__pafpn")
