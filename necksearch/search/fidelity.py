@@ -198,7 +198,8 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
         for index, (level, seed) in enumerate(runs, 1):
             sub = sub_settings(settings, level, seed, len(samples))
             say(f"[{index}/{len(runs)}] {sub.name}")
-            run_search(sub, resume=(sub.run_dir / "search.json").is_file(), write=say, fixed_points=samples)
+            report = run_search(sub, resume=(sub.run_dir / "search.json").is_file(), write=say, fixed_points=samples)
+            check_finished(report, settings)
     finally:
         if started:
             import ray
@@ -206,6 +207,15 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
     results = summarise(collect(settings, list(samples)), settings)
     write_results(settings.run_dir, results, say)
     return results
+
+
+def check_finished(report: Any, settings: FidelitySettings) -> None:
+    """Stop the run when a sub-search ended with trials unfinished: Ray Tune answers a Ctrl-C by ending its run
+    gracefully, and the next sub-search must not start as if nothing had happened."""
+    running = [row["number"] for row in report.rows if row["state"] == "RUNNING"]
+    if running:
+        raise NeckSearchError(f"interrupted: {report.run_dir.name} left trials {', '.join(map(str, running))} "
+                              f"unfinished; continue with: necksearch fidelity --resume --name {settings.name}")
 
 
 def summarise_run(run_dir: Path, write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from necksearch.errors import NeckSearchError
-from necksearch.search.fidelity import (FidelitySettings, parse_fidelity, pooled_std, rank_correlation,
-                                        seed_agreement, summarise)
+from necksearch.search.fidelity import (FidelitySettings, check_finished, parse_fidelity, pooled_std,
+                                        rank_correlation, seed_agreement, summarise)
 from tests.search.helpers import cli_error, load_trials
 
 LOW = {"epochs": 1, "image_size": 64, "data_fraction": 0.5}
@@ -24,6 +24,20 @@ def test_rank_correlation_by_hand():
     assert one_swap["tau"] == pytest.approx(4 / 6) and one_swap["rho"] == pytest.approx(0.8)
     assert rank_correlation([1, 2], [1, 2])["tau"] is None  # too few graphs to rank
     assert rank_correlation([1, 1, 1], [1, 2, 3])["tau"] is None  # a constant list ranks nothing
+
+
+def test_a_sub_search_left_unfinished_stops_the_run_with_the_resume_line(tmp_path):
+    """Tune ends its run gracefully on Ctrl-C; the fidelity command must stop there, not start the next seed."""
+    from necksearch.search.report import Report
+    settings = FidelitySettings(graphs=("fpn", "pafpn"), name="grid", runs_dir=str(tmp_path))
+    finished = Report(tmp_path / "low-seed0", [{"number": 0, "state": "COMPLETE"}, {"number": 1, "state": "PRUNED"}],
+                      None, "")
+    check_finished(finished, settings)
+    interrupted = Report(tmp_path / "low-seed1", [{"number": 0, "state": "COMPLETE"}, {"number": 1, "state": "RUNNING"}],
+                         None, "")
+    with pytest.raises(NeckSearchError, match=r"interrupted: low-seed1 left trials 1 unfinished; continue with: "
+                                              r"necksearch fidelity --resume --name grid"):
+        check_finished(interrupted, settings)
 
 
 def test_pooled_seed_noise_is_the_root_mean_variance():

@@ -188,7 +188,7 @@ def test_resumed_with_refuses_another_setting_naming_the_option(tmp_path, key, v
 def test_resumed_with_accepts_equal_values(tmp_path):
     settings = _settings(tmp_path, objectives="map,params", fixed_points=("fpn",)).checked()
     before = SearchSettings(**vars(settings))
-    same = settings.resumed_with({"epochs": 3, "data_fraction": 0.5, "objectives": ["map", "params"],
+    same = settings.resumed_with({"epochs": 3, "data_fraction": 1.0, "objectives": ["map", "params"],
                                   "fixed_points": ("fpn",), "sampler": "tpe", "seed": 0})
     assert same == before
 
