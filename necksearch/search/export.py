@@ -27,6 +27,7 @@ def export_best(recipe: Recipe, settings: SearchSettings, trial: Any, out_dir: P
     cfg.model.neck["graph"] = graph.to_dict()
     config_file = out_dir / "config.py"
     header = (f"# necksearch: best graph of search {settings.name!r} (trial {trial.number}, "
-              f"{trial.user_attrs.get(attrs.FIXED_POINT) or 'sampled'}), on the base config {Path(recipe.source).name}\n")
+              f"{trial.user_attrs.get(attrs.FIXED_POINT) or 'sampled'}), on the search's recipe from "
+              f"{Path(recipe.source).name}\n")
     config_file.write_text(header + cfg.pretty_text + "\n", encoding="utf-8")
     return config_file

@@ -97,7 +97,8 @@ def best_row(rows: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     return min(complete, key=rank_key) if complete else None
 
 
-def write_report(settings: SearchSettings, recipe: Recipe, storage: Any, url: str, say: Callable[[str], None]) -> Report:
+def write_report(settings: SearchSettings, recipe: Recipe, storage: Any, url: str,
+                 say: Callable[[str], None]) -> Report:
     """Read the study and write everything the module docstring lists (the best graph's config on ``recipe``);
     returns the :class:`Report`."""
     import optuna

@@ -2,8 +2,8 @@
 real training.
 
 :func:`score_graph` builds a trial's detector for the graph (the trial's config and fidelity, freshly initialised
-with the trial's seed: ``calibrate.trial_parts`` on the search's recipe), takes two training batches, and computes every score of
-:data:`SCORES` on the neck in seconds on a CPU:
+with the trial's seed: ``calibrate.trial_parts`` on the search's recipe), takes two training batches, and
+computes every score of :data:`SCORES` on the neck in seconds on a CPU:
 
 * ``params`` — the neck's parameters as trained (at the proxy's width); ``flops`` — the neck at COCO scale
   (``analysis.complexity``, the A²-FPN counting protocol);

@@ -4,10 +4,12 @@
 search's :class:`SearchSettings` as a dict (Tune's config), rebuilt here into the frozen object once,
 ``config["trial"]`` what the searcher drew (Optuna trial number, graph, its params and FLOPs); ``recipe`` is the
 search's :class:`~necksearch.train.recipe.Recipe`, resolved once and given to every trial by
-``tune.with_parameters`` (Ray's object store, not each trial's config). Its mmengine work dir is ``RUN_DIR/trials/NNNN`` (absolute, so
-Tune's per-trial working directory does not matter; on a cluster RUN_DIR must be shared storage). A
-retry (Tune's ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last
-finished epoch (``reports.jsonl``; the search may have missed it) and continues from there. Any exception is written to ``failure.json`` first, so the study records why.
+``tune.with_parameters`` (Ray's object store, not each trial's config). Its mmengine work dir is
+``RUN_DIR/trials/NNNN`` (absolute, so Tune's per-trial working directory does not matter; on a cluster RUN_DIR must
+be shared storage), where the trial's ``graph.yaml`` is written for people to read. A retry (Tune's
+``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last finished epoch
+(``reports.jsonl``; the search may have missed it) and continues from there. Any exception is written to
+``failure.json`` first, so the study records why.
 With ``workers`` > 1 the trial trains in that many processes (``search.distributed``: DDP, one per GPU or
 gloo on CPU) and this function relays rank 0's reports to Tune; a failed rank's error is recorded the same way.
 """

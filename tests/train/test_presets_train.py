@@ -15,9 +15,8 @@ def _run(graph, root, work_dir, config=None):
 
     import necksearch.train.hooks  # noqa: F401
     from necksearch.mmdet.checkpoint import install
-    from necksearch.graph.presets import resolve_graph
     from necksearch.train import build_train_config
-    cfg = build_train_config(config, graph=None if graph is None else resolve_graph(graph), epochs=1, data_root=root, work_dir=work_dir, seed=0)
+    cfg = build_train_config(config, graph=graph, epochs=1, data_root=root, work_dir=work_dir, seed=0)
     cfg.default_hooks.logger.interval = 1
     register_all_modules(init_default_scope=True)
     install()
