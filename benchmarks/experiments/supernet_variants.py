@@ -1,0 +1,83 @@
+"""Pyramid-supernet variants of benchmarks/results/supernet.md, item 7 (an experiment, not part of the package).
+
+Trains the pyramid supernet of a space at a fidelity run's low fidelity (seed 0) with script-level patches of
+SuperNeck, then scores the run's pyramid graphs with inherited weights and prints Kendall τ against their
+stand-alone mean mAP:
+
+    python benchmarks/experiments/supernet_variants.py NAME EPOCHS WARMUP [SPACE [MIX]]
+
+WARMUP: training iterations on the reference path before uniform sampling; MIX: share of later iterations on it.
+Environment: FIDELITY_RUN (default runs/fidelity/grid1), NORM_TARGET=10 (every output level scaled to that RMS per
+image, scale detached), SHARE_OUT=1 (one output 3×3 conv per level shared by all fusion ops, its input scaled too).
+Work directories go to /tmp/snx/NAME. (The per-path head fine-tuning variant of the table is not in this script.)
+"""
+import dataclasses, json, os, sys, time
+from pathlib import Path
+import torch
+from necksearch.search.fidelity import load, sub_settings, trained_graphs, rank_correlation
+from necksearch.search.run import normalise
+from necksearch.search import supernet
+from necksearch.nn import super_neck
+
+name, epochs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+space_file = sys.argv[4] if len(sys.argv) > 4 else "default"
+mix = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
+import random
+mixer = random.Random(1)
+torch.set_num_threads(1)
+original = super_neck.SuperNeck.forward
+def forward(self, inputs):
+    calls = getattr(self, "_calls", 0)
+    if self.training and self.sample_paths:
+        self._calls = calls + 1
+        if calls < warmup or mixer.random() < mix:
+            graph, steps = self.active
+            self.last_steps = steps
+            values = dict(zip(graph.inputs, inputs))
+            for key, node in steps:
+                values[node.name] = super_neck.call_node(self.choices[key], node, [values[n] for n in node.inputs])
+            return tuple(values[n] for n in graph.outputs)
+    return original(self, inputs)
+TARGET = float(os.environ.get("NORM_TARGET", "0"))
+DETACH = os.environ.get("NORM_DETACH", "1") == "1"
+def normalised(self, inputs):
+    outs = forward(self, inputs)
+    if not TARGET:
+        return outs
+    scaled = []
+    for o in outs:
+        rms = o.pow(2).mean(dim=(1, 2, 3), keepdim=True).add(1e-12).sqrt()
+        scaled.append(o * (TARGET / (rms.detach() if DETACH else rms)))
+    return tuple(scaled)
+super_neck.SuperNeck.forward = normalised
+if os.environ.get("SHARE_OUT") == "1":
+    from necksearch.space import single_path
+    plain_producer = single_path.block_producer
+    single_path.block_producer = lambda node, producers: None if node.op == "conv3x3" else plain_producer(node, producers)
+    plain_call = super_neck.call_node
+    def call_node(module, node, inputs):
+        if node.op == "conv3x3":
+            inputs = [x * (TARGET / x.pow(2).mean(dim=(1, 2, 3), keepdim=True).add(1e-12).sqrt().detach()) for x in inputs]
+        return plain_call(module, node, inputs)
+    super_neck.call_node = call_node
+
+fid, space, samples, measured = trained_graphs(Path(os.environ.get("FIDELITY_RUN", "runs/fidelity/grid1")).resolve())
+sub = dataclasses.replace(sub_settings(fid, "low", 0, 16), space=space_file, runs_dir=f"/tmp/snx/{name}")
+settings = normalise(sub)
+recipe = settings.recipe()
+run = Path(f"/tmp/snx/{name}")
+t = time.time()
+out = supernet.train_supernet(settings, recipe, "pyramid", run, epochs)
+print("trained", out, time.time() - t, flush=True)
+work = supernet.supernet_dir(run, "pyramid")
+for line in (work / "metrics.jsonl").read_text().splitlines():
+    print(line[:300])
+from necksearch.space import load_space
+sp = load_space(settings.space)
+names = [n for n, s in samples.items() if s.get("template", "pyramid") == "pyramid" and sp.contains(space.freeze(s))]
+scorer = supernet.SubnetScorer(settings, recipe, "pyramid", run, epochs)
+scores = {n: scorer.score(space.freeze(samples[n]).to_dict())["bbox_mAP"] for n in names}
+for n in sorted(names, key=lambda n: -measured[n]):
+    print(f"{n:12s} stand-alone {measured[n]:.3f} supernet {scores[n]:.3f}")
+print("tau", rank_correlation([scores[n] for n in names], [measured[n] for n in names]))
+json.dump({"scores": scores, "measured": {n: measured[n] for n in names}}, open(run / "scores.json", "w"))
