@@ -83,11 +83,11 @@ def supernet_config(settings: "SearchSettings", recipe: "Recipe", template: str,
     from necksearch.space.single_path import one_template, reference_graph, template_candidates
     space = one_template(load_space(settings.space), template)
     reference = reference_graph(space, recipe.seed)
-    neck = recipe.config().model.neck
+    cfg = recipe.training_config(reference, work_dir=work_dir, epochs=epochs, resume=resume)  # writes nothing
+    neck = cfg.model.neck
     widths = dict(zip(reference.inputs, neck["in_channels"]))
     candidates = template_candidates(settings.space, template, neck["out_channels"], widths, recipe.seed)
     check_identity(work_dir, identity(settings, recipe, template, epochs, candidates))
-    cfg = recipe.training_config(reference, work_dir=work_dir, epochs=epochs, resume=resume)
     cfg.default_hooks["checkpoint"]["max_keep_ckpts"] = 1  # ~130 MB each at width 64: the last one resumes
     preprocessor = cfg.model.setdefault("data_preprocessor", {})
     divisors = [pad_size_divisor(graph, neck["in_channels"]) for graph in candidates.witnesses()]

@@ -35,7 +35,6 @@ def trial_dir(run_dir: Any, number: int) -> Path:
 def train_trial(config: Dict[str, Any], recipe: "Recipe") -> None:
     """Train the trial's graph on ``recipe``, reporting every epoch to Tune (``TrialReportHook``)."""
     from necksearch.search.settings import SearchSettings
-    from necksearch.train.recipe import Recipe
     settings, trial = SearchSettings.from_dict(config["settings"]), config["trial"]
     work_dir = trial_dir(settings.run_dir, trial["number"])
     work_dir.mkdir(parents=True, exist_ok=True)
