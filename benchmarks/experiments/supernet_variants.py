@@ -8,7 +8,11 @@ stand-alone mean mAP:
 
 WARMUP: training iterations on the reference path before uniform sampling; MIX: share of later iterations on it.
 Environment: FIDELITY_RUN (default runs/fidelity/grid1), NORM_TARGET=10 (every output level scaled to that RMS per
-image, scale detached), SHARE_OUT=1 (one output 3×3 conv per level shared by all fusion ops, its input scaled too).
+image, scale detached), SHARE_OUT=1 (one output 3×3 conv per level shared by all fusion ops, its input scaled too), DISTILL=λ (after the
+warm-up, every sampled path's outputs are pulled towards the reference path's, computed without gradient on the same
+backbone maps: λ·Σ_levels mean((P − P_ref)²)/mean(P_ref²), added to the loss; in-place distillation as in BigNAS,
+Yu et al. 2020, here on the neck's features so the shared heads see one feature coding), MUTATE=p (after the
+warm-up, training paths are the reference path with each choice redrawn uniformly with probability p).
 Work directories go to /tmp/snx/NAME. (The per-path head fine-tuning variant of the table is not in this script.)
 """
 import dataclasses, json, os, sys, time
@@ -38,10 +42,40 @@ def forward(self, inputs):
                 values[node.name] = super_neck.call_node(self.choices[key], node, [values[n] for n in node.inputs])
             return tuple(values[n] for n in graph.outputs)
     return original(self, inputs)
+MUTATE = float(os.environ.get("MUTATE", "0"))
+if MUTATE:
+    from necksearch.space.single_path import UniformTrial, reference_graph
+    class NearReference(UniformTrial):
+        """Each choice the reference path's value, but with probability MUTATE a uniform one."""
+        def __init__(self, rng, base):
+            super().__init__(rng)
+            self.base = base
+        def suggest_categorical(self, name, choices):
+            keep = name in self.base and self.base[name] in list(choices) and self.rng.random() >= MUTATE
+            return self.base[name] if keep else super().suggest_categorical(name, choices)
+        def suggest_int(self, name, low, high, step=1, log=False):
+            keep = name in self.base and self.rng.random() >= MUTATE
+            return self.base[name] if keep else super().suggest_int(name, low, high, step, log)
+    def draw_near(self):
+        if not hasattr(self, "_base"):
+            self._base = self.space.sample_of(reference_graph(self.space))
+        return self.space.freeze(self.space.suggest(NearReference(self.rng, self._base)))
+    super_neck.SuperNeck.draw_path = draw_near
 TARGET = float(os.environ.get("NORM_TARGET", "0"))
 DETACH = os.environ.get("NORM_DETACH", "1") == "1"
+DISTILL = float(os.environ.get("DISTILL", "0"))
+def reference_outputs(self, inputs):
+    graph, steps = self.active
+    values = dict(zip(graph.inputs, inputs))
+    with torch.no_grad():
+        for key, node in steps:
+            values[node.name] = super_neck.call_node(self.choices[key], node, [values[n] for n in node.inputs])
+    return [values[n] for n in graph.outputs]
 def normalised(self, inputs):
     outs = forward(self, inputs)
+    if DISTILL and self.training and self.sample_paths and self._calls > warmup:
+        teacher = reference_outputs(self, [x.detach() for x in inputs])
+        self._distill = sum(((o - t).pow(2).mean() / t.pow(2).mean().add(1e-12)) for o, t in zip(outs, teacher))
     if not TARGET:
         return outs
     scaled = []
@@ -50,6 +84,16 @@ def normalised(self, inputs):
         scaled.append(o * (TARGET / (rms.detach() if DETACH else rms)))
     return tuple(scaled)
 super_neck.SuperNeck.forward = normalised
+from mmdet.models.detectors.two_stage import TwoStageDetector  # the supernet's detector is mmdet's FasterRCNN
+plain_loss = TwoStageDetector.loss
+def loss(self, batch_inputs, batch_data_samples):
+    losses = plain_loss(self, batch_inputs, batch_data_samples)
+    distill = getattr(self.neck, "_distill", None)
+    if distill is not None:
+        self.neck._distill = None
+        losses["loss_distill"] = DISTILL * distill
+    return losses
+TwoStageDetector.loss = loss
 if os.environ.get("SHARE_OUT") == "1":
     from necksearch.space import single_path
     plain_producer = single_path.block_producer
