@@ -17,9 +17,10 @@ The study, not Ray's experiment state, is what ``--resume`` continues from (see 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping
+from typing import Any, Dict, Iterable, Iterator, List, Mapping
 
 GRAPH_HASH = "graph_hash"
 GRAPH_YAML = "graph_yaml"
@@ -41,15 +42,30 @@ ARTIFACTS = "artifacts"
 
 def enqueue_fixed_points(study: Any, samples: Mapping[str, Dict[str, Any]]) -> None:
     """Queue each fixed point's sample (preset name → sample) before any sampled trial, once per study."""
-    for name, sample in samples.items():
-        study.enqueue_trial(sample, user_attrs={FIXED_POINT: name}, skip_if_exists=True)
+    with _quiet_optuna():
+        for name, sample in samples.items():
+            study.enqueue_trial(sample, user_attrs={FIXED_POINT: name}, skip_if_exists=True)
 
 
 def enqueue_screened(study: Any, screened: Mapping[str, Dict[str, Any]]) -> None:
     """Queue the graphs ``--screen`` chose (name → {sample, scores, rank}) after the fixed points, with their scores."""
-    for entry in screened.values():
-        study.enqueue_trial(entry["sample"], user_attrs={ZERO_COST: {"rank": entry["rank"], **entry["scores"]}},
-                            skip_if_exists=True)
+    with _quiet_optuna():
+        for entry in screened.values():
+            study.enqueue_trial(entry["sample"], user_attrs={ZERO_COST: {"rank": entry["rank"], **entry["scores"]}},
+                                skip_if_exists=True)
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's INFO lines off for the enclosed calls: a resumed study answers every queued graph with a line of
+    its parameters ("... already exists. Skipping enqueue"), noise in the search's progress."""
+    import optuna
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
 
 
 def is_trained(trial: Any) -> bool:
