@@ -12,7 +12,8 @@ image, scale detached), SHARE_OUT=1 (one output 3×3 conv per level shared by al
 warm-up, every sampled path's outputs are pulled towards the reference path's, computed without gradient on the same
 backbone maps: λ·Σ_levels mean((P − P_ref)²)/mean(P_ref²), added to the loss; in-place distillation as in BigNAS,
 Yu et al. 2020, here on the neck's features so the shared heads see one feature coding), MUTATE=p (after the
-warm-up, training paths are the reference path with each choice redrawn uniformly with probability p).
+warm-up, training paths are the reference path with each choice redrawn uniformly with probability p), TIE_LEVELS=1
+(a tie group spans the pyramid levels: an op's candidates at t2..t5, say, share every weight of equal shape).
 Work directories go to /tmp/snx/NAME. (The per-path head fine-tuning variant of the table is not in this script.)
 """
 import dataclasses, json, os, sys, time
@@ -94,6 +95,13 @@ def loss(self, batch_inputs, batch_data_samples):
         losses["loss_distill"] = DISTILL * distill
     return losses
 TwoStageDetector.loss = loss
+if os.environ.get("TIE_LEVELS") == "1":
+    import re
+    plain_tie_group = super_neck.tie_group
+    def tie_across_levels(node, graph):
+        position, op, producer = plain_tie_group(node, graph)
+        return re.sub(r"\d", "", position), op, producer
+    super_neck.tie_group = tie_across_levels
 if os.environ.get("SHARE_OUT") == "1":
     from necksearch.space import single_path
     plain_producer = single_path.block_producer
