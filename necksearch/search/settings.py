@@ -69,8 +69,9 @@ class SearchSettings:
     screen: Optional[str] = None
     #: With ``--screen supernet:N``: the template whose supernet screens (needed when the space has several) ...
     template: Optional[str] = None
-    #: ... and the epochs it trains, at the search's image size and data fraction.
-    supernet_epochs: int = 12
+    #: ... and the epochs it trains, at the search's image size and data fraction: 6 at the default's 400 images
+    #: (batch 4) is 600 iterations, the budget judged in benchmarks/results/supernet.md (2× a trial's 300).
+    supernet_epochs: int = 6
 
     # ------------------------------------------------------------------ derived
 
