@@ -92,7 +92,10 @@ class Recipe:
         from mmengine.config import Config
 
         from necksearch.train.runner import set_graph
-        cfg = Config.fromstring(self.base, file_format=".py")
+        parsed = Config.fromstring(self.base, file_format=".py")
+        # named after the config it was resolved from, not fromstring's temporary file: mmengine's Runner dumps the
+        # config it runs into the work directory under this name
+        cfg = Config(parsed.to_dict(), cfg_text=self.base, filename=Path(self.source).name)
         set_graph(cfg, graph)
         return cfg
 

@@ -59,3 +59,12 @@ def test_bad_fidelity_is_refused_when_resolving(tiny_root):
         Recipe.resolve(data_root=tiny_root, data_fraction=1.5)
     with pytest.raises(NeckSearchError, match="--seed"):
         Recipe.resolve(data_root=tiny_root, seed=-1)
+
+
+def test_a_training_dumps_its_config_under_the_base_configs_name(tiny_root, tmp_path):
+    """mmengine's Runner writes the config it runs into the work directory as ``basename(cfg.filename)``."""
+    recipe = Recipe.resolve(data_root=tiny_root, **FIDELITY)
+    cfg = recipe.training_config(load_preset("fpn"), work_dir=tmp_path)
+    assert cfg.filename == Path(recipe.source).name
+    cfg.dump(tmp_path / cfg.filename)
+    assert [p.name for p in tmp_path.iterdir()] == [Path(recipe.source).name]
