@@ -115,11 +115,9 @@ def spread_on_cluster(function: Any, settings: "SearchSettings", graphs: Sequenc
     """Name → result of ``function(settings, *args, share)`` (a name → result dict per share), the graphs dealt into
     ``concurrency`` shares run as Ray tasks with the trial's CPUs and GPUs; results in the graphs' order."""
     import ray
-
-    from necksearch.search.interrupt import get_all
     task = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial)(function)
     shares = [list(graphs[i::concurrency]) for i in range(concurrency)]
     results: Dict[str, Any] = {}
-    for result in get_all([task.remote(settings, *args, share) for share in shares if share]):
+    for result in ray.get([task.remote(settings, *args, share) for share in shares if share]):
         results.update(result)
     return {name: results[name] for name, _ in graphs}

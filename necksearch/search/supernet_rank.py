@@ -31,12 +31,11 @@ def train_templates(settings: "SearchSettings", recipe: "Recipe", templates: Seq
     """Train the supernet of each template at once, as Ray tasks with the trial's resources."""
     import ray
 
-    from necksearch.search.interrupt import get_all
     from necksearch.search.supernet import train_supernet
     task = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial,
                       max_retries=retries, retry_exceptions=False)(train_supernet)
-    refs = [task.remote(settings, recipe, template, Path(run_dir), epochs) for template in templates]
-    return dict(zip(templates, get_all(refs)))
+    refs = {template: task.remote(settings, recipe, template, Path(run_dir), epochs) for template in templates}
+    return {template: ray.get(ref) for template, ref in refs.items()}
 
 
 def judge_supernet_run(run_dir: Path, epochs: int, say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
@@ -216,7 +215,6 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
     import ray
 
     from necksearch.analysis.complexity import count_neck
-    from necksearch.search.interrupt import wait_ready
     candidates: Dict[str, Dict[str, Any]] = {}
     by_hash: Dict[str, List[float]] = {}
     waiting: Dict[str, List[Any]] = {}  # hash → duplicate trials drawn while its first copy was being scored
@@ -241,7 +239,7 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
             say(f"--screen supernet:{count}: the template gave only {len(candidates)} distinct graphs in {draws} "
                 f"draws; screening those")
             break
-        [done], _ = wait_ready(list(pending))
+        [done], _ = ray.wait(list(pending), num_returns=1)
         scorer, trial, graph, graph_hash = pending.pop(done)
         idle.append(scorer)
         scores = ray.get(done)
