@@ -66,6 +66,15 @@ def test_summary_of_a_table():
     (entry,) = results["measurements"]  # only the low fidelity has a seed-to-seed τ to record
     assert entry["config"] == "faster-rcnn_effnet-lite0_fpn_synth.py" and entry["epochs"] == 1
     assert entry["seed_tau"] == 1.0 and entry["low_high_tau"] == 1.0 and entry["seeds"] == 2  # trained seeds
+    assert entry["high"] == "2 ep, 64², 0.5 of the data"
+
+
+def test_the_whole_dataset_is_described_as_all_of_it():
+    table = {"fpn": {"low": {0: 0.10, 1: 0.12}, "high": {0: 0.30}}, "pafpn": {"low": {0: 0.08, 1: 0.09}, "high": {0: 0.2}},
+             "mine": {"low": {0: 0.02, 1: 0.01}, "high": {0: 0.05}}}
+    results = summarise(table, FidelitySettings(graphs=("fpn", "pafpn", "mine"), low=LOW,
+                                                high=dict(HIGH, data_fraction=1.0)))
+    assert results["measurements"][0]["high"] == "2 ep, 64², all the data"
 
 
 @pytest.mark.parametrize("text, message", [("1,128", "EPOCHS,IMAGE_SIZE,DATA_FRACTION"),
