@@ -428,7 +428,7 @@ def render_scatter(results: Mapping[str, Any], path: Path) -> Path:
 
 
 def _describe(fidelity: Mapping[str, Any]) -> str:
-    """"3 ep, 128², all the data" / "..., 0.5 of the data"."""
+    """The fidelity in words: '3 ep, 128², all the data', '3 ep, 160², 0.5 of the data'."""
     share = "all" if fidelity["data_fraction"] >= 1 else f"{fidelity['data_fraction']:g} of"
     return f"{fidelity['epochs']} ep, {fidelity['image_size']}², {share} the data"
 
