@@ -12,7 +12,8 @@ The arithmetic, all of it here (torch-free; the measurement is :mod:`necksearch.
 * wall time is a list schedule of those trials, in order, over the trials that can run at once
   (``--max-concurrent``, and what the cluster's nodes hold), plus the measured Ray start;
 * CPU-hours and GPU-hours are the trial-seconds times the per-trial CPUs and GPUs reserved;
-* disk is one checkpoint per epoch trained (a trial keeps every epoch's, for ``--resume``).
+* disk is the last epoch's checkpoint of every trial (what ``--resume`` needs; a trial deletes the one before),
+  plus one more per trial running at once (mmengine writes the new checkpoint before deleting the old one).
 """
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def estimate(*, trials: Sequence[Optional[str]], costs: Mapping[str, Mapping[str
     expected = expected_epochs(len(trials), epochs, rungs, reduction_factor)
     durations = [trial_seconds(costs[name] if name else sampled, e) for name, e in zip(trials, expected)]
     trial_s = sum(durations)
-    disk = sum((costs[name] if name else sampled)["checkpoint_bytes"] * e for name, e in zip(trials, expected))
+    checkpoints = [(costs[name] if name else sampled)["checkpoint_bytes"] for name in trials]
+    disk = sum(checkpoints) + min(concurrency, len(trials)) * max(checkpoints, default=0)
     return {"trials": len(trials), "disk_bytes": int(disk), "expected_epochs": round(sum(expected), 2), "concurrency": concurrency,
             "trial_seconds": round(trial_s, 1), "wall_s": round(startup_s + makespan(durations, concurrency), 1),
             "cpu_hours": round(trial_s * cpus_per_trial / 3600, 3),

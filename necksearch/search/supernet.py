@@ -83,12 +83,12 @@ def supernet_config(settings: "SearchSettings", recipe: "Recipe", template: str,
     from necksearch.space.single_path import one_template, reference_graph, template_candidates
     space = one_template(load_space(settings.space), template)
     reference = reference_graph(space, recipe.seed)
-    cfg = recipe.training_config(reference, work_dir=work_dir, epochs=epochs, resume=resume)  # writes nothing
+    cfg = recipe.training_config(reference, work_dir=work_dir, epochs=epochs, resume=resume,  # writes nothing
+                                 keep_checkpoints=1)  # ~130 MB each at width 64: the last one resumes
     neck = cfg.model.neck
     widths = dict(zip(reference.inputs, neck["in_channels"]))
     candidates = template_candidates(settings.space, template, neck["out_channels"], widths, recipe.seed)
     check_identity(work_dir, identity(settings, recipe, template, epochs, candidates))
-    cfg.default_hooks["checkpoint"]["max_keep_ckpts"] = 1  # ~130 MB each at width 64: the last one resumes
     preprocessor = cfg.model.setdefault("data_preprocessor", {})
     divisors = [pad_size_divisor(graph, neck["in_channels"]) for graph in candidates.witnesses()]
     preprocessor["pad_size_divisor"] = max([preprocessor.get("pad_size_divisor", 1), *divisors])

@@ -60,7 +60,7 @@ def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], 
     report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),
                   latency="latency" in settings.objectives)
     cfg = recipe.training_config(graph, work_dir=work_dir, resume=(work_dir / "last_checkpoint").is_file(),
-                                 extra_hooks=[report])
+                                 extra_hooks=[report], keep_checkpoints=1)  # the last one resumes; 25 MB each
     import necksearch.search.hooks  # noqa: F401 - registers TrialReportHook and FaultDrillHook
     cfg.custom_imports["imports"].append("necksearch.search.hooks")
     if settings.gpus_per_trial <= 0:

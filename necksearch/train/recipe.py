@@ -100,9 +100,11 @@ class Recipe:
         return cfg
 
     def training_config(self, graph: Optional["NeckGraph"], *, work_dir: Union[str, Path], resume: bool = False,
-                        epochs: Optional[int] = None, extra_hooks: Sequence[dict] = ()):
+                        epochs: Optional[int] = None, extra_hooks: Sequence[dict] = (),
+                        keep_checkpoints: Optional[int] = None):
         """The mmengine ``Config`` a training of ``graph`` (``None``: the config's own) runs at this fidelity
-        (``epochs`` overrides the recipe's: the supernet trains longer), in ``work_dir``; every check done."""
+        (``epochs`` overrides the recipe's: the supernet trains longer), in ``work_dir``; every check done.
+        ``keep_checkpoints``: how many epoch checkpoints stay (``None``: all; a resume needs only the last)."""
         from necksearch.train.runner import HOOK_MODULE, set_epochs, set_fidelity
         cfg = self.config(graph)
         epochs = self.epochs if epochs is None else epochs
@@ -124,7 +126,8 @@ class Recipe:
         hooks = [hook for hook in cfg.get("custom_hooks", []) or [] if hook.get("type") not in _OWN_HOOKS]
         cfg.custom_hooks = hooks + [dict(type="EpochReseedHook", seed=int(self.seed)), dict(type="NeckScaleHook"),
                                     dict(type="NeckSearchMetricsHook"), *map(dict, extra_hooks)]
-        cfg.default_hooks["checkpoint"] = dict(type="CheckpointHook", interval=1, by_epoch=True)
+        cfg.default_hooks["checkpoint"] = dict(type="CheckpointHook", interval=1, by_epoch=True,
+                                               max_keep_ckpts=keep_checkpoints or -1)
         cfg.default_scope = "mmdet"
         return cfg
 

@@ -56,8 +56,10 @@ def test_killed_search_resumes_without_losing_or_repeating_trials(tmp_path, sear
         trial = trials[number]
         assert (trial.state, trial.values, trial.datetime_complete) == (state, values, completed)
     for trial in trials:  # every epoch trained once: the interrupted ones continued from their checkpoint
-        lines = (run_dir / "trials" / f"{trial.number:04d}" / "metrics.jsonl").read_text().splitlines()
+        work_dir = run_dir / "trials" / f"{trial.number:04d}"
+        lines = (work_dir / "metrics.jsonl").read_text().splitlines()
         assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3], trial.number
+        assert [p.name for p in work_dir.glob("epoch_*.pth")] == ["epoch_3.pth"]  # a trial keeps its last only
     resumed = {t.number for t in mid}
     assert all(trials[n].user_attrs["epochs_reached"] == 3 for n in resumed)
 

@@ -68,3 +68,9 @@ def test_a_training_dumps_its_config_under_the_base_configs_name(tiny_root, tmp_
     assert cfg.filename == Path(recipe.source).name
     cfg.dump(tmp_path / cfg.filename)
     assert [p.name for p in tmp_path.iterdir()] == [Path(recipe.source).name]
+
+
+def test_a_training_keeps_every_epoch_checkpoint_unless_told(tiny_root, tmp_path):
+    recipe = Recipe.resolve(data_root=tiny_root, **FIDELITY)
+    assert recipe.training_config(None, work_dir=tmp_path).default_hooks.checkpoint.max_keep_ckpts == -1
+    assert recipe.training_config(None, work_dir=tmp_path, keep_checkpoints=1).default_hooks.checkpoint.max_keep_ckpts == 1
