@@ -412,9 +412,16 @@ def render_scatter(results: Mapping[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
     points = [(name, s["low"], s["high"]) for name, s in results["graphs"].items() if s["low"]["n"] and s["high"]["n"]]
     fig, ax = plt.subplots(figsize=(7, 6))
-    for name, low, high in points:
-        ax.errorbar(low["mean"], high["mean"], xerr=low["std"], yerr=high["std"], fmt="o", capsize=3)
-        ax.annotate(name, (low["mean"], high["mean"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    at = [(low["mean"], high["mean"]) for _, low, high in points]
+    labels = _label_positions(at)
+    for (name, low, high), point, label in zip(points, at, labels):
+        ax.errorbar(*point, xerr=low["std"], yerr=high["std"], fmt="o", capsize=3)
+        moved = abs(label[1] - point[1]) > 1e-12
+        ax.annotate(name, point, xytext=label, fontsize=7, va="center",
+                    arrowprops=dict(arrowstyle="-", lw=0.5, color="0.5") if moved else None)
+    if labels:  # names moved up stay inside the axes
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(bottom, max(top, max(y for _, y in labels) + 0.03 * (top - bottom)))
     low_high = results["low_to_high"]
     ax.set_xlabel(f"bbox mAP at low fidelity ({_describe(results['fidelities']['low'])})")
     ax.set_ylabel(f"bbox mAP at high fidelity ({_describe(results['fidelities']['high'])})")
@@ -425,6 +432,25 @@ def render_scatter(results: Mapping[str, Any], path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _label_positions(points: Sequence[Tuple[float, float]]) -> List[Tuple[float, float]]:
+    """Where each point's name goes: just right of it, moved up (greedily, lowest point first) until it clears the
+    names already placed — the scatter's clusters of graphs with close mAPs otherwise print names over each other."""
+    if not points:
+        return []
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    x_span, y_span = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    width, gap = 0.16 * x_span, 0.028 * y_span  # about one name's length, one line of 7-point text
+    placed: List[Tuple[float, float]] = []
+    labels: Dict[int, Tuple[float, float]] = {}
+    for index in sorted(range(len(points)), key=lambda i: points[i][1]):
+        x, y = points[index][0] + 0.012 * x_span, points[index][1]
+        while any(abs(x - px) < width and abs(y - py) < gap for px, py in placed):
+            y += gap
+        placed.append((x, y))
+        labels[index] = (x, y)
+    return [labels[i] for i in range(len(points))]
 
 
 def _describe(fidelity: Mapping[str, Any]) -> str:

@@ -157,3 +157,11 @@ def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
         assert all(math.isfinite(scores[name][key]) for key in ("synflow", "naswot", "grad_norm", "zico", "params"))
     assert scores["pafpn"]["params"] > scores["fpn"]["params"]  # PAFPN adds the bottom-up convs
     assert judged["correlation"]["zico"]["0"]["tau"] is None  # two graphs: no rank correlation to report
+
+
+def test_scatter_names_of_close_points_do_not_overlap():
+    from necksearch.search.fidelity import _label_positions
+    points = [(0.25, 0.30), (0.25, 0.30), (0.0, 0.0)]
+    first, second, alone = _label_positions(points)
+    assert first[1] == 0.30 and second[1] > first[1] + 0.001  # the second name moved up past the first
+    assert alone[1] == 0.0  # far from the others: beside its point
