@@ -19,7 +19,7 @@ Work directories go to /tmp/snx/NAME. (The per-path head fine-tuning variant of 
 import dataclasses, json, os, sys, time
 from pathlib import Path
 import torch
-from necksearch.search.fidelity import load, sub_settings, trained_graphs, rank_correlation
+from necksearch.search.fidelity import sub_settings, trained_graphs, rank_correlation
 from necksearch.search.run import normalise
 from necksearch.search import supernet
 from necksearch.nn import super_neck
@@ -31,17 +31,20 @@ import random
 mixer = random.Random(1)
 torch.set_num_threads(1)
 original = super_neck.SuperNeck.forward
+def run_reference(self, inputs):
+    """The reference (active) path's outputs, as SuperNeck.forward runs a path."""
+    graph, steps = self.active
+    values = dict(zip(graph.inputs, inputs))
+    for key, node in steps:
+        values[node.name] = super_neck.call_node(self.choices[key], node, [values[n] for n in node.inputs])
+    return tuple(values[n] for n in graph.outputs)
 def forward(self, inputs):
     calls = getattr(self, "_calls", 0)
     if self.training and self.sample_paths:
         self._calls = calls + 1
         if calls < warmup or mixer.random() < mix:
-            graph, steps = self.active
-            self.last_steps = steps
-            values = dict(zip(graph.inputs, inputs))
-            for key, node in steps:
-                values[node.name] = super_neck.call_node(self.choices[key], node, [values[n] for n in node.inputs])
-            return tuple(values[n] for n in graph.outputs)
+            self.last_steps = self.active[1]
+            return run_reference(self, inputs)
     return original(self, inputs)
 MUTATE = float(os.environ.get("MUTATE", "0"))
 if MUTATE:
@@ -65,17 +68,11 @@ if MUTATE:
 TARGET = float(os.environ.get("NORM_TARGET", "0"))
 DETACH = os.environ.get("NORM_DETACH", "1") == "1"
 DISTILL = float(os.environ.get("DISTILL", "0"))
-def reference_outputs(self, inputs):
-    graph, steps = self.active
-    values = dict(zip(graph.inputs, inputs))
-    with torch.no_grad():
-        for key, node in steps:
-            values[node.name] = super_neck.call_node(self.choices[key], node, [values[n] for n in node.inputs])
-    return [values[n] for n in graph.outputs]
 def normalised(self, inputs):
     outs = forward(self, inputs)
     if DISTILL and self.training and self.sample_paths and self._calls > warmup:
-        teacher = reference_outputs(self, [x.detach() for x in inputs])
+        with torch.no_grad():
+            teacher = run_reference(self, [x.detach() for x in inputs])
         self._distill = sum(((o - t).pow(2).mean() / t.pow(2).mean().add(1e-12)) for o, t in zip(outs, teacher))
     if not TARGET:
         return outs
