@@ -138,8 +138,8 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         recipe.save(settings.run_dir)
         write_screen(settings.run_dir, candidates)
         say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
-            f"{','.join(settings.objectives)}, run directory {settings.run_dir}; estimate "
-            f"{format_duration(plan['estimate']['wall_s'])} wall")
+            f"{','.join(settings.objectives)}, run directory {settings.run_dir}"
+            + (f"; estimate {format_duration(plan['estimate']['wall_s'])} wall" if order else ""))
         stopped: set = set()
         budget = Budget.of(settings, plan, session_start)
         searcher = NeckSearcher(settings, settings.space, storage, sampler_of(settings), fixed_points, stopped, budget,

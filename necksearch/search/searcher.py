@@ -56,8 +56,9 @@ class NeckSearcher(Searcher):
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
         super().__init__(metric=metric, mode=mode)
-        self._study = optuna.create_study(study_name=settings.name, storage=storage, sampler=sampler,
-                                          directions=settings.study_directions, load_if_exists=True)
+        with attrs.quiet_optuna():
+            self._study = optuna.create_study(study_name=settings.name, storage=storage, sampler=sampler,
+                                              directions=settings.study_directions, load_if_exists=True)
         self._storage = storage
         self._settings = settings
         self._space_source = space_source
@@ -89,7 +90,9 @@ class NeckSearcher(Searcher):
             return Searcher.FINISHED
         self._started[trial_id] = time.monotonic()
         while self._resumable:  # trials a killed search left RUNNING, under their own numbers
-            config = self._hand_out(trial_id, self._reopen(self._resumable.popleft().number))
+            interrupted = self._resumable.popleft()
+            self._reported[interrupted.number] = set(interrupted.intermediate_values)
+            config = self._hand_out(trial_id, self._reopen(interrupted.number))
             if config is not None:
                 return config
         for _ in range(MAX_DRAWS):

@@ -42,23 +42,24 @@ ARTIFACTS = "artifacts"
 
 def enqueue_fixed_points(study: Any, samples: Mapping[str, Dict[str, Any]]) -> None:
     """Queue each fixed point's sample (preset name → sample) before any sampled trial, once per study."""
-    with _quiet_optuna():
+    with quiet_optuna():
         for name, sample in samples.items():
             study.enqueue_trial(sample, user_attrs={FIXED_POINT: name}, skip_if_exists=True)
 
 
 def enqueue_screened(study: Any, screened: Mapping[str, Dict[str, Any]]) -> None:
     """Queue the graphs ``--screen`` chose (name → {sample, scores, rank}) after the fixed points, with their scores."""
-    with _quiet_optuna():
+    with quiet_optuna():
         for entry in screened.values():
             study.enqueue_trial(entry["sample"], user_attrs={ZERO_COST: {"rank": entry["rank"], **entry["scores"]}},
                                 skip_if_exists=True)
 
 
 @contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
+def quiet_optuna() -> Iterator[None]:
     """Optuna's INFO lines off for the enclosed calls: a resumed study answers every queued graph with a line of
-    its parameters ("... already exists. Skipping enqueue"), noise in the search's progress."""
+    its parameters ("... already exists. Skipping enqueue") and its loading with "Using an existing study", noise in
+    the search's progress."""
     import optuna
     level = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -1,10 +1,12 @@
 """Running small searches from the search tests: the CLI in a subprocess, and reading the study back."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Sequence
+from typing import Iterator, List, Sequence
 
 import optuna
 
@@ -48,3 +50,24 @@ def cli_error(capsys, *argv) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("necksearch: error: ") and "Traceback" not in err, err
     return lines[0]
+
+
+@contextlib.contextmanager
+def optuna_info_messages() -> Iterator[List[str]]:
+    """The messages Optuna logs inside the block with its verbosity at INFO, which the block must leave at INFO."""
+    messages: List[str] = []
+
+    class Records(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger, records = logging.getLogger("optuna"), Records(logging.DEBUG)
+    level = optuna.logging.get_verbosity()
+    logger.addHandler(records)
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    try:
+        yield messages
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    finally:
+        logger.removeHandler(records)
+        optuna.logging.set_verbosity(level)

@@ -1,6 +1,7 @@
 """``NeckSearcher`` driven directly (no Ray cluster): fixed points first, honest trial states, deduplication,
 resume from the study, and constraints."""
 import math
+import warnings
 
 import optuna
 import pytest
@@ -14,6 +15,7 @@ from necksearch.search.settings import SearchSettings
 from necksearch.search.storage import open_storage, storage_url
 from necksearch.search.trainable import record_failure, trial_dir
 from necksearch.space import load_space
+from tests.search.helpers import optuna_info_messages
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 States = optuna.trial.TrialState
@@ -246,11 +248,16 @@ def test_resume_hands_out_the_interrupted_trial_first_and_never_reruns_finished_
     first.on_trial_result("a1", {"epoch": 1, "map": 0.2})  # ... and the search is killed here
     del first
 
-    again = make_searcher(make_settings(tmp_path), fixed, open_storage(url))
+    with optuna_info_messages() as messages:
+        again = make_searcher(make_settings(tmp_path), fixed, open_storage(url))
+    assert not [m for m in messages if "existing study" in m]
     config = again.suggest("b0")
     assert config["trial"]["number"] == 1 and config["trial"]["graph"]["name"] == "pafpn"
     assert config["trial"]["params"] == PAFPN_PARAMS
     assert len(again.study.trials) == 2  # the same Optuna trial, not a new one
+    with warnings.catch_warnings():  # its first result after a resume repeats the checkpoint's epoch: not told twice
+        warnings.simplefilter("error")
+        again.on_trial_result("b0", {"epoch": 1, "map": 0.2})
     again.on_trial_result("b0", {"epoch": 2, "map": 0.25})
     again.on_trial_complete("b0", {"epoch": 3, "map": 0.35})
     resumed = frozen(again, 1)
