@@ -5,7 +5,10 @@
   carries all of them): ``map`` (COCO bbox mAP), ``params`` and ``flops`` (the searcher's counts),
   ``latency`` (measured once, on the trial's device, when it is an objective), plus ``epoch``,
   ``map_50``, ``segm_map``, the epoch's mean training ``loss``, ``score`` (the scheduler's metric) and
-  ``node`` (the Ray node id that ran it); each report is also appended to ``WORK_DIR/reports.jsonl``.
+  ``node`` (the Ray node id that ran it), ``cpu_s`` (CPU-seconds the training process has spent training and
+  validating, earlier sessions of a resumed trial included: a trial's cost that, unlike its wall time, does not grow
+  when other work shares the machine — Ray runs its workers at niceness 15); each report is also appended to
+  ``WORK_DIR/reports.jsonl``.
   In a distributed trial (``search.distributed``) only rank 0 reports, and only to the file: its process
   has no Tune session, so the trial's own process relays each new line to Tune.
 * ``FaultDrillHook`` — makes named graphs fail on purpose (raise, NaN loss, process killed), once or
@@ -17,6 +20,7 @@ import json
 import math
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -42,8 +46,11 @@ class TrialReportHook(Hook):
         self.costs = {"params": int(params), "flops": int(flops)}
         self.measure_latency = bool(latency)
         self.losses: list = []
+        self.cpu_start, self.cpu_before = time.process_time(), 0.0
 
     def before_train(self, runner) -> None:
+        self.cpu_start = time.process_time()
+        self.cpu_before = float((last_report(Path(runner.work_dir)) or {}).get("cpu_s", 0.0))
         if self.measure_latency and get_rank() == 0:
             from necksearch.analysis.latency import neck_latency_ms
             device = next(runner.model.parameters()).device.type
@@ -68,7 +75,7 @@ class TrialReportHook(Hook):
         report = {"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
                   "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
                   "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
-                  "node": _node_id(), **self.costs}
+                  "node": _node_id(), "cpu_s": self.cpu_before + time.process_time() - self.cpu_start, **self.costs}
         with open(Path(runner.work_dir) / REPORTS_FILE, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(report) + "\n")
         if not is_distributed():  # distributed: no Tune session here; the trial's process relays the file

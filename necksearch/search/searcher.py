@@ -112,14 +112,16 @@ class NeckSearcher(Searcher):
         self._record_epoch(self._trials[trial_id], result)
 
     def _record_epoch(self, trial: Any, result: Mapping[str, Any]) -> None:
-        """The epoch reached, and for one objective the mAP as an intermediate value (the dashboard's curve).
-        Tune hands a trial's last result to ``on_trial_complete`` only, so that calls this too."""
+        """The epoch reached, the CPU-seconds spent, and for one objective the mAP as an intermediate value (the
+        dashboard's curve). Tune hands a trial's last result to ``on_trial_complete`` only, so that calls this too."""
         if "epoch" not in result:
             return
         epoch = int(result["epoch"])
         trial.set_user_attr(attrs.EPOCHS_REACHED, epoch)
         if "node" in result:
             trial.set_user_attr(attrs.NODE, result["node"])
+        if attrs.finite_number(result.get("cpu_s")):
+            trial.set_user_attr(attrs.CPU_SECONDS, float(result["cpu_s"]))
         reported = self._reported.setdefault(trial.number, set())
         if self.metric == "map" and attrs.finite_number(result.get("map")) and epoch not in reported:
             trial.report(float(result["map"]), step=epoch)

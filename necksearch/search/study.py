@@ -28,6 +28,8 @@ FIXED_POINT = "fixed_point"
 SUMMARY = "summary"
 FIDELITY = "fidelity"
 EPOCHS_REACHED = "epochs_reached"
+#: CPU-seconds of the trial's training process so far (``TrialReportHook``'s ``cpu_s``).
+CPU_SECONDS = "cpu_seconds"
 FAIL_REASON = "fail_reason"
 PRUNED_REASON = "pruned_reason"
 DUPLICATE_OF = "duplicate_of"

@@ -109,16 +109,16 @@ def train_supernet(settings: "SearchSettings", recipe: "Recipe", template: str, 
     from necksearch.train.runner import run_config
     prepare_process(settings)
     work_dir = supernet_dir(run_dir, template)
-    start = time.perf_counter()
+    start = time.process_time()
     cfg = supernet_config(settings, recipe, template, work_dir, epochs,
                           resume=(work_dir / "last_checkpoint").is_file())
-    if _finished(work_dir, epochs) is None:
+    training = _finished(work_dir, epochs) is None
+    if training:
         if settings.gpus_per_trial <= 0:
             cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
         with contextlib.redirect_stdout(sys.stderr):
             run_config(cfg)
-    seconds = time.perf_counter() - start
-    timing = _timing(work_dir, seconds * max(1, int(settings.cpus_per_trial)), torch.get_num_threads())
+    timing = _timing(work_dir, time.process_time() - start if training else 0.0, torch.get_num_threads())
     return {"work_dir": str(work_dir), "checkpoint": str(_finished(work_dir, epochs)), **timing}
 
 
@@ -129,7 +129,8 @@ def _finished(work_dir: Path, epochs: int) -> Optional[Path]:
 
 
 def _timing(work_dir: Path, cpu_seconds: float, threads: int) -> Dict[str, Any]:
-    """CPU-seconds of the training: this session's, added to what earlier sessions recorded (a resume)."""
+    """CPU-seconds of the training (the process's CPU time, all its threads): this session's, added to what earlier
+    sessions recorded (a resume)."""
     path = work_dir / "timing.json"
     earlier = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"cpu_seconds": 0.0}
     total = {"cpu_seconds": earlier["cpu_seconds"] + cpu_seconds, "threads": threads}
@@ -172,11 +173,12 @@ class SubnetScorer:
 
     def score(self, graph: Dict[str, Any]) -> Dict[str, float]:
         """COCO bbox mAP on the validation set of ``graph`` (a point of the space, in the dict form a Ray call
-        carries) with inherited weights, and the path's neck parameters (those of its stand-alone GraphNeck)."""
+        carries) with inherited weights, the path's neck parameters (those of its stand-alone GraphNeck), and the
+        wall and CPU seconds the scoring took."""
         import torch
 
         from necksearch.graph import NeckGraph
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         self.neck.set_path(NeckGraph.from_dict(graph, source="supernet path"))
         self._recalibrate_batchnorm()
         self.model.eval()
@@ -187,7 +189,7 @@ class SubnetScorer:
             metrics = self.evaluator.evaluate(len(self.val_loader.dataset))
         params = sum(p.numel() for module in self.neck.path_modules().values() for p in module.parameters())
         return {"bbox_mAP": float(metrics["coco/bbox_mAP"]), "params": float(params),
-                "seconds": time.perf_counter() - start}
+                "seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu_start}
 
     def _recalibrate_batchnorm(self) -> None:
         """Running statistics of the path's BatchNorms recomputed (cumulative mean) on :data:`BN_BATCHES` batches."""
@@ -220,12 +222,12 @@ def _evaluator(cfg: Any) -> Any:
 
 def score_paths(settings: "SearchSettings", recipe: "Recipe", template: str, run_dir: Path, epochs: int,
                 graphs: Sequence[Tuple[str, Dict[str, Any]]]) -> Dict[str, Dict[str, float]]:
-    """Name → :meth:`SubnetScorer.score` for each graph (dict form), in one process; the first graph's ``setup_s``
-    is the loading of the supernet (the others' 0)."""
-    start = time.perf_counter()
+    """Name → :meth:`SubnetScorer.score` for each graph (dict form), in one process; the first graph's
+    ``setup_cpu_s`` is the CPU time of loading the supernet (the others' 0)."""
+    start = time.process_time()
     scorer = SubnetScorer(settings, recipe, template, run_dir, epochs)
-    setup_s = time.perf_counter() - start
-    return {name: {**scorer.score(graph), "setup_s": setup_s if index == 0 else 0.0}
+    setup_cpu_s = time.process_time() - start
+    return {name: {**scorer.score(graph), "setup_cpu_s": setup_cpu_s if index == 0 else 0.0}
             for index, (name, graph) in enumerate(graphs)}
 
 

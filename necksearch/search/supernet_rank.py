@@ -86,8 +86,7 @@ def _results(run_dir: Path, fidelity: Any, settings: Any, epochs: int, samples: 
         inside = [n for n, _ in graphs]
         correlation[f"supernet ({template} only)"] = rank_correlation([scored[n]["bbox_mAP"] for n in inside],
                                                                      [measured[n] for n in inside])
-    threads = float(settings.cpus_per_trial)
-    scoring_cpu_s = threads * sum(scored[n]["seconds"] + scored[n]["setup_s"] for n in names)
+    scoring_cpu_s = sum(scored[n]["cpu_s"] + scored[n]["setup_cpu_s"] for n in names)
     training_cpu_s = sum(t["cpu_seconds"] for t in trained.values())
     stand_alone = stand_alone_cpu_seconds(fidelity)
     return {"run": str(run_dir), "fidelity": fidelity.low, "supernet_epochs": epochs, "graphs": len(names),
@@ -101,7 +100,9 @@ def _results(run_dir: Path, fidelity: Any, settings: Any, epochs: int, samples: 
 
 
 def stand_alone_cpu_seconds(fidelity: Any) -> Optional[float]:
-    """Mean CPU-seconds of one complete stand-alone training at the run's low fidelity (trial wall time × CPUs)."""
+    """Mean CPU-seconds of one complete stand-alone training at the run's low fidelity: the CPU time its trials
+    recorded (``study.CPU_SECONDS``), or for trials of runs older than that record, their wall time × CPUs (which
+    counts the time other work on the machine took from them)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -111,8 +112,15 @@ def stand_alone_cpu_seconds(fidelity: Any) -> Optional[float]:
     for summary in optuna.get_all_study_summaries(storage):
         if summary.study_name.startswith("low-seed"):
             trials = optuna.load_study(study_name=summary.study_name, storage=storage).get_trials(deepcopy=False)
-            durations += [t.duration.total_seconds() for t in trials if t.state == TrialState.COMPLETE and t.duration]
-    return sum(durations) / len(durations) * float(fidelity.cpus_per_trial) if durations else None
+            durations += [_trial_cpu_seconds(t, float(fidelity.cpus_per_trial)) for t in trials
+                          if t.state == TrialState.COMPLETE and t.duration]
+    return sum(durations) / len(durations) if durations else None
+
+
+def _trial_cpu_seconds(trial: Any, cpus: float) -> float:
+    from necksearch.search.study import CPU_SECONDS
+    recorded = trial.user_attrs.get(CPU_SECONDS)
+    return float(recorded) if recorded is not None else trial.duration.total_seconds() * cpus
 
 
 def ranked_cost(results: Mapping[str, Any], architectures: int) -> float:

@@ -138,6 +138,7 @@ def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
         trials = load_trials(run_dir, sub)
         assert sorted(t.user_attrs["fixed_point"] for t in trials) == ["fpn", "pafpn"]
         assert {t.state.name for t in trials} == {"COMPLETE"}
+        assert all(t.user_attrs["cpu_seconds"] > 0 for t in trials)  # a training's cost, as rankers' are counted
     again = subprocess.run(argv[:4] + ["--resume", "--name", "fid", "--runs-dir", str(tmp_path)],
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -156,6 +157,7 @@ def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
     for name in ("fpn", "pafpn"):
         assert all(math.isfinite(scores[name][key]) for key in ("synflow", "naswot", "grad_norm", "zico", "params"))
     assert scores["pafpn"]["params"] > scores["fpn"]["params"]  # PAFPN adds the bottom-up convs
+    assert judged["cpu_s_per_graph"]["0"] > 0
     assert judged["correlation"]["zico"]["0"]["tau"] is None  # two graphs: no rank correlation to report
 
 

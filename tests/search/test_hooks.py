@@ -62,6 +62,29 @@ def test_every_validation_epoch_reports_all_objectives(tmp_path, monkeypatch):
     assert not ray.is_initialized()
 
 
+def test_reports_count_the_training_process_cpu_seconds_across_a_resume(tmp_path, monkeypatch):
+    """``cpu_s`` is the process's CPU time since training began (a sleep adds nothing), plus what the last report
+    before a resume had recorded."""
+    import json
+    import time
+
+    import ray
+    import ray.tune
+    reports = []
+    monkeypatch.setattr(ray.tune, "report", lambda metrics, **kwargs: reports.append(metrics))
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: SimpleNamespace(get_node_id=lambda: "node-1"))
+    (tmp_path / "reports.jsonl").write_text(json.dumps({"epoch": 1, "map": 0.1, "cpu_s": 100.0}) + "\n")
+    hook, fake = TrialReportHook(params=1, flops=1), runner(tmp_path, epoch=1)
+    hook.before_train(fake)
+    busy_until = time.process_time() + 0.3
+    while time.process_time() < busy_until:
+        pass
+    time.sleep(0.5)
+    hook.after_val_epoch(runner(tmp_path, epoch=2), {"coco/bbox_mAP": 0.2})
+    assert 100.3 <= reports[0]["cpu_s"] < 100.7
+    assert json.loads((tmp_path / "reports.jsonl").read_text().splitlines()[-1])["cpu_s"] == reports[0]["cpu_s"]
+
+
 def _no_ray_init(*args, **kwargs):
     raise AssertionError("a unit test must not start Ray")
 

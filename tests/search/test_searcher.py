@@ -242,8 +242,8 @@ def test_resume_hands_out_the_interrupted_trial_first_and_never_reruns_finished_
     url = storage_url(None, settings.run_dir)
     first = make_searcher(settings, fixed, open_storage(url))
     first.suggest("a0")
-    first.on_trial_result("a0", {"epoch": 1, "map": 0.1})
-    first.on_trial_complete("a0", {"epoch": 3, "map": 0.3})
+    first.on_trial_result("a0", {"epoch": 1, "map": 0.1, "cpu_s": 10.0})
+    first.on_trial_complete("a0", {"epoch": 3, "map": 0.3, "cpu_s": 30.0})
     first.suggest("a1")  # PAFPN
     first.on_trial_result("a1", {"epoch": 1, "map": 0.2})  # ... and the search is killed here
     del first
@@ -260,6 +260,7 @@ def test_resume_hands_out_the_interrupted_trial_first_and_never_reruns_finished_
         again.on_trial_result("b0", {"epoch": 1, "map": 0.2})
     again.on_trial_result("b0", {"epoch": 2, "map": 0.25})
     again.on_trial_complete("b0", {"epoch": 3, "map": 0.35})
+    assert frozen(again, 0).user_attrs["cpu_seconds"] == 30.0  # what the trial cost, whatever else ran beside it
     resumed = frozen(again, 1)
     assert resumed.state == States.COMPLETE and resumed.value == pytest.approx(0.35)
     assert resumed.intermediate_values == pytest.approx({1: 0.2, 2: 0.25, 3: 0.35})

@@ -42,6 +42,8 @@ def test_trains_scores_and_slices_into_an_equal_stand_alone_neck(tmp_path, tiny_
     recipe = settings.recipe()
     trained = train_supernet(settings, recipe, "pyramid", tmp_path, epochs=1)
     assert trained["checkpoint"].endswith("epoch_1.pth") and trained["cpu_seconds"] > 0
+    again = train_supernet(settings, recipe, "pyramid", tmp_path, epochs=1)  # finished: nothing trained or counted
+    assert again["cpu_seconds"] == trained["cpu_seconds"]
     scorer = SubnetScorer(settings, recipe, "pyramid", tmp_path, epochs=1)
     labels = scorer.neck.space.labels()
     paths = [dict(zip(labels, values))
@@ -49,7 +51,7 @@ def test_trains_scores_and_slices_into_an_equal_stand_alone_neck(tmp_path, tiny_
     scores = [scorer.score(scorer.neck.space.freeze(sample).to_dict()) for sample in paths]
     assert len({json.dumps(p, sort_keys=True) for p in paths}) == 3
     for score in scores:
-        assert 0.0 <= score["bbox_mAP"] <= 1.0 and score["params"] > 0 and score["seconds"] > 0
+        assert 0.0 <= score["bbox_mAP"] <= 1.0 and score["params"] > 0 and score["seconds"] > 0 < score["cpu_s"]
     batch = scorer.model.data_preprocessor(next(iter(scorer.train_loader)), True)
     with torch.no_grad():
         maps = scorer.model.backbone(batch["inputs"])
