@@ -6,8 +6,9 @@
   ``latency`` (measured once, on the trial's device, when it is an objective), plus ``epoch``,
   ``map_50``, ``segm_map``, the epoch's mean training ``loss``, ``score`` (the scheduler's metric) and
   ``node`` (the Ray node id that ran it), ``cpu_s`` (CPU-seconds the training process has spent training and
-  validating, earlier sessions of a resumed trial included: a trial's cost that, unlike its wall time, does not grow
-  when other work shares the machine — Ray runs its workers at niceness 15); each report is also appended to
+  validating, earlier sessions of a resumed trial included; rank 0's alone in a distributed trial: a trial's cost
+  that, unlike its wall time, does not grow when other work shares the machine — Ray runs its workers at niceness
+  15); each report is also appended to
   ``WORK_DIR/reports.jsonl``.
   In a distributed trial (``search.distributed``) only rank 0 reports, and only to the file: its process
   has no Tune session, so the trial's own process relays each new line to Tune.
