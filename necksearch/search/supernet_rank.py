@@ -88,39 +88,39 @@ def _results(run_dir: Path, fidelity: Any, settings: Any, epochs: int, samples: 
                                                                      [measured[n] for n in inside])
     scoring_cpu_s = sum(scored[n]["cpu_s"] + scored[n]["setup_cpu_s"] for n in names)
     training_cpu_s = sum(t["cpu_seconds"] for t in trained.values())
-    stand_alone = stand_alone_cpu_seconds(fidelity)
+    stand_alone, basis = stand_alone_cpu_seconds(fidelity)
     return {"run": str(run_dir), "fidelity": fidelity.low, "supernet_epochs": epochs, "graphs": len(names),
             "templates": {t: [n for n, _ in g] for t, g in by_template.items()},
             "mean_map": dict(measured), "supernet_map": {n: scored[n]["bbox_mAP"] for n in names},
             "params": {n: scored[n]["params"] for n in names}, "correlation": correlation,
             "cost": {"supernet_training_cpu_s": training_cpu_s, "scoring_cpu_s": scoring_cpu_s,
                      "scoring_cpu_s_per_graph": scoring_cpu_s / len(names),
-                     "stand_alone_cpu_s_per_graph": stand_alone},
+                     "stand_alone_cpu_s_per_graph": stand_alone, "stand_alone_measured_by": basis},
             "config": Path(settings.config).name}
 
 
-def stand_alone_cpu_seconds(fidelity: Any) -> Optional[float]:
-    """Mean CPU-seconds of one complete stand-alone training at the run's low fidelity: the CPU time its trials
-    recorded (``study.CPU_SECONDS``), or for trials of runs older than that record, their wall time × CPUs (which
-    counts the time other work on the machine took from them)."""
+def stand_alone_cpu_seconds(fidelity: Any) -> Tuple[Optional[float], str]:
+    """Mean CPU-seconds of one complete stand-alone training at the run's low fidelity, and what it was measured
+    from: the CPU time the trials recorded (``study.CPU_SECONDS``) where any did; for runs older than that record,
+    their wall time × CPUs, which also counts the time other work on the machine took from them."""
     import optuna
     from optuna.trial import TrialState
 
     from necksearch.search.storage import open_storage, storage_url
+    from necksearch.search.study import CPU_SECONDS
     storage = open_storage(storage_url(str(fidelity.run_dir / "study.db"), fidelity.run_dir))
-    durations = []
+    complete = []
     for summary in optuna.get_all_study_summaries(storage):
         if summary.study_name.startswith("low-seed"):
             trials = optuna.load_study(study_name=summary.study_name, storage=storage).get_trials(deepcopy=False)
-            durations += [_trial_cpu_seconds(t, float(fidelity.cpus_per_trial)) for t in trials
-                          if t.state == TrialState.COMPLETE and t.duration]
-    return sum(durations) / len(durations) if durations else None
-
-
-def _trial_cpu_seconds(trial: Any, cpus: float) -> float:
-    from necksearch.search.study import CPU_SECONDS
-    recorded = trial.user_attrs.get(CPU_SECONDS)
-    return float(recorded) if recorded is not None else trial.duration.total_seconds() * cpus
+            complete += [t for t in trials if t.state == TrialState.COMPLETE and t.duration]
+    recorded = [float(t.user_attrs[CPU_SECONDS]) for t in complete if CPU_SECONDS in t.user_attrs]
+    if recorded:
+        return sum(recorded) / len(recorded), f"process CPU time of {len(recorded)} trainings"
+    if not complete:
+        return None, "no finished training"
+    walls = [t.duration.total_seconds() * float(fidelity.cpus_per_trial) for t in complete]
+    return sum(walls) / len(walls), f"wall time × CPUs of {len(walls)} trainings (no CPU time recorded)"
 
 
 def ranked_cost(results: Mapping[str, Any], architectures: int) -> float:
@@ -162,7 +162,7 @@ def results_markdown(results: Mapping[str, Any]) -> str:
                   f"{ranked_cost(results, results['graphs']):.0f} for these {results['graphs']}, "
                   f"{ranked_cost(results, 100):.0f} for 100; stand-alone training "
                   + (f"{cost['stand_alone_cpu_s_per_graph']:.0f}" if cost["stand_alone_cpu_s_per_graph"] else "-")
-                  + " per graph."]
+                  + f" per graph ({cost['stand_alone_measured_by']})."]
     return "\n".join(lines) + "\n"
 
 
