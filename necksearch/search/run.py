@@ -144,7 +144,8 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         budget = Budget.of(settings, plan, session_start)
         searcher = NeckSearcher(settings, settings.space, storage, sampler_of(settings), fixed_points, stopped, budget,
                                 screened)
-        record_estimate(settings, searcher.study, plan)
+        if order:  # a session with nothing left to train has no cost to weigh against an estimate
+            record_estimate(settings, searcher.study, plan)
         if candidates and parse_screen(settings.screen)[0] == RANKER:
             record_supernet_trials(settings, searcher.study, space, candidates)
         _fit(settings, recipe, searcher, _scheduler(settings, stopped), say)
@@ -156,7 +157,8 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     if budget.ran_out:
         say(f"--max-hours {settings.max_hours:g}: no more trials started (the next would have ended past the "
             f"budget); continue with: necksearch search --resume --name {settings.name}")
-    record_actual(settings, searcher.study, time.monotonic() - session_start, since, say)
+    if order:
+        record_actual(settings, searcher.study, time.monotonic() - session_start, since, say)
     return report
 
 
