@@ -51,9 +51,10 @@ def add_search_parser(sub) -> None:
     _option(search, "--max-hours", type=float, help="time budget of this session in hours: no trial starts whose "
                                                     "expected end would pass it; --resume continues (default: none)")
     _option(search, "--screen", help="SCORE:N - score N graphs and train the best by SCORE as the sampled trials. "
-                                     "SCORE params, flops, synflow, naswot, grad_norm or zico: N graphs drawn from "
-                                     "the space, scored at initialisation (seconds each; benchmarks/results/"
-                                     "zero_cost.md); supernet: a weight-sharing supernet of --template is trained "
+                                     "SCORE params, flops, synflow, naswot, grad_norm or zico (highest first) or "
+                                     "low_grad_norm (lowest grad-norm first, the one measured to agree with "
+                                     "training): N graphs drawn from the space, scored at initialisation (seconds "
+                                     "each; benchmarks/results/zero_cost.md); supernet: a weight-sharing supernet of --template is trained "
                                      "once (--supernet-epochs), then N paths proposed by --sampler are scored with "
                                      "its weights (benchmarks/results/supernet.md) (default: no screening)")
     _option(search, "--template", help="with --screen supernet:N: the template whose supernet screens (needed when "

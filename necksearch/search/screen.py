@@ -30,9 +30,13 @@ if TYPE_CHECKING:
     from necksearch.train.recipe import Recipe
 
 SCORES = ("params", "flops", "synflow", "naswot", "grad_norm", "zico")
-#: What ``--screen`` may rank by: a zero-cost score, or a trained supernet's inherited-weight mAP
-#: (``search.supernet_rank``).
-RANKERS = (*SCORES, "supernet")
+#: Rankers that order graphs by a score's lowest values first, where training was measured to agree with that
+#: order: grad-norm at initialisation was anti-correlated with trained mAP on grid2's 16 graphs (Kendall τ −0.37)
+#: and, chosen there, again on 12 graphs it was not chosen on (−0.35; benchmarks/results/zero_cost.md).
+LOWEST_FIRST = {"low_grad_norm": "grad_norm"}
+#: What ``--screen`` may rank by: a zero-cost score (highest first, or lowest first for those of
+#: :data:`LOWEST_FIRST`), or a trained supernet's inherited-weight mAP (``search.supernet_rank``).
+RANKERS = (*SCORES, *LOWEST_FIRST, "supernet")
 RESULTS_FILE = "zero_cost_results"
 SCREEN_FILE = "screen.json"
 
@@ -103,7 +107,7 @@ def screen_space(settings: "SearchSettings", recipe: "Recipe", space: Any, fixed
     """``--screen SCORE:N``: (every candidate, the chosen). N distinct graphs are drawn from the space (seeded by
     ``--seed``; never a fixed point), each scored at initialisation on the trial's resources — or, for
     ``supernet``, proposed by the study's sampler and scored with a trained supernet's weights
-    (``supernet_rank.screen_by_supernet``); the best ``num_trials − fixed points`` by SCORE (highest first)
+    (``supernet_rank.screen_by_supernet``); the best ``num_trials − fixed points`` by SCORE (:func:`rank_candidates`)
     become the sampled trials, with their rank. A score that is NaN or infinite is kept as it is and never
     ranked. A run keeps all N in ``RUN_DIR/screen.json``; ``--resume`` reads them back instead of scoring again."""
     from necksearch.search.fidelity import seeded_draws
@@ -132,10 +136,17 @@ def screen_space(settings: "SearchSettings", recipe: "Recipe", space: Any, fixed
     return candidates, {name: {**candidates[name], "rank": rank} for rank, name in enumerate(ranked[:keep], 1)}
 
 
-def rank_candidates(candidates: Mapping[str, Mapping[str, Any]], score: str) -> List[str]:
-    """Names of the candidates with a finite ``score``, highest first; NaN and ±inf are left out, never first or last."""
-    finite = [name for name in candidates if math.isfinite(candidates[name]["scores"][score])]
-    return sorted(finite, key=lambda name: -candidates[name]["scores"][score])
+def ranking_value(scores: Mapping[str, float], ranker: str) -> float:
+    """What ``ranker`` orders graphs by, highest first: the score itself, or its negative for a
+    :data:`LOWEST_FIRST` ranker."""
+    return -scores[LOWEST_FIRST[ranker]] if ranker in LOWEST_FIRST else scores[ranker]
+
+
+def rank_candidates(candidates: Mapping[str, Mapping[str, Any]], ranker: str) -> List[str]:
+    """Names of the candidates with a finite value for ``ranker`` (:func:`ranking_value`), best first; NaN and ±inf
+    are left out, never first or last."""
+    values = {name: ranking_value(entry["scores"], ranker) for name, entry in candidates.items()}
+    return sorted((name for name, value in values.items() if math.isfinite(value)), key=lambda name: -values[name])
 
 
 def read_screen(path: Path) -> Dict[str, Dict[str, Any]]:
@@ -183,9 +194,9 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
                "stand_alone_seeds": {name: len(table[name]["low"]) for name in names},
                "mean_map": {name: measured[name] for name in names},
                "scores": {seed: scored for seed, scored in by_seed.items()},
-               "correlation": {score: {seed: rank_correlation([by_seed[seed][n][score] for n in names],
-                                                              [measured[n] for n in names])
-                                       for seed in by_seed} for score in SCORES},
+               "correlation": {ranker: {seed: rank_correlation([ranking_value(by_seed[seed][n], ranker) for n in names],
+                                                               [measured[n] for n in names])
+                                        for seed in by_seed} for ranker in (*SCORES, *LOWEST_FIRST)},
                "cpu_s_per_graph": {seed: sum(s["cpu_s"] for s in scored.values()) / len(scored)
                                    for seed, scored in by_seed.items()},
                "config": Path(by_init[0].config).name}

@@ -15,6 +15,14 @@ def test_non_finite_scores_are_kept_but_never_ranked():
     assert rank_candidates(candidates, "zico") == ["c", "f", "a"]
 
 
+def test_low_grad_norm_ranks_the_smallest_gradient_norms_first_and_never_a_non_finite_one():
+    candidates = {name: {"scores": {"grad_norm": value, "zico": 0.0}} for name, value in
+                  (("a", 5.0), ("b", math.nan), ("c", 1.0), ("d", math.inf), ("e", 3.0))}
+    assert parse_screen("low_grad_norm:50") == ("low_grad_norm", 50)
+    assert rank_candidates(candidates, "low_grad_norm") == ["c", "e", "a"]
+    assert rank_candidates(candidates, "grad_norm") == ["a", "e", "c"]
+
+
 def test_supernet_is_a_screen_ranker():
     assert parse_screen("supernet:100") == ("supernet", 100)
 
