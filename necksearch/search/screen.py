@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 SCORES = ("params", "flops", "synflow", "naswot", "grad_norm", "zico")
 #: Rankers that order graphs by a score's lowest values first, where training was measured to agree with that
 #: order: grad-norm at initialisation was anti-correlated with trained mAP on grid2's 16 graphs (Kendall τ −0.37)
-#: and, chosen there, again on 12 graphs it was not chosen on (−0.35; benchmarks/results/zero_cost.md).
+#: and, chosen there, again on 12 graphs it was not chosen on (−0.42 / −0.33 for two initialisations;
+#: benchmarks/results/zero_cost.md).
 LOWEST_FIRST = {"low_grad_norm": "grad_norm"}
 #: What ``--screen`` may rank by: a zero-cost score (highest first, or lowest first for those of
 #: :data:`LOWEST_FIRST`), or a trained supernet's inherited-weight mAP (``search.supernet_rank``).
