@@ -51,12 +51,13 @@ class TrialReportHook(Hook):
 
     def before_train(self, runner) -> None:
         self.cpu_start = time.process_time()
-        self.cpu_before = float((last_report(Path(runner.work_dir)) or {}).get("cpu_s", 0.0))
+        last = last_report(Path(runner.work_dir)) or {}
+        self.cpu_before = float(last.get("cpu_s", 0.0))
         if self.measure_latency and get_rank() == 0:
             from necksearch.analysis.latency import neck_latency_ms
             device = next(runner.model.parameters()).device.type
             self.costs["latency"] = neck_latency_ms(neck_graph(runner), device=device)
-        if runner.epoch > last_reported_epoch(Path(runner.work_dir)):
+        if runner.epoch > int(last.get("epoch", 0)):
             runner.val_loop.run()  # resumed from a checkpoint whose validation never ran (killed in between)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
@@ -103,10 +104,6 @@ def last_report(work_dir: Path) -> Optional[dict]:
     path = work_dir / REPORTS_FILE
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     return json.loads(lines[-1]) if lines else None
-
-
-def last_reported_epoch(work_dir: Path) -> int:
-    return int((last_report(work_dir) or {}).get("epoch", 0))
 
 
 @HOOKS.register_module(force=True)

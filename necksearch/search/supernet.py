@@ -175,20 +175,13 @@ class SubnetScorer:
         """COCO bbox mAP on the validation set of ``graph`` (a point of the space, in the dict form a Ray call
         carries) with inherited weights, the path's neck parameters (those of its stand-alone GraphNeck), and the
         wall and CPU seconds the scoring took."""
-        import torch
-
         from necksearch.graph import NeckGraph
         start, cpu_start = time.perf_counter(), time.process_time()
         self.neck.set_path(NeckGraph.from_dict(graph, source="supernet path"))
         self._recalibrate_batchnorm()
-        self.model.eval()
-        with torch.no_grad():
-            for batch in self.val_loader:
-                self.evaluator.process(data_samples=self.model.val_step(batch), data_batch=batch)
-        with contextlib.redirect_stdout(io.StringIO()):
-            metrics = self.evaluator.evaluate(len(self.val_loader.dataset))
+        mean_ap = validation_map(self.model, self.val_loader, self.evaluator)
         params = sum(p.numel() for module in self.neck.path_modules().values() for p in module.parameters())
-        return {"bbox_mAP": float(metrics["coco/bbox_mAP"]), "params": float(params),
+        return {"bbox_mAP": mean_ap, "params": float(params),
                 "seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu_start}
 
     def _recalibrate_batchnorm(self) -> None:
@@ -211,6 +204,17 @@ class SubnetScorer:
         for norm, momentum in zip(norms, momenta):
             norm.momentum = momentum
         self.neck.eval()
+
+
+def validation_map(model: Any, val_loader: Any, evaluator: Any) -> float:
+    """COCO bbox mAP of ``model`` (put in eval mode) on ``val_loader`` with ``evaluator``: a trial's metric."""
+    import torch
+    model.eval()
+    with torch.no_grad():
+        for batch in val_loader:
+            evaluator.process(data_samples=model.val_step(batch), data_batch=batch)
+    with contextlib.redirect_stdout(io.StringIO()):
+        return float(evaluator.evaluate(len(val_loader.dataset))["coco/bbox_mAP"])
 
 
 def _evaluator(cfg: Any) -> Any:
