@@ -9,6 +9,9 @@ paper is the default and the code's choice is a flag:
 * ST ``kv_pool``: keys/values average-pooled ×2 (code; keeps P2 self-attention tractable).
 * ST ``residual``: the paper's ST outputs X̂ alone (concatenated with X by the fusion); the code adds X.
 * RT ``gap_transform``: the code's 1×1 conv + BN + ReLU on the pooled vector.
+* RT ``norm``: BatchNorm after each of its three convs (default). Eq. 6 names no normalisation, but the paper
+  trains FPT with synchronized BN (Table 2) and the code normalises both RT branches; with bare convs RT's
+  output grows with the square of the pyramid's scale and ran away on the proxy (benchmarks/results/fpt_rt.md).
 """
 from __future__ import annotations
 
@@ -181,19 +184,37 @@ class LocalGroundingTransformer(_GroundingBase):
 class RenderingTransformer(nn.Module):
     """Conv3×3(Conv3×3(Q ⊙ GAP(K)) + Conv3×3-stride-s(V)), Q the coarse target, K = V the fine source.
 
+    FPT Sec. 3.4, Eq. 6 (Fig. 3(d)): w = GAP(K), Q_att = Q ⊙ w, V_dow = F_sconv(V),
+    X̂ᶜ = F_add(F_conv(Q_att), V_dow) with F_add a sum followed by a 3×3 conv.
+
+    Q ⊙ GAP(K) is quadratic in the pyramid's scale and GAP(K) of an unnormalised lateral is a sign-indefinite
+    weight of any size (−9…+9 at the proxy's initialisation), unlike the bounded weights of the channel-wise
+    attention the paper cites ([6], SCA-CNN). Without normalisation RT's outputs start at 3× the laterals' RMS
+    and 10-20× GT's, and the fused P5 ran away to RMS 100+ within 3 proxy epochs (issue 22,
+    ``benchmarks/results/fpt_rt.md``). Hence BatchNorm after each conv by default: the paper trains FPT with
+    (synchronized) BN, Table 2, and the released code normalises both RT branches.
+
     Args:
         scale: level ratio s (stride of the V conv: 2, 4 or 8).
         gap_transform: the code's 1×1 conv + BN + ReLU on the pooled key vector.
+        norm: BatchNorm after each of the three convs (default); ``False`` is Eq. 6 with bare convs.
     """
 
-    def __init__(self, channels: int, scale: int = 2, gap_transform: bool = False) -> None:
+    def __init__(self, channels: int, scale: int = 2, gap_transform: bool = False, norm: bool = True) -> None:
         super().__init__()
         self.gap = nn.Sequential(conv(channels, channels, 1), nn.BatchNorm2d(channels), nn.ReLU()) \
             if gap_transform else nn.Identity()
-        self.query_conv = conv(channels, channels, 3)
-        self.value_conv = conv(channels, channels, 3, stride=check_scale(scale))
-        self.out = conv(channels, channels, 3)
+        self.query_conv = conv_norm(channels, 1, norm)
+        self.value_conv = conv_norm(channels, check_scale(scale), norm)
+        self.out = conv_norm(channels, 1, norm)
 
     def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         weights = self.gap(F.adaptive_avg_pool2d(source, 1))
         return self.out(self.query_conv(target * weights) + self.value_conv(source))
+
+
+def conv_norm(channels: int, stride: int, norm: bool) -> nn.Module:
+    """A 3×3 conv c → c, followed by BatchNorm (and without a bias, which BN would cancel) when ``norm``."""
+    if not norm:
+        return conv(channels, channels, 3, stride=stride)
+    return nn.Sequential(conv(channels, channels, 3, stride=stride, bias=False), nn.BatchNorm2d(channels))

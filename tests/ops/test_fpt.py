@@ -66,8 +66,32 @@ def test_lgt_with_window_covering_the_map_matches_gt_plus_zero_keys():
 
 def test_rt_strides_by_the_level_ratio():
     rt = build_op("rt", channels=8, scale=4)
-    assert rt.value_conv.stride == (4, 4)
+    assert rt.value_conv[0].stride == (4, 4)
     assert rt(torch.randn(1, 8, 7, 10), torch.randn(1, 8, 25, 38)).shape == (1, 8, 7, 10)
+
+
+def rms(x):
+    return float(x.pow(2).mean().sqrt())
+
+
+def test_rt_output_scale_does_not_follow_its_inputs_scale():
+    """Issue 22: unnormalised, RT's output grows with the square of its inputs' scale (Q ⊙ GAP(K)), and on the proxy
+    the fused P4-P6 ran away to RMS 40-125 while every GT/ST output stays at 1; with BN after each conv (the paper's
+    SBN, Table 2; the released code's BN) a 10× larger pyramid gives the same output scale."""
+    torch.manual_seed(0)
+    rt = build_op("rt", channels=16).train()
+    # laterals have channel means far from 0 (GAP(K) spans -9...+9 on the proxy), so the Q ⊙ GAP(K) term counts
+    q, k = torch.randn(4, 16, 6, 6), torch.randn(4, 16, 12, 12) + 3 * torch.randn(1, 16, 1, 1)
+    assert rms(rt(10 * q, 10 * k)) == pytest.approx(rms(rt(q, k)), rel=0.05)
+    literal = build_op("rt", channels=16, norm=False).train()
+    assert rms(literal(10 * q, 10 * k)) > 50 * rms(literal(q, k))
+
+
+def test_rt_without_norm_is_eq6_literally():
+    rt = build_op("rt", channels=8, norm=False).double()
+    q, k = torch.randn(2, 8, 5, 5, dtype=torch.float64), torch.randn(2, 8, 10, 10, dtype=torch.float64)
+    gap = k.mean(dim=(2, 3), keepdim=True)
+    torch.testing.assert_close(rt(q, k), rt.out(rt.query_conv(q * gap) + rt.value_conv(k)))
 
 
 def test_rt_gap_transform_adds_the_code_s_1x1_bn():
