@@ -7,6 +7,7 @@ Subcommands:
     show          a graph in words with its neck and Mask R-CNN parameters and MACs
     draw          draw a neck graph (preset name or graph file) to a .png or .svg file
     data synth    write the seeded synthetic COCO dataset of shapes (train/val images and annotations)
+    data trees    write the COCO detection dataset of real tree crowns (NEON aerial tiles, from deepforest's data)
     train         train a detector with a neck graph (default: the proxy config on the synthetic dataset)
 
 User mistakes (unknown op, bad size) print one line naming the value at fault and exit with status 2.
@@ -200,6 +201,17 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_trees(args: argparse.Namespace) -> int:
+    from necksearch.data import dataset_stats, make_trees_coco
+    given = {key: value for key, value in dict(tile=args.tile, overlap=args.overlap).items() if value is not None}
+    out = make_trees_coco(args.out, force=args.force, **given)
+    counts = [dataset_stats(out / "annotations" / f"instances_{split}.json") for split in ("train", "val")]
+    print("[trees] " + "; ".join(f"{split}: {c['images']} tiles, {c['objects']} boxes"
+                                 for split, c in zip(("train", "val"), counts)), file=sys.stderr)
+    print(out)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import contextlib
     from necksearch.train import train
@@ -288,6 +300,19 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="image size (default 320 320)")
     synth.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
     synth.set_defaults(func=cmd_data_synth)
+
+    trees = data.add_parser("trees", help="write a COCO detection dataset of real tree crowns: NEON aerial RGB "
+                                          "images and boxes shipped by the deepforest package (installed by "
+                                          "scripts/setup, never imported), cut into overlapping tiles; train and "
+                                          "val come from different images: DIR/{train,val}/*.png, "
+                                          "DIR/annotations/instances_{train,val}.json")
+    trees.add_argument("--out", required=True, metavar="DIR", help="the dataset directory to create")
+    trees.add_argument("--tile", type=int, metavar="N", help="tile side in px, 128..2472 (default 400)")
+    trees.add_argument("--overlap", type=int, metavar="N",
+                       help="least overlap of neighbouring tiles in px, 0..tile/2 (default 110, at least the "
+                            "largest crown, so every crown is whole in some tile)")
+    trees.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
+    trees.set_defaults(func=cmd_data_trees)
 
     train = sub.add_parser("train", help="train a detector whose neck is a graph, evaluating COCO mAP every epoch")
     train.add_argument("config", nargs="?", metavar="CONFIG",

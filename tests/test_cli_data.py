@@ -1,4 +1,4 @@
-"""``necksearch data synth --out DIR``: writes the dataset, prints its path, counts on stderr; mistakes exit 2."""
+"""``necksearch data synth|trees --out DIR``: write the dataset, print its path, counts on stderr; mistakes exit 2."""
 import json
 
 import pytest
@@ -40,3 +40,14 @@ def test_synth_mistakes_exit_2_with_one_line(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert err.startswith("necksearch: error: ") and message in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_trees_prints_counts_then_refuses_a_non_empty_dir_with_one_line(tmp_path, capsys):
+    out = tmp_path / "trees"
+    assert main(["data", "trees", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(out)
+    assert captured.err == "[trees] train: 71 tiles, 1248 boxes; val: 17 tiles, 588 boxes\n"
+    assert main(["data", "trees", "--out", str(out), "--tile", "512"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("necksearch: error: ") and str(out) in err and "--force" in err and len(err.splitlines()) == 1

@@ -22,13 +22,19 @@ Parameters: ``seed`` (≥ 0), ``num_train`` / ``num_val`` images (default 400 / 
 :func:`ensure_synthetic_coco` keeps one dataset at :func:`default_root` (``data/synth``) and reuses
 it while its stamp matches; :func:`synthetic_dataset_cfg` gives MMDetection's ``CocoDataset`` and
 ``CocoMetric`` settings for it. Needs numpy, pillow and pycocotools (the ``full`` extra).
+
+Real imagery: :func:`make_trees_coco` (``necksearch data trees --out DIR``, :mod:`necksearch.data.trees`)
+writes the same layout for one class, ``tree``: NEON aerial photos of tree crowns with their boxes, as
+the ``deepforest`` package ships them (installed without its dependencies by scripts/setup), cut into
+overlapping tiles, train and val from different images.
 """
 from necksearch.data.coco import AREA_RANGES, dataset_stats
 from necksearch.data.mmdet_cfg import synthetic_dataset_cfg
 from necksearch.data.shapes import CLASSES
 from necksearch.data.synth import (DEFAULT_HW, DEFAULT_SEED, DEFAULT_TRAIN, DEFAULT_VAL, GENERATOR_VERSION,
                                    default_root, ensure_synthetic_coco, make_synthetic_coco)
+from necksearch.data.trees import make_trees_coco
 
 __all__ = ["AREA_RANGES", "CLASSES", "DEFAULT_HW", "DEFAULT_SEED", "DEFAULT_TRAIN", "DEFAULT_VAL",
            "GENERATOR_VERSION", "dataset_stats", "default_root", "ensure_synthetic_coco", "make_synthetic_coco",
-           "synthetic_dataset_cfg"]
+           "make_trees_coco", "synthetic_dataset_cfg"]

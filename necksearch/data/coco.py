@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -37,9 +37,15 @@ def image_record(image_id: int, file_name: str, hw) -> dict:
     return {"id": image_id, "file_name": file_name, "height": int(hw[0]), "width": int(hw[1])}
 
 
-def dataset_json(images: List[dict], annotations: List[dict], info: dict) -> str:
-    """The annotation file's text: compact, keys in a fixed order, so equal data gives equal bytes."""
-    return json.dumps({"info": info, "images": images, "annotations": annotations, "categories": CATEGORIES},
+def dataset_json(images: List[dict], annotations: List[dict], info: dict, categories: List[dict] = CATEGORIES,
+                 licenses: Optional[List[dict]] = None) -> str:
+    """The annotation file's text: compact, keys in a fixed order, so equal data gives equal bytes.
+
+    ``categories`` default to the synthetic shapes'; ``licenses`` (COCO's list of ``{id, name, url}``)
+    is written only when given.
+    """
+    head = {"info": info, **({"licenses": licenses} if licenses is not None else {})}
+    return json.dumps({**head, "images": images, "annotations": annotations, "categories": categories},
                       separators=(",", ":"))
 
 

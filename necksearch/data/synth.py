@@ -9,8 +9,6 @@ import fcntl
 import itertools
 import json
 import os
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple, Union
@@ -22,6 +20,7 @@ from necksearch.data.coco import annotation, dataset_json, image_record
 from necksearch.data.scene import render_scene
 from necksearch.data.shapes import CLASSES
 from necksearch.errors import NeckSearchError
+from necksearch.files import dir_written_whole, make_dir
 
 GENERATOR_VERSION = 1            # bump whenever the same seed would draw different data
 DEFAULT_SEED = 0
@@ -42,13 +41,8 @@ def make_synthetic_coco(out_dir: PathLike, seed: int = DEFAULT_SEED, num_train: 
     """Write the dataset to ``out_dir`` and return it; a non-empty ``out_dir`` is replaced only with ``force``."""
     out = Path(out_dir)
     stamp = make_stamp(seed, num_train, num_val, image_hw)
-    _check_target(out, force)
-    temp = _temp_dir_beside(out)
-    try:
+    with dir_written_whole(out, force) as temp:
         _write(temp, stamp, _counter(num_train + num_val, progress))
-        _swap_in(temp, out)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
     return out
 
 
@@ -62,7 +56,7 @@ def ensure_synthetic_coco(root: Optional[PathLike] = None, *, seed: int = DEFAUL
     """
     root = Path(root) if root is not None else default_root()
     wanted = make_stamp(seed, num_train, num_val, image_hw)
-    _make_dir(root.parent)
+    make_dir(root.parent)
     with open(root.parent / f".{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if read_stamp(root) == wanted:
@@ -132,32 +126,3 @@ def _counter(total: int, progress: Optional[Progress]) -> Callable[[], None]:
     done = itertools.count(1)
     return lambda: progress(next(done), total) if progress else None
 
-
-def _check_target(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise NeckSearchError(f"{out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise NeckSearchError(f"{out} exists and is not empty; pass --force (force=True) to replace it")
-
-
-def _make_dir(path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise NeckSearchError(f"cannot create the directory {path}: {err.strerror}") from None
-
-
-def _temp_dir_beside(out: Path) -> Path:
-    _make_dir(out.parent)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    temp.chmod(0o755)
-    return temp
-
-
-def _swap_in(new: Path, out: Path) -> None:
-    """Rename ``new`` to ``out``; an existing ``out`` is moved aside first and deleted after."""
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    if out.exists():
-        os.replace(out, old)
-    os.replace(new, out)
-    shutil.rmtree(old)
