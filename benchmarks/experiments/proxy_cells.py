@@ -3,8 +3,9 @@
 A cell is one ``necksearch train`` at a given fidelity (epochs, image size) and config, one thread per
 training (as a search trial trains), its work directory under ``--runs``. Cells already in the results
 file, or whose work directory holds the last epoch's metrics, are not trained again, so a killed run
-continues where it stopped. After every cell the file is rewritten whole (atomically) with the cell's
-per-epoch bbox mAP, its neck output RMS, its wall and CPU seconds and the machine's load average.
+continues where it stopped. After every cell the file is read again and rewritten whole (atomically) with the
+cell's per-epoch bbox mAP, its last epoch's bbox metrics and neck output RMS, its wall and CPU seconds and the
+machine's load average.
 
     .venv/bin/python benchmarks/experiments/proxy_cells.py --out benchmarks/results/fpt_rt_cells.json \\
         --graphs fpt_gt,fpt_gt_rt --seeds 0,1,2 --image-size 128 --jobs 2
@@ -40,6 +41,11 @@ def read_epochs(work_dir: Path) -> list:
     return [json.loads(line) for line in lines]
 
 
+def last_metrics(records: list, prefix: str) -> dict:
+    """The last epoch's metrics whose names start with ``prefix`` (neck RMS per level; bbox mAP by size)."""
+    return {k: v for k, v in (records[-1]["metrics"] if records else {}).items() if k.startswith(prefix)}
+
+
 def train_cell(graph: str, seed: int, epochs: int, image_size: int, config: str | None, work_dir: Path) -> dict:
     """One training in a child process with one thread; its per-epoch record."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -61,10 +67,25 @@ def train_cell(graph: str, seed: int, epochs: int, image_size: int, config: str 
             "returncode": child.returncode,
             "map_by_epoch": [r["metrics"].get("coco/bbox_mAP") for r in records],
             "map": records[-1]["metrics"].get("coco/bbox_mAP") if len(records) == epochs else None,
-            "neck_rms": {k: v for k, v in (records[-1]["metrics"] if records else {}).items() if k.startswith("neck/")},
+            "neck_rms": last_metrics(records, "neck/"),
+            "bbox": last_metrics(records, "coco/bbox_"),
             "wall_s": round(time.time() - start, 1),
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
             "load_avg": os.getloadavg()[0]}
+
+
+def work_dir_of(runs: Path, key: str) -> Path:
+    return runs / key.replace("|", "__")
+
+
+def refresh(out: Path, runs: Path) -> None:
+    """Add the last epoch's bbox metrics and neck RMS to cells recorded before they were kept."""
+    results = json.loads(out.read_text())
+    for key, cell in results["cells"].items():
+        records = read_epochs(work_dir_of(runs, key))
+        if records:
+            cell.update(neck_rms=last_metrics(records, "neck/"), bbox=last_metrics(records, "coco/bbox_"))
+    write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
 def main() -> None:
@@ -78,7 +99,12 @@ def main() -> None:
     parser.add_argument("--label", default="default", help="the regime's name in the cell keys")
     parser.add_argument("--runs", default="runs/cells", help="where the cells' work directories go")
     parser.add_argument("--jobs", type=int, default=2, help="trainings at once (one thread each)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="train nothing: re-read every recorded cell's last-epoch metrics from its work directory")
     args = parser.parse_args()
+    if args.refresh:
+        refresh(Path(args.out), ROOT / args.runs)
+        return
 
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {"cells": {}}
@@ -90,10 +116,11 @@ def main() -> None:
         futures = {}
         for graph, seed in todo:
             key = cell_key(args.label, graph, args.epochs, args.image_size, seed)
-            work_dir = ROOT / args.runs / key.replace("|", "__")
+            work_dir = work_dir_of(ROOT / args.runs, key)
             futures[pool.submit(train_cell, graph, seed, args.epochs, args.image_size, args.config, work_dir)] = key
         for future in concurrent.futures.as_completed(futures):
             key, cell = futures[future], future.result()
+            results = json.loads(out.read_text()) if out.is_file() else {"cells": {}}  # another run may have added
             results["cells"][key] = cell
             write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")
             print(f"{time.strftime('%H:%M:%S')} {key}: mAP {cell['map']} by epoch {cell['map_by_epoch']} "
