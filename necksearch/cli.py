@@ -305,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "images and boxes shipped by the deepforest package (installed by "
                                           "scripts/setup, never imported), cut into overlapping tiles; train and "
                                           "val come from different images: DIR/{train,val}/*.png, "
-                                          "DIR/annotations/instances_{train,val}.json")
+                                          "DIR/annotations/instances_{train,val}.json; train on it with "
+                                          "`necksearch train --data DIR`")
     trees.add_argument("--out", required=True, metavar="DIR", help="the dataset directory to create")
     trees.add_argument("--tile", type=int, metavar="N", help="tile side in px, 128..2472 (default 400)")
     trees.add_argument("--overlap", type=int, metavar="N",
@@ -314,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     trees.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
     trees.set_defaults(func=cmd_data_trees)
 
+    from necksearch.search.cli import add_data_option
     train = sub.add_parser("train", help="train a detector whose neck is a graph, evaluating COCO mAP every epoch")
     train.add_argument("config", nargs="?", metavar="CONFIG",
                        help="an mmdet config file, or a path under configs/ "
@@ -324,8 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--work-dir", metavar="DIR",
                        help="checkpoints, logs and metrics (default runs/train/CONFIG__GRAPH)")
     train.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")
-    train.add_argument("--data-root", metavar="DIR", help="dataset root (default: the config's; the synthetic "
-                                                           "dataset is generated on first use)")
+    add_data_option(train)
     train.add_argument("--seed", type=int, default=0, help="random seed; CPU runs are deterministic (default 0)")
     train.add_argument("--image-size", type=int, metavar="S",
                        help="resize images to fit S×S, aspect kept (default: the config's; a search's fidelity)")

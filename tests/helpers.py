@@ -14,3 +14,38 @@ def wake_zero_inits(module) -> None:
         for param in module.parameters():
             if param.dim() > 1 and not param.any():
                 param.normal_(std=0.1)
+
+
+def coco_splits() -> dict:
+    """A tiny sound COCO dataset, boxes only, as ``{split: annotation file content}``: categories 1 ``cat`` and
+    2 ``dog``; train: images 1.png and 2.png (32×24) with one box each (annotations 1 and 2); val: 1.png with one.
+    Tests spoil one entry, then :func:`write_coco` it."""
+    def image(image_id):
+        return {"id": image_id, "file_name": f"{image_id}.png", "width": 32, "height": 24}
+
+    def box(ann_id, image_id, category_id):
+        return {"id": ann_id, "image_id": image_id, "category_id": category_id, "bbox": [4, 4, 10, 8], "area": 80,
+                "iscrowd": 0}
+
+    def categories():
+        return [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]
+    return {"train": {"images": [image(1), image(2)], "annotations": [box(1, 1, 1), box(2, 2, 2)],
+                      "categories": categories()},
+            "val": {"images": [image(1)], "annotations": [box(1, 1, 2)], "categories": categories()}}
+
+
+def write_coco(root, splits: dict):
+    """Write ``splits`` (:func:`coco_splits`' form) at ``root`` in the proxies' layout: ``annotations/instances_
+    SPLIT.json`` and a black 32×24 PNG under ``SPLIT/`` for each image listed; returns ``root``."""
+    import json
+    from pathlib import Path
+
+    from PIL import Image
+    root = Path(root)
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    for split, data in splits.items():
+        (root / split).mkdir(exist_ok=True)
+        for image in data["images"]:
+            Image.new("RGB", (32, 24)).save(root / split / image["file_name"])
+        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(data), encoding="utf-8")
+    return root

@@ -39,6 +39,9 @@ Layout, as the synthetic dataset's: ``DIR/annotations/instances_{train,val}.json
 ``DIR/{train,val}/STEM_xX_yY.png`` (X, Y: the tile's offset in the source image, which image records
 also name as ``source``). The annotation files' ``info`` and ``licenses`` cite the sources. The same
 options write the same bytes; the dataset is written beside ``DIR`` and renamed into place when whole.
+
+Training on it needs no config of its own: ``necksearch train|search|fidelity --data DIR`` takes its one class
+from the annotations and, as it has no masks, trains and evaluates boxes alone (:mod:`necksearch.train.dataset`).
 """
 from __future__ import annotations
 

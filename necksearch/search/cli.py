@@ -32,7 +32,7 @@ def add_search_parser(sub) -> None:
     _option(search, "--address", help="join an existing Ray cluster (auto, or HOST:PORT); default: start Ray here")
     _option(search, "--config", help="base MMDetection config (default: the Faster R-CNN proxy on a pretrained "
                                      "EfficientNet-Lite0, synthetic data)")
-    _option(search, "--data-root", help="dataset root (default: the config's; the synthetic one is generated)")
+    add_data_option(search)
     _option(search, "--epochs", type=int, help=f"epochs of a trial that is not stopped early ({DEFAULTS.epochs})")
     _option(search, "--image-size", type=int, help=f"fidelity: images resized to fit S×S ({DEFAULTS.image_size})")
     _option(search, "--data-fraction", type=float, help=f"fidelity: share of the training images ({DEFAULTS.data_fraction:g})")
@@ -72,8 +72,19 @@ def _dry_run_option(parser) -> None:
                              "CPU/GPU-hours; train nothing, write no run")
 
 
+def add_data_option(parser) -> None:
+    """``--data DIR`` (alias ``--data-root``, its old name) of ``train``, ``search``, ``fidelity`` and ``reproduce``:
+    one dataset option, resolved for all four by :func:`necksearch.train.runner.set_data_root`."""
+    parser.add_argument("--data", "--data-root", dest="data_root", metavar="DIR",
+                        help="a COCO dataset: DIR/annotations/instances_{train,val}.json and the images where the "
+                             "config puts them (DIR/train/, DIR/val/ for the proxies); its categories give the "
+                             "classes and their count, and data without masks is evaluated on boxes alone. "
+                             "Default: the config's data root (the synthetic dataset is generated on first use). "
+                             "--data-root is the same option")
+
+
 def _option(parser, flag: str, **kwargs) -> None:
-    """An option shown with its own name as metavar (``--data-root DATA_ROOT``, not two options both ``DATA``)."""
+    """An option shown with its own name as metavar (``--runs-dir RUNS_DIR``, not two options both ``RUNS``)."""
     metavar = None if "choices" in kwargs else flag.lstrip("-").replace("-", "_").upper()
     parser.add_argument(flag, metavar=metavar, **kwargs)
 
@@ -144,7 +155,7 @@ def add_reproduce_parser(sub) -> None:
     reproduce.add_argument("--workers", type=int, metavar="N",
                            help="processes in the trial (default: max(1, GPUs)); on CPU they use gloo")
     reproduce.add_argument("--config", help="train NAME on this config instead (e.g. the synthetic proxy)")
-    reproduce.add_argument("--data-root", metavar="DIR", help="dataset root (default: the config's, e.g. data/coco/)")
+    add_data_option(reproduce)
     reproduce.add_argument("--epochs", type=int, metavar="E", help="epochs (default: the config's)")
     reproduce.add_argument("--image-size", type=int, metavar="S",
                            help="resize images to fit S×S (default: the config's own size)")
@@ -197,7 +208,7 @@ def add_fidelity_parser(sub) -> None:
                           help=f"training seeds at the low fidelity, at least 2 (default {defaults.seeds})")
     fidelity.add_argument("--high-seeds", type=int, metavar="K", help="seeds at the high fidelity (default: --seeds)")
     fidelity.add_argument("--config", help="base MMDetection config (default: the search's default proxy)")
-    fidelity.add_argument("--data-root", metavar="DIR", help="dataset root (default: the config's)")
+    add_data_option(fidelity)
     fidelity.add_argument("--max-concurrent", type=int, default=defaults.max_concurrent, metavar="N",
                           help=f"trainings at once (default {defaults.max_concurrent})")
     fidelity.add_argument("--cpus-per-trial", type=float, default=defaults.cpus_per_trial, metavar="C",

@@ -1,9 +1,10 @@
 """A training recipe: the base MMDetection config, the data root and the fidelity, resolved once.
 
 Resolving reads the config file with its ``_base_`` files (mmengine), checks the config's own neck graph
-against its backbone, points every dataset at the data root (the embedded dataset is generated on first use)
-and checks the annotation files and the fidelity. What comes out is plain data — the merged config as mmengine
-Python text plus the fidelity — so it pickles into Ray tasks and Tune trials, and a search keeps it as
+against its backbone, points every dataset at the data root (the embedded dataset is generated on first use),
+checks the annotation files and fits the classes, their count and the metric to them
+(:mod:`necksearch.train.dataset`), and checks the fidelity. What comes out is plain data — the merged config as
+mmengine Python text plus the fidelity — so it pickles into Ray tasks and Tune trials, and a search keeps it as
 ``RUN_DIR/recipe.py``: calibration, screening, the supernet, every trial and the export of the best graph build
 their configs from that one resolution, and an edit of the base config file during a search (or between its
 sessions) changes nothing in the search. ``necksearch train`` resolves one for its single training.

@@ -1,19 +1,19 @@
 """The parts of a training config (config file, graph, data root, fidelity) and its run with mmengine's Runner.
 
 :mod:`necksearch.train.recipe` puts the parts together. Every user mistake found before training starts (config
-path, data root, annotation files, graph levels or widths that do not match the backbone) raises
-:class:`NeckSearchError`.
+path, data root, annotation files and their entries (:mod:`necksearch.train.dataset`), graph levels or widths that
+do not match the backbone) raises :class:`NeckSearchError`.
 """
 from __future__ import annotations
 
 import copy
-import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from necksearch.errors import NeckSearchError
 from necksearch.resources import resource_dir
+from necksearch.train.dataset import check_ann_file, fit_config
 
 if TYPE_CHECKING:
     from necksearch.graph import NeckGraph
@@ -52,22 +52,6 @@ def load_config(path: Path):
                               f"{str(err).strip().splitlines()[-1] if str(err).strip() else ''}") from None
 
 
-def check_ann_file(path: Path) -> Dict[str, Any]:
-    """A COCO annotation file that parses and has images, annotations and categories lists."""
-    if not path.is_file():
-        raise NeckSearchError(f"annotation file {path} does not exist")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise NeckSearchError(f"corrupt or truncated annotation file {path}: {err}") from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(key), list)
-                                             for key in ("images", "annotations", "categories")):
-        raise NeckSearchError(f"annotation file {path} is not COCO: it needs images, annotations and categories lists")
-    if not data["images"]:
-        raise NeckSearchError(f"annotation file {path} has no images")
-    return data
-
-
 def _datasets(cfg):
     """The dataset dicts of the train / val / test loaders (ConcatDataset / RepeatDataset wrappers unwrapped)."""
     found = []
@@ -83,8 +67,11 @@ def _datasets(cfg):
 
 
 def set_data_root(cfg, data_root: Optional[Union[str, Path]]) -> Path:
-    """Point every dataset and evaluator at ``data_root`` (default: the config's; the embedded dataset is
-    generated on first use) and check that the root and its annotation files are sound."""
+    """Point every dataset and evaluator at ``data_root`` (``--data DIR``; default: the config's, the embedded
+    dataset generated on first use), check the root, its annotation files and their images
+    (:func:`~necksearch.train.dataset.check_ann_file`), and fit the config to them: classes, class count, metric
+    (:func:`~necksearch.train.dataset.fit_config`). ``necksearch train``, ``search``, ``fidelity`` and
+    ``reproduce`` all resolve their data here."""
     datasets = _datasets(cfg)
     if not datasets:
         raise NeckSearchError("the config has no train_dataloader")
@@ -94,11 +81,16 @@ def set_data_root(cfg, data_root: Optional[Union[str, Path]]) -> Path:
         data_root = ensure_synthetic_coco()
     root = Path(data_root if data_root is not None else configured)
     if not root.is_dir():
-        raise NeckSearchError(f"data root {root} does not exist (give --data-root DIR)")
+        raise NeckSearchError(f"data root {root} does not exist (give --data DIR)")
     root = root.resolve()
+    splits = {}
     for key, dataset in datasets:
         dataset["data_root"] = str(root) + os.sep
-        check_ann_file(root / dataset["ann_file"])
+        path = root / dataset["ann_file"]
+        if path not in splits:  # the test loader usually reads the validation file again
+            image_dir = root / (dataset.get("data_prefix") or {}).get("img", "")
+            splits[path] = check_ann_file(path, image_dir, train=key == "train_dataloader")
+    fit_config(cfg, [dataset for _, dataset in datasets], list(splits.items()))
     val_ann = root / dict(datasets)["val_dataloader"]["ann_file"] if "val_dataloader" in dict(datasets) else None
     for key in ("val_evaluator", "test_evaluator"):
         evaluator = cfg.get(key)

@@ -65,7 +65,7 @@ def test_an_unknown_preset_with_a_config_is_refused(capsys, no_ray, tmp_path):
 def test_a_missing_data_root_is_named_before_ray_starts(capsys, no_ray, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the recipe's relative data/coco/ is not here
     line = user_error(capsys, "fpn", "--runs-dir", tmp_path / "runs", "--name", "r")
-    assert "data root" in line and "data/coco" in line and "--data-root" in line
+    assert "data root" in line and "data/coco" in line and "--data DIR" in line
     assert not (tmp_path / "runs" / "r").exists()
 
 
