@@ -60,10 +60,17 @@ class MixturePrior(nn.Module):
 
 
 class OutputProjection(nn.Sequential):
-    """BN(Conv1×1(x̂)) back to the pyramid width (FPT code's W_z / ACF output)."""
+    """BN(Conv1×1(x̂)) back to the pyramid width (FPT code's W_z / ACF output).
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    ``zero_init``: BN's γ and β start at 0, so the transformer's output is 0 until it learns one, as the released
+    code initialises W_z (after the non-local block, Wang et al. CVPR 2018, that ST and GT build on).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, zero_init: bool = False) -> None:
         super().__init__(conv(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+        if zero_init:
+            nn.init.zeros_(self[1].weight)
+            nn.init.zeros_(self[1].bias)
 
 
 @register_op("st", slot="unary", paper=FPT + ", Self-Transformer",
@@ -81,16 +88,17 @@ class SelfTransformer(nn.Module):
         kv_pool: average-pool keys and values by 2 (3×3, stride 2) as the released code does.
         attn_dropout: dropout on attention weights (code: 0.1; paper: none).
         residual: add X to the output (released code) instead of returning the transform alone (paper).
+        zero_init: the output projection's BN starts at γ = β = 0 (released code; paper: silent).
     """
 
     def __init__(self, channels: int, num_parts: int = 2, kv_pool: bool = True,
                  scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key",
-                 attn_dropout: float = 0.0, residual: bool = False) -> None:
+                 attn_dropout: float = 0.0, residual: bool = False, zero_init: bool = False) -> None:
         super().__init__()
         self.kv_pool, self.attn_dropout, self.residual = kv_pool, attn_dropout, residual
         self.query, self.key, self.value = (conv(channels, channels, 1) for _ in range(3))
         self.prior = MixturePrior(channels, num_parts, prior_from, scale_mode)
-        self.out = OutputProjection(channels, channels)
+        self.out = OutputProjection(channels, channels, zero_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kv = F.avg_pool2d(x, 3, 2, 1) if self.kv_pool else x
@@ -105,12 +113,13 @@ class SelfTransformer(nn.Module):
 class _GroundingBase(nn.Module):
     """Shared parts of GT and LGT: fine queries, coarse keys/values, Euclidean MoS, output projection."""
 
-    def __init__(self, channels: int, num_parts: int, reduction: int, scale_mode: str, prior_from: str) -> None:
+    def __init__(self, channels: int, num_parts: int, reduction: int, scale_mode: str, prior_from: str,
+                 zero_init: bool) -> None:
         super().__init__()
         inner = channels // reduction
         self.query, self.key, self.value = (conv(channels, inner, 1) for _ in range(3))
         self.prior = MixturePrior(inner, num_parts, prior_from, scale_mode)
-        self.out = OutputProjection(inner, channels)
+        self.out = OutputProjection(inner, channels, zero_init)
 
 
 @register_op("gt", slot="up", paper=FPT + ", Grounding Transformer",
@@ -121,11 +130,13 @@ class GroundingTransformer(_GroundingBase):
     Args:
         num_parts: N of the mixture (4 for GT).
         reduction: d_k = channels / reduction (paper: unspecified → 1, i.e. 256; code: 2).
+        zero_init: the output projection's BN starts at γ = β = 0 (released code; paper: silent).
     """
 
     def __init__(self, channels: int, num_parts: int = 4, reduction: int = 1,
-                 scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key") -> None:
-        super().__init__(channels, num_parts, reduction, scale_mode, prior_from)
+                 scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key",
+                 zero_init: bool = False) -> None:
+        super().__init__(channels, num_parts, reduction, scale_mode, prior_from, zero_init)
 
     def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         q, k, v = tokens(self.query(target)), tokens(self.key(source)), tokens(self.value(source))
@@ -160,11 +171,13 @@ class LocalGroundingTransformer(_GroundingBase):
     Args:
         window: square_size (5 in the paper).
         scale: level ratio s between target and source.
+        num_parts, reduction, zero_init: as GT's.
     """
 
     def __init__(self, channels: int, scale: int = 2, window: int = 5, num_parts: int = 4, reduction: int = 1,
-                 scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key") -> None:
-        super().__init__(channels, num_parts, reduction, scale_mode, prior_from)
+                 scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key",
+                 zero_init: bool = False) -> None:
+        super().__init__(channels, num_parts, reduction, scale_mode, prior_from, zero_init)
         self.scale, self.window = check_scale(scale), window
 
     def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:

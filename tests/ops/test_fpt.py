@@ -105,3 +105,14 @@ def test_st_outputs_the_transform_alone_as_the_paper_and_adds_x_with_the_code_fl
     x = torch.randn(1, 8, 6, 6)
     torch.testing.assert_close(code(x), x + paper(x))
     assert n_params(paper) == n_params(code)
+
+
+@pytest.mark.parametrize("op, args", [("st", {}), ("gt", {}), ("lgt", {"scale": 2})])
+def test_zero_init_starts_the_transform_at_zero_and_it_still_learns(op, args):
+    """The released code zero-initialises W_z's BN (γ = β = 0), so ST and GT add nothing until trained."""
+    module = build_op(op, channels=8, zero_init=True, **args).train()
+    inputs = (torch.randn(2, 8, 8, 8),) if op == "st" else (torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4))
+    out = module(*inputs)
+    assert not out.any()
+    (out - torch.randn_like(out)).pow(2).sum().backward()
+    assert module.out[1].weight.grad.abs().sum() > 1e-2  # γ learns; what feeds it does once γ has moved
