@@ -7,13 +7,17 @@ def n_params(module):
 
 
 def wake_zero_inits(module) -> None:
-    """Give zero-initialised weights (A²-FPN's gate W3, GCNet's last-zero init) small random values, as after
-    one update: while they are zero they pass no gradient to what feeds them, by design."""
+    """Give zero-initialised weights (A²-FPN's gate W3, GCNet's last-zero init, the γ of FPT's zero-initialised
+    output BatchNorm) small random values, as after one update: while they are zero they pass no gradient to
+    what feeds them, by design."""
     import torch
     with torch.no_grad():
         for param in module.parameters():
             if param.dim() > 1 and not param.any():
                 param.normal_(std=0.1)
+        for norm in module.modules():
+            if isinstance(norm, torch.nn.modules.batchnorm._BatchNorm) and norm.affine and not norm.weight.any():
+                norm.weight.normal_(std=0.1)
 
 
 def coco_splits() -> dict:

@@ -34,7 +34,7 @@ def test_fast_mixture_equals_explicit_weights(euclidean):
 
 def test_gt_fast_form_equals_literal_negative_squared_distance_softmax():
     """GT computed through SDPA (2q·k − ‖k‖²) equals softmax(−‖q−k‖²) written out per part."""
-    gt = build_op("gt", channels=8).double().eval()
+    gt = build_op("gt", channels=8, zero_init=False).double().eval()  # a non-zero output to compare
     fine, coarse = torch.randn(2, 8, 6, 5, dtype=torch.float64), torch.randn(2, 8, 3, 3, dtype=torch.float64)
     q, k, v = tokens(gt.query(fine)), tokens(gt.key(coarse)), tokens(gt.value(coarse))
     prior = gt.prior(q, k)
