@@ -77,26 +77,64 @@ def _results(run_dir: Path, fidelity: Any, settings: Any, epochs: int, samples: 
              measured: Mapping[str, float], scored: Mapping[str, Mapping[str, float]],
              trained: Mapping[str, Mapping[str, Any]], by_template: Mapping[str, Sequence[Tuple[str, Any]]]
              ) -> Dict[str, Any]:
-    from necksearch.search.fidelity import rank_correlation
     names = list(samples)
-    truth = [measured[n] for n in names]
-    correlation = {"supernet": rank_correlation([scored[n]["bbox_mAP"] for n in names], truth),
-                   "params": rank_correlation([scored[n]["params"] for n in names], truth)}
-    for template, graphs in by_template.items():
-        inside = [n for n, _ in graphs]
-        correlation[f"supernet ({template} only)"] = rank_correlation([scored[n]["bbox_mAP"] for n in inside],
-                                                                     [measured[n] for n in inside])
+    templates = {t: [n for n, _ in g] for t, g in by_template.items()}
+    correlation = correlations(measured, {n: scored[n]["bbox_mAP"] for n in names},
+                               {n: scored[n]["params"] for n in names}, templates)
     scoring_cpu_s = sum(scored[n]["cpu_s"] + scored[n]["setup_cpu_s"] for n in names)
     training_cpu_s = sum(t["cpu_seconds"] for t in trained.values())
     stand_alone, basis = stand_alone_cpu_seconds(fidelity)
     return {"run": str(run_dir), "fidelity": fidelity.low, "supernet_epochs": epochs, "graphs": len(names),
-            "templates": {t: [n for n, _ in g] for t, g in by_template.items()},
-            "mean_map": dict(measured), "supernet_map": {n: scored[n]["bbox_mAP"] for n in names},
+            "templates": templates, "mean_map": dict(measured),
+            "supernet_map": {n: scored[n]["bbox_mAP"] for n in names},
             "params": {n: scored[n]["params"] for n in names}, "correlation": correlation,
             "cost": {"supernet_training_cpu_s": training_cpu_s, "scoring_cpu_s": scoring_cpu_s,
                      "scoring_cpu_s_per_graph": scoring_cpu_s / len(names),
                      "stand_alone_cpu_s_per_graph": stand_alone, "stand_alone_measured_by": basis},
             "config": Path(settings.config).name}
+
+
+def correlations(measured: Mapping[str, float], supernet_map: Mapping[str, float], params: Mapping[str, float],
+                 templates: Mapping[str, Sequence[str]]) -> Dict[str, Dict[str, Any]]:
+    """Kendall τ and Spearman ρ against the stand-alone mAPs ``measured`` (graph → mean mAP): of the supernet's
+    scores over every graph (``supernet``), of the neck's parameter count (``params``) and, per template, of the
+    scores of that template's graphs alone (``supernet (TEMPLATE only)``, what :func:`ranker_entries` records)."""
+    from necksearch.search.fidelity import rank_correlation
+    names = list(supernet_map)
+    truth = [measured[n] for n in names]
+    correlation = {"supernet": rank_correlation([supernet_map[n] for n in names], truth),
+                   "params": rank_correlation([params[n] for n in names], truth)}
+    for template, inside in templates.items():
+        correlation[f"supernet ({template} only)"] = rank_correlation([supernet_map[n] for n in inside],
+                                                                     [measured[n] for n in inside])
+    return correlation
+
+
+def pool_results(judgements: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Several judgements (``supernet_results.json``) of one recipe, fidelity and supernet length as one, for
+    :func:`ranker_entries`: the graphs of all of them, named ``RUN/GRAPH`` (RUN the fidelity run directory's name),
+    each template's pooled, every τ and ρ computed over the pool as :func:`correlations` does. Each judgement
+    trained its own supernets, so their costs are not pooled: the result has no ``cost``."""
+    first = judgements[0]
+    for key in ("fidelity", "config", "supernet_epochs"):
+        if any(judgement[key] != first[key] for judgement in judgements):
+            raise ValueError(f"judgements of different {key} cannot be pooled: "
+                             f"{[judgement[key] for judgement in judgements]}")
+    runs = [Path(judgement["run"]).name for judgement in judgements]
+    if len(set(runs)) != len(runs):
+        raise ValueError(f"judgements of the same fidelity run cannot be pooled: {runs}")
+    pooled: Dict[str, Dict[str, Any]] = {"mean_map": {}, "supernet_map": {}, "params": {}}
+    templates: Dict[str, List[str]] = {}
+    for run, judgement in zip(runs, judgements):
+        for key, values in pooled.items():
+            values.update((f"{run}/{name}", value) for name, value in judgement[key].items())
+        for template, names in judgement["templates"].items():
+            templates.setdefault(template, []).extend(f"{run}/{name}" for name in names)
+    return {"runs": [judgement["run"] for judgement in judgements], "fidelity": first["fidelity"],
+            "supernet_epochs": first["supernet_epochs"], "graphs": len(pooled["mean_map"]), "templates": templates,
+            **pooled, "correlation": correlations(pooled["mean_map"], pooled["supernet_map"], pooled["params"],
+                                                  templates),
+            "config": first["config"]}
 
 
 def stand_alone_cpu_seconds(fidelity: Any) -> Tuple[Optional[float], str]:
@@ -130,8 +168,8 @@ def ranked_cost(results: Mapping[str, Any], architectures: int) -> float:
 
 
 def ranker_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
-    """The ``rankers`` entries of ``search/rank_fidelity.json`` for this judgement, one per template (a search screens
-    within one; ``measured.ranker_measured``)."""
+    """The ``rankers`` entries of ``search/rank_fidelity.json`` for this judgement (or several pooled:
+    :func:`pool_results`), one per template (a search screens within one; ``measured.ranker_measured``)."""
     entries = []
     for template, names in results["templates"].items():
         agreement = results["correlation"][f"supernet ({template} only)"]

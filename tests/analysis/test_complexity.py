@@ -14,7 +14,8 @@ from necksearch.graph.presets import list_presets, load_preset
 #: A²-FPN Table 6 (Mask R-CNN R50, 1280×832): (params M, GFLOPs = GMACs).
 TABLE6 = {"fpn": (44.18, 283.28), "pafpn": (47.72, 309.05), "a2fpn_lite": (48.83, 319.91),
           "a2fpn": (57.49, 375.39)}
-#: The paper's deltas over FPN, which the protocol must reproduce within 0.5 %.
+#: The paper's deltas over FPN, which the protocol must reproduce within 0.1 % (measured: at most 0.066 %, A²-FPN-Lite's
+#: parameters, +4.6531 M against +4.65 M; the paper gives its totals to 0.01, so it knows no delta better than ±0.01).
 TABLE6_DELTAS = {name: (p - TABLE6["fpn"][0], g - TABLE6["fpn"][1]) for name, (p, g) in TABLE6.items() if name != "fpn"}
 
 
@@ -47,13 +48,13 @@ def test_fpn_mask_rcnn_matches_the_replica_of_the_mmcv_counter(fpn_detector):
 
 
 @pytest.mark.parametrize("name", sorted(TABLE6_DELTAS))
-def test_table6_deltas_over_fpn_within_half_a_percent(name, fpn_detector):
+def test_table6_deltas_over_fpn_within_a_tenth_of_a_percent(name, fpn_detector):
     if name not in list_presets():
         pytest.fail(f"preset {name!r} is not written yet")
     paper_params, paper_gmacs = TABLE6_DELTAS[name]
     detector = detector_complexity(name)
-    assert (detector.params - fpn_detector.params) / 1e6 == pytest.approx(paper_params, rel=5e-3)
-    assert (detector.macs - fpn_detector.macs) / 1e9 == pytest.approx(paper_gmacs, rel=5e-3)
+    assert (detector.params - fpn_detector.params) / 1e6 == pytest.approx(paper_params, rel=1e-3)
+    assert (detector.macs - fpn_detector.macs) / 1e9 == pytest.approx(paper_gmacs, rel=1e-3)
     # the rest of the detector is the same, so the neck alone gives the same deltas
     neck_params, neck_macs = count_neck(name)
     fpn_params, fpn_macs = count_neck("fpn")

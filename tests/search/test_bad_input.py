@@ -5,7 +5,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
@@ -146,14 +146,42 @@ def test_a_study_of_the_same_name_from_another_search(capsys, tmp_path, search_d
 
 # ---------------------------------------------------------------- Ctrl-C during setup
 
+#: What a search prints once its inputs are checked, Ray is up and the preflight has passed, as it starts timing the
+#: fixed points' iterations: the last step of setup before anything of the run is written.
+SETUP_LINE = "measuring the cost of a training iteration"
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_setup_is_one_line_and_leaves_no_run(tmp_path, search_data_root):
-    process = subprocess.Popen([sys.executable, "-m", "necksearch", "search", "--name", "cc", "--runs-dir",
-                                str(tmp_path), "--data-root", str(search_data_root), "--image-size", "64"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # importing and checking: before any trial
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    with open(tmp_path / "stderr.txt", "w+", encoding="utf-8") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "necksearch", "search", "--name", "cc", "--runs-dir",
+                                    str(tmp_path), "--data-root", str(search_data_root), "--image-size", "64"],
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True)
+        out = []
+        in_setup = threading.Event()
+
+        def read_stdout():
+            for line in process.stdout:
+                out.append(line)
+                if SETUP_LINE in line:
+                    in_setup.set()
+        reader = threading.Thread(target=read_stdout, daemon=True)
+        reader.start()
+        try:
+            for _ in range(600):  # seconds; a loaded machine takes long to import and start Ray
+                if in_setup.wait(timeout=1) or process.poll() is not None:
+                    break
+            assert in_setup.is_set(), (f"no {SETUP_LINE!r} line (exit {process.poll()}): {''.join(out)[-3000:]}\n"
+                                       f"{(tmp_path / 'stderr.txt').read_text(encoding='utf-8')[-3000:]}")
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=300)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        reader.join(timeout=60)
+        stderr.seek(0)
+        err = stderr.read()
     assert process.returncode == 2, err[-3000:]
     lines = err.strip().splitlines()
     assert lines[-1].startswith("necksearch: error: interrupted (Ctrl-C)") and "Traceback" not in err, err[-3000:]
