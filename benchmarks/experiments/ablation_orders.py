@@ -22,17 +22,29 @@ from scipy import stats
 from necksearch.files import write_text_atomic
 from necksearch.search.fidelity import pooled_std, rank_correlation
 
-#: Box AP of each ablation row as the papers print it; the label of the cells that trained the row.
+FPT_PAPER = {"fpt_bfp": 31.6, "fpt_st": 32.0, "fpt_gt": 35.1, "fpt_rt": 34.7, "fpt_st_gt": 35.7,
+             "fpt_st_rt": 35.9, "fpt_gt_rt": 36.9, "fpt": 38.0}
+FPT_SOURCE = "FPT (Zhang et al., ECCV 2020) Table 1: Mask R-CNN R50, COCO val2017, box AP"
+#: Box AP of each ablation row as the papers print it, and which cells (``label|graph`` of proxy_cells.py) trained
+#: each row as the ops are today; a graph file's cells stand for a preset when the file only pins today's defaults.
 TABLES = {
     "fpt_table1": {
-        "source": "FPT (Zhang et al., ECCV 2020) Table 1: Mask R-CNN R50, COCO val2017, box AP",
-        "label": {"fpt_rt": "fixed", "fpt_st_rt": "fixed", "fpt_gt_rt": "fixed", "fpt": "fixed"},
-        "rows": {"fpt_bfp": 31.6, "fpt_st": 32.0, "fpt_gt": 35.1, "fpt_rt": 34.7, "fpt_st_gt": 35.7,
-                 "fpt_st_rt": 35.9, "fpt_gt_rt": 36.9, "fpt": 38.0},
+        "source": FPT_SOURCE + " (ops as today: RT normalised, ST/GT zero-initialised)",
+        "cells": {"fpt_bfp": "default|fpt_bfp", "fpt_st": "zinit|fpt_st", "fpt_gt": "default|fpt_gt__zero_init",
+                  "fpt_rt": "fixed|fpt_rt", "fpt_st_gt": "default|fpt_st_gt__zero_init",
+                  "fpt_st_rt": "zinit|fpt_st_rt", "fpt_gt_rt": "zinit|fpt_gt_rt", "fpt": "zinit|fpt"},
+        "rows": FPT_PAPER,
+    },
+    "fpt_table1_gamma1": {
+        "source": FPT_SOURCE + " (RT normalised, ST/GT output BN at PyTorch's γ = 1: before zero_init)",
+        "cells": {"fpt_bfp": "default|fpt_bfp", "fpt_st": "default|fpt_st", "fpt_gt": "default|fpt_gt",
+                  "fpt_rt": "fixed|fpt_rt", "fpt_st_gt": "default|fpt_st_gt", "fpt_st_rt": "fixed|fpt_st_rt",
+                  "fpt_gt_rt": "fixed|fpt_gt_rt", "fpt": "fixed|fpt"},
+        "rows": FPT_PAPER,
     },
     "augfpn_table2": {
         "source": "AugFPN (Guo et al., CVPR 2020) Table 2: Faster R-CNN R50 1x, COCO val2017, AP",
-        "label": {},
+        "cells": {},
         "rows": {"fpn": 36.3, "augfpn_cs": 37.2, "augfpn_rfa": 37.3, "augfpn_srs": 37.1, "augfpn_cs_rfa": 37.7,
                  "augfpn_cs_srs": 38.0, "augfpn_rfa_srs": 37.9, "augfpn": 38.7},
     },
@@ -40,9 +52,9 @@ TABLES = {
 DEFAULT_FIDELITY = "3ep|128px"
 
 
-def row_maps(cells: dict, label: str, preset: str) -> dict:
-    """{seed: mAP} of one preset's finished cells at the default fidelity."""
-    prefix = f"{label}|{preset}|{DEFAULT_FIDELITY}|seed"
+def row_maps(cells: dict, label_graph: str) -> dict:
+    """{seed: mAP} of one ``label|graph``'s finished cells at the default fidelity."""
+    prefix = f"{label_graph}|{DEFAULT_FIDELITY}|seed"
     return {int(key[len(prefix):]): cell["map"] for key, cell in cells.items()
             if key.startswith(prefix) and cell.get("map") is not None}
 
@@ -50,8 +62,10 @@ def row_maps(cells: dict, label: str, preset: str) -> dict:
 def table_results(cells: dict, table: dict) -> dict:
     results = {}
     for preset, paper in table["rows"].items():
-        maps = row_maps(cells, table["label"].get(preset, "default"), preset)
-        results[preset] = {"paper": paper, "seeds": sorted(maps), "maps": [maps[s] for s in sorted(maps)]}
+        trained_as = table["cells"].get(preset, f"default|{preset}")
+        maps = row_maps(cells, trained_as)
+        results[preset] = {"paper": paper, "seeds": sorted(maps), "maps": [maps[s] for s in sorted(maps)],
+                           "cells": trained_as}
     return results
 
 
