@@ -9,9 +9,10 @@ paper is the default and the code's choice is a flag:
 * ST ``kv_pool``: keys/values average-pooled ×2 (code; keeps P2 self-attention tractable).
 * ST ``residual``: the paper's ST outputs X̂ alone (concatenated with X by the fusion); the code adds X.
 * RT ``gap_transform``: the code's 1×1 conv + BN + ReLU on the pooled vector.
-* ST/GT/LGT ``zero_init``: their output BN starts at γ = β = 0 (default), as the code's W_z (and the non-local
-  block's); the paper gives no init. With PyTorch's γ = 1 GT lost 0.01-0.03 mAP on the proxy where the paper's
-  Table 1 gains most; zero-initialised it gains (benchmarks/results/fpt_rt.md).
+* ST/GT/LGT ``zero_init``: their output BN starts at γ = β = 0, as the code's W_z (and the non-local block's); the
+  paper gives no init, and the default is PyTorch's γ = 1. Zero-initialised, GT stayed near-silent through the
+  proxy's 300 iterations, and as a pyramid's top-down step (GT's output alone) it would start the level at 0
+  (benchmarks/results/fpt_rt.md).
 * RT ``norm``: BatchNorm after each of its three convs (default). Eq. 6 names no normalisation, but the paper
   trains FPT with synchronized BN (Table 2) and the code normalises both RT branches; with bare convs RT's
   output grows with the square of the pyramid's scale and ran away on the proxy (benchmarks/results/fpt_rt.md).
@@ -91,13 +92,14 @@ class SelfTransformer(nn.Module):
         kv_pool: average-pool keys and values by 2 (3×3, stride 2) as the released code does.
         attn_dropout: dropout on attention weights (code: 0.1; paper: none).
         residual: add X to the output (released code) instead of returning the transform alone (paper).
-        zero_init: the output projection's BN starts at γ = β = 0 (default: the released code's init; the paper
-            is silent); ``False`` starts it at PyTorch's γ = 1.
+        zero_init: the output projection's BN starts at γ = β = 0 (the released code's init; the paper is silent)
+            instead of PyTorch's γ = 1. Off by default: on the proxy it leaves the transformer near-silent, and
+            where GT/LGT is a pyramid's top-down step alone it would start that level at 0.
     """
 
     def __init__(self, channels: int, num_parts: int = 2, kv_pool: bool = True,
                  scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key",
-                 attn_dropout: float = 0.0, residual: bool = False, zero_init: bool = True) -> None:
+                 attn_dropout: float = 0.0, residual: bool = False, zero_init: bool = False) -> None:
         super().__init__()
         self.kv_pool, self.attn_dropout, self.residual = kv_pool, attn_dropout, residual
         self.query, self.key, self.value = (conv(channels, channels, 1) for _ in range(3))
@@ -134,13 +136,14 @@ class GroundingTransformer(_GroundingBase):
     Args:
         num_parts: N of the mixture (4 for GT).
         reduction: d_k = channels / reduction (paper: unspecified → 1, i.e. 256; code: 2).
-        zero_init: the output projection's BN starts at γ = β = 0 (default: the released code's init; the paper
-            is silent); ``False`` starts it at PyTorch's γ = 1.
+        zero_init: the output projection's BN starts at γ = β = 0 (the released code's init; the paper is silent)
+            instead of PyTorch's γ = 1. Off by default: on the proxy it leaves the transformer near-silent, and
+            where GT/LGT is a pyramid's top-down step alone it would start that level at 0.
     """
 
     def __init__(self, channels: int, num_parts: int = 4, reduction: int = 1,
                  scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key",
-                 zero_init: bool = True) -> None:
+                 zero_init: bool = False) -> None:
         super().__init__(channels, num_parts, reduction, scale_mode, prior_from, zero_init)
 
     def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
@@ -181,7 +184,7 @@ class LocalGroundingTransformer(_GroundingBase):
 
     def __init__(self, channels: int, scale: int = 2, window: int = 5, num_parts: int = 4, reduction: int = 1,
                  scale_mode: Literal["part", "full"] = "part", prior_from: Literal["key", "query"] = "key",
-                 zero_init: bool = True) -> None:
+                 zero_init: bool = False) -> None:
         super().__init__(channels, num_parts, reduction, scale_mode, prior_from, zero_init)
         self.scale, self.window = check_scale(scale), window
 

@@ -108,12 +108,23 @@ def test_st_outputs_the_transform_alone_as_the_paper_and_adds_x_with_the_code_fl
 
 
 @pytest.mark.parametrize("op, args", [("st", {}), ("gt", {}), ("lgt", {"scale": 2})])
-def test_st_and_gt_start_at_zero_by_default_and_still_learn(op, args):
-    """The released code zero-initialises W_z's BN (γ = β = 0), so ST and GT add nothing until trained; with
-    PyTorch's γ = 1 GT lost mAP on the proxy where FPT's Table 1 gains most (issue 22)."""
-    module = build_op(op, channels=8, **args).train()
+def test_zero_init_starts_the_transform_at_zero_and_it_still_learns(op, args):
+    """``zero_init`` is the released code's W_z init (γ = β = 0): ST and GT add nothing until trained."""
+    module = build_op(op, channels=8, zero_init=True, **args).train()
     inputs = (torch.randn(2, 8, 8, 8),) if op == "st" else (torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4))
     out = module(*inputs)
     assert not out.any()
     (out - torch.randn_like(out)).pow(2).sum().backward()
     assert module.out[1].weight.grad.abs().sum() > 1e-2  # γ learns; what feeds it does once γ has moved
+
+
+@pytest.mark.parametrize("op", ["gt", "lgt"])
+def test_a_top_down_gt_step_is_not_silent_by_default(op):
+    """GT/LGT as a pyramid's top-down step return the transform alone, so a zero-initialised output would start
+    that level at 0 with no gradient to its lateral: the default keeps PyTorch's γ = 1."""
+    module = build_op(op, channels=8, **({"scale": 2} if op == "lgt" else {})).train()
+    target = torch.randn(2, 8, 8, 8, requires_grad=True)
+    out = module(target, torch.randn(2, 8, 4, 4))
+    assert out.pow(2).mean() > 0.5
+    (out * torch.randn_like(out)).sum().backward()
+    assert target.grad.abs().sum() > 0
