@@ -54,6 +54,9 @@ def main() -> None:
     for item in args.replace:
         graph, label = item.split("=", 1)
         after[graph] = cell_seeds(cells, label, graph)
+        if sorted(after[graph]) != sorted(before[graph]):
+            raise SystemExit(f"{item}: cells for seeds {sorted(after[graph])}, grid2 has {sorted(before[graph])}; "
+                             f"a replacement needs the same seeds")
     for name, table in (("grid2 as measured", before), ("with " + ", ".join(args.replace), after)):
         result = summary(table)
         print(f"{name}: seed τ {result['seed_tau']:.3f} (ρ {result['seed_rho']:.3f}), "

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -66,12 +68,21 @@ def train_cell(graph: str, seed: int, epochs: int, image_size: int, config: str 
     return {"graph": graph, "seed": seed, "epochs": epochs, "image_size": image_size, "config": config,
             "returncode": child.returncode,
             "map_by_epoch": [r["metrics"].get("coco/bbox_mAP") for r in records],
-            "map": records[-1]["metrics"].get("coco/bbox_mAP") if len(records) == epochs else None,
+            "map": next((r["metrics"].get("coco/bbox_mAP") for r in records if r["epoch"] == epochs), None),
             "neck_rms": last_metrics(records, "neck/"),
             "bbox": last_metrics(records, "coco/bbox_"),
             "wall_s": round(time.time() - start, 1),
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
             "load_avg": os.getloadavg()[0]}
+
+
+@contextlib.contextmanager
+def locked(out: Path):
+    """Hold an exclusive lock beside the results file while it is read, changed and written (several runs of
+    this script may share one file)."""
+    with open(out.with_name(f".{out.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def work_dir_of(runs: Path, key: str) -> Path:
@@ -80,12 +91,13 @@ def work_dir_of(runs: Path, key: str) -> Path:
 
 def refresh(out: Path, runs: Path) -> None:
     """Add the last epoch's bbox metrics and neck RMS to cells recorded before they were kept."""
-    results = json.loads(out.read_text())
-    for key, cell in results["cells"].items():
-        records = read_epochs(work_dir_of(runs, key))
-        if records:
-            cell.update(neck_rms=last_metrics(records, "neck/"), bbox=last_metrics(records, "coco/bbox_"))
-    write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")
+    with locked(out):
+        results = json.loads(out.read_text())
+        for key, cell in results["cells"].items():
+            records = read_epochs(work_dir_of(runs, key))
+            if records:
+                cell.update(neck_rms=last_metrics(records, "neck/"), bbox=last_metrics(records, "coco/bbox_"))
+        write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
 def main() -> None:
@@ -120,9 +132,10 @@ def main() -> None:
             futures[pool.submit(train_cell, graph, seed, args.epochs, args.image_size, args.config, work_dir)] = key
         for future in concurrent.futures.as_completed(futures):
             key, cell = futures[future], future.result()
-            results = json.loads(out.read_text()) if out.is_file() else {"cells": {}}  # another run may have added
-            results["cells"][key] = cell
-            write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")
+            with locked(out):
+                results = json.loads(out.read_text()) if out.is_file() else {"cells": {}}  # another run may have added
+                results["cells"][key] = cell
+                write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")
             print(f"{time.strftime('%H:%M:%S')} {key}: mAP {cell['map']} by epoch {cell['map_by_epoch']} "
                   f"({cell['wall_s']:.0f} s wall, {cell['cpu_s']:.0f} CPU-s, load {cell['load_avg']:.1f})", flush=True)
 

@@ -56,7 +56,8 @@ def check_ann_file(path: Path, image_dir: Optional[Path] = None, *, train: bool 
 
 
 def check_categories(path: Path, categories: List[Any]) -> Dict[int, str]:
-    """Category id → name, in the file's order: every entry has an integer id of its own and a name."""
+    """Category id → name, in the file's order: every entry has an integer id and a name of its own (mmdet maps
+    classes to ids by name, so a repeated name would leave labels without a class)."""
     names: Dict[int, str] = {}
     for index, category in enumerate(categories):
         cid = category.get("id") if isinstance(category, dict) else None
@@ -67,6 +68,8 @@ def check_categories(path: Path, categories: List[Any]) -> Dict[int, str]:
         name = category.get("name")
         if not isinstance(name, str) or not name.strip():
             raise NeckSearchError(f"{path}: category {cid} (categories[{index}]) has no name")
+        if name in names.values():
+            raise NeckSearchError(f"{path}: category {cid} (categories[{index}]) repeats the name {name!r}")
         names[cid] = name
     return names
 
@@ -93,7 +96,8 @@ def check_images(path: Path, images: List[Any], image_dir: Optional[Path]) -> Di
 def check_annotations(path: Path, annotations: List[Any], images: Dict[int, Dict[str, Any]],
                       names: Dict[int, str]) -> None:
     """Every annotation has an id of its own, names a listed image and category, and has a box of positive size
-    inside its image (:data:`BORDER_TOLERANCE`) and an area. A zero-size box whose area is 0 too passes: it marks
+    inside its image (:data:`BORDER_TOLERANCE`), an area and an ``iscrowd`` of 0 or 1 (pycocotools' evaluation
+    reads it). A zero-size box whose area is 0 too passes: it marks
     itself empty, mmdet skips it, and COCO 2017's own training file has two (on images 200365 and 550395), which
     must not stop the paper recipes."""
     seen = set()
@@ -105,6 +109,9 @@ def check_annotations(path: Path, annotations: List[Any], images: Dict[int, Dict
                                   "a bbox [x, y, width, height] and an area")
         if ann["id"] in seen:
             raise NeckSearchError(f"{path}: annotation id {ann['id']} is used twice (annotations[{index}])")
+        if ann.get("iscrowd") not in (0, 1):
+            raise NeckSearchError(f"{path}: annotation {ann['id']} needs iscrowd 0 or 1 (COCO's evaluation reads "
+                                  f"it), got {ann.get('iscrowd')!r}")
         seen.add(ann["id"])
         image = images.get(ann["image_id"])
         if image is None:

@@ -31,8 +31,8 @@ SHORT_ARGS: Dict[str, str] = {
     "up_kernel": "k_up", "down_kernel": "k_dn", "encoder_kernel": "k_en", "compressed_channels": "C_m",
     "kernel_size": "k", "drop_prob": "p", "block_size": "bs", "mlp_ratio": "mlp", "attn_dropout": "drop",
     "out_channels": "c", "context_channels": "c", "similarity": "sim", "scale_mode": "scale",
-    "prior_from": "prior", "gap_transform": "gap_tf", "project_after_aggregation": "proj_after",
-    "pooling": "pool",
+    "prior_from": "prior", "gap_transform": "gap_tf", "norm": "bn", "zero_init": "zero_γ",
+    "project_after_aggregation": "proj_after", "pooling": "pool",
 }
 
 LANE = 1.0          # vertical pitch of stacked nodes

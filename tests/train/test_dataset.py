@@ -65,6 +65,18 @@ def test_a_category_without_a_name(capsys, tmp_path):
     assert f"{root / 'annotations' / 'instances_train.json'}: category 2 (categories[1]) has no name" in line
 
 
+def test_a_repeated_category_name(capsys, tmp_path):
+    root = spoiled(tmp_path, lambda splits: [split["categories"][1].update(name="cat") for split in splits.values()])
+    line = train_error(capsys, root)
+    assert f"{root / 'annotations' / 'instances_train.json'}: category 2 (categories[1]) repeats the name 'cat'" in line
+
+
+def test_an_annotation_without_iscrowd(capsys, tmp_path):
+    root = spoiled(tmp_path, lambda splits: splits["val"]["annotations"][0].pop("iscrowd"))
+    line = train_error(capsys, root)
+    assert f"{root / 'annotations' / 'instances_val.json'}: annotation 1 needs iscrowd 0 or 1" in line
+
+
 def test_a_box_outside_its_image(capsys, tmp_path):
     root = spoiled(tmp_path, lambda splits: splits["train"]["annotations"][1].update(bbox=[24, 4, 10, 8]))
     line = train_error(capsys, root)
