@@ -1,7 +1,7 @@
 """Feature Pyramid Transformer (Zhang et al., ECCV 2020, Sec. 3): ST, GT, LGT and RT.
 
 Where the paper and its released code differ (components.md §3, ambiguity register item 8-9), the
-paper is the default and the code's choice is a flag:
+paper is the default and the code's choice is a flag, with one exception measured to be needed (RT ``norm``):
 
 * ``scale_mode``: logits of each mixture part scaled by 1/√(d_k/N) (``part``, default) or by the
   code's 1/√d_k (``full``); the paper gives none.
@@ -203,7 +203,7 @@ class LocalGroundingTransformer(_GroundingBase):
 
 @register_op("rt", slot="down", paper=FPT + ", Rendering Transformer")
 class RenderingTransformer(nn.Module):
-    """Conv3×3(Conv3×3(Q ⊙ GAP(K)) + Conv3×3-stride-s(V)), Q the coarse target, K = V the fine source.
+    """BN-Conv3×3(BN-Conv3×3(Q ⊙ GAP(K)) + BN-Conv3×3-stride-s(V)), Q the coarse target, K = V the fine source.
 
     FPT Sec. 3.4, Eq. 6 (Fig. 3(d)): w = GAP(K), Q_att = Q ⊙ w, V_dow = F_sconv(V),
     X̂ᶜ = F_add(F_conv(Q_att), V_dow) with F_add a sum followed by a 3×3 conv.
