@@ -123,7 +123,8 @@ def check_options(tile: int, overlap: int) -> None:
     if not low <= tile <= high:
         raise NeckSearchError(f"tile (--tile) must be {low}..{high} px, got {tile}")
     if not 0 <= overlap <= tile // 2:
-        raise NeckSearchError(f"overlap (--overlap) must be 0..{tile // 2} px (at most half the tile), got {overlap}")
+        raise NeckSearchError(f"overlap (--overlap, default {DEFAULT_OVERLAP}) must be 0..{tile // 2} px for a {tile} px "
+                              f"tile (at most half the tile), got {overlap}")
 
 
 def source_files() -> Dict[str, Path]:

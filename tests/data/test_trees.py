@@ -206,8 +206,12 @@ def test_a_changed_file_is_named(tmp_path, monkeypatch):
 @pytest.mark.parametrize("options, message", [
     (dict(tile=127), "tile (--tile) must be 128..2472 px, got 127"),
     (dict(tile=2473), "tile (--tile) must be 128..2472 px, got 2473"),
-    (dict(overlap=-1), "overlap (--overlap) must be 0..200 px (at most half the tile), got -1"),
-    (dict(tile=256, overlap=129), "overlap (--overlap) must be 0..128 px (at most half the tile), got 129"),
+    (dict(overlap=-1), "overlap (--overlap, default 110) must be 0..200 px for a 400 px tile (at most half the tile), "
+                       "got -1"),
+    (dict(tile=256, overlap=129), "overlap (--overlap, default 110) must be 0..128 px for a 256 px tile (at most half "
+                                  "the tile), got 129"),
+    (dict(tile=200), "overlap (--overlap, default 110) must be 0..100 px for a 200 px tile (at most half the tile), "
+                     "got 110"),
 ])
 def test_options_out_of_range_name_the_option_and_range(tmp_path, options, message):
     with pytest.raises(NeckSearchError, match=re.escape(message)):
