@@ -221,9 +221,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                          resume=args.resume, data_root=args.data_root, seed=args.seed,
                          image_size=args.image_size, data_fraction=args.data_fraction,
                          trust_checkpoint=args.trust_checkpoint)
-    lines = (work_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines() \
-        if (work_dir / "metrics.jsonl").is_file() else []
-    print(json.dumps({"work_dir": str(work_dir), "last": json.loads(lines[-1]) if lines else None}))
+    from necksearch.train.hooks import read_metrics
+    records = read_metrics(work_dir)
+    print(json.dumps({"work_dir": str(work_dir), "last": records[-1] if records else None}))
     return 0
 
 

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from necksearch.files import write_text_atomic
+from necksearch.train.hooks import read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 NECKSEARCH = [sys.executable, "-m", "necksearch"]
@@ -35,12 +36,6 @@ NECKSEARCH = [sys.executable, "-m", "necksearch"]
 
 def cell_key(label: str, graph: str, epochs: int, image_size: int, seed: int) -> str:
     return f"{label}|{Path(graph).stem}|{epochs}ep|{image_size}px|seed{seed}"
-
-
-def read_epochs(work_dir: Path) -> list:
-    lines = (work_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines() \
-        if (work_dir / "metrics.jsonl").is_file() else []
-    return [json.loads(line) for line in lines]
 
 
 def last_metrics(records: list, prefix: str) -> dict:
@@ -61,7 +56,7 @@ def train_cell(graph: str, seed: int, epochs: int, image_size: int, config: str 
         child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time, not its sibling's
         child.returncode = os.waitstatus_to_exitcode(status)
-    records = read_epochs(work_dir)
+    records = read_metrics(work_dir)
     checkpoints = sorted(work_dir.glob("epoch_*.pth"), key=lambda path: int(path.stem.split("_")[1]))
     for checkpoint in checkpoints[:-1]:  # the last one is what fpt_rt_stats.py --checkpoint reads
         checkpoint.unlink()
@@ -94,7 +89,7 @@ def refresh(out: Path, runs: Path) -> None:
     with locked(out):
         results = json.loads(out.read_text())
         for key, cell in results["cells"].items():
-            records = read_epochs(work_dir_of(runs, key))
+            records = read_metrics(work_dir_of(runs, key))
             if records:
                 cell.update(neck_rms=last_metrics(records, "neck/"), bbox=last_metrics(records, "coco/bbox_"))
         write_text_atomic(out, json.dumps(results, indent=1, sort_keys=True) + "\n")

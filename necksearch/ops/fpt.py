@@ -67,7 +67,9 @@ class OutputProjection(nn.Sequential):
     """BN(Conv1×1(x̂)) back to the pyramid width (FPT code's W_z / ACF output).
 
     ``zero_init``: BN's γ and β start at 0, so the transformer's output is 0 until it learns one, as the released
-    code initialises W_z (after the non-local block, Wang et al. CVPR 2018, that ST and GT build on).
+    code initialises W_z (after the non-local block, Wang et al. CVPR 2018, that ST and GT build on); the paper is
+    silent. Off by default: on the proxy a zero-initialised GT stayed near-silent through training, and where GT or
+    LGT is a pyramid's top-down step on its own it would start that level at 0.
     """
 
     def __init__(self, in_channels: int, out_channels: int, zero_init: bool = False) -> None:
@@ -92,9 +94,8 @@ class SelfTransformer(nn.Module):
         kv_pool: average-pool keys and values by 2 (3×3, stride 2) as the released code does.
         attn_dropout: dropout on attention weights (code: 0.1; paper: none).
         residual: add X to the output (released code) instead of returning the transform alone (paper).
-        zero_init: the output projection's BN starts at γ = β = 0 (the released code's init; the paper is silent)
-            instead of PyTorch's γ = 1. Off by default: on the proxy it leaves the transformer near-silent, and
-            where GT/LGT is a pyramid's top-down step alone it would start that level at 0.
+        zero_init: start the output projection's BN at γ = β = 0, the released code's init (see
+            :class:`OutputProjection` for why it is off by default).
     """
 
     def __init__(self, channels: int, num_parts: int = 2, kv_pool: bool = True,
@@ -136,9 +137,8 @@ class GroundingTransformer(_GroundingBase):
     Args:
         num_parts: N of the mixture (4 for GT).
         reduction: d_k = channels / reduction (paper: unspecified → 1, i.e. 256; code: 2).
-        zero_init: the output projection's BN starts at γ = β = 0 (the released code's init; the paper is silent)
-            instead of PyTorch's γ = 1. Off by default: on the proxy it leaves the transformer near-silent, and
-            where GT/LGT is a pyramid's top-down step alone it would start that level at 0.
+        zero_init: start the output projection's BN at γ = β = 0, the released code's init (see
+            :class:`OutputProjection` for why it is off by default).
     """
 
     def __init__(self, channels: int, num_parts: int = 4, reduction: int = 1,

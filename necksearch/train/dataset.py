@@ -33,9 +33,21 @@ Split = Tuple[Path, Dict[str, Any]]
 
 
 def check_ann_file(path: Path, image_dir: Optional[Path] = None, *, train: bool = False) -> Dict[str, Any]:
-    """A COCO annotation file that parses, has images, annotations and categories lists and at least one image,
-    and whose entries are sound (:func:`check_categories`, :func:`check_images`, :func:`check_annotations`);
-    with ``image_dir``, every image file it lists is there; with ``train``, it has annotations to learn from."""
+    """A COCO annotation file that :func:`read_ann_file` reads and whose entries are sound
+    (:func:`check_categories`, :func:`check_images`, :func:`check_annotations`); with ``image_dir``, every image
+    file it lists is there; with ``train``, it has annotations to learn from."""
+    data = read_ann_file(path)
+    if train and not data["annotations"]:
+        raise NeckSearchError(f"annotation file {path} has no annotations: a training split needs boxes to learn from")
+    names = check_categories(path, data["categories"])
+    images = check_images(path, data["images"], image_dir)
+    check_annotations(path, data["annotations"], images, names)
+    return data
+
+
+def read_ann_file(path: Path) -> Dict[str, Any]:
+    """A COCO annotation file that parses and has images, annotations and categories lists, with at least one
+    image; its entries are not checked (:func:`check_ann_file` does that, once, when the data is resolved)."""
     if not path.is_file():
         raise NeckSearchError(f"annotation file {path} does not exist")
     try:
@@ -47,11 +59,6 @@ def check_ann_file(path: Path, image_dir: Optional[Path] = None, *, train: bool 
         raise NeckSearchError(f"annotation file {path} is not COCO: it needs images, annotations and categories lists")
     if not data["images"]:
         raise NeckSearchError(f"annotation file {path} has no images")
-    if train and not data["annotations"]:
-        raise NeckSearchError(f"annotation file {path} has no annotations: a training split needs boxes to learn from")
-    names = check_categories(path, data["categories"])
-    images = check_images(path, data["images"], image_dir)
-    check_annotations(path, data["annotations"], images, names)
     return data
 
 

@@ -32,6 +32,14 @@ def _plain(value):
     return value
 
 
+def read_metrics(work_dir: Path) -> list:
+    """The ``{"epoch", "iter", "metrics"}`` records that :class:`NeckSearchMetricsHook` appended to
+    ``WORK_DIR/metrics.jsonl``, oldest first (none when the training has not finished an epoch)."""
+    path = Path(work_dir) / "metrics.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return [json.loads(line) for line in lines]
+
+
 @HOOKS.register_module(force=True)
 class NeckSearchMetricsHook(Hook):
     priority = "LOW"

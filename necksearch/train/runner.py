@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 from necksearch.errors import NeckSearchError
 from necksearch.resources import resource_dir
-from necksearch.train.dataset import check_ann_file, fit_config
+from necksearch.train.dataset import check_ann_file, fit_config, read_ann_file
 
 if TYPE_CHECKING:
     from necksearch.graph import NeckGraph
@@ -160,7 +160,9 @@ def set_fidelity(cfg, image_size: Optional[int] = None, data_fraction: Optional[
             raise NeckSearchError(f"--data-fraction must be in (0, 1], got {data_fraction}")
         if data_fraction < 1:
             train_set = dict(_datasets(cfg))["train_dataloader"]
-            images = len(check_ann_file(Path(train_set["data_root"]) / train_set["ann_file"])["images"])
+            # the image count only: the entries were checked when the data root was resolved, and this runs
+            # for every training config (every trial of a search)
+            images = len(read_ann_file(Path(train_set["data_root"]) / train_set["ann_file"])["images"])
             train_set["indices"] = max(1, round(images * data_fraction))
 
 
