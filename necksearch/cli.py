@@ -30,7 +30,8 @@ BENCH_IMAGE = {"cuda": (1280, 832), "cpu": (640, 416)}
 def cmd_ops(args: argparse.Namespace) -> int:
     if args.write_records:
         return _write_records()
-    from necksearch.ops import SLOTS, list_ops
+    from necksearch.catalogue.slot import SLOTS
+    from necksearch.ops import list_ops
     specs = [s for s in list_ops() if args.slot is None or s.slot == args.slot]
     if args.json:
         print(json.dumps([s.as_dict() for s in specs], indent=2))
@@ -47,10 +48,10 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 
 def _write_records() -> int:
-    """Regenerate ``necksearch/ops/records.json`` from the built-in operations' ``register_op`` declarations."""
-    from necksearch.graph.catalogue import declared_records
-    from necksearch.ops.record import RECORDS_FILE, dump_records
+    """Regenerate ``necksearch/catalogue/records.json`` from the built-in operations' ``register_op`` declarations."""
+    from necksearch.catalogue.record import RECORDS_FILE, dump_records
     from necksearch.files import write_text_atomic
+    from necksearch.ops.families import declared_records
     text = dump_records(declared_records())
     changed = not RECORDS_FILE.is_file() or RECORDS_FILE.read_text(encoding="utf-8") != text
     if changed:
@@ -242,8 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     ops = sub.add_parser("ops", help="list every node operation with its slot, source paper and defaults")
     ops.add_argument("--json", action="store_true", help="print a JSON list of {name, slot, paper, summary, defaults}")
     ops.add_argument("--write-records", action="store_true",
-                     help="(maintainers) regenerate necksearch/ops/records.json, the torch-free copy of the built-in "
-                          "operations' records, from their register_op declarations")
+                     help="(maintainers) regenerate necksearch/catalogue/records.json, the torch-free copy of the "
+                          "built-in operations' records, from their register_op declarations")
     ops.add_argument("--slot", help="only operations of this slot")
     ops.set_defaults(func=cmd_ops)
 
@@ -308,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "DIR/annotations/instances_{train,val}.json; train on it with "
                                           "`necksearch train --data DIR`")
     trees.add_argument("--out", required=True, metavar="DIR", help="the dataset directory to create")
-    trees.add_argument("--tile", type=int, metavar="N", help="tile side in px, 128..2472 (default 400)")
+    trees.add_argument("--tile", type=int, metavar="N", help="tile side in px, 128..2472 (default 256)")
     trees.add_argument("--overlap", type=int, metavar="N",
                        help="least overlap of neighbouring tiles in px, 0..tile/2 (default 110, at least the "
                             "largest crown, so every crown is whole in some tile)")
@@ -341,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     from necksearch.search.cli import add_dashboard_parser; add_dashboard_parser(sub)
     from necksearch.search.cli import add_reproduce_parser; add_reproduce_parser(sub)
     from necksearch.search.cli import add_fidelity_parser; add_fidelity_parser(sub)
+    from necksearch.search.cli import add_confirm_parser; add_confirm_parser(sub)
     return parser
 
 

@@ -53,3 +53,15 @@ def write_coco(root, splits: dict):
             Image.new("RGB", (32, 24)).save(root / split / image["file_name"])
         (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(data), encoding="utf-8")
     return root
+
+
+def modules_after(statement: str) -> list:
+    """The names of the modules loaded in a fresh Python process once it has run ``statement`` (imports, usually),
+    sorted."""
+    import json
+    import subprocess
+    import sys
+    code = f"{statement}\nimport json as _json, sys as _sys\nprint(_json.dumps(sorted(_sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.splitlines()[-1])

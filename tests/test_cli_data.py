@@ -47,7 +47,7 @@ def test_trees_prints_counts_then_refuses_a_non_empty_dir_with_one_line(tmp_path
     assert main(["data", "trees", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert captured.out.strip() == str(out)
-    assert captured.err == "[trees] train: 71 tiles, 1248 boxes; val: 17 tiles, 588 boxes\n"
+    assert captured.err == "[trees] train: 233 tiles, 1898 boxes; val: 60 tiles, 865 boxes\n"
     assert main(["data", "trees", "--out", str(out), "--tile", "512"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("necksearch: error: ") and str(out) in err and "--force" in err and len(err.splitlines()) == 1

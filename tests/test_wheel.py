@@ -60,7 +60,7 @@ def test_the_wheel_carries_the_spaces_configs_and_presets(wheel):
                      "necksearch/_data/configs/proxy/faster-rcnn_effnet-lite0_fpn_synth.py",
                      "necksearch/_data/configs/_base_/default_runtime.py",
                      "necksearch/presets/a2fpn.yaml", "necksearch/search/rank_fidelity.json",
-                     "necksearch/ops/records.json"):
+                     "necksearch/catalogue/records.json"):
         assert resource in names
     assert not any("__pycache__" in name for name in names)
 

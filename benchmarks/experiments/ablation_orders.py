@@ -20,7 +20,7 @@ from pathlib import Path
 from scipy import stats
 
 from necksearch.files import write_text_atomic
-from necksearch.search.fidelity import pooled_std, rank_correlation
+from necksearch.search.statistics import pooled_std, rank_correlation, welch_interval
 
 FPT_PAPER = {"fpt_bfp": 31.6, "fpt_st": 32.0, "fpt_gt": 35.1, "fpt_rt": 34.7, "fpt_st_gt": 35.7,
              "fpt_st_rt": 35.9, "fpt_gt_rt": 36.9, "fpt": 38.0}
@@ -68,17 +68,6 @@ def table_results(cells: dict, table: dict) -> dict:
         results[preset] = {"paper": paper, "seeds": sorted(maps), "maps": [maps[s] for s in sorted(maps)],
                            "cells": trained_as}
     return results
-
-
-def welch_interval(a: list, b: list) -> tuple:
-    """Mean of b − a and its Welch 95% interval (Welch–Satterthwaite degrees of freedom)."""
-    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    diff = statistics.mean(b) - statistics.mean(a)
-    if va + vb == 0:
-        return diff, diff, diff
-    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    half = stats.t.ppf(0.975, dof) * (va + vb) ** 0.5
-    return diff, diff - half, diff + half
 
 
 def agreement(rows: dict) -> dict:

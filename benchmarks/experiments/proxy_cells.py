@@ -11,8 +11,8 @@ machine's load average.
         --graphs fpt_gt,fpt_gt_rt --seeds 0,1,2 --image-size 128 --jobs 2
 
 ``--graphs`` takes preset names or graph files (a file's stem names it in the results). ``--config``
-trains on another base config (default: the default proxy) and ``--label`` names that regime in the
-cell keys, so that probes of one graph under several regimes sit side by side in one file.
+trains on another base config (default: the default proxy), ``--data DIR`` on another COCO dataset, and
+``--label`` names that regime in the cell keys, so that probes of one graph under several regimes sit side by side in one file.
 """
 from __future__ import annotations
 
@@ -43,11 +43,13 @@ def last_metrics(records: list, prefix: str) -> dict:
     return {k: v for k, v in (records[-1]["metrics"] if records else {}).items() if k.startswith(prefix)}
 
 
-def train_cell(graph: str, seed: int, epochs: int, image_size: int, config: str | None, work_dir: Path) -> dict:
+def train_cell(graph: str, seed: int, epochs: int, image_size: int, config: str | None, work_dir: Path,
+               data: str | None = None) -> dict:
     """One training in a child process with one thread; its per-epoch record."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     command = [*NECKSEARCH, "train", *([config] if config else []), "--graph", graph, "--seed", str(seed),
-               "--epochs", str(epochs), "--image-size", str(image_size), "--work-dir", str(work_dir)]
+               "--epochs", str(epochs), "--image-size", str(image_size), "--work-dir", str(work_dir),
+               *(["--data", data] if data else [])]
     if (work_dir / "metrics.jsonl").is_file() and any(work_dir.glob("epoch_*.pth")):
         command.append("--resume")
     start = time.time()
@@ -60,7 +62,7 @@ def train_cell(graph: str, seed: int, epochs: int, image_size: int, config: str 
     checkpoints = sorted(work_dir.glob("epoch_*.pth"), key=lambda path: int(path.stem.split("_")[1]))
     for checkpoint in checkpoints[:-1]:  # the last one is what fpt_rt_stats.py --checkpoint reads
         checkpoint.unlink()
-    return {"graph": graph, "seed": seed, "epochs": epochs, "image_size": image_size, "config": config,
+    return {"graph": graph, "seed": seed, "epochs": epochs, "image_size": image_size, "config": config, "data": data,
             "returncode": child.returncode,
             "map_by_epoch": [r["metrics"].get("coco/bbox_mAP") for r in records],
             "map": next((r["metrics"].get("coco/bbox_mAP") for r in records if r["epoch"] == epochs), None),
@@ -103,6 +105,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--config", help="base config (default: the default proxy)")
+    parser.add_argument("--data", help="a COCO dataset directory (necksearch train --data; default: the config's)")
     parser.add_argument("--label", default="default", help="the regime's name in the cell keys")
     parser.add_argument("--runs", default="runs/cells", help="where the cells' work directories go")
     parser.add_argument("--jobs", type=int, default=2, help="trainings at once (one thread each)")
@@ -124,7 +127,8 @@ def main() -> None:
         for graph, seed in todo:
             key = cell_key(args.label, graph, args.epochs, args.image_size, seed)
             work_dir = work_dir_of(ROOT / args.runs, key)
-            futures[pool.submit(train_cell, graph, seed, args.epochs, args.image_size, args.config, work_dir)] = key
+            futures[pool.submit(train_cell, graph, seed, args.epochs, args.image_size, args.config, work_dir,
+                                  args.data)] = key
         for future in concurrent.futures.as_completed(futures):
             key, cell = futures[future], future.result()
             with locked(out):

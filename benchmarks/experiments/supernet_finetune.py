@@ -31,7 +31,8 @@ import torch
 
 from necksearch.graph import NeckGraph
 from necksearch.search import supernet
-from necksearch.search.fidelity import rank_correlation, sub_settings, trained_graphs
+from necksearch.search.fidelity import sub_settings, trained_graphs
+from necksearch.search.statistics import rank_correlation
 from necksearch.search.run import normalise
 
 

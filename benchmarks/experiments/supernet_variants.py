@@ -19,7 +19,8 @@ Work directories go to /tmp/snx/NAME. (The per-path head fine-tuning variant of 
 import dataclasses, json, os, sys, time
 from pathlib import Path
 import torch
-from necksearch.search.fidelity import sub_settings, trained_graphs, rank_correlation
+from necksearch.search.fidelity import sub_settings, trained_graphs
+from necksearch.search.statistics import rank_correlation
 from necksearch.search.run import normalise
 from necksearch.search import supernet
 from necksearch.nn import super_neck

@@ -58,8 +58,8 @@ from torch import nn
 from necksearch.analysis.counters import Tally, paper_rule, tally_for
 from necksearch.errors import NeckSearchError
 from necksearch.graph import NeckGraph
-from necksearch.graph.catalogue import RESNET50_WIDTHS
 from necksearch.graph.presets import GraphSpec, resolve_graph
+from necksearch.graph.shapes import RESNET50_WIDTHS
 from necksearch.graph.structure import backbone_level
 from necksearch.ops.slots import level_size
 

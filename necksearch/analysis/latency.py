@@ -14,8 +14,8 @@ from typing import Any, Callable, List, Sequence
 import torch
 
 from necksearch.errors import NeckSearchError
-from necksearch.graph.catalogue import RESNET50_WIDTHS
 from necksearch.graph.presets import GraphSpec, resolve_graph
+from necksearch.graph.shapes import RESNET50_WIDTHS
 from necksearch.graph.structure import backbone_level
 
 #: Half of the papers' 1280×832 in each side: a CPU worker measures a heavy neck in seconds.

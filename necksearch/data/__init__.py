@@ -33,8 +33,8 @@ from necksearch.data.mmdet_cfg import synthetic_dataset_cfg
 from necksearch.data.shapes import CLASSES
 from necksearch.data.synth import (DEFAULT_HW, DEFAULT_SEED, DEFAULT_TRAIN, DEFAULT_VAL, GENERATOR_VERSION,
                                    default_root, ensure_synthetic_coco, make_synthetic_coco)
-from necksearch.data.trees import make_trees_coco
+from necksearch.data.trees import ensure_trees_coco, make_trees_coco
 
 __all__ = ["AREA_RANGES", "CLASSES", "DEFAULT_HW", "DEFAULT_SEED", "DEFAULT_TRAIN", "DEFAULT_VAL",
            "GENERATOR_VERSION", "dataset_stats", "default_root", "ensure_synthetic_coco", "make_synthetic_coco",
-           "make_trees_coco", "synthetic_dataset_cfg"]
+           "ensure_trees_coco", "make_trees_coco", "synthetic_dataset_cfg"]

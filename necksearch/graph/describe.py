@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Mapping
 
-from necksearch.graph.catalogue import PLAIN_OPS
+from necksearch.catalogue.tables import PLAIN_OPS
 from necksearch.graph.nodes import DetectorChoices, Node
 from necksearch.graph.serial import detector_to_dict
 from necksearch.graph.shapes import NodeShape

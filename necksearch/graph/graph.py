@@ -75,8 +75,8 @@ class NeckGraph:
     def with_channels(self, channels: int, in_channels: Mapping[str, int] | None = None) -> NeckGraph:
         """The same graph at pyramid width ``channels``, its width-tied arguments scaled with it.
 
-        The arguments in ``catalogue.WIDTH_SCALED_ARGS`` keep their ratio to the pyramid width: an
-        A²-FPN-Lite at width 64 has MGC context 32 (the paper's c/2) and entities n_i = 32..8 (the paper's
+        The arguments in ``necksearch.catalogue.tables.WIDTH_SCALED_ARGS`` keep their ratio to the pyramid width:
+        an A²-FPN-Lite at width 64 has MGC context 32 (the paper's c/2) and entities n_i = 32..8 (the paper's
         n_i = 32(6-i) at 256). With backbone widths ``in_channels``, n_i is also capped at c_i so that the
         orthogonality of Eq. 2 (W_ψ W_ψᵀ = I, n_i ≤ c_i) can hold.
         """

@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
-from necksearch.graph.catalogue import OP_DEFAULTS
+from necksearch.catalogue.tables import OP_DEFAULTS
 from necksearch.graph.errors import field_error
 from necksearch.graph.nodes import Node
 from necksearch.graph.serial import detector_to_dict

@@ -5,10 +5,13 @@ import dataclasses
 import re
 from typing import Any, Mapping, Optional, Tuple
 
-from necksearch.graph.catalogue import MAX_LEVEL
+from necksearch.catalogue.tables import INPUT_COUNT_ARGS
 from necksearch.graph.errors import field_error
 from necksearch.graph.values import FrozenArgs, check_int, check_names, check_str, check_weight, freeze_mapping
 
+
+#: The coarsest level a graph may name (stride 2^31 is beyond any image).
+MAX_LEVEL = 31
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -19,10 +22,11 @@ class Node:
 
     Attributes:
         name: unique within the graph; other nodes and the outputs refer to it.
-        op: a registered operation (``necksearch.graph.catalogue.OP_SLOTS``), not a ``roi`` one.
+        op: a registered operation (``necksearch.catalogue.tables.OP_SLOTS``), not a ``roi`` one.
         inputs: backbone inputs or node names; a fusion's first input is its target.
         args: the op's keyword hyper-parameters (frozen, sorted), plus ``out_channels`` /
-            ``context_channels`` where the slot has them; ``concat`` gets ``num_inputs`` filled in.
+            ``context_channels`` where the slot has them; an op's input count argument (concat's ``num_inputs``,
+            ``INPUT_COUNT_ARGS``) is filled in.
         level: optional; checked against inference, and sets the level of an ``extra`` node.
     """
 
@@ -39,8 +43,9 @@ class Node:
         check_str(self.op, where, "op")
         inputs = check_names(self.inputs, where, "inputs")
         args = freeze_mapping(self.args, where, "args")
-        if self.op == "concat" and "num_inputs" not in args:
-            args = FrozenArgs({**args, "num_inputs": len(inputs)})
+        count = INPUT_COUNT_ARGS.get(self.op)
+        if count is not None and count not in args:
+            args = FrozenArgs({**args, count: len(inputs)})
         if self.level is not None:
             check_int(self.level, where, "level", 0, MAX_LEVEL)
         object.__setattr__(self, "inputs", inputs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
-from necksearch.graph.catalogue import INPUT_BOUNDED_ARGS, OP_DEFAULTS, WIDTH_SCALED_ARGS
+from necksearch.catalogue.tables import INPUT_BOUNDED_ARGS, OP_DEFAULTS, WIDTH_SCALED_ARGS
 from necksearch.graph.nodes import Node
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """Shape inference: every node's level, width and kind before any forward pass (detectron2's ShapeSpec).
 
-Each node follows its op's :class:`~necksearch.ops.slot.Slot`: the level rule, which input may be a context, the
+Each node follows its op's :class:`~necksearch.catalogue.slot.Slot`: the level rule, which input may be a context, the
 width argument and the shape rule (:data:`_RULES`, keyed by ``Slot.output``). The first input of a fusion is its
 *target*: the output has the target's level and width.
 """
@@ -9,14 +9,18 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional
 
-from necksearch.graph.catalogue import MAX_LEVEL, OP_SLOTS, RESNET50_WIDTHS, SAME_WIDTH_OPS, VARIADIC_OPS
+from necksearch.catalogue.slot import SLOTS, Slot
+from necksearch.catalogue.tables import OP_SLOTS, SAME_WIDTH_OPS, VARIADIC_OPS
 from necksearch.graph.errors import GraphError, field_error
+from necksearch.graph.nodes import MAX_LEVEL, Node
 from necksearch.graph.structure import backbone_level, check_structure
-from necksearch.ops.slot import SLOTS, Slot
 
 if TYPE_CHECKING:
     from necksearch.graph.graph import NeckGraph
-    from necksearch.graph.nodes import Node
+
+
+#: Backbone widths assumed when none are given (ResNet-50).
+RESNET50_WIDTHS: Dict[str, int] = {"c2": 256, "c3": 512, "c4": 1024, "c5": 2048}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,13 +5,13 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Dict, Iterable, List, Tuple
 
-from necksearch.graph.catalogue import MAX_LEVEL, OP_ARGS, OP_SLOTS, WIDTH_ARGS, arity
-from necksearch.ops.slot import SLOTS
+from necksearch.catalogue.slot import SLOTS
+from necksearch.catalogue.tables import INPUT_COUNT_ARGS, OP_ARGS, OP_SLOTS, WIDTH_ARGS, arity
 from necksearch.graph.errors import GraphError, field_error
+from necksearch.graph.nodes import MAX_LEVEL, Node
 
 if TYPE_CHECKING:
     from necksearch.graph.graph import NeckGraph
-    from necksearch.graph.nodes import Node
 
 _BACKBONE_LEVEL = re.compile(r"c([0-9]{1,2})")
 
@@ -82,9 +82,10 @@ def _check_args(node: Node) -> None:
             raise field_error(f"node {node.name!r}", "args",
                               f"op {node.op!r} has no argument {key!r}{_suggest(key, accepted)}; "
                               f"it takes {', '.join(sorted(accepted)) or 'none'}")
-    if node.op == "concat" and node.args["num_inputs"] != len(node.inputs):
+    count = INPUT_COUNT_ARGS.get(node.op)
+    if count is not None and node.args[count] != len(node.inputs):
         raise field_error(f"node {node.name!r}", "args",
-                          f"num_inputs is {node.args['num_inputs']!r} but the node has {len(node.inputs)} inputs")
+                          f"{count} is {node.args[count]!r} but the node has {len(node.inputs)} inputs")
 
 
 def _check_references(graph: NeckGraph) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, Mapping
 
-from necksearch.graph.catalogue import OP_ARGS, ORTHOGONAL_LOSS_OPS, ROI_EXTRACTORS
+from necksearch.catalogue.tables import DETECTOR_OPS, OP_ARGS, ORTHOGONAL_LOSS_OPS, ROI_EXTRACTORS
 from necksearch.graph.errors import field_error
 from necksearch.graph.shapes import NodeShape, propagate
 from necksearch.graph.structure import reachable_from_outputs
@@ -60,10 +60,11 @@ def _check_detector(graph: NeckGraph) -> None:
     if detector.roi_extractor not in ROI_EXTRACTORS:
         raise field_error("detector", "roi_extractor", f"expected one of {', '.join(ROI_EXTRACTORS)}, "
                                                        f"got {detector.roi_extractor!r}")
-    unknown = sorted(set(detector.output_dropblock or ()) - OP_ARGS["dropblock"])
+    dropblock = DETECTOR_OPS["output_dropblock"]
+    unknown = sorted(set(detector.output_dropblock or ()) - OP_ARGS[dropblock])
     if unknown:
-        raise field_error("detector", "output_dropblock", f"dropblock has no argument {unknown[0]!r}; "
-                                                          f"it takes {', '.join(sorted(OP_ARGS['dropblock']))}")
+        raise field_error("detector", "output_dropblock", f"{dropblock} has no argument {unknown[0]!r}; "
+                                                          f"it takes {', '.join(sorted(OP_ARGS[dropblock]))}")
     if detector.mgc_orthogonal_weight and not any(node.op in ORTHOGONAL_LOSS_OPS for node in graph.nodes):
         raise field_error("detector", "mgc_orthogonal_weight", f"{detector.mgc_orthogonal_weight} but no node "
                                                                f"has an orthogonal loss "

@@ -31,8 +31,8 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
+from necksearch.catalogue.tables import OP_SLOTS
 from necksearch.graph import GraphError, NeckGraph
-from necksearch.graph.catalogue import OP_SLOTS
 from necksearch.graph.presets import GraphSpec, resolve_graph
 
 #: mmdet's shipped configs used as bases (relative to ``mmdet/.mim/configs``).

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence
 
+from necksearch.catalogue.tables import OP_SLOTS
 from necksearch.graph import GraphError, NeckGraph, NodeShape
-from necksearch.graph.catalogue import OP_SLOTS
 from necksearch.graph.presets import resolve_graph
 
 #: Slots whose nodes extract one backbone level into the pyramid (with or without a context).

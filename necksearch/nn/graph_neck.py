@@ -12,12 +12,12 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 import torch
 from torch import nn
 
+from necksearch.catalogue.slot import SLOTS
+from necksearch.catalogue.tables import OP_SLOTS
 from necksearch.graph import GraphError, NeckGraph, NodeShape
-from necksearch.graph.catalogue import OP_SLOTS
 from necksearch.graph.presets import GraphSpec, resolve_graph
 from necksearch.nn.mmdet_compat import mmdet_layout, rename_mmdet_keys
 from necksearch.ops import get_op
-from necksearch.ops.slot import SLOTS
 
 
 

@@ -1,14 +1,14 @@
 """Neck node operations: one registry, every component of A²-FPN, FPT, MSSA/MSCA and AugFPN.
 
-The package imports lazily: ``necksearch.ops.record`` and ``necksearch.ops.slot`` (the torch-free records and
-slots) load without torch, and the first use of a registry name below imports torch and registers every
-operation.
+Each operation's record (slot, paper, hyper-parameters) lives in the torch-free catalogue
+(:mod:`necksearch.catalogue`). The package imports lazily: the first use of a registry name below imports torch
+and registers every operation.
 """
 import importlib
 from typing import Any
 
-_EXPORTS = {"OPS": "registry", "OpSpec": "registry", "build_op": "registry", "get_op": "registry",
-            "list_ops": "registry", "register_op": "registry", "SLOTS": "slot"}
+_EXPORTS = {"OPS": "registry", "OpSpec": "registry", "register_op": "registry", "build_op": "families",
+            "get_op": "families", "list_ops": "families"}
 
 __all__ = sorted(_EXPORTS)
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import drop_block2d
 
-from necksearch.ops.record import ODD_KERNEL, PROBABILITY
+from necksearch.catalogue.domain import ODD_KERNEL, PROBABILITY
 from necksearch.ops.registry import register_op
 from necksearch.ops.resize import UP_MODES, check_scale, resize_to
 
@@ -75,7 +75,7 @@ class Sum(nn.Module):
 
 
 @register_op("concat", slot="up", paper="Attention-based Feature Aggregation (ICLR 2022 submission), FPN-cat baseline",
-             args={"num_inputs": {"low": 2, "derived": True}, "kernel_size": ODD_KERNEL}, variadic=True)
+             args={"num_inputs": {"low": 2}, "kernel_size": ODD_KERNEL}, variadic=True, input_count="num_inputs")
 class Concat(nn.Module):
     """Conv_{k×k}(concat[target, resized sources]) with n·c → c channels.
 
@@ -145,7 +145,7 @@ class ConvDown(nn.Module):
 
 
 @register_op("dropblock", slot="unary", paper="DropBlock (Ghiasi et al., NeurIPS 2018), as used by FPT",
-             args={"drop_prob": PROBABILITY, "block_size": ODD_KERNEL})
+             args={"drop_prob": PROBABILITY, "block_size": ODD_KERNEL}, detector_field="output_dropblock")
 class DropBlock(nn.Module):
     """DropBlock on a map (torchvision's ``drop_block2d``); identity at inference.
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from necksearch.ops.basic import conv
-from necksearch.ops.record import ODD_KERNEL, POSITIVE
+from necksearch.catalogue.domain import ODD_KERNEL, POSITIVE
 from necksearch.ops.registry import register_op
 from necksearch.ops.reassembly import cap_reassemble, carafe_reassemble, fit_to
 from necksearch.ops.resize import check_scale

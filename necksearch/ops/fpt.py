@@ -28,7 +28,7 @@ from torch import nn
 
 from necksearch.ops.attention import mixture_of_softmaxes
 from necksearch.ops.basic import conv
-from necksearch.ops.record import ODD_KERNEL, POSITIVE, PROBABILITY
+from necksearch.catalogue.domain import ODD_KERNEL, POSITIVE, PROBABILITY
 from necksearch.ops.registry import register_op
 from necksearch.ops.resize import check_scale
 
@@ -130,7 +130,7 @@ class _GroundingBase(nn.Module):
 
 
 @register_op("gt", slot="up", paper=FPT + ", Grounding Transformer",
-             args={"num_parts": POSITIVE, "reduction": POSITIVE})
+             args={"num_parts": POSITIVE, "reduction": POSITIVE}, target_as_query=True)
 class GroundingTransformer(_GroundingBase):
     """Fine queries attend to every coarse position with F_eud = −‖q−k‖² under a mixture of softmaxes.
 
@@ -170,7 +170,7 @@ def windows_under(x: torch.Tensor, window: int, size: tuple[int, int], scale: in
 
 
 @register_op("lgt", slot="up", paper=FPT + ", Locality-constrained Grounding Transformer",
-             args={"window": ODD_KERNEL, "num_parts": POSITIVE, "reduction": POSITIVE})
+             args={"window": ODD_KERNEL, "num_parts": POSITIVE, "reduction": POSITIVE}, target_as_query=True)
 class LocalGroundingTransformer(_GroundingBase):
     """GT restricted to a square window of the coarse map centred under each fine query.
 
@@ -223,7 +223,7 @@ class RenderingTransformer(nn.Module):
 
     def __init__(self, channels: int, scale: int = 2, gap_transform: bool = False, norm: bool = True) -> None:
         super().__init__()
-        self.gap = nn.Sequential(conv(channels, channels, 1), nn.BatchNorm2d(channels), nn.ReLU()) \
+        self.gap = nn.Sequential(conv(channels, channels, 1), PooledBatchNorm(channels), nn.ReLU()) \
             if gap_transform else nn.Identity()
         self.query_conv = conv_norm(channels, 1, norm)
         self.value_conv = conv_norm(channels, check_scale(scale), norm)
@@ -232,6 +232,18 @@ class RenderingTransformer(nn.Module):
     def forward(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         weights = self.gap(F.adaptive_avg_pool2d(source, 1))
         return self.out(self.query_conv(target * weights) + self.value_conv(source))
+
+
+class PooledBatchNorm(nn.BatchNorm2d):
+    """BatchNorm of a pooled (N, C, 1, 1) vector. A training batch of one image has one value per channel and no
+    batch statistics (``nn.BatchNorm2d`` raises): it is normalised with the running statistics, as in evaluation,
+    and leaves them unchanged. Such a batch ends every epoch whose image count leaves 1 over the batch size (the 233
+    tree tiles at batch 4)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
 
 
 def conv_norm(channels: int, stride: int, norm: bool) -> nn.Module:

@@ -15,12 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from necksearch.ops.record import POSITIVE
+from necksearch.catalogue.domain import POSITIVE
 from necksearch.ops.registry import register_op
 
 PAPER = "Attention-based Feature Aggregation (ICLR 2022 submission)"
-#: MSSA/MSCA hyper-parameters beyond their annotations (the pool ratio 2^(6-l) is the template's).
-ARGS = {"heads": POSITIVE, "pool_ratio": {"low": 1, "derived": True}, "mlp_ratio": POSITIVE}
+#: MSSA/MSCA hyper-parameters beyond their annotations.
+ARGS = {"heads": POSITIVE, "pool_ratio": POSITIVE, "mlp_ratio": POSITIVE}
+#: What a template does with them: the pool ratio is r = 64 / stride = 2^(6-l) at level l, and plays no part under
+#: adaptive pooling.
+RECORD_FIELDS = {"top_ratio": "pool_ratio", "unused_when": (("pool_ratio", "pooling", "adaptive"),)}
 POOLINGS = ("multi", "single", "adaptive")
 
 
@@ -105,7 +108,7 @@ class _MSFusion(nn.Module):
         return F.interpolate(source, size=target.shape[-2:], mode="bilinear", align_corners=False)
 
 
-@register_op("mssa", slot="up", paper=PAPER + ", MSSA Eq. 3", args=ARGS)
+@register_op("mssa", slot="up", paper=PAPER + ", MSSA Eq. 3", args=ARGS, **RECORD_FIELDS)
 class MSSA(_MSFusion):
     """Multi-scale self-attention fusion: R = F + Up(P_coarse); P = MS-Att(R, R)."""
 
@@ -114,7 +117,7 @@ class MSSA(_MSFusion):
         return self.ms_att(fused, fused)
 
 
-@register_op("msca", slot="up", paper=PAPER + ", MSCA Eq. 4", args=ARGS)
+@register_op("msca", slot="up", paper=PAPER + ", MSCA Eq. 4", args=ARGS, **RECORD_FIELDS)
 class MSCA(_MSFusion):
     """Multi-scale cross-attention fusion: P = MS-Att(Q = F, KV = Up(P_coarse)).
 

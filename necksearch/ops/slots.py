@@ -1,7 +1,7 @@
 """Examples of every slot for the registry-generated tests and the operation benchmark (torch).
 
 ``make_example`` builds an operation's structural constructor arguments and forward inputs for a pyramid,
-``output_shape`` the shape its slot promises; both read the :class:`~necksearch.ops.slot.Slot` (its example
+``output_shape`` the shape its slot promises; both read the :class:`~necksearch.catalogue.slot.Slot` (its example
 inputs, structural arguments and shape rule), as ``GraphNeck`` does.
 
 Levels follow the detectron2/MMDetection convention: level ``l`` has stride ``2**l`` and, for an
@@ -14,10 +14,8 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import torch
 
+from necksearch.catalogue.slot import SLOTS
 from necksearch.graph.shapes import NodeShape
-from necksearch.ops.slot import SLOTS, Slot
-
-__all__ = ["SLOTS", "Slot", "context_tokens", "level_size", "make_example", "output_shape"]
 
 
 def level_size(image_hw: Sequence[int], level: int) -> Tuple[int, int]:

@@ -39,6 +39,9 @@ def add_search_parser(sub) -> None:
     _option(search, "--scheduler", choices=SCHEDULERS, help=f"early stopping over epochs ({DEFAULTS.scheduler})")
     _option(search, "--grace-epochs", type=int, help=f"ASHA: epochs before a trial can be stopped ({DEFAULTS.grace_epochs})")
     _option(search, "--reduction-factor", type=int, help=f"ASHA: keep 1/F at each rung ({DEFAULTS.reduction_factor})")
+    _option(search, "--rung-margin", type=float,
+            help=f"ASHA: stop a trial only this many measured seed stds of mAP below its rung's cutoff; 0 is plain "
+                 f"ASHA ({DEFAULTS.rung_margin:g}; benchmarks/results/rung_noise.json)")
     _option(search, "--sampler", choices=SAMPLERS, help=f"Optuna sampler ({DEFAULTS.sampler})")
     _option(search, "--objectives", help=f"map, or map plus costs for a Pareto search, e.g. map,params; "
                                          f"from {', '.join(OBJECTIVES)} (map)")
@@ -61,6 +64,10 @@ def add_search_parser(sub) -> None:
                                        "the space has several)")
     _option(search, "--supernet-epochs", type=int, help=f"with --screen supernet:N: epochs the supernet trains "
                                                         f"({DEFAULTS.supernet_epochs})")
+    search.add_argument("--confirm", type=int, metavar="K", default=0,
+                        help="after the search, confirm its K best sampled graphs against its fixed points over 3 "
+                             "seeds at its fidelity (as `necksearch confirm RUN_DIR --top K`); best/ becomes the "
+                             "confirmed best (default 0: no confirmation)")
     _dry_run_option(search)
     search.set_defaults(func=cmd_search)
 
@@ -110,11 +117,19 @@ def cmd_search(args: argparse.Namespace) -> int:
         settings = stored.resumed_with({key: getattr(spelled, key) for key in given if key not in ("name", "runs_dir")})
     else:
         settings = SearchSettings(**given)
+    if args.confirm:
+        from necksearch.search.confirm import check_counts
+        check_counts(args.confirm, 3)
     with contextlib.redirect_stderr(sys.stderr):
         report = run_search(settings, resume=args.resume, dry_run=args.dry_run)
     if args.dry_run:
         return 0
-    return 0 if report.best is not None else 1  # no trial completed: nothing to export
+    if report.best is None:
+        return 1  # no trial completed: nothing to export or confirm
+    if args.confirm:
+        from necksearch.search.confirm import ConfirmSettings, run_confirm
+        run_confirm(ConfirmSettings(run_dir=str(report.run_dir), top=args.confirm))
+    return 0
 
 
 def add_dashboard_parser(sub) -> None:
@@ -264,3 +279,40 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     results = run_fidelity(settings, resume=args.resume)
     trained = sum(stats[level]["n"] for stats in results["graphs"].values() for level in ("low", "high"))
     return 0 if trained else 1
+
+
+def add_confirm_parser(sub) -> None:
+    from necksearch.search.fidelity import FIDELITY_KEYS
+    confirm = sub.add_parser(
+        "confirm", help="retrain a search's best graphs and the published necks over several seeds and say which "
+                        "is better beyond the seed noise; best/ becomes the confirmed best",
+        description="Train the K best sampled graphs of the search in RUN_DIR and the published necks (its fixed "
+                    "points, or --against) at S seeds, at the search's fidelity or --fidelity, as trials of the "
+                    "search's study (attribute confirm; shown by necksearch dashboard). Trainings the study already "
+                    "holds at a (fidelity, seed) are reused. Writes confirm.{json,md,png} and best/ into RUN_DIR; "
+                    "run the same command again to continue a killed confirmation.")
+    confirm.add_argument("run_dir", metavar="RUN_DIR", help="a search's run directory (RUNS_DIR/NAME)")
+    confirm.add_argument("--top", type=int, default=3, metavar="K", help="found graphs to confirm (default 3)")
+    confirm.add_argument("--seeds", type=int, default=3, metavar="S",
+                         help="seeds per graph, at least 2: the search's seed and the next S-1 (default 3)")
+    confirm.add_argument("--fidelity", metavar="E,S,F",
+                         help=f"{','.join(FIDELITY_KEYS).replace('_', ' ')} to confirm at, no lower than the "
+                              "search's (default: the search's)")
+    confirm.add_argument("--against", metavar="NAMES",
+                         help="published presets to compare with, comma-separated, or all (default: the search's "
+                              "fixed points)")
+    confirm.add_argument("--max-concurrent", type=int, metavar="N", help="trainings at once (default: the search's)")
+    confirm.set_defaults(func=cmd_confirm)
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    from necksearch.search.confirm import ConfirmSettings, run_confirm
+    from necksearch.search.fidelity import parse_fidelity
+    if args.max_concurrent is not None:
+        at_least("--max-concurrent", args.max_concurrent, 1)
+    against = None if args.against is None else tuple(n.strip() for n in args.against.split(",") if n.strip())
+    settings = ConfirmSettings(run_dir=args.run_dir, top=args.top, seeds=args.seeds, against=against,
+                               fidelity=None if args.fidelity is None else parse_fidelity(args.fidelity, "--fidelity"),
+                               max_concurrent=args.max_concurrent)
+    results = run_confirm(settings)
+    return 0 if results["best"] is not None else 1

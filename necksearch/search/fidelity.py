@@ -22,16 +22,14 @@ tau-b, and ``spearmanr``).
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
-import math
-import statistics
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.search.settings import SearchSettings, check_name
+from necksearch.search.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
 
 SETTINGS_FILE = "fidelity.json"
 LEVELS = ("low", "high")
@@ -135,8 +133,8 @@ def graph_samples(settings: FidelitySettings, space: Any) -> Dict[str, Dict[str,
 
 
 def seeded_draws(space: Any, count: int, seed: int, taken: set, require_all: bool = True) -> Dict[str, Dict[str, Any]]:
-    """``count`` distinct graphs drawn by Optuna's RandomSampler(seed) from ``space`` (within its constraints,
-    which are counted only where the space has any); fewer, without ``require_all``, when 50 draws per graph
+    """``count`` distinct graphs drawn by Optuna's RandomSampler(seed) from ``space`` (within its rules and its
+    constraints, which are counted only where the space has any); fewer, without ``require_all``, when 50 draws per graph
     found no more."""
     import optuna
 
@@ -152,7 +150,7 @@ def seeded_draws(space: Any, count: int, seed: int, taken: set, require_all: boo
         graph = space.freeze(sample)
         study.tell(trial, 0.0)
         graph_hash = graph.canonical_hash()
-        if graph_hash in taken or space.constraints and space.check_constraints(
+        if graph_hash in taken or space.check_rules(sample) or space.constraints and space.check_constraints(
                 dict(zip(("params", "flops"), count_neck(graph)))):
             continue
         taken.add(graph_hash)
@@ -178,7 +176,7 @@ def sub_settings(settings: FidelitySettings, level: str, seed: int, count: int) 
 def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
                  write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
     """Train every graph at both fidelities and seeds (or continue a killed run), then write the results."""
-    from necksearch.search.run import start_ray, prepare as prepare_search, run_search
+    from necksearch.search.run import prepare as prepare_search, ray_session, run_search
     from necksearch.space import load_space
     say = write or (lambda text: print(text, flush=True))
     settings = prepare(settings, resume)
@@ -193,17 +191,12 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
     save(settings, samples)
     say(f"fidelity {settings.name}: {len(samples)} graphs × ({settings.seed_count('low')} seeds at {settings.low}, "
         f"{settings.seed_count('high')} at {settings.high}) in {settings.run_dir}")
-    started = start_ray(sub_settings(settings, "low", 0, len(samples)))
-    try:
+    with ray_session(sub_settings(settings, "low", 0, len(samples))):
         for index, (level, seed) in enumerate(runs, 1):
             sub = sub_settings(settings, level, seed, len(samples))
             say(f"[{index}/{len(runs)}] {sub.name}")
             report = run_search(sub, resume=(sub.run_dir / "search.json").is_file(), write=say, fixed_points=samples)
             check_finished(report, settings)
-    finally:
-        if started:
-            import ray
-            ray.shutdown()
     results = summarise(collect(settings, list(samples)), settings)
     write_results(settings.run_dir, results, say)
     return results
@@ -304,7 +297,7 @@ def collect(settings: FidelitySettings, names: Sequence[str]) -> Dict[str, Dict[
 
 def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: FidelitySettings) -> Dict[str, Any]:
     """Per-graph mean ± std, pooled seed noise, seed-to-seed and low-to-high τ / ρ."""
-    graphs = {name: {level: _mean_std(list(by_seed[level].values())) for level in LEVELS}
+    graphs = {name: {level: mean_std(list(by_seed[level].values())) for level in LEVELS}
               for name, by_seed in table.items()}
     agreement = {level: seed_agreement({name: by_seed[level] for name, by_seed in table.items()})
                  for level in LEVELS}
@@ -324,7 +317,7 @@ def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
     search at that recipe and fidelity reports beside its leaderboard: ``search.measured``)."""
     from necksearch.train.runner import resolve_config_path
     config = resolve_config_path(results["config"]).name
-    high = _describe(results["fidelities"]["high"])
+    high = describe_fidelity(results["fidelities"]["high"])
     entries = []
     for level in LEVELS:
         noise, tau = results["seed_noise"][level], results["seed_to_seed"][level]["tau"]
@@ -341,40 +334,6 @@ def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
     return entries
 
 
-def _mean_std(values: List[float]) -> Dict[str, Any]:
-    if not values:
-        return {"mean": None, "std": None, "n": 0}
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "n": len(values)}
-
-
-def pooled_std(groups: Sequence[Sequence[float]]) -> Optional[float]:
-    """The root of the mean sample variance over groups with at least two values (seed noise of one graph)."""
-    variances = [statistics.variance(group) for group in groups if len(group) > 1]
-    return math.sqrt(statistics.fmean(variances)) if variances else None
-
-
-def seed_agreement(by_graph: Mapping[str, Mapping[int, float]]) -> Dict[str, Any]:
-    """Kendall τ and Spearman ρ between the rankings of every pair of seeds (over graphs both have), averaged."""
-    seeds = sorted({seed for by_seed in by_graph.values() for seed in by_seed})
-    pairs = []
-    for a, b in itertools.combinations(seeds, 2):
-        shared = [name for name, by_seed in by_graph.items() if a in by_seed and b in by_seed]
-        pairs.append(rank_correlation([by_graph[n][a] for n in shared], [by_graph[n][b] for n in shared]))
-    taus = [p["tau"] for p in pairs if p["tau"] is not None]
-    rhos = [p["rho"] for p in pairs if p["rho"] is not None]
-    return {"tau": statistics.fmean(taus) if taus else None, "rho": statistics.fmean(rhos) if rhos else None,
-            "pairs": pairs}
-
-
-def rank_correlation(x: Sequence[float], y: Sequence[float]) -> Dict[str, Any]:
-    """Kendall τ-b and Spearman ρ of two paired lists (``None`` with fewer than 3 pairs or a constant list)."""
-    from scipy.stats import kendalltau, spearmanr
-    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
-        return {"tau": None, "rho": None, "n": len(x)}
-    return {"tau": float(kendalltau(x, y).statistic), "rho": float(spearmanr(x, y).statistic), "n": len(x)}
-
-
 def write_results(run_dir: Path, results: Mapping[str, Any], say: Callable[[str], None]) -> None:
     (run_dir / "fidelity_results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     text = results_markdown(results)
@@ -387,7 +346,7 @@ def write_results(run_dir: Path, results: Mapping[str, Any], say: Callable[[str]
 def results_markdown(results: Mapping[str, Any]) -> str:
     """The per-graph table and the agreement lines, as Markdown."""
     low, high = results["fidelities"]["low"], results["fidelities"]["high"]
-    lines = [f"low = {_describe(low)}, {results['seeds']['low']} seeds; high = {_describe(high)}, "
+    lines = [f"low = {describe_fidelity(low)}, {results['seeds']['low']} seeds; high = {describe_fidelity(high)}, "
              f"{results['seeds']['high']} seeds", "",
              "| graph | low mAP (mean ± std) | high mAP (mean ± std) |", "|---|---|---|"]
     order = sorted(results["graphs"].items(), key=lambda item: -(item[1]["high"]["mean"] or -1))
@@ -423,8 +382,8 @@ def render_scatter(results: Mapping[str, Any], path: Path) -> Path:
         bottom, top = ax.get_ylim()
         ax.set_ylim(bottom, max(top, max(y for _, y in labels) + 0.03 * (top - bottom)))
     low_high = results["low_to_high"]
-    ax.set_xlabel(f"bbox mAP at low fidelity ({_describe(results['fidelities']['low'])})")
-    ax.set_ylabel(f"bbox mAP at high fidelity ({_describe(results['fidelities']['high'])})")
+    ax.set_xlabel(f"bbox mAP at low fidelity ({describe_fidelity(results['fidelities']['low'])})")
+    ax.set_ylabel(f"bbox mAP at high fidelity ({describe_fidelity(results['fidelities']['high'])})")
     ax.set_title(f"rank fidelity: Kendall τ {_num(low_high['tau'])}, Spearman ρ {_num(low_high['rho'])}")
     ax.grid(alpha=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -453,7 +412,7 @@ def _label_positions(points: Sequence[Tuple[float, float]]) -> List[Tuple[float,
     return [labels[i] for i in range(len(points))]
 
 
-def _describe(fidelity: Mapping[str, Any]) -> str:
+def describe_fidelity(fidelity: Mapping[str, Any]) -> str:
     """The fidelity in words: '3 ep, 128², all the data', '3 ep, 160², 0.5 of the data'."""
     share = "all" if fidelity["data_fraction"] >= 1 else f"{fidelity['data_fraction']:g} of"
     return f"{fidelity['epochs']} ep, {fidelity['image_size']}², {share} the data"

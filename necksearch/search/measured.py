@@ -8,6 +8,8 @@ noise beside the leaderboard, marks differences smaller than it as ties and stat
 holds, per zero-cost score and fidelity (and for the supernet per template), the Kendall τ and Spearman ρ of the
 ranker against trained mAP (``necksearch fidelity --zero-cost`` / ``--supernet``, benchmarks/results/zero_cost.md,
 supernet.md), with a ``note`` where the number needs one: a search that screens by it (``--screen``) states it.
+Its ``rung_noise`` list holds, per recipe and fidelity, the seed std of mAP after each epoch, which the search's
+early stopping allows for (``search.scheduler``).
 """
 from __future__ import annotations
 
@@ -31,6 +33,18 @@ def measured_for(fidelity: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     for entry in measurements():
         if all(entry[key] == fidelity.get(key) for key in MATCHED):
             return entry
+    return None
+
+
+def rung_noise_for(fidelity: Mapping[str, Any]) -> Optional[Dict[int, float]]:
+    """Epoch → the measured seed std of bbox mAP after it, for this fidelity's recipe (``rung_noise`` entries of
+    ``rank_fidelity.json``, from ``benchmarks/experiments/rung_noise.py``), or ``None``."""
+    if fidelity.get("workers", 1) != 1:
+        return None
+    entries = json.loads(MEASURED_FILE.read_text(encoding="utf-8")).get("rung_noise", [])
+    for entry in entries:
+        if all(entry[key] == fidelity.get(key) for key in MATCHED):
+            return {int(epoch): float(std) for epoch, std in entry["by_epoch"].items()}
     return None
 
 

@@ -5,8 +5,12 @@
 * ``leaderboard.txt`` (also printed) — trained trials, best first;
 * ``pareto.png`` (mAP against the second objective, or neck params) and ``curves.png`` (mAP per epoch);
 * ``graphs/trial_NNNN.png`` — every trained trial's graph;
-* ``best/graph.yaml`` and ``best/config.py`` — the best graph and an MMDetection config that trains it
-  (``necksearch train RUN_DIR/best/config.py``, or MMDetection's ``tools/train.py``).
+* ``best/graph.yaml``, ``best/graph.png`` and ``best/config.py`` — the best graph, its drawing and an MMDetection
+  config that trains it (``necksearch train RUN_DIR/best/config.py``, or MMDetection's ``tools/train.py``); once
+  ``necksearch confirm`` has run, best/ is the confirmed best and the report leaves it alone.
+
+The leaderboard and the best are the search's own trials; a confirmation's trials (``confirm``) are listed in
+results.json only.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from necksearch.search.settings import SearchSettings, parse_screen
 from necksearch.train.recipe import Recipe
 
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
+#: ``necksearch confirm``'s results in the run directory (``search.confirm``).
+CONFIRM_RESULTS = "confirm.json"
 
 
 @dataclasses.dataclass
@@ -46,7 +52,7 @@ def trial_row(trial: Any, objectives: List[str]) -> Dict[str, Any]:
             "epochs_reached": user.get(attrs.EPOCHS_REACHED, 0), "fidelity": user.get(attrs.FIDELITY),
             "fail_reason": user.get(attrs.FAIL_REASON) or user.get(attrs.CONSTRAINT),
             "pruned_reason": user.get(attrs.PRUNED_REASON), "duplicate_of": user.get(attrs.DUPLICATE_OF),
-            "trained": attrs.is_trained(trial), "node": user.get(attrs.NODE)}
+            "trained": attrs.is_trained(trial), "node": user.get(attrs.NODE), "confirm": user.get(attrs.CONFIRM)}
 
 
 def rank_key(row: Dict[str, Any]):
@@ -107,28 +113,32 @@ def write_report(settings: SearchSettings, recipe: Recipe, storage: Any, url: st
     study = optuna.load_study(study_name=settings.name, storage=storage)
     trials = study.get_trials(deepcopy=False)
     rows = [trial_row(t, list(settings.objectives)) for t in trials]
+    searched = [row for row in rows if not row["confirm"]]
     run_dir = settings.run_dir
-    best = best_row(rows)
+    best = best_row(searched)
     measured = measured_for(settings.fidelity())
     results = {"study": settings.name, "storage": redact(url), "objectives": list(settings.objectives),
                "directions": list(settings.directions), "fidelity": settings.fidelity(), "measured": measured,
                "best": best["number"] if best else None, "trials": rows}
     (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    table = leaderboard(rows, measured["seed_noise"] if measured else None) + "\n" + describe(measured)
+    table = leaderboard(searched, measured["seed_noise"] if measured else None) + "\n" + describe(measured)
     if settings.screen:
         ranker = parse_screen(settings.screen)[0]
         table += "\n" + describe_ranker(ranker, ranker_measured(ranker, settings.fidelity(), settings.template))
     (run_dir / "leaderboard.txt").write_text(table + "\n", encoding="utf-8")
     say(table)
-    _draw_all(settings, trials, rows, say)
-    if best is not None:
+    _draw_all(settings, trials, searched, say)
+    if confirmed(run_dir):
+        say(f"best/ holds the confirmed best ({run_dir / 'confirm.md'}); the search's single-seed best is trial "
+            f"{best['number'] if best else '–'}")
+    elif best is not None:
         from necksearch.search.export import export_best
         export_best(recipe, settings, study.trials[best["number"]], run_dir / "best")
         say(f"best: trial {best['number']} ({best['fixed_point'] or best['summary']}), mAP {best['metrics']['map']:.4f}; "
             f"its graph and MMDetection config are in {run_dir / 'best'}")
     else:
         say("no trial completed, so there is no best graph to export")
-    running = [row["number"] for row in rows if row["state"] == "RUNNING"]
+    running = [row["number"] for row in searched if row["state"] == "RUNNING"]
     if running:
         say(f"interrupted: trials {', '.join(map(str, running))} did not finish; continue with "
             f"`necksearch search --resume --name {settings.name} --runs-dir {settings.runs_dir}`")
@@ -149,6 +159,14 @@ def _draw_all(settings: SearchSettings, trials: List[Any], rows: List[Dict[str, 
         if text and attrs.is_trained(trial) and not path.exists():
             draw(NeckGraph.from_yaml(text, source=f"trial {trial.number}"), path)
     say(f"pictures: {run_dir / 'pareto.png'}, {run_dir / 'curves.png'}, {run_dir / 'graphs'}/")
+
+
+def confirmed(run_dir: Path) -> bool:
+    """Whether a confirmation of ``run_dir`` found a best graph: best/ is then its, and the report leaves it alone."""
+    try:
+        return json.loads((Path(run_dir) / CONFIRM_RESULTS).read_text(encoding="utf-8")).get("best") is not None
+    except (OSError, ValueError):
+        return False
 
 
 def graph_picture(run_dir: Path, number: int) -> Path:

@@ -7,15 +7,16 @@ the best graph's MMDetection config.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 from necksearch.errors import NeckSearchError
-from necksearch.graph.catalogue import PLUGINS_VARIABLE
+from necksearch.catalogue.tables import PLUGINS_VARIABLE
 from necksearch.search import study as attrs
 from necksearch.search.budget import Budget
 from necksearch.search.estimate import format_duration
@@ -113,9 +114,8 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         fixed_points = fixed_point_samples(settings, space)
     url = storage_url(settings.storage, settings.run_dir)
     check_storage(url, settings.name, resume)
-    started_ray = start_ray(settings)  # and the preflight against its nodes, before anything is written
-    startup_s = time.monotonic() - session_start
-    try:
+    with ray_session(settings):  # and the preflight against its nodes, before anything is written
+        startup_s = time.monotonic() - session_start
         storage = open_storage(url) if resume else None  # a new run's storage is created once the plan stands
         finished, done = _finished_so_far(settings, storage) if resume else ([], 0)
         if settings.screen and dry_run:
@@ -148,11 +148,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
             record_estimate(settings, searcher.study, plan)
         if candidates and parse_screen(settings.screen)[0] == RANKER:
             record_supernet_trials(settings, searcher.study, space, candidates)
-        _fit(settings, recipe, searcher, _scheduler(settings, stopped), say)
-    finally:
-        if started_ray:
-            import ray
-            ray.shutdown()
+        fit(settings, recipe, searcher, _scheduler(settings, stopped), say, _remaining(settings, searcher.study))
     report = write_report(settings, recipe, storage, url, say)
     if budget.ran_out:
         say(f"--max-hours {settings.max_hours:g}: no more trials started (the next would have ended past the "
@@ -166,7 +162,7 @@ def _finished_so_far(settings: SearchSettings, storage: Any):
     """(fixed points already trained, trained trials finished) at this search's fidelity, from its study."""
     import optuna
     trials = optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False)
-    finished = [t for t in attrs.trained_trials(trials, settings.fidelity()) if t.state.is_finished()]
+    finished = [t for t in attrs.searched_trials(trials, settings.fidelity()) if t.state.is_finished()]
     return [t.user_attrs.get(attrs.FIXED_POINT) for t in finished], len(finished)
 
 
@@ -188,19 +184,24 @@ def sampler_of(settings: SearchSettings) -> Any:
     return optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=5)
 
 
-def _fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any, say: Callable[[str], None]) -> None:
+def _remaining(settings: SearchSettings, study: Any) -> int:
+    """Trials still to train for ``--num-trials`` (said with those finished before)."""
+    done = sum(t.state.is_finished() for t in attrs.searched_trials(study.get_trials(deepcopy=False), settings.fidelity()))
+    return settings.num_trials - done
+
+
+def fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any, say: Callable[[str], None],
+        remaining: int) -> None:
+    """Train ``remaining`` trials that ``searcher`` hands out, as one Ray Tune run in the run directory."""
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
     from necksearch.search.progress import SearchProgress
     from necksearch.search.trainable import train_trial
-    trials = searcher.study.get_trials(deepcopy=False)
-    done = sum(t.state.is_finished() for t in attrs.trained_trials(trials, settings.fidelity()))
-    remaining = settings.num_trials - done
     if remaining <= 0:
         say(f"all {settings.num_trials} trials are finished; nothing to train")
         return
-    say(f"{done} trials finished before, {remaining} to run")
+    say(f"{settings.num_trials - remaining} trials finished before, {remaining} to run")
     resources = {"cpu": settings.cpus_per_trial, "gpu": settings.gpus_per_trial}
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(train_trial, recipe=recipe), resources),
@@ -219,25 +220,34 @@ def _trial_name(trial: Any) -> str:
 
 
 def _scheduler(settings: SearchSettings, stopped: set) -> Any:
-    """ASHA over epochs on ``score`` (mAP, ties broken by training loss), recording whom it stops in ``stopped``."""
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+    """Noise-aware ASHA over epochs on ``score`` (mAP, ties broken by training loss), recording whom it stops in
+    ``stopped``; FIFO without early stopping."""
+    from ray.tune.schedulers import FIFOScheduler
 
-    class RecordingASHA(ASHAScheduler):
-        def on_trial_result(self, tune_controller, trial, result):
-            decision = super().on_trial_result(tune_controller, trial, result)
-            if decision == TrialScheduler.STOP:
-                stopped.add(trial.trial_id)
-            return decision
-
+    from necksearch.search.measured import rung_noise_for
+    from necksearch.search.scheduler import NoiseAwareASHA
     if settings.scheduler == "none" or settings.epochs <= settings.grace_epochs:
         return FIFOScheduler()
-    return RecordingASHA(time_attr="epoch", metric="score", mode="max", max_t=settings.epochs,
-                         grace_period=settings.grace_epochs, reduction_factor=settings.reduction_factor)
+    return NoiseAwareASHA(settings.grace_epochs, settings.reduction_factor, settings.epochs, settings.rung_margin,
+                          rung_noise_for(settings.fidelity()) or {}, stopped)
 
 
 def _session_name(run_dir: Path) -> str:
     sessions = list((run_dir / "tune").glob("session-*")) if (run_dir / "tune").is_dir() else []
     return f"session-{len(sessions) + 1}"
+
+
+@contextlib.contextmanager
+def ray_session(settings: SearchSettings) -> Iterator[None]:
+    """Ray for the enclosed block: joined or started by :func:`start_ray` (with its preflight against the nodes),
+    and shut down when the block ends only if this block started it."""
+    started = start_ray(settings)
+    try:
+        yield
+    finally:
+        if started:
+            import ray
+            ray.shutdown()
 
 
 def start_ray(settings: SearchSettings) -> bool:

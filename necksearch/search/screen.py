@@ -174,22 +174,19 @@ def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callabl
     seeds) and correlate each score with their stand-alone mean mAP there; writes ``zero_cost_results.{json,md}``."""
     import ray
 
-    from necksearch.search.fidelity import collect, rank_correlation, sub_settings, trained_graphs
-    from necksearch.search.run import normalise, start_ray
+    from necksearch.search.fidelity import collect, sub_settings, trained_graphs
+    from necksearch.search.statistics import rank_correlation
+    from necksearch.search.run import normalise, ray_session
     say = say or (lambda text: print(text, flush=True))
     fidelity, space, samples, measured = trained_graphs(run_dir)
     table = collect(fidelity, list(samples))
     graphs = [(name, space.freeze(sample).to_dict()) for name, sample in samples.items()]
     by_init = [normalise(sub_settings(fidelity, "low", seed, len(samples))) for seed in range(init_seeds)]
-    started = start_ray(by_init[0])
-    try:
-        by_seed = {}
+    by_seed = {}
+    with ray_session(by_init[0]):
         for seed, settings in enumerate(by_init):
             say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
             by_seed[seed] = score_on_cluster(settings, settings.recipe(), graphs, fidelity.max_concurrent)
-    finally:
-        if started:
-            ray.shutdown()
     names = [name for name, _ in graphs]
     results = {"run": str(run_dir), "fidelity": fidelity.low, "graphs": len(names),
                "stand_alone_seeds": {name: len(table[name]["low"]) for name in names},

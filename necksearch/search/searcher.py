@@ -9,8 +9,8 @@ ask/tell:
 * fixed points first: the space's published architectures are enqueued before any sampled trial;
 * deduplication: a sampled graph whose canonical hash was already evaluated at the same fidelity is
   answered from that trial (``duplicate_of``) and another is drawn; no training starts for it;
-* constraints: a graph over the space's ``max_neck_params``/``max_neck_flops`` is recorded FAIL with the
-  violation and another is drawn;
+* constraints: a graph over the space's ``max_neck_params``/``max_neck_flops``, or a sampled one that breaks one
+  of its ``rules``, is recorded FAIL with the violation and another is drawn;
 * honest states: a trial ASHA stopped is PRUNED with the epochs it reached (``OptunaSearch`` would tell
   COMPLETE with the early value), a trial that raised is FAIL with the reason its process wrote
   (``trainable.record_failure``), a NaN objective is FAIL; a trial that ends early without an error and
@@ -51,7 +51,8 @@ class NeckSearcher(Searcher):
 
     def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
                  fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None,
-                 budget: Optional[Budget] = None, screened: Optional[Mapping[str, Dict[str, Any]]] = None) -> None:
+                 budget: Optional[Budget] = None, screened: Optional[Mapping[str, Dict[str, Any]]] = None,
+                 queued_only: bool = False) -> None:
         import optuna
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
@@ -66,18 +67,21 @@ class NeckSearcher(Searcher):
         attrs.enqueue_fixed_points(self._study, fixed_points)
         attrs.enqueue_screened(self._study, screened or {})
         trials = self._study.get_trials(deepcopy=False)
-        self._finished = attrs.finished_by_hash(trials, self._fidelity)
+        self._finished = attrs.finished_by_hash(trials, self._fidelity, stops_early=settings.scheduler != "none")
         self._resumable = collections.deque(attrs.interrupted(trials, self._fidelity))
         #: Tune trial id → the Optuna trial it evaluates; ids told their outcome.
         self._trials: Dict[str, Any] = {}
         self._told: set = set()
         self._live: Dict[str, int] = {}
         self._reported: Dict[int, set] = {}
-        #: Tune trial ids the scheduler stopped (``RecordingASHA``): only these end PRUNED.
+        #: Tune trial ids the scheduler stopped (``scheduler.NoiseAwareASHA``): only these end PRUNED.
         self._stopped = stopped if stopped is not None else set()
         #: ``--max-hours``: no trial is handed out that would end past it; hand-out times, to learn trial lengths.
         self._budget = budget
         self._started: Dict[str, float] = {}
+        #: ``necksearch confirm``: hand out only the trials queued for this fidelity (``confirm`` note), never a
+        #: draw of the sampler nor another queued trial (a search's leftover fixed points or screened graphs).
+        self._queued_only = queued_only
 
     @property
     def study(self) -> Any:
@@ -96,10 +100,27 @@ class NeckSearcher(Searcher):
             if config is not None:
                 return config
         for _ in range(MAX_DRAWS):
-            config = self._hand_out(trial_id, self._study.ask())
+            trial = self._queued_trial() if self._queued_only else self._study.ask()
+            if trial is None:
+                return Searcher.FINISHED
+            config = self._hand_out(trial_id, trial)
             if config is not None:
                 return config
         return Searcher.FINISHED
+
+    def _queued_trial(self) -> Optional[Any]:
+        """The oldest WAITING trial queued for this fidelity (its ``confirm`` note), taken as RUNNING through the
+        storage's public API; ``None`` when there is none."""
+        import optuna
+        from optuna.trial import TrialState
+        study_id = self._storage.get_study_id_from_name(self._study.study_name)
+        for waiting in self._study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            if waiting.user_attrs.get(attrs.CONFIRM, {}).get("fidelity") != self._fidelity:
+                continue
+            trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, waiting.number)
+            if self._storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                return optuna.Trial(self._study, trial_id)
+        return None
 
     def _reopen(self, number: int) -> Any:
         """The live ``optuna.Trial`` of the study's RUNNING trial ``number`` (through the storage's public API),
@@ -169,6 +190,8 @@ class NeckSearcher(Searcher):
         for key, value in self._graph_attrs(graph, graph_hash, params, flops).items():
             trial.set_user_attr(key, value)
         violations = space.check_constraints({"params": params, "flops": flops})
+        if not trial.user_attrs.get(attrs.FIXED_POINT) and attrs.CONFIRM not in trial.user_attrs:
+            violations += space.check_rules(trial.params)  # a fixed point, or a graph being confirmed, trains as asked
         if violations:
             trial.set_user_attr(attrs.CONSTRAINT, "; ".join(violations))
             self._study.tell(trial, state=_states().FAIL)

@@ -8,9 +8,12 @@ Every trial of a necksearch study carries these user attributes (optuna-dashboar
 * ``params`` / ``flops`` — the neck at COCO scale (ResNet-50 widths, 256 channels, 1280×832, the
   A²-FPN paper's counting protocol), the numbers the papers compare;
 * ``zero_cost`` — for a trial chosen by ``--screen``: its zero-cost scores and its rank among the graphs screened;
+* ``confirm`` — for a trial ``necksearch confirm`` trained: the graph's label (a preset name, or ``trial-N`` for the
+  search's trial N), its hash, the seed and the fidelity (``search.confirm``); such a trial never counts towards the
+  search's ``--num-trials``, but answers a duplicate at its fidelity like any other;
 * ``fail_reason`` (FAIL), ``pruned_reason`` (PRUNED), ``duplicate_of`` (a graph already evaluated at this
   fidelity, answered from that trial without training), ``constraint_violation`` (the space's
-  ``max_neck_params``/``max_neck_flops`` refused it: FAIL, never trained), ``node`` (the Ray node id
+  ``max_neck_params``/``max_neck_flops`` or one of its ``rules`` refused it: FAIL, never trained), ``node`` (the Ray node id
   that trained it).
 
 The study, not Ray's experiment state, is what ``--resume`` continues from (see ``searcher.py``).
@@ -36,6 +39,7 @@ DUPLICATE_OF = "duplicate_of"
 CONSTRAINT = "constraint_violation"
 NODE = "node"
 ZERO_COST = "zero_cost"
+CONFIRM = "confirm"
 #: A path scored with a trained supernet's weights (``--screen supernet:N``): the name it has in screen.json.
 SUPERNET = "supernet"
 #: The run's Optuna artifact store: each trained trial's graph drawing, shown by optuna-dashboard.
@@ -79,13 +83,22 @@ def is_trained(trial: Any) -> bool:
 
 
 def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:
-    """The trained trials at ``fidelity`` (the ones a search's ``--num-trials`` counts), finished or not."""
+    """The trained trials at ``fidelity``, finished or not, a confirmation's included."""
     return [t for t in trials if is_trained(t) and t.user_attrs.get(FIDELITY) == dict(fidelity)]
 
 
-def finished_by_hash(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> Dict[str, Any]:
-    """Graph hash → the finished trained trial at ``fidelity`` that evaluated it (for deduplication)."""
-    return {t.user_attrs[GRAPH_HASH]: t for t in trained_trials(trials, fidelity) if t.state.is_finished()}
+def searched_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:
+    """The trained trials at ``fidelity`` that the search itself ran (the ones its ``--num-trials`` counts)."""
+    return [t for t in trained_trials(trials, fidelity) if CONFIRM not in t.user_attrs]
+
+
+def finished_by_hash(trials: Iterable[Any], fidelity: Mapping[str, Any], stops_early: bool = True) -> Dict[str, Any]:
+    """Graph hash → the finished trained trial at ``fidelity`` that evaluated it (for deduplication). Without
+    ``stops_early`` (no scheduler: every trial trains to the end), a trial a scheduler stopped early answers nothing:
+    its graph is trained again."""
+    from optuna.trial import TrialState
+    return {t.user_attrs[GRAPH_HASH]: t for t in trained_trials(trials, fidelity)
+            if t.state.is_finished() and (stops_early or t.state != TrialState.PRUNED)}
 
 
 def interrupted(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:
@@ -93,7 +106,8 @@ def interrupted(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]
     (before their attributes were written: those count too); ``--resume`` hands them out again and they
     continue from their checkpoints."""
     from optuna.trial import TrialState
-    return [t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get(FIDELITY, fidelity) == fidelity]
+    return [t for t in trials if t.state == TrialState.RUNNING and
+            t.user_attrs.get(FIDELITY, t.user_attrs.get(CONFIRM, {}).get("fidelity", fidelity)) == fidelity]
 
 
 def artifact_store(run_dir: Path) -> Any:

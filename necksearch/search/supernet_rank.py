@@ -45,7 +45,7 @@ def judge_supernet_run(run_dir: Path, epochs: int, say: Optional[Callable[[str],
     import ray
 
     from necksearch.search.fidelity import sub_settings, trained_graphs
-    from necksearch.search.run import normalise, start_ray
+    from necksearch.search.run import normalise, ray_session
     from necksearch.search.supernet import score_on_cluster
     say = say or (lambda text: print(text, flush=True))
     fidelity, space, samples, measured = trained_graphs(run_dir)
@@ -54,18 +54,14 @@ def judge_supernet_run(run_dir: Path, epochs: int, say: Optional[Callable[[str],
     by_template: Dict[str, List[Tuple[str, Dict[str, Any]]]] = {}
     for name, sample in samples.items():
         by_template.setdefault(template_of(space, sample), []).append((name, space.freeze(sample).to_dict()))
-    started = start_ray(settings)
-    try:
+    scored: Dict[str, Dict[str, float]] = {}
+    with ray_session(settings):
         say(f"training the supernet of {', '.join(by_template)} for {epochs} epochs at {fidelity.low} ...")
         trained = train_templates(settings, recipe, list(by_template), run_dir, epochs, retries=1)
-        scored: Dict[str, Dict[str, float]] = {}
         for template, graphs in by_template.items():
             say(f"scoring {len(graphs)} {template} graphs with inherited weights ...")
             scored.update(score_on_cluster(settings, recipe, template, run_dir, epochs, graphs,
                                            fidelity.max_concurrent))
-    finally:
-        if started:
-            ray.shutdown()
     results = _results(run_dir, fidelity, settings, epochs, samples, measured, scored, trained, by_template)
     (run_dir / f"{RESULTS_FILE}.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     (run_dir / f"{RESULTS_FILE}.md").write_text(results_markdown(results), encoding="utf-8")
@@ -99,7 +95,7 @@ def correlations(measured: Mapping[str, float], supernet_map: Mapping[str, float
     """Kendall τ and Spearman ρ against the stand-alone mAPs ``measured`` (graph → mean mAP): of the supernet's
     scores over every graph (``supernet``), of the neck's parameter count (``params``) and, per template, of the
     scores of that template's graphs alone (``supernet (TEMPLATE only)``, what :func:`ranker_entries` records)."""
-    from necksearch.search.fidelity import rank_correlation
+    from necksearch.search.statistics import rank_correlation
     names = list(supernet_map)
     truth = [measured[n] for n in names]
     correlation = {"supernet": rank_correlation([supernet_map[n] for n in names], truth),

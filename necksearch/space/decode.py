@@ -59,7 +59,8 @@ class Target:
                 if field in node.args:
                     values.append(thaw(node.args[field]))
                 else:
-                    values += [arg_default(where, field, self.graph.channels)] + ([None] if param.kind.nullable else [])
+                    nullable = [None] if param.domain.nullable else []
+                    values += [arg_default(where, field, self.graph.channels)] + nullable
         return values
 
 

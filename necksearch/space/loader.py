@@ -21,12 +21,16 @@ Format (every key but ``templates`` optional)::
     constraints: {max_neck_params: 2.0e7, max_neck_flops: null}
                                    # bounds the caller checks with its own counter (needs torch):
                                    # space.check_constraints({"params": p, "flops": f})
+    rules:                         # what the sampler may combine (a fixed point is trained as asked):
+      - if: {lateral/op: mgc}      #   when every `if` label holds one of its values (per-level labels
+        then: {td/op: gacarafe}    #   at every level), every `then` label must hold one of its values;
+        why: measured ...          #   space.check_rules(sample) lists what a sample breaks
     presets: [fpn, pafpn]          # presets this space must contain (checked at load)
     fixed_points: [fpn]            # presets a search evaluates first, in this order (contained too)
 
-Labels, their kinds and defaults: ``necksearch.space.templates`` (``SearchSpace.labels()`` lists the
+Labels, their domains and defaults: ``necksearch.space.templates`` (``SearchSpace.labels()`` lists the
 searched ones). Every mistake — YAML syntax, unknown or duplicate key, wrong type, unknown operation,
-empty or inverted range, a value of the wrong kind, a listed preset the space cannot produce — raises
+empty or inverted range, a value outside its domain, a listed preset the space cannot produce — raises
 ``SpaceError`` naming the file and the key.
 """
 from __future__ import annotations
@@ -37,18 +41,18 @@ from typing import Any, Dict, List, Mapping, Tuple, Union
 
 import yaml
 
+from necksearch.catalogue.domain import Domain
 from necksearch.graph import GraphError
 from necksearch.graph.presets import list_presets, load_preset
 from necksearch.resources import resource_dir
 from necksearch.space.distributions import Categorical, Constant, FloatRange, IntRange, value_key
 from necksearch.space.errors import SpaceError
-from necksearch.space.kinds import Kind
 from necksearch.space.schema import Param, by_name
-from necksearch.space.space import CONSTRAINTS, SearchSpace, template_param
+from necksearch.space.space import CONSTRAINTS, Rule, SearchSpace, template_param
 from necksearch.space.templates import TEMPLATES
 
 SPACE_DIR = resource_dir("search_spaces")
-TOP_KEYS = ("name", "description", "templates", "per_level", "parameters", "constraints", "presets",
+TOP_KEYS = ("name", "description", "templates", "per_level", "parameters", "constraints", "rules", "presets",
             "fixed_points")
 RANGE_KEYS = ("type", "low", "high", "step", "log")
 _EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
@@ -145,7 +149,7 @@ class _Reader:
                             params=params, schema=schema, constraints=self.constraints(_optional(data, "constraints", {})),
                             presets=self.presets(_optional(data, "presets", []), "presets"),
                             fixed_points=self.presets(_optional(data, "fixed_points", []), "fixed_points"),
-                            description=description)
+                            description=description, rules=self.rules(_optional(data, "rules", []), params))
         self.check_presets(space)
         return space
 
@@ -185,44 +189,44 @@ class _Reader:
             key = f"parameters.{label}"
             if label not in schema or label == "template":
                 raise self.error(key, _unknown_label(label))
-            params[label] = self.distribution(spec, schema[label].kind, key)
+            params[label] = self.distribution(spec, schema[label].domain, key)
         return params
 
-    def distribution(self, spec: Any, kind: Kind, key: str) -> Any:
+    def distribution(self, spec: Any, domain: Domain, key: str) -> Any:
         if isinstance(spec, list):
-            return self.categorical(spec, kind, key)
+            return self.categorical(spec, domain, key)
         if not isinstance(spec, Mapping):
-            return self.constant(spec, kind, key)
+            return self.constant(spec, domain, key)
         self.mapping(spec, key)
         if set(spec) == {"constant"}:
-            return self.constant(spec["constant"], kind, key)
+            return self.constant(spec["constant"], domain, key)
         if set(spec) == {"choices"}:
             choices = spec["choices"]
             if isinstance(choices, Mapping):
-                return self.named(self.mapping(choices, f"{key}.choices"), kind, key)
+                return self.named(self.mapping(choices, f"{key}.choices"), domain, key)
             if not isinstance(choices, list):
                 raise self.error(f"{key}.choices", f"expected a list or a mapping name → value, got {choices!r}")
-            return self.categorical(choices, kind, key)
-        return self.range(spec, kind, key)
+            return self.categorical(choices, domain, key)
+        return self.range(spec, domain, key)
 
-    def constant(self, value: Any, kind: Kind, key: str) -> Constant:
-        value = kind.coerce(value)
-        problem = kind.problem(value)
+    def constant(self, value: Any, domain: Domain, key: str) -> Constant:
+        value = domain.coerce(value)
+        problem = domain.problem(value)
         if problem:
             raise self.error(key, problem)
         return Constant(value)
 
-    def categorical(self, choices: List[Any], kind: Kind, key: str) -> Categorical:
+    def categorical(self, choices: List[Any], domain: Domain, key: str) -> Categorical:
         for choice in choices:
             if not (choice is None or isinstance(choice, (str, int, float, bool))):
                 raise self.error(key, f"choice {choice!r} is not a scalar; give list or mapping values names: "
                                       "{choices: {name: value, ...}}")
-        values = [self.constant(c, kind, key).constant for c in choices]
+        values = [self.constant(c, domain, key).constant for c in choices]
         self.check_choices(values, key)
         return Categorical(tuple(values), tuple(values))
 
-    def named(self, choices: Mapping[str, Any], kind: Kind, key: str) -> Categorical:
-        values = [self.constant(v, kind, f"{key}.choices.{n}").constant for n, v in choices.items()]
+    def named(self, choices: Mapping[str, Any], domain: Domain, key: str) -> Categorical:
+        values = [self.constant(v, domain, f"{key}.choices.{n}").constant for n, v in choices.items()]
         self.check_choices(values, key)
         return Categorical(tuple(choices), tuple(values), named=True)
 
@@ -233,42 +237,43 @@ class _Reader:
         if len(set(keys)) != len(keys):
             raise self.error(key, f"duplicate choices in {values!r}")
 
-    def range(self, spec: Mapping[str, Any], kind: Kind, key: str) -> Any:
+    def range(self, spec: Mapping[str, Any], domain: Domain, key: str) -> Any:
         for item in spec:
             if item not in RANGE_KEYS:
                 raise self.error(f"{key}.{item}", "unknown key; a parameter is a list of choices, "
                                                   "{choices: ...}, {constant: ...} or {type, low, high, step, log}")
-        kind_type = spec.get("type")
-        if kind_type not in ("int", "float"):
-            raise self.error(f"{key}.type", f"expected int or float, got {kind_type!r}")
-        if kind.type != kind_type:
-            raise self.error(f"{key}.type", f"a {kind_type} range cannot give {kind.describe()}")
+        range_type = spec.get("type")
+        if range_type not in ("int", "float"):
+            raise self.error(f"{key}.type", f"expected int or float, got {range_type!r}")
+        if domain.type != range_type:
+            raise self.error(f"{key}.type", f"a {range_type} range cannot give {domain.describe()}")
         low, high, step, log = (spec.get(k) for k in ("low", "high", "step", "log"))
-        number = int if kind_type == "int" else (int, float)
+        number = int if range_type == "int" else (int, float)
         for item, value in (("low", low), ("high", high)) + ((("step", step),) if step is not None else ()):
             if isinstance(value, bool) or not isinstance(value, number):
-                raise self.error(f"{key}.{item}", f"expected {'an integer' if kind_type == 'int' else 'a number'}, "
+                raise self.error(f"{key}.{item}", f"expected {'an integer' if range_type == 'int' else 'a number'}, "
                                                   f"got {value!r}")
         if not isinstance(log if log is not None else False, bool):
             raise self.error(f"{key}.log", f"expected true or false, got {log!r}")
-        return self.checked_range(kind_type, low, high, step, bool(log), kind, key)
+        return self.checked_range(range_type, low, high, step, bool(log), domain, key)
 
-    def checked_range(self, kind_type: str, low: Any, high: Any, step: Any, log: bool, kind: Kind, key: str) -> Any:
+    def checked_range(self, range_type: str, low: Any, high: Any, step: Any, log: bool, domain: Domain,
+                      key: str) -> Any:
         if low > high:
             raise self.error(key, f"inverted range: low {low} > high {high}")
         if step is not None and step <= 0:
             raise self.error(f"{key}.step", f"must be positive, got {step}")
-        if log and (low <= 0 or (step is not None and (kind_type == "float" or step != 1))):
+        if log and (low <= 0 or (step is not None and (range_type == "float" or step != 1))):
             raise self.error(f"{key}.log", "a log range needs low > 0 and no step (ints: step 1)")
         for item, value in (("low", low), ("high", high)):
-            problem = kind.problem(kind.coerce(value))
+            problem = domain.problem(domain.coerce(value))
             if problem:
                 raise self.error(f"{key}.{item}", problem)
-        if kind_type == "int":
+        if range_type == "int":
             step = step or 1
             if (high - low) % step:
                 raise self.error(f"{key}.high", f"{high} is not on the grid low {low} + k·step {step}")
-            if kind.odd and step % 2:
+            if domain.odd and step % 2:
                 raise self.error(f"{key}.step", f"odd values need an even step, got {step}")
             return IntRange(low, high, step, log)
         if step is not None and abs((high - low) / step - round((high - low) / step)) > 1e-9:
@@ -286,6 +291,41 @@ class _Reader:
                 raise self.error(f"constraints.{name}", f"expected a positive number or null, got {bound!r}")
             bounds[name] = float(bound)
         return bounds
+
+    def rules(self, value: Any, params: Mapping[str, Any]) -> Tuple[Rule, ...]:
+        """``rules``: a list of ``{if: {LABEL: value or [values]}, then: {LABEL: ...}, why: text}`` on searched labels."""
+        if not isinstance(value, list):
+            raise self.error("rules", f"expected a list, got {type(value).__name__}")
+        rules = []
+        for index, entry in enumerate(value):
+            key = f"rules[{index}]"
+            entry = self.mapping(entry, key)
+            unknown = sorted(set(entry) - {"if", "then", "why"})
+            if unknown or "if" not in entry or "then" not in entry:
+                raise self.error(key, "expected {if: {LABEL: values}, then: {LABEL: values}, why: text}"
+                                 + (f"; unknown keys {', '.join(unknown)}" if unknown else ""))
+            rules.append(Rule(when=self.rule_labels(entry["if"], f"{key}.if", params),
+                              then=self.rule_labels(entry["then"], f"{key}.then", params),
+                              why=self.string(entry.get("why", ""), f"{key}.why")))
+        return tuple(rules)
+
+    def rule_labels(self, value: Any, key: str, params: Mapping[str, Any]) -> Dict[str, Tuple[Any, ...]]:
+        """A rule's labels and values: each label searched by this space (a sample holds it), each value one it can
+        take (a named choice by its name)."""
+        labels = {}
+        for label, values in self.mapping(value, key).items():
+            dist = params.get(label)
+            if dist is None or isinstance(dist, Constant):
+                raise self.error(f"{key}.{label}", "not a label this space searches (a sample never holds it)")
+            values = tuple(values) if isinstance(values, list) else (values,)
+            possible = dist.names if isinstance(dist, Categorical) else dist.possible_values()
+            wrong = [v for v in values if possible is not None and v not in possible]
+            if wrong:
+                raise self.error(f"{key}.{label}", f"{wrong[0]!r} is not one of its values {list(possible)}")
+            labels[label] = values
+        if not labels:
+            raise self.error(key, "names no label")
+        return labels
 
     def presets(self, value: Any, key: str) -> Tuple[str, ...]:
         names = self.names(value, key)

@@ -1,4 +1,4 @@
-"""The parameters a template asks for: label, kind of value, default, level expansion, conditions.
+"""The parameters a template asks for: label, domain (the values and the default), level expansion, conditions.
 
 A parameter's *generic label* (``td/op``, ``td/gacarafe/up_kernel``) is what a space file declares. A
 per-level parameter of a group whose levels are independent (``per_level: {td: true}``) becomes one
@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 
-from necksearch.graph.catalogue import OP_ARGS, OP_DEFAULTS
-from necksearch.space.kinds import ARG_KINDS, DERIVED_ARGS, ROI_KIND, Kind
+from necksearch.catalogue.domain import Domain
+from necksearch.catalogue.tables import DERIVED_ARGS, DETECTOR_OPS, OP_ARGS, OP_DEFAULTS, OP_SLOTS, RECORDS, \
+    ROI_EXTRACTORS
 
 Condition = Tuple[str, FrozenSet[Any]]
 
@@ -24,8 +25,8 @@ class Param:
 
     Attributes:
         name: generic label.
-        kind: the values it may take.
-        default: its value when the space file does not declare it.
+        domain: the values it may take, and its value when the space file does not declare it (an op
+            hyper-parameter's: the op's own, from its record).
         group: the per-level group (``td``, ``bu``, ``fpt``) it belongs to, or ``None``.
         levels: the levels at which a per-level parameter exists.
         when: conditions (generic label, values) under which it is asked at all.
@@ -36,14 +37,18 @@ class Param:
     """
 
     name: str
-    kind: Kind
-    default: Any
+    domain: Domain
     group: Optional[str] = None
     levels: Tuple[int, ...] = ()
     when: Tuple[Condition, ...] = ()
     level_when: Mapping[int, Tuple[Condition, ...]] = dataclasses.field(default_factory=dict)
     source: Optional[Tuple[str, str]] = None
     doc: str = ""
+
+    @property
+    def default(self) -> Any:
+        """Its value when the space file does not declare it."""
+        return self.domain.default
 
     def label(self, level: Optional[int], independent: bool) -> str:
         """The concrete label at ``level`` (levels independent or shared)."""
@@ -67,9 +72,9 @@ class Template:
         return tuple(sorted({p.group for p in self.params if p.group}))
 
 
-def op_kind(*ops: str) -> Kind:
+def op_domain(*ops: str, default: str) -> Domain:
     """An operation choice among ``ops``."""
-    return Kind("op", allowed=tuple(ops))
+    return Domain("op", default, choices=tuple(ops), known=tuple(OP_SLOTS))
 
 
 def searchable_args(op: str) -> Tuple[str, ...]:
@@ -80,9 +85,9 @@ def searchable_args(op: str) -> Tuple[str, ...]:
 def op_params(prefix: str, op: str, when: Tuple[Condition, ...], group: Optional[str] = None,
               levels: Tuple[int, ...] = (), level_when: Optional[Mapping[int, Tuple[Condition, ...]]] = None,
               args: Optional[Iterable[str]] = None) -> Tuple[Param, ...]:
-    """``<prefix>/<arg>`` for each hyper-parameter of ``op`` (default: the op's own default)."""
-    return tuple(Param(f"{prefix}/{arg}", ARG_KINDS[op][arg], OP_DEFAULTS[op][arg], group, levels, when,
-                       level_when or {}, (op, arg), f"{op} {arg}")
+    """``<prefix>/<arg>`` for each hyper-parameter of ``op``, in the domain its record gives."""
+    return tuple(Param(f"{prefix}/{arg}", RECORDS[op].arguments[arg], group, levels, when, level_when or {}, (op, arg),
+                       f"{op} {arg}")
                  for arg in (searchable_args(op) if args is None else args))
 
 
@@ -98,15 +103,17 @@ def branch_params(group: str, choice: str, ops: Iterable[str], levels: Tuple[int
 
 
 DETECTOR_PARAMS: Tuple[Param, ...] = (
-    Param("detector/roi_extractor", ROI_KIND, "fpn", source=("detector", "roi_extractor"),
+    Param("detector/roi_extractor", Domain("str", "fpn", choices=ROI_EXTRACTORS), source=("detector", "roi_extractor"),
           doc="RoI feature extraction: fpn (single-level heuristic) or srs (AugFPN soft RoI selection)"),
-    Param("detector/consistent_supervision", Kind("float", low=0.0), 0.0,
+    Param("detector/consistent_supervision", Domain("float", 0.0, low=0.0),
           source=("detector", "consistent_supervision"), doc="AugFPN consistent-supervision weight (0 = off)"),
-    Param("detector/output_dropblock", Kind("dropblock"), None, source=("detector", "output_dropblock"),
+    Param("detector/output_dropblock",
+          Domain("mapping", nullable=True, fields=RECORDS[DETECTOR_OPS["output_dropblock"]].args),
+          source=("detector", "output_dropblock"),
           doc="DropBlock on every output map (FPT: drop_prob 0.1, block_size 5)"),
 )
 
-CHANNELS = Param("channels", Kind("int", low=1), 256, source=("graph", "channels"), doc="pyramid width")
+CHANNELS = Param("channels", Domain("int", 256, low=1), source=("graph", "channels"), doc="pyramid width")
 
 
 def arg_default(op: str, arg: str, channels: int) -> Any:

@@ -10,6 +10,7 @@ import dataclasses
 import math
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from necksearch.catalogue.domain import Domain
 from necksearch.graph import NeckGraph
 from necksearch.space.decode import decode
 from necksearch.space.distributions import Categorical, Constant
@@ -18,6 +19,38 @@ from necksearch.space.schema import Param, Template
 
 #: Constraint names and the count each bounds (the caller's counter returns ``{"params": .., "flops": ..}``).
 CONSTRAINTS: Dict[str, str] = {"max_neck_params": "params", "max_neck_flops": "flops"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A rule on what the sampler may combine: when every ``when`` label holds one of its values, every ``then``
+    label must hold one of its values. A label of a per-level group (``td/op``) stands for that label at every
+    level the sample asks it (``td/p4/op``, ``td/p3/op``, ...). ``why`` states the measurement behind the rule."""
+
+    when: Mapping[str, Tuple[Any, ...]]
+    then: Mapping[str, Tuple[Any, ...]]
+    why: str = ""
+
+    def violation(self, sample: Mapping[str, Any]) -> Optional[str]:
+        """What in ``sample`` breaks the rule, in words, or ``None``."""
+        for label, allowed in self.when.items():
+            values = _values_of(sample, label)
+            if not values or any(value not in allowed for _, value in values):
+                return None
+        wrong = [f"{key}={value}" for label, allowed in self.then.items()
+                 for key, value in _values_of(sample, label) if value not in allowed]
+        if not wrong:
+            return None
+        shown = lambda labels: ", ".join(f"{k} in {list(v)}" for k, v in labels.items())  # noqa: E731
+        return f"rule {shown(self.when)} → {shown(self.then)}: {', '.join(wrong)}"
+
+
+def _values_of(sample: Mapping[str, Any], label: str) -> List[Tuple[str, Any]]:
+    """(key, value) of ``sample`` for generic ``label``: the key itself, or its per-level keys (``td/p4/op``)."""
+    head, _, rest = label.partition("/")
+    return [(key, value) for key, value in sample.items()
+            if key == label or (key.startswith(f"{head}/p") and key.split("/", 2)[1][1:].isdigit()
+                                and key.split("/", 2)[2:] == [rest])]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -36,6 +69,7 @@ class SearchSpace:
         presets: the preset names the file lists (all contained; checked when loading).
         fixed_points: presets a search evaluates before sampling, in order (contained too).
         description: free text.
+        rules: :class:`Rule` s on what the sampler may combine (a fixed point is trained as asked).
     """
 
     name: str
@@ -48,6 +82,7 @@ class SearchSpace:
     presets: Tuple[str, ...] = ()
     fixed_points: Tuple[str, ...] = ()
     description: str = ""
+    rules: Tuple[Rule, ...] = ()
 
     # ------------------------------------------------------------------ the chain
     def suggest(self, trial: Any) -> Dict[str, Any]:
@@ -106,6 +141,10 @@ class SearchSpace:
         caller's counter (which needs torch) measured them; a bounded count that is missing is an error."""
         return [f"{name}: {counts[CONSTRAINTS[name]]:g} > {bound:g}"
                 for name, bound, value in self._constraint_items(counts) if value > bound]
+
+    def check_rules(self, sample: Mapping[str, Any]) -> List[str]:
+        """The space's rules that ``sample`` breaks, in words (empty: allowed)."""
+        return [text for text in (rule.violation(sample) for rule in self.rules) if text]
 
     def constraint_values(self, counts: Mapping[str, float]) -> List[float]:
         """Optuna's ``constraints_func`` form: count − bound per declared constraint (≤ 0 is feasible)."""
@@ -182,7 +221,6 @@ def _checked(space: SearchSpace, label: str, dist: Any, value: Any) -> Any:
 
 def template_param(names: Tuple[str, ...]) -> Tuple[Param, Any]:
     """The ``template`` parameter and its distribution (a constant when there is one template)."""
-    from necksearch.space.kinds import Kind
-    param = Param("template", Kind("str", allowed=names), names[0], doc="which graph skeleton")
+    param = Param("template", Domain("str", names[0], choices=names), doc="which graph skeleton")
     dist = Categorical(names, names) if len(names) > 1 else Constant(names[0])
     return param, dist

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from necksearch.catalogue.domain import Domain
+from necksearch.catalogue.tables import OP_DEFAULTS, OP_SLOTS, RECORDS
 from necksearch.graph import DetectorChoices, NeckGraph, Node
-from necksearch.graph.catalogue import OP_DEFAULTS, OP_SLOTS
 from necksearch.space.distributions import value_key
-from necksearch.space.kinds import Kind
-from necksearch.space.schema import (CHANNELS, DETECTOR_PARAMS, Param, Template, branch_params, op_kind,
+from necksearch.space.schema import (CHANNELS, DETECTOR_PARAMS, Param, Template, branch_params, op_domain,
                                      op_params, searchable_args)
 
 Ask = Callable[..., Any]
 LEVELS = (2, 3, 4, 5)
+#: The top of every template's pyramid: level 6 (stride 64), made by max-pool or by a strided conv.
+TOP_LEVEL = 6
 #: Top-down fusions: every coarse→fine (``up``) op, a plugin's too; bottom-up: ``none`` or a fine→coarse one.
 TD_OPS = tuple(op for op, slot in OP_SLOTS.items() if slot == "up")
 BU_OPS = ("none", *(op for op, slot in OP_SLOTS.items() if slot == "down"))
@@ -55,10 +57,15 @@ def hyper(ask: Ask, prefix: str, op: str, names: Iterable[str], level: Optional[
     return {**args, **derived}
 
 
-def op_hyper(ask: Ask, group: str, op: str, level: Optional[int], prefix: Optional[str] = None,
-             **derived: Any) -> Dict[str, Any]:
-    """Ask every searchable hyper-parameter of ``op`` under ``<prefix or group>/<op>/``."""
-    return hyper(ask, f"{prefix or group}/{op}", op, searchable_args(op), level, **derived)
+def op_hyper(ask: Ask, group: str, op: str, level: Optional[int], prefix: Optional[str] = None) -> Dict[str, Any]:
+    """Ask every searchable hyper-parameter of ``op`` under ``<prefix or group>/<op>/``; at a level, its top ratio
+    (``OpRecord.top_ratio``) is 2^(6 − level), level 6 being every template's top; the arguments that play no part
+    given the others (``OpRecord.unused_when``) are left out."""
+    record = RECORDS[op]
+    derived = {record.top_ratio: 2 ** (TOP_LEVEL - level)} if record.top_ratio and level is not None else {}
+    args = hyper(ask, f"{prefix or group}/{op}", op, searchable_args(op), level, **derived)
+    unused = record.unused({**OP_DEFAULTS[op], **args})
+    return {name: value for name, value in args.items() if name not in unused}
 
 
 def detector(ask: Ask, orthogonal_weight: float) -> DetectorChoices:
@@ -92,18 +99,19 @@ def _laterals(ask: Ask, b: Builder, channels: int) -> Tuple[Dict[int, str], floa
 
 
 def _top_down(ask: Ask, b: Builder, x: Dict[int, str], top: str) -> Dict[int, str]:
-    """T_l = fuse(target x_l, source T_{l+1}); D_l = Conv3×3(T_l) (level 6: a flag)."""
+    """T_l = fuse(target x_l, source T_{l+1}); D_l = Conv3×3(T_l) (level 6: a flag). A fusion that takes its
+    target only as queries (``OpRecord.target_as_query``: GT, LGT) keeps it beside its output, as FPT concatenates
+    the transformed map with the original one (Sec. 3; the concat's 1×1 conv restores the width): T_l =
+    concat(x_l, GT(x_l ← T_{l+1}))."""
     t = {5: x[5]}
     if top == "conv_down":
         t[6] = b.add("e6", "conv_down", ["c5"], level=6)
     for l in (5, 4, 3, 2):
         if l + 1 in t:
             op = ask("td/op", l)
-            derived = {"pool_ratio": 2 ** (6 - l)} if op in ("mssa", "msca") else {}
-            args = op_hyper(ask, "td", op, l, **derived)
-            if op in ("mssa", "msca") and args.get("pooling") == "adaptive":
-                args.pop("pool_ratio", None)
-            t[l] = b.add(f"t{l}", op, [x[l], t[l + 1]], args)
+            fused = b.add(f"{op}{l}" if RECORDS[op].target_as_query else f"t{l}", op, [x[l], t[l + 1]],
+                          op_hyper(ask, "td", op, l))
+            t[l] = b.add(f"t{l}", "concat", [x[l], fused]) if RECORDS[op].target_as_query else fused
     d = {l: b.add(f"d{l}", "conv3x3", [t[l]]) for l in LEVELS}
     if top == "conv_down":
         d[6] = b.add("d6", "conv3x3", [t[6]]) if ask("top/conv_down/conv") else t[6]
@@ -143,26 +151,26 @@ _BU_ANY = (("bu/op", frozenset(BU_OPS[1:])),)
 
 PYRAMID_PARAMS: Tuple[Param, ...] = (
     CHANNELS, *DETECTOR_PARAMS,
-    Param("lateral/op", op_kind("lateral", "mgc"), "lateral", source=("ops", ""),
+    Param("lateral/op", op_domain("lateral", "mgc", default="lateral"), source=("ops", ""),
           doc="lateral extraction: 1×1 conv per level, or A²-FPN MGC (context + distributors)"),
-    Param("lateral/mgc/context_channels", Kind("int", low=1, nullable=True), None, when=_MGC,
+    Param("lateral/mgc/context_channels", Domain("int", low=1, nullable=True), when=_MGC,
           source=("mgc_context", "context_channels"), doc="MGC context width c (null = pyramid width)"),
     *op_params("lateral/mgc", "mgc_context", _MGC, args=("entities", "gcn", "similarity")),
     *op_params("lateral/mgc", "mgc", _MGC, args=("project_after_aggregation",)),
-    Param("lateral/mgc/orthogonal_weight", Kind("float", low=0.0), 1e-4, when=_MGC,
+    Param("lateral/mgc/orthogonal_weight", Domain("float", 1e-4, low=0.0), when=_MGC,
           source=("detector", "mgc_orthogonal_weight"), doc="λ_o of the MGC orthogonal loss"),
-    Param("lateral/rfa", Kind("bool"), False, doc="AugFPN RFA: M5 = L5 + RFA(C5)"),
+    Param("lateral/rfa", Domain("bool", False), doc="AugFPN RFA: M5 = L5 + RFA(C5)"),
     *op_params("lateral/rfa", "rfa", (("lateral/rfa", frozenset({True})),)),
-    Param("top/op", op_kind("maxpool_down", "conv_down"), "maxpool_down", source=("ops", ""),
+    Param("top/op", op_domain("maxpool_down", "conv_down", default="maxpool_down"), source=("ops", ""),
           doc="level 6: max-pool of the last P5 output, or Conv3×3-s2(C5) that starts the top-down path"),
-    Param("top/conv_down/conv", Kind("bool"), True, when=_CONV_DOWN, doc="3×3 conv on the level-6 map"),
-    Param("td/op", op_kind(*TD_OPS), "sum", "td", LEVELS, level_when={5: _CONV_DOWN}, source=("ops", ""),
+    Param("top/conv_down/conv", Domain("bool", True), when=_CONV_DOWN, doc="3×3 conv on the level-6 map"),
+    Param("td/op", op_domain(*TD_OPS, default="sum"), "td", LEVELS, level_when={5: _CONV_DOWN}, source=("ops", ""),
           doc="coarse→fine fusion into level l"),
     *branch_params("td", "td/op", TD_OPS, LEVELS, {5: _CONV_DOWN}),
-    Param("bu/op", op_kind(*BU_OPS), "none", "bu", (3, 4, 5, 6), level_when={6: _CONV_DOWN},
+    Param("bu/op", op_domain(*BU_OPS, default="none"), "bu", (3, 4, 5, 6), level_when={6: _CONV_DOWN},
           source=("ops", ""), doc="fine→coarse fusion into level l (none: no bottom-up step there)"),
     *branch_params("bu", "bu/op", BU_OPS[1:], (3, 4, 5, 6), {6: _CONV_DOWN}),
-    Param("bu/p2/conv", Kind("bool"), False, when=_BU_ANY,
+    Param("bu/p2/conv", Domain("bool", False), when=_BU_ANY,
           doc="3×3 conv on the P2 output when there is a bottom-up path (A²-FPN yes, PAFPN/Lite no)"),
 )
 
@@ -209,7 +217,7 @@ def fpt(ask: Ask) -> NeckGraph:
 def _fpt_params() -> Tuple[Param, ...]:
     params: Tuple[Param, ...] = ()
     for slot, ops, levels in _FPT_SLOTS:
-        params += (Param(f"fpt/{slot}/op", op_kind(*ops), "none", "fpt", levels, source=("ops", ""),
+        params += (Param(f"fpt/{slot}/op", op_domain(*ops, default="none"), "fpt", levels, source=("ops", ""),
                          doc=f"FPT {slot} transformer at level l ({', '.join(ops[1:])} or none)"),
                    *branch_params("fpt", f"fpt/{slot}/op", ops[1:], levels, prefix=f"fpt/{slot}"))
     return params
@@ -217,7 +225,7 @@ def _fpt_params() -> Tuple[Param, ...]:
 
 FPT_PARAMS: Tuple[Param, ...] = (
     CHANNELS, *DETECTOR_PARAMS, *_fpt_params(),
-    Param("fpt/concat/kernel_size", Kind("int", low=1, odd=True), 3, "fpt", LEVELS,
+    Param("fpt/concat/kernel_size", Domain("int", 3, low=1, odd=True), "fpt", LEVELS,
           source=("concat", "kernel_size"), doc="kernel of the fusion conv after the concat (FPT: 3)"),
 )
 

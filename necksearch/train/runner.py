@@ -27,6 +27,7 @@ SCRATCH_CONFIG = CONFIG_DIR / "proxy" / "faster-rcnn_r18-tiny_fpn_synth.py"
 MASK_PROXY = CONFIG_DIR / "proxy" / "mask-rcnn_r18-tiny_fpn_synth.py"
 #: A config whose train dataset has this data root trains on the embedded dataset (generated on first use).
 SYNTH_ROOT = "data/synth/"
+TREES_ROOT = "data/trees/"
 #: The largest ``--image-size``: 3× the papers' 1333-pixel side.
 MAX_IMAGE_SIZE = 4096
 HOOK_MODULE = "necksearch.train.hooks"
@@ -66,6 +67,15 @@ def _datasets(cfg):
     return found
 
 
+def _built_on_first_use(configured: str) -> Optional[Path]:
+    """The dataset a config names by its usual root (``data/synth/``: the embedded shapes; ``data/trees/``: the tree
+    crowns), generated there on first use; ``None`` for any other root."""
+    from necksearch.data import ensure_synthetic_coco, ensure_trees_coco
+    builders = {SYNTH_ROOT: ensure_synthetic_coco, TREES_ROOT: ensure_trees_coco}
+    build = builders.get(configured.rstrip("/") + "/")
+    return build() if build else None
+
+
 def set_data_root(cfg, data_root: Optional[Union[str, Path]]) -> Path:
     """Point every dataset and evaluator at ``data_root`` (``--data DIR``; default: the config's, the embedded
     dataset generated on first use), check the root, its annotation files and their images
@@ -76,9 +86,8 @@ def set_data_root(cfg, data_root: Optional[Union[str, Path]]) -> Path:
     if not datasets:
         raise NeckSearchError("the config has no train_dataloader")
     configured = datasets[0][1].get("data_root", "")
-    if data_root is None and str(configured).rstrip("/") == SYNTH_ROOT.rstrip("/"):
-        from necksearch.data import ensure_synthetic_coco
-        data_root = ensure_synthetic_coco()
+    if data_root is None:
+        data_root = _built_on_first_use(str(configured))
     root = Path(data_root if data_root is not None else configured)
     if not root.is_dir():
         raise NeckSearchError(f"data root {root} does not exist (give --data DIR)")

@@ -15,8 +15,8 @@ import dataclasses
 from collections import Counter
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from necksearch.graph import OP_SLOTS, NeckGraph, Node
-from necksearch.graph.catalogue import OP_DEFAULTS
+from necksearch.catalogue.tables import INPUT_COUNT_ARGS, OP_DEFAULTS, OP_SLOTS
+from necksearch.graph import NeckGraph, Node
 from necksearch.graph.values import thaw
 
 #: Colour classes (slots) in legend order; ``input`` is a backbone level.
@@ -177,7 +177,7 @@ def node_label(node: Node, channels: int = 256) -> Tuple[str, str]:
     parts = []
     for key in sorted(node.args, key=lambda k: (rank.get(k, len(rank)), k)):
         value = thaw(node.args[key])
-        if key == "num_inputs" or defaults.get(key, object()) == value:
+        if key == INPUT_COUNT_ARGS.get(node.op) or defaults.get(key, object()) == value:
             continue
         if key in ("out_channels", "context_channels") and value == channels:
             continue

@@ -52,7 +52,7 @@ def kept_by_the_rule(boxes, x, y, width, height):
     kept = []
     for x0, y0, x1, y1 in boxes:
         w, h = min(x1, x + width) - max(x0, x), min(y1, y + height) - max(y0, y)
-        if w >= 4 and h >= 4 and w * h >= 0.4 * (x1 - x0) * (y1 - y0):
+        if w >= 4 and h >= 4 and 5 * w * h >= 2 * (x1 - x0) * (y1 - y0):  # >= 40%, in exact integers
             kept.append([max(x0, x) - x, max(y0, y) - y, w, h])
     return sorted(kept)
 
@@ -73,10 +73,10 @@ def test_layout_and_the_coco_fields_mmdet_and_pycocotools_read(trees_root):
 
 
 def test_counts_per_split(trees_root):
-    """Measured with the defaults (400-px tiles, overlap >= 110 px): two empty YELL tiles stay out of train."""
+    """Measured with the defaults (256-px tiles, overlap >= 110 px); empty tiles stay out of train."""
     cocos = {split: load(trees_root, split) for split in SPLITS}
     counts = {split: (len(coco.dataset["images"]), len(coco.dataset["annotations"])) for split, coco in cocos.items()}
-    assert counts == {"train": (71, 1248), "val": (17, 588)}
+    assert counts == {"train": (233, 1898), "val": (60, 865)}
     assert all(cocos["train"].getAnnIds(imgIds=image_id) for image_id in cocos["train"].getImgIds())
 
 
@@ -206,7 +206,7 @@ def test_a_changed_file_is_named(tmp_path, monkeypatch):
 @pytest.mark.parametrize("options, message", [
     (dict(tile=127), "tile (--tile) must be 128..2472 px, got 127"),
     (dict(tile=2473), "tile (--tile) must be 128..2472 px, got 2473"),
-    (dict(overlap=-1), "overlap (--overlap, default 110) must be 0..200 px for a 400 px tile (at most half the tile), "
+    (dict(overlap=-1), "overlap (--overlap, default 110) must be 0..128 px for a 256 px tile (at most half the tile), "
                        "got -1"),
     (dict(tile=256, overlap=129), "overlap (--overlap, default 110) must be 0..128 px for a 256 px tile (at most half "
                                   "the tile), got 129"),

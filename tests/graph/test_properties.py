@@ -4,7 +4,8 @@ import dataclasses
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from necksearch.graph import OP_SLOTS, GraphError, NeckGraph, Node
+from necksearch.catalogue.tables import OP_SLOTS
+from necksearch.graph import GraphError, NeckGraph, Node
 from tests.graph.graphs import fpn_graph, pafpn_graph
 from tests.graph.test_hash import renamed
 from tests.graph.test_serial import with_args

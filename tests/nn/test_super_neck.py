@@ -90,10 +90,11 @@ def test_hyper_parameter_values_that_keep_the_weight_shapes_share_the_weights():
 
     def weights(key):
         return {id(p) for p in supernet.choices[key].parameters()}
-    windows = by_position[("t3", "lgt", None)]  # window 3, 5, 7: one set of weights
+    windows = by_position[("lgt3", "lgt", None)]  # window 3, 5, 7: one set of weights
     assert len(windows) == 3 and len({frozenset(weights(k)) for k in windows}) == 1
     kernels = by_position[("t3", "carafe", None)]  # up_kernel 3, 5, 7: differently shaped kernel predictors
     assert len({frozenset(weights(k)) for k in kernels}) == 3
-    after_lgt, after_sum = by_position[("d3", "conv3x3", "lgt")], by_position[("d3", "conv3x3", "sum")]
+    # LGT's output is concatenated with the lateral (T3 = concat(x3, LGT)), so the conv after it is a concat's
+    after_lgt, after_sum = by_position[("d3", "conv3x3", "concat")], by_position[("d3", "conv3x3", "sum")]
     assert len({frozenset(weights(k)) for k in after_lgt}) == 1  # one conv after every LGT window
     assert not weights(after_lgt[0]) & weights(after_sum[0])  # but its own, not the conv after a sum

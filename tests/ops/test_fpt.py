@@ -128,3 +128,16 @@ def test_a_top_down_gt_step_is_not_silent_by_default(op):
     assert out.pow(2).mean() > 0.5
     (out * torch.randn_like(out)).sum().backward()
     assert target.grad.abs().sum() > 0
+
+
+def test_rt_s_pooled_key_transform_trains_on_a_batch_of_one():
+    """The last batch of an epoch can hold one image (233 tree tiles at batch 4): the pooled key's BatchNorm then
+    normalises with its running statistics and leaves them unchanged instead of raising."""
+    module = build_op("rt", channels=8, scale=2, gap_transform=True).train()
+    norm = module.gap[1]
+    module(torch.randn(4, 8, 4, 4), torch.randn(4, 8, 8, 8))  # a full batch updates the running statistics
+    before = norm.running_mean.clone(), norm.running_var.clone()
+    out = module(torch.randn(1, 8, 4, 4), torch.randn(1, 8, 8, 8))
+    out.sum().backward()
+    assert out.shape == (1, 8, 4, 4) and torch.isfinite(out).all()
+    assert torch.equal(norm.running_mean, before[0]) and torch.equal(norm.running_var, before[1])

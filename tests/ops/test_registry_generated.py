@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from necksearch.ops import SLOTS, build_op, get_op, list_ops
+from necksearch.catalogue.slot import SLOTS
+from necksearch.ops import build_op, get_op, list_ops
 from necksearch.ops.slots import make_example, output_shape
 from necksearch.errors import NeckSearchError
 from tests.helpers import wake_zero_inits

@@ -30,3 +30,19 @@ def test_each_command_refuses_the_same_misfit(capsys, no_ray, tmp_path, outside_
     line = cli_error(capsys, *[arg.format(runs=runs) for arg in command], flag, root)
     assert line == f"necksearch: error: {message}"
     assert not runs.exists() or not any(runs.iterdir())
+
+
+@pytest.mark.slow  # builds data/trees/ on first use (a few seconds), then times a few training iterations per graph
+def test_the_tree_proxy_plans_a_search_on_real_imagery(tmp_path):
+    """The tree proxy's config names data/trees/, built on first use from the deepforest package; a search on it
+    checks every input, times training iterations on the tree tiles and prints its plan."""
+    import subprocess
+    import sys
+    from necksearch.train.runner import CONFIG_DIR
+    config = CONFIG_DIR / "proxy" / "faster-rcnn_effnet-lite0_fpn_trees.py"
+    done = subprocess.run([sys.executable, "-m", "necksearch", "search", "--config", str(config), "--epochs", "6",
+                           "--num-trials", "2", "--fixed-points", "fpn", "--runs-dir", str(tmp_path), "--name", "t",
+                           "--dry-run"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "faster-rcnn_effnet-lite0_fpn_trees.py" in done.stdout and "estimate:" in done.stdout
+    assert not (tmp_path / "t").exists()  # a dry run writes no run

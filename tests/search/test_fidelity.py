@@ -8,22 +8,11 @@ import sys
 import pytest
 
 from necksearch.errors import NeckSearchError
-from necksearch.search.fidelity import (FidelitySettings, check_finished, parse_fidelity, pooled_std,
-                                        rank_correlation, seed_agreement, summarise)
+from necksearch.search.fidelity import FidelitySettings, check_finished, parse_fidelity, summarise
 from tests.search.helpers import cli_error, load_trials
 
 LOW = {"epochs": 1, "image_size": 64, "data_fraction": 0.5}
 HIGH = {"epochs": 2, "image_size": 64, "data_fraction": 0.5}
-
-
-def test_rank_correlation_by_hand():
-    assert rank_correlation([1, 2, 3, 4], [10, 20, 30, 40]) == {"tau": 1.0, "rho": 1.0, "n": 4}
-    reversed_ = rank_correlation([1, 2, 3, 4], [4, 3, 2, 1])
-    assert reversed_["tau"] == -1.0 and reversed_["rho"] == -1.0
-    one_swap = rank_correlation([1, 2, 3, 4], [1, 2, 4, 3])  # 5 concordant, 1 discordant pair of 6
-    assert one_swap["tau"] == pytest.approx(4 / 6) and one_swap["rho"] == pytest.approx(0.8)
-    assert rank_correlation([1, 2], [1, 2])["tau"] is None  # too few graphs to rank
-    assert rank_correlation([1, 1, 1], [1, 2, 3])["tau"] is None  # a constant list ranks nothing
 
 
 def test_a_sub_search_left_unfinished_stops_the_run_with_the_resume_line(tmp_path):
@@ -38,18 +27,6 @@ def test_a_sub_search_left_unfinished_stops_the_run_with_the_resume_line(tmp_pat
     with pytest.raises(NeckSearchError, match=r"interrupted: low-seed1 left trials 1 unfinished; continue with: "
                                               r"necksearch fidelity --resume --name grid"):
         check_finished(interrupted, settings)
-
-
-def test_pooled_seed_noise_is_the_root_mean_variance():
-    assert pooled_std([[1.0, 3.0], [2.0, 2.0], [5.0]]) == pytest.approx(math.sqrt((2.0 + 0.0) / 2))
-    assert pooled_std([[1.0]]) is None
-
-
-def test_seed_agreement_averages_over_seed_pairs():
-    by_graph = {"a": {0: 0.1, 1: 0.1, 2: 0.3}, "b": {0: 0.2, 1: 0.2, 2: 0.2}, "c": {0: 0.3, 1: 0.3, 2: 0.1}}
-    agreement = seed_agreement(by_graph)
-    assert [p["tau"] for p in agreement["pairs"]] == [1.0, -1.0, -1.0]
-    assert agreement["tau"] == pytest.approx(-1 / 3)
 
 
 def test_summary_of_a_table():

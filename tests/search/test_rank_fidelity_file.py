@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from necksearch.search import measured
-from necksearch.search.fidelity import FidelitySettings, rank_correlation, summarise
+from necksearch.search.fidelity import FidelitySettings, summarise
+from necksearch.search.statistics import rank_correlation
 from necksearch.search.screen import LOWEST_FIRST, SCORES, ranking_value
 from necksearch.search.screen import ranker_entries as zero_cost_entries
 from necksearch.search.supernet_rank import correlations, pool_results
@@ -146,3 +147,20 @@ def test_the_low_grad_norm_note_s_numbers_recompute():
     assert tau([grid2, heldout1], "low_grad_norm") == 0.32
     assert tau([grid2, heldout1], "params") == -0.20
     assert "low_grad_norm" in LOWEST_FIRST
+
+
+def test_the_rung_noise_entry_recomputes_from_the_per_seed_curves():
+    """rung_noise's per-epoch seed std is the pooled std over rung_noise.json's raw per-seed mAP curves."""
+    from necksearch.search.statistics import pooled_std
+    committed = json.loads((RESULTS / "rung_noise.json").read_text())
+    curves = [list(by_seed.values()) for by_seed in _raw_curves(committed["raw"])]
+    (entry,) = json.loads(measured.MEASURED_FILE.read_text())["rung_noise"]
+    for epoch, std in entry["by_epoch"].items():
+        recomputed = pooled_std([[curve[int(epoch) - 1] for curve in graph] for graph in curves])
+        assert std == round(recomputed, 4), epoch
+    assert entry["graphs"] == len(curves)
+
+
+def _raw_curves(raw):
+    """Per graph: seed → its mAP after each epoch, from rung_noise.json's ``raw`` section."""
+    return [{seed: cell["map_by_epoch"] for seed, cell in graph.items()} for graph in raw.values()]

@@ -345,3 +345,38 @@ def test_a_space_with_nothing_left_to_draw_is_finished(tmp_path, monkeypatch):
     assert trials[1].user_attrs["fixed_point"] == "pafpn" and "constraint_violation" in trials[1].user_attrs
     assert len(trials) == 1 + 6
     assert all(t.state != States.RUNNING for t in trials[1:])
+
+
+RULED_SPACE = """
+name: ruled
+templates: [pyramid]
+per_level: {bu: true}
+parameters:
+  channels: 256
+  bu/op: [none, strided_conv_sum]
+rules:
+  - if: {bu/op: [none, strided_conv_sum]}
+    then: {bu/op: none}
+presets: [fpn, pafpn]
+fixed_points: [fpn, pafpn]
+"""
+
+
+def test_a_sampled_graph_that_breaks_a_rule_is_recorded_fail_but_a_fixed_point_trains(tmp_path, monkeypatch):
+    """The rule allows no bottom-up step anywhere: pafpn (strided everywhere) is a fixed point and trains as asked;
+    every sampled graph is fpn's or pafpn's (answered as duplicates) or has a strided step somewhere (refused)."""
+    monkeypatch.setattr(searcher_module, "MAX_DRAWS", 6)
+    path = tmp_path / "ruled.yaml"
+    path.write_text(RULED_SPACE)
+    space = load_space(str(path))
+    fixed = {name: space.sample_of(load_preset(name)) for name in ("fpn", "pafpn")}
+    searcher = make_searcher(make_settings(tmp_path), fixed, space=str(path))
+    assert searcher.suggest("t0")["trial"]["graph"]["name"] == "fpn"
+    assert searcher.suggest("t1")["trial"]["graph"]["name"] == "pafpn"
+    assert "constraint_violation" not in frozen(searcher, 1).user_attrs
+    assert searcher.suggest("t2") is Searcher.FINISHED
+    drawn = searcher.study.trials[2:]
+    ruled = [t for t in drawn if "constraint_violation" in t.user_attrs]
+    assert ruled and all(t.state == States.FAIL and t.user_attrs["constraint_violation"].startswith("rule bu/op")
+                         for t in ruled)
+    assert all(t in ruled or "duplicate_of" in t.user_attrs for t in drawn)

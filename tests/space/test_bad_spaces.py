@@ -167,3 +167,16 @@ def test_a_recursive_yaml_alias(tmp_path):
 
 def test_a_section_of_the_wrong_type(tmp_path):
     _fails(tmp_path, "templates: [pyramid]\nparameters: 0\n", "parameters", "expected a mapping")
+
+
+@pytest.mark.parametrize("rules, key, fragment", [
+    ("rules: {lateral/op: mgc}", "rules", "expected a list"),
+    ("rules: [{if: {td/op: sum}}]", "rules[0]", r"expected \{if"),
+    ("rules: [{if: {td/op: sum}, then: {td/op: sum}, because: x}]", "rules[0]", "unknown keys because"),
+    ("rules: [{if: {no/such: 1}, then: {td/op: sum}}]", "rules[0].if.no/such", "not a label this space searches"),
+    ("rules: [{if: {lateral/op: mgc}, then: {td/op: sum}}]", "rules[0].if.lateral/op", "not a label this space"),
+    ("rules: [{if: {td/op: sum}, then: {td/op: carafe}}]", "rules[0].then.td/op", "'carafe' is not one of its values"),
+    ("rules: [{if: {td/op: sum}, then: {}}]", "rules[0].then", "names no label"),
+])
+def test_bad_rules(tmp_path, rules, key, fragment):
+    _fails(tmp_path, GOOD + rules + "\n", key, fragment)

@@ -160,3 +160,19 @@ def test_spaces_load_by_name_and_the_shipped_ones_are_listed():
 
 def test_frozen_graphs_are_named_after_space_and_template():
     assert space("default").freeze(FPN_SAMPLE).name == "default/pyramid"
+
+
+def test_a_rule_refuses_the_combinations_it_names_at_every_level():
+    """The default space's rule: MGC laterals only beside GACARAFE at every top-down step (default.yaml says why)."""
+    from necksearch.graph.presets import load_preset
+    from necksearch.space import load_space
+    space = load_space("default")
+    sample = {"template": "pyramid", "lateral/op": "mgc", "td/p4/op": "gacarafe", "td/p3/op": "sum",
+              "td/p2/op": "gacarafe"}
+    (violation,) = space.check_rules(sample)
+    assert "lateral/op in ['mgc']" in violation and violation.endswith("td/p3/op=sum")
+    assert space.check_rules(dict(sample, **{"td/p3/op": "gacarafe"})) == []
+    assert space.check_rules(dict(sample, **{"lateral/op": "lateral"})) == []  # the rule's `if` does not hold
+    assert space.check_rules({"template": "fpt"}) == []
+    for preset in ("a2fpn", "a2fpn_lite"):  # published A²-FPN necks keep to it; its ablation rows are fixed points
+        assert space.check_rules(space.sample_of(load_preset(preset))) == []

@@ -1,13 +1,17 @@
-"""The torch-free catalogue of operations: every operation's record, and the tables derived from records and slots.
+"""The catalogue of operations: every operation's record, and the tables derived from records and slots.
 
-The records (:class:`~necksearch.ops.record.OpRecord`) are declared where each operation is defined
-(``necksearch.ops.register_op``); this module reads the built-in ones from ``necksearch/ops/records.json``
-(generated from those declarations, and checked against them whenever the operations are imported), then
-imports the modules named in ``NECKSEARCH_PLUGINS`` (comma-separated module names or ``.py`` paths), whose
-``register_op`` declarations add their operations. Every table below is derived from the records once those
-are in, so an operation from a plugin is listed, validated, shape-inferred, searchable and drawable like a
-built-in one. Set the variable before necksearch is imported (and for every process of a search: Ray's
-workers inherit the environment).
+The records (:class:`~necksearch.catalogue.record.OpRecord`) are declared where each operation is defined
+(``necksearch.ops.register_op``); this module reads the built-in ones from ``records.json`` (generated from those
+declarations, and checked against them whenever the operations are imported), then imports the modules named in
+``NECKSEARCH_PLUGINS`` (comma-separated module names or ``.py`` paths), whose ``register_op`` declarations add
+their operations. Every table below is derived from the records once those are in, so an operation from a plugin
+is listed, validated, shape-inferred, searchable and drawable like a built-in one. Set the variable before
+necksearch is imported (and for every process of a search: Ray's workers inherit the environment).
+
+The plugins load here, although a plugin imports torch, because a plugin's record exists only once its module has
+run its ``register_op``, and the tables are derived once, from every record: whichever layer reads them first
+(a graph, a space, the registry) must find the plugins' operations in them. Only the user's modules are imported,
+by name; this module imports no layer of necksearch, and a graph without plugins still loads no torch.
 """
 from __future__ import annotations
 
@@ -15,11 +19,11 @@ import importlib
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Optional, Tuple
 
+from necksearch.catalogue.record import OpRecord, load_records
+from necksearch.catalogue.slot import SLOTS
 from necksearch.errors import NeckSearchError
-from necksearch.ops.record import OpRecord, load_records
-from necksearch.ops.slot import SLOTS
 
 #: The environment variable naming plugin modules that register more operations.
 PLUGINS_VARIABLE = "NECKSEARCH_PLUGINS"
@@ -27,22 +31,18 @@ PLUGINS_VARIABLE = "NECKSEARCH_PLUGINS"
 #: Every operation's record, by name: the built-in ones first, then the plugins' in the order they register.
 RECORDS: Dict[str, OpRecord] = {record.name: record for record in load_records()}
 _BUILT_IN = dict(RECORDS)
+#: Built-in operations whose ``register_op`` declaration differs from ``records.json`` → their modules.
+_STALE: Dict[str, str] = {}
 _sealed = False
-#: Off only while ``records.json`` is regenerated (:func:`declared_records`).
-_check_built_in = True
 
 
 def declare(record: OpRecord) -> None:
-    """Add ``record`` (``register_op`` calls this). A built-in operation must match ``records.json``; a new
-    one is accepted while the plugins load, and refused afterwards (the tables below are already derived)."""
-    if not _check_built_in and record.module.startswith("necksearch."):
-        return
+    """Add ``record`` (``register_op`` calls this). A built-in operation keeps its record from ``records.json``
+    (one that differs is noted, for :func:`check_declarations`); a new one is accepted while the plugins load,
+    and refused afterwards (the tables below are already derived)."""
     if record.name in _BUILT_IN:
         if record != _BUILT_IN[record.name]:
-            raise NeckSearchError(
-                f"operation {record.name!r}: its register_op declaration (module {record.module}) no longer matches "
-                "necksearch/ops/records.json; regenerate that file with "
-                "`scripts/necksearch ops --write-records`")
+            _STALE[record.name] = record.module
         return
     if record.name in RECORDS and RECORDS[record.name] != record:
         raise NeckSearchError(f"operation {record.name!r} is registered twice (modules {RECORDS[record.name].module} "
@@ -51,6 +51,16 @@ def declare(record: OpRecord) -> None:
         raise NeckSearchError(f"operation {record.name!r} (module {record.module}) was registered after necksearch's "
                               f"catalogue was built: name its module in {PLUGINS_VARIABLE} so that it loads first")
     RECORDS[record.name] = record
+
+
+def check_declarations() -> None:
+    """Refuse built-in operations whose ``register_op`` declarations no longer match ``records.json``: graphs and
+    spaces would read the file, while the modules are built as declared (the registry's lookups call this)."""
+    if _STALE:
+        name, module = next(iter(_STALE.items()))
+        raise NeckSearchError(f"operation {name!r}: its register_op declaration (module {module}) no longer matches "
+                              "necksearch/catalogue/records.json; regenerate that file with "
+                              "`scripts/necksearch ops --write-records`")
 
 
 def load_plugins(spec: Optional[str]) -> None:
@@ -70,15 +80,6 @@ def load_plugins(spec: Optional[str]) -> None:
         except Exception as err:  # noqa: BLE001 - whatever a plugin raises, name the plugin
             raise NeckSearchError(f"{PLUGINS_VARIABLE}: cannot load plugin {entry!r}: {type(err).__name__}: {err}") \
                 from None
-
-
-def declared_records() -> List[OpRecord]:
-    """The built-in operations' records as their ``register_op`` declarations give them now, whatever
-    ``records.json`` holds (imports torch): what regenerating that file writes. Call it in a fresh process."""
-    global _check_built_in
-    _check_built_in = False
-    from necksearch.ops import list_ops
-    return [spec.record for spec in list_ops() if spec.record.module.startswith("necksearch.")]
 
 
 load_plugins(os.environ.get(PLUGINS_VARIABLE))
@@ -103,6 +104,16 @@ WIDTH_SCALED_ARGS: Dict[str, Tuple[str, ...]] = {name: r.width_scaled for name, 
 #: Per-level counts that may not exceed the width of the backbone input they read (A²-FPN Eq. 2: n_i ≤ c_i).
 INPUT_BOUNDED_ARGS: Dict[str, str] = {name: r.input_bounded for name, r in RECORDS.items() if r.input_bounded}
 
+#: The argument that holds a node's number of inputs (filled in and checked by the graph; concat's ``num_inputs``).
+INPUT_COUNT_ARGS: Dict[str, str] = {name: r.input_count for name, r in RECORDS.items() if r.input_count}
+
+#: Arguments that the graph or a template sets and a space never searches (the input count, the top ratio).
+DERIVED_ARGS: Dict[str, Tuple[str, ...]] = {name: r.derived for name, r in RECORDS.items() if r.derived}
+
+#: ``DetectorChoices`` fields that apply an operation to every neck output → that operation (its arguments are
+#: the field's value).
+DETECTOR_OPS: Dict[str, str] = {r.detector_field: name for name, r in RECORDS.items() if r.detector_field}
+
 #: (fewest, most) inputs per slot whose ops are graph nodes; ``None`` = no upper bound.
 SLOT_ARITY: Dict[str, Tuple[int, Optional[int]]] = {name: slot.arity for name, slot in SLOTS.items() if slot.is_node}
 
@@ -120,12 +131,6 @@ PLAIN_OPS: FrozenSet[str] = frozenset(name for name, record in RECORDS.items() i
 
 #: Values of ``DetectorChoices.roi_extractor``: mmdet's single-level heuristic or a ``roi``-slot op.
 ROI_EXTRACTORS: Tuple[str, ...] = ("fpn", *sorted(op for op, slot in OP_SLOTS.items() if slot == "roi"))
-
-#: The coarsest level a graph may name (stride 2^31 is beyond any image).
-MAX_LEVEL = 31
-
-#: Backbone widths assumed when none are given (ResNet-50).
-RESNET50_WIDTHS: Dict[str, int] = {"c2": 256, "c3": 512, "c4": 1024, "c5": 2048}
 
 
 def arity(op: str) -> Tuple[int, Optional[int]]:

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from necksearch.ops import list_ops
-from necksearch.ops.slot import ARG_SOURCES, SLOTS
+from necksearch.catalogue.slot import ARG_SOURCES, SLOTS
 
 
 def shape(channels, scale=None):

@@ -1,0 +1,178 @@
+"""A search campaign: arms of ``necksearch search`` at equal CPU budget, each arm's best confirmed over seeds.
+
+An arm is a sampler and an optional screen (``random``: Optuna's RandomSampler + ASHA; ``tpe``: TPE + ASHA;
+``tpe_screen``: TPE + ASHA with ``--screen low_grad_norm:50``), run with ``--sampler-seed`` seeds. Each (arm, seed)
+is one search of the default space at the default fidelity, named ``campaign-ARM-sSEED`` under ``--runs``, given
+``--hours`` of wall time with 2 trials at once (``--max-hours``: about 2× that in CPU-hours on this machine's 2
+cores), then confirmed: its ``--top`` best sampled graphs against the nine published necks over 3 seeds
+(``necksearch confirm``; the published necks' trainings at a seed are shared by every arm only within one run's
+study, so each run trains them once per seed). ``run`` starts or resumes every (arm, seed) in turn (a killed
+campaign continues with the same command: the searches resume from their studies, confirmations reuse their
+trainings); ``summary`` trains nothing and writes ``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and
+order, every confirmed graph's per-seed mAPs) and ``search_campaign.md`` plus ``search_campaign.png`` (best-so-far
+single-seed mAP against cumulative CPU-hours per run, the confirmed best of each marked with its seed std).
+
+    .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --hours 1
+    .venv/bin/python benchmarks/experiments/search_campaign.py summary --out benchmarks/results/search_campaign
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, List
+
+import optuna
+
+from necksearch.files import write_text_atomic
+from necksearch.search import study as attrs
+from necksearch.search.statistics import welch_interval
+
+ROOT = Path(__file__).resolve().parents[2]
+NECKSEARCH = [sys.executable, "-m", "necksearch"]
+PUBLISHED = "fpn,pafpn,fpn_carafe,a2fpn,a2fpn_lite,fpt,augfpn,mssa_fpn,msca_fpn"
+ARMS = {"random": ["--sampler", "random"], "tpe": ["--sampler", "tpe"],
+        "tpe_screen": ["--sampler", "tpe", "--screen", "low_grad_norm:50"]}
+
+
+def run_name(arm: str, seed: int) -> str:
+    return f"campaign-{arm}-s{seed}"
+
+
+def search_command(arm: str, seed: int, runs: Path, hours: float, trials: int) -> List[str]:
+    """The search of one (arm, seed): new, or resumed with a budget for this session."""
+    name = run_name(arm, seed)
+    if (runs / name / "search.json").is_file():
+        return [*NECKSEARCH, "search", "--resume", "--name", name, "--runs-dir", str(runs), "--max-hours", str(hours),
+                "--num-trials", str(trials)]
+    return [*NECKSEARCH, "search", *ARMS[arm], "--seed", str(seed), "--name", name, "--runs-dir", str(runs),
+            "--max-hours", str(hours), "--num-trials", str(trials), "--fixed-points", "none"]
+
+
+def run(args: argparse.Namespace) -> None:
+    runs = ROOT / args.runs
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        for arm in args.arms.split(","):
+            subprocess.run(search_command(arm, seed, runs, args.hours, args.trials), cwd=ROOT, check=False)
+            subprocess.run([*NECKSEARCH, "confirm", str(runs / run_name(arm, seed)), "--top", str(args.top),
+                            "--seeds", "3", "--against", PUBLISHED], cwd=ROOT, check=False)
+
+
+# ---------------------------------------------------------------------- summary
+
+
+def search_trials(run_dir: Path) -> List[Dict[str, Any]]:
+    """The search's own trained trials in the order they finished: number, state, mAP, CPU-seconds, summary."""
+    settings = json.loads((run_dir / "search.json").read_text())
+    study = optuna.load_study(study_name=settings["name"], storage=f"sqlite:///{run_dir / 'study.db'}")
+    trials = [t for t in study.get_trials(deepcopy=False)
+              if attrs.is_trained(t) and attrs.CONFIRM not in t.user_attrs and t.state.is_finished()]
+    trials.sort(key=lambda t: t.datetime_complete)
+    return [{"number": t.number, "state": t.state.name, "map": t.values[0] if t.values else None,
+             "cpu_s": t.user_attrs.get(attrs.CPU_SECONDS, 0.0), "summary": t.user_attrs.get(attrs.SUMMARY)}
+            for t in trials]
+
+
+def best_so_far(trials: List[Dict[str, Any]]) -> List[List[float]]:
+    """[cumulative CPU-hours, best COMPLETE single-seed mAP so far] after each finished trial."""
+    points, spent, best = [], 0.0, None
+    for trial in trials:
+        spent += trial["cpu_s"] / 3600
+        if trial["state"] == "COMPLETE" and trial["map"] is not None:
+            best = trial["map"] if best is None else max(best, trial["map"])
+        points.append([spent, best])
+    return points
+
+
+def summarise_run(run_dir: Path) -> Dict[str, Any]:
+    trials = search_trials(run_dir)
+    confirm = json.loads((run_dir / "confirm.json").read_text()) if (run_dir / "confirm.json").is_file() else None
+    return {"trials": trials, "cpu_hours": sum(t["cpu_s"] for t in trials) / 3600, "best_so_far": best_so_far(trials),
+            "confirm": confirm}
+
+
+def arm_comparison(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    """Each run's confirmed best found graph (mean, seed mAPs), and TPE against random with a Welch interval."""
+    best: Dict[str, Any] = {}
+    for name, run_summary in runs.items():
+        graphs = (run_summary["confirm"] or {}).get("graphs", {})
+        found = {label: g for label, g in graphs.items() if not g["published"] and g["n"] >= 2}
+        if found:
+            label = max(found, key=lambda l: found[l]["mean"])
+            best[name] = {"graph": label, "mean": found[label]["mean"], "std": found[label]["std"],
+                          "maps": [v for v in found[label]["maps"].values() if v is not None]}
+    comparison = {}
+    for tpe_arm in ("tpe", "tpe_screen"):
+        for name in best:
+            if name.startswith(f"campaign-{tpe_arm}-s"):
+                other = name.replace(f"-{tpe_arm}-", "-random-")
+                if other in best:
+                    diff, low, high = welch_interval(best[other]["maps"], best[name]["maps"])
+                    comparison[f"{name} - {other}"] = {"diff": diff, "low": low, "high": high}
+    return {"confirmed_best": best, "against_random": comparison}
+
+
+def render(runs: Dict[str, Dict[str, Any]], best: Dict[str, Any], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, run_summary in runs.items():
+        points = [(x, y) for x, y in run_summary["best_so_far"] if y is not None]
+        if points:
+            line, = ax.step(*zip(*points), where="post", label=name.removeprefix("campaign-"))
+            if name in best:
+                ax.errorbar(points[-1][0], best[name]["mean"], yerr=best[name]["std"], fmt="o", color=line.get_color(),
+                            capsize=3)
+    ax.set_xlabel("CPU-hours of training (cumulative, per run)")
+    ax.set_ylabel("bbox mAP (line: best single seed so far; dot: confirmed mean ± std)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def summary(args: argparse.Namespace) -> None:
+    runs_dir = ROOT / args.runs
+    runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
+    compared = arm_comparison(runs)
+    out = Path(args.out)
+    write_text_atomic(out.with_suffix(".json"), json.dumps({"runs": runs, **compared}, indent=1) + "\n")
+    render(runs, compared["confirmed_best"], out.with_suffix(".png"))
+    lines = ["| run | trained trials | CPU-hours | best single seed | confirmed best found graph (mean ± std) |",
+             "|---|---|---|---|---|"]
+    for name, run_summary in runs.items():
+        last = run_summary["best_so_far"][-1][1] if run_summary["best_so_far"] else None
+        best = compared["confirmed_best"].get(name)
+        shown = f"{best['graph']}: {best['mean']:.3f} ± {best['std']:.3f}" if best else "–"
+        lines.append(f"| {name} | {len(run_summary['trials'])} | {run_summary['cpu_hours']:.2f} | "
+                     f"{'–' if last is None else f'{last:.3f}'} | {shown} |")
+    for pair, cmp in compared["against_random"].items():
+        lines.append(f"\n- {pair}: {cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}] (Welch 95%)")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    go = sub.add_parser("run", help="start or resume every (arm, seed), then confirm each")
+    go.add_argument("--arms", default="random,tpe,tpe_screen")
+    go.add_argument("--seeds", default="0", help="sampler seeds, comma-separated")
+    go.add_argument("--hours", type=float, default=1.0, help="wall hours per search session (2 trials at once)")
+    go.add_argument("--trials", type=int, default=200, help="--num-trials: high enough that the budget ends a search")
+    go.add_argument("--top", type=int, default=3)
+    go.add_argument("--runs", default="runs/campaign")
+    go.set_defaults(func=run)
+    report = sub.add_parser("summary", help="train nothing; write the campaign's JSON and picture, print its table")
+    report.add_argument("--runs", default="runs/campaign")
+    report.add_argument("--out", default="benchmarks/results/search_campaign")
+    report.set_defaults(func=summary)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

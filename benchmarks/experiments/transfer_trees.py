@@ -1,0 +1,140 @@
+"""Does the synthetic proxy rank necks as real images do? The tree proxy's ranking against the synthetic one.
+
+Trees: ``proxy_cells.py`` cells of the tree proxy (``configs/proxy/faster-rcnn_effnet-lite0_fpn_trees.py``: 6 epochs,
+128², the NEON tree-crown tiles), label ``trees``, in ``--cells``. Synthetic: the default search's fidelity (3 epochs,
+128², all data) per seed from grid2 (``rank_fidelity_grid2.json``), with the graphs whose ops changed since grid2
+measured them replaced by re-measured cells: fpt from ``fpt_rt_cells.json`` (label ``fixed``) and grid2's draws
+with RT from ``--cells`` (label ``synthetic``). Graphs are the nine published necks and grid2's 7 draws
+(``benchmarks/experiments/graphs/grid2_sampleNN.yaml``).
+
+Computes per graph mean ± std on each side; on the trees the pooled seed noise, the seed-to-seed Kendall τ (mean
+over seed pairs; over the nine published necks and over all graphs) and each published neck's mean against fpn's;
+between the two sides Kendall τ-b and Spearman ρ of the per-graph means with a 95% percentile bootstrap over graphs
+(graphs resampled with replacement, ``--draws`` times); a scatter of trees against synthetic means. Writes
+``OUT.json`` (``{"trees": {graph: {"maps": [...]}}, "synthetic": {graph: {"maps": [...]}}, ...}``) and ``OUT.png``.
+
+    .venv/bin/python benchmarks/experiments/transfer_trees.py --out benchmarks/results/transfer_trees
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+from pathlib import Path
+from typing import Dict, List
+
+from necksearch.files import write_text_atomic
+from necksearch.search.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+PUBLISHED = ("fpn", "pafpn", "fpn_carafe", "a2fpn", "a2fpn_lite", "fpt", "augfpn", "mssa_fpn", "msca_fpn")
+DRAWS = tuple(f"grid2_sample{i:02d}" for i in range(7))
+
+
+def cell_maps(cells: Dict, label: str, graph: str, fidelity: str) -> Dict[int, float]:
+    prefix = f"{label}|{graph}|{fidelity}|seed"
+    return {int(key[len(prefix):]): cell["map"] for key, cell in cells.items()
+            if key.startswith(prefix) and cell.get("map") is not None}
+
+
+def synthetic_side(cells: Dict) -> Dict[str, Dict[int, float]]:
+    """Graph → seed → default-fidelity mAP: grid2's, with fpt and the re-measured draws replaced."""
+    grid = json.loads((RESULTS / "rank_fidelity_grid2.json").read_text())["raw"]
+    fixed = json.loads((RESULTS / "fpt_rt_cells.json").read_text())["cells"]
+    table = {name: {int(s): v for s, v in grid[name]["low"].items()} for name in PUBLISHED}
+    table.update({f"grid2_{name}": {int(s): v for s, v in grid[name]["low"].items()} for name in grid
+                  if name.startswith("sample")})
+    table["fpt"] = cell_maps(fixed, "fixed", "fpt", "3ep|128px")
+    for name in DRAWS:
+        remeasured = cell_maps(cells, "synthetic", name, "3ep|128px")
+        if remeasured:
+            table[name] = remeasured
+    return table
+
+
+def bootstrap(x: List[float], y: List[float], draws: int, seed: int = 0) -> Dict[str, List[float]]:
+    """95% percentile intervals of Kendall τ and Spearman ρ over graphs resampled with replacement."""
+    rng, taus, rhos = random.Random(seed), [], []
+    for _ in range(draws):
+        picks = [rng.randrange(len(x)) for _ in x]
+        result = rank_correlation([x[i] for i in picks], [y[i] for i in picks])
+        if result["tau"] is not None:
+            taus.append(result["tau"])
+            rhos.append(result["rho"])
+    return {"tau": _interval(taus), "rho": _interval(rhos), "draws": len(taus)}
+
+
+def _interval(values: List[float]) -> List[float]:
+    values = sorted(values)
+    return [values[int(0.025 * (len(values) - 1))], values[int(0.975 * (len(values) - 1))]]
+
+
+def side_summary(table: Dict[str, Dict[int, float]]) -> Dict:
+    published = {name: table[name] for name in PUBLISHED if name in table}
+    return {"seed_noise": pooled_std([list(v.values()) for v in table.values()]),
+            "seed_noise_published": pooled_std([list(v.values()) for v in published.values()]),
+            "seed_tau_published": seed_agreement(published)["tau"], "seed_tau_all": seed_agreement(table)["tau"]}
+
+
+def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, float]], draws: int) -> Dict:
+    names = [n for n in (*PUBLISHED, *DRAWS) if trees.get(n) and synthetic.get(n)]
+    x = [statistics.fmean(synthetic[n].values()) for n in names]
+    y = [statistics.fmean(trees[n].values()) for n in names]
+    published = [n for n in names if n in PUBLISHED]
+    fpn = statistics.fmean(trees["fpn"].values()) if trees.get("fpn") else None
+    return {"graphs": names,
+            "transfer": {**rank_correlation(x, y), "bootstrap_95": bootstrap(x, y, draws)},
+            "transfer_published": rank_correlation([x[names.index(n)] for n in published],
+                                                   [y[names.index(n)] for n in published]),
+            "trees_summary": side_summary({n: trees[n] for n in names}),
+            "synthetic_summary": side_summary({n: synthetic[n] for n in names}),
+            "trees_vs_fpn": {n: statistics.fmean(trees[n].values()) / fpn for n in published} if fpn else {}}
+
+
+def render(result: Dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    for name in result["graphs"]:
+        s, t = result["synthetic"][name], result["trees"][name]
+        colour = "tab:blue" if name in PUBLISHED else "tab:orange"
+        ax.errorbar(s["mean"], t["mean"], xerr=s["std"], yerr=t["std"], fmt="o", color=colour, capsize=2)
+        ax.annotate(name.replace("grid2_", ""), (s["mean"], t["mean"]), xytext=(4, 3), textcoords="offset points",
+                    fontsize=7)
+    transfer = result["transfer"]
+    ax.set_xlabel("synthetic shapes: bbox mAP (3 ep, 128², mean ± std over seeds)")
+    ax.set_ylabel("tree crowns: bbox mAP (6 ep, 128², mean ± std over seeds)")
+    ax.set_title(f"synthetic → trees: Kendall τ {transfer['tau']:.2f} [{transfer['bootstrap_95']['tau'][0]:.2f}, "
+                 f"{transfer['bootstrap_95']['tau'][1]:.2f}], Spearman ρ {transfer['rho']:.2f} "
+                 "(blue: published, orange: draws)", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cells", default=str(RESULTS / "transfer_trees_cells.json"))
+    parser.add_argument("--out", default=str(RESULTS / "transfer_trees"))
+    parser.add_argument("--draws", type=int, default=2000, help="bootstrap resamples")
+    args = parser.parse_args()
+    cells = json.loads(Path(args.cells).read_text())["cells"]
+    trees = {n: cell_maps(cells, "trees", n, "6ep|128px") for n in (*PUBLISHED, *DRAWS)}
+    synthetic = synthetic_side(cells)
+    result = analyse(trees, synthetic, args.draws)
+    for side, table in (("trees", trees), ("synthetic", synthetic)):
+        result[side] = {n: {"maps": [table[n][s] for s in sorted(table[n])], "seeds": sorted(table[n]),
+                            **mean_std(list(table[n].values()))} for n in result["graphs"]}
+    out = Path(args.out)
+    write_text_atomic(out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
+    render(result, out.with_suffix(".png"))
+    print(json.dumps({k: result[k] for k in ("transfer", "transfer_published", "trees_summary", "synthetic_summary",
+                                              "trees_vs_fpn")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""``necksearch confirm``: retrain a search's best graphs beside the published necks over several seeds, and say
+which of them is better beyond the seed noise.
+
+A search ranks each graph by one training at one seed, and the seed moves a graph's mAP by about as much as the
+published necks differ (``benchmarks/results/rank_fidelity.md``): its single-seed winner may be luck. Confirmation
+trains the search's K best distinct sampled graphs and the published necks it is judged against at S seeds (the
+search's seed and the S − 1 following ones), at the search's fidelity or a higher one, with no early stopping, as
+trials of the search's own study: one Ray Tune run per seed through the search's trainable and searcher, each
+trial with the user attribute ``confirm`` (label, hash, seed, fidelity) and published ones with ``fixed_point``, so
+optuna-dashboard shows them beside the search. A graph already trained at a (fidelity, seed) in the study — the
+search's own trial at its seed, or an earlier confirmation's — is reused, not trained again. Killed, the same
+command continues: finished trials stay, interrupted ones resume from their last epoch checkpoint.
+
+Per graph it reports the mean ± sample std over seeds and, for each found graph, the difference to every
+published neck with a 95% Welch t interval (``statistics.welch_interval``). Welch, not a bootstrap over seeds:
+with 3 seeds a graph has 10 distinct bootstrap resamples and the percentile interval is too narrow to trust; the t
+interval is wide with few seeds, which is the honest answer. The verdict "beats NAME beyond noise" is given only
+when the interval lies above 0. The confirmed best (highest mean over all seeds) becomes ``RUN_DIR/best/``; the
+results go to ``RUN_DIR/confirm.json``, ``confirm.md`` and ``confirm.png``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from necksearch.errors import NeckSearchError
+from necksearch.files import write_text_atomic
+from necksearch.search import study as attrs
+from necksearch.search.fidelity import FIDELITY_KEYS, describe_fidelity
+from necksearch.search.report import CONFIRM_RESULTS
+from necksearch.search.settings import SearchSettings
+
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfirmSettings:
+    """What ``necksearch confirm`` is asked: the run, how many found graphs, how many seeds, at which fidelity
+    (``None``: the search's) and against which published presets (``None``: the search's fixed points)."""
+
+    run_dir: str
+    top: int = 3
+    seeds: int = 3
+    fidelity: Optional[Mapping[str, Any]] = None
+    against: Optional[Tuple[str, ...]] = None
+    max_concurrent: Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One graph to confirm: its label (preset name or ``trial-N``), the space sample that replays to it, its hash,
+    and the preset it is (``None`` for a found graph)."""
+
+    label: str
+    sample: Dict[str, Any]
+    graph_hash: str
+    fixed_point: Optional[str]
+
+
+# ---------------------------------------------------------------------- checks, before Ray starts
+
+
+def load_search(run_dir: Any) -> SearchSettings:
+    """The stored settings of the search in ``run_dir`` (its directory as found now, wherever it moved)."""
+    path = Path(run_dir).expanduser().resolve()
+    if not path.is_dir():
+        raise NeckSearchError(f"confirm: {run_dir} is not a directory (give a search's run directory, RUNS_DIR/NAME)")
+    settings = SearchSettings.load(path)
+    return dataclasses.replace(settings, runs_dir=str(path.parent))
+
+
+def confirm_fidelity(settings: SearchSettings, asked: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """The fidelity to confirm at: the search's, or ``asked`` when it is no lower in any of its parts."""
+    own = {key: getattr(settings, key) for key in FIDELITY_KEYS}
+    if asked is None:
+        return own
+    if own["image_size"] is None:
+        raise NeckSearchError("--fidelity: the search trained at its config's own image size, the full fidelity; "
+                              "confirm it there (leave --fidelity out)")
+    lower = [key for key in FIDELITY_KEYS if asked[key] < own[key]]
+    if lower:
+        shown = ", ".join(f"{key} {asked[key]} < {own[key]}" for key in lower)
+        raise NeckSearchError(f"--fidelity is lower than the search's ({shown}): a confirmation trains at the search's "
+                              "fidelity or a higher one")
+    return dict(asked)
+
+
+def check_counts(top: Any, seeds: Any) -> None:
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2:
+        raise NeckSearchError(f"--seeds must be at least 2 (a difference beyond noise needs two seeds a graph), "
+                              f"got {seeds!r}")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise NeckSearchError(f"--top must be at least 1, got {top!r}")
+
+
+def check_search_finished(settings: SearchSettings, trials: List[Any]) -> None:
+    """A search with trials left running must be resumed first: confirming would hand its trials out again."""
+    running = [t.number for t in attrs.searched_trials(trials, settings.fidelity()) if not t.state.is_finished()]
+    if running:
+        raise NeckSearchError(f"search {settings.name} left trials {', '.join(map(str, running))} unfinished: finish it "
+                              f"with `necksearch search --resume --name {settings.name}` before confirming")
+
+
+def found_candidates(settings: SearchSettings, trials: List[Any], top: int) -> List[Candidate]:
+    """The search's ``top`` best COMPLETE sampled graphs at its fidelity (distinct: the search deduplicates)."""
+    complete = [t for t in attrs.searched_trials(trials, settings.fidelity())
+                if t.state.name == "COMPLETE" and not t.user_attrs.get(attrs.FIXED_POINT)]
+    complete.sort(key=lambda t: -(t.values[0]))
+    if top > len(complete):
+        raise NeckSearchError(f"--top {top}: search {settings.name} has {len(complete)} distinct sampled graph(s) "
+                              "trained to the end")
+    return [Candidate(f"trial-{t.number}", dict(t.params), t.user_attrs[attrs.GRAPH_HASH], None) for t in complete[:top]]
+
+
+def published_candidates(settings: SearchSettings, space: Any, against: Optional[Tuple[str, ...]]) -> List[Candidate]:
+    """The published necks judged against: ``against`` (``all``: every preset of the space), else the search's
+    fixed points (``run.fixed_point_samples`` checks each is a point of the space)."""
+    from necksearch.search.run import fixed_point_samples
+    if against is not None:
+        settings = dataclasses.replace(settings, fixed_points=tuple(against))
+    samples = fixed_point_samples(settings, space)
+    if not samples:
+        raise NeckSearchError("confirm: no published neck to confirm against (give --against NAMES or all)")
+    return [Candidate(name, sample, space.freeze(sample).canonical_hash(), name) for name, sample in samples.items()]
+
+
+def choose(settings: SearchSettings, trials: List[Any], space: Any, top: int,
+           against: Optional[Tuple[str, ...]]) -> List[Candidate]:
+    """Found graphs first, then the published ones that are not among them (each architecture once)."""
+    chosen: Dict[str, Candidate] = {}
+    for candidate in found_candidates(settings, trials, top) + published_candidates(settings, space, against):
+        chosen.setdefault(candidate.graph_hash, candidate)
+    return list(chosen.values())
+
+
+def seed_settings(settings: SearchSettings, fidelity: Mapping[str, Any], index: int, count: int,
+                  max_concurrent: Optional[int]) -> SearchSettings:
+    """The search settings one seed of the confirmation trains with: the queued graphs only, to the end."""
+    return dataclasses.replace(settings, seed=settings.seed + index, scheduler="none", sampler="random",
+                               num_trials=count, fixed_points=(), screen=None, max_hours=None,
+                               max_concurrent=max_concurrent or settings.max_concurrent, **fidelity)
+
+
+# ---------------------------------------------------------------------- queueing and training
+
+
+def queue_seed(study: Any, sub: SearchSettings, candidates: List[Candidate]) -> int:
+    """Enqueue the candidates that ``sub``'s (fidelity, seed) still lacks; the number of trainings it needs
+    (queued now, queued by a killed run, or interrupted and resumed by the searcher)."""
+    trials = study.get_trials(deepcopy=False)
+    answered = attrs.finished_by_hash(trials, sub.fidelity(), stops_early=False)
+    running = {t.user_attrs[attrs.GRAPH_HASH] for t in attrs.trained_trials(trials, sub.fidelity())
+               if not t.state.is_finished()}
+    queued = {t.user_attrs[attrs.CONFIRM]["hash"] for t in trials
+              if t.state.name == "WAITING" and t.user_attrs.get(attrs.CONFIRM, {}).get("fidelity") == sub.fidelity()}
+    needed = 0
+    with attrs.quiet_optuna():
+        for candidate in candidates:
+            if candidate.graph_hash in answered:
+                continue
+            needed += 1
+            if candidate.graph_hash not in running | queued:
+                note = {"label": candidate.label, "hash": candidate.graph_hash, "seed": sub.seed,
+                        "fidelity": sub.fidelity()}
+                study.enqueue_trial(candidate.sample, user_attrs={attrs.FIXED_POINT: candidate.fixed_point,
+                                                                  attrs.CONFIRM: note})
+                queued.add(candidate.graph_hash)
+    return needed
+
+
+def train_seed(sub: SearchSettings, storage: Any, candidates: List[Candidate], say: Callable[[str], None]) -> None:
+    """Train what seed ``sub.seed`` lacks, as one Tune run (no early stopping) through the search's searcher."""
+    import optuna
+    from ray.tune.schedulers import FIFOScheduler
+
+    from necksearch.search.run import fit
+    from necksearch.search.searcher import NeckSearcher
+    study = optuna.load_study(study_name=sub.name, storage=storage)
+    needed = queue_seed(study, sub, candidates)
+    searcher = NeckSearcher(sub, sub.space, storage, optuna.samplers.RandomSampler(seed=sub.seed), {}, queued_only=True)
+    fit(sub, sub.recipe(), searcher, FIFOScheduler(), say, needed)
+    answered = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)
+    unfinished = [c.label for c in candidates if c.graph_hash not in answered]
+    if unfinished:
+        raise NeckSearchError(f"interrupted: seed {sub.seed} left {', '.join(unfinished)} unfinished; continue with "
+                              f"the same `necksearch confirm` command")
+
+
+def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+    """Check everything, train every candidate at every seed (or continue), then write the results and best/."""
+    from necksearch.search.run import ray_session
+    from necksearch.search.storage import open_storage, storage_url
+    from necksearch.space import load_space
+    say = write or (lambda text: print(text, flush=True))
+    check_counts(confirm.top, confirm.seeds)
+    settings = load_search(confirm.run_dir)
+    fidelity = confirm_fidelity(settings, confirm.fidelity)
+    storage = open_storage(storage_url(settings.storage, settings.run_dir))
+    study = _load_study(settings, storage)
+    trials = study.get_trials(deepcopy=False)
+    check_search_finished(settings, trials)
+    candidates = choose(settings, trials, load_space(settings.space), confirm.top, confirm.against)
+    subs = [seed_settings(settings, fidelity, index, len(candidates), confirm.max_concurrent)
+            for index in range(confirm.seeds)]
+    say(f"confirm {settings.name}: {len(candidates)} graphs ({', '.join(c.label for c in candidates)}) × seeds "
+        f"{', '.join(str(s.seed) for s in subs)} at {describe_fidelity(fidelity)}")
+    with ray_session(subs[0]):
+        for index, sub in enumerate(subs, 1):
+            say(f"[seed {index}/{len(subs)}] seed {sub.seed}")
+            train_seed(sub, storage, candidates, say)
+    results = summarise(study.get_trials(deepcopy=False), candidates, subs)
+    write_results(settings, subs[0], study, results, say)
+    return results
+
+
+def _load_study(settings: SearchSettings, storage: Any) -> Any:
+    import optuna
+    try:
+        with attrs.quiet_optuna():
+            return optuna.load_study(study_name=settings.name, storage=storage)
+    except KeyError:
+        raise NeckSearchError(f"confirm: the storage of {settings.run_dir} holds no study {settings.name!r}") from None
+
+
+# ---------------------------------------------------------------------- results
+
+
+def seed_values(trials: List[Any], candidates: List[Candidate], subs: List[SearchSettings]) -> Dict[str, Dict[int, Any]]:
+    """label → seed → the candidate's mAP there (``None``: its training failed), from every trial of the study."""
+    table: Dict[str, Dict[int, Any]] = {c.label: {} for c in candidates}
+    for sub in subs:
+        answered = attrs.finished_by_hash(trials, sub.fidelity(), stops_early=False)
+        for candidate in candidates:
+            trial = answered.get(candidate.graph_hash)
+            if trial is not None:
+                table[candidate.label][sub.seed] = trial.values[0] if trial.state.name == "COMPLETE" else None
+    return table
+
+
+def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchSettings]) -> Dict[str, Any]:
+    """Per graph mean ± std over seeds; each found graph against every published one (Welch 95% interval)."""
+    from necksearch.search.statistics import mean_std
+    table = seed_values(trials, candidates, subs)
+    graphs = {}
+    for c in candidates:
+        maps = [table[c.label][s.seed] for s in subs if table[c.label].get(s.seed) is not None]
+        graphs[c.label] = {"published": c.fixed_point is not None, "hash": c.graph_hash,
+                           "maps": {str(seed): value for seed, value in sorted(table[c.label].items())},
+                           **mean_std(maps)}
+    published = {label: g for label, g in graphs.items() if g["published"] and g["n"] >= 2}
+    for label, g in graphs.items():
+        if not g["published"]:
+            g["against"] = _comparisons(g, published)
+            g["beats"] = [name for name, cmp in g["against"].items() if cmp["low"] > 0]
+    trained = {label: g for label, g in graphs.items() if g["published"] and g["n"]}
+    best_published = max(trained, key=lambda label: trained[label]["mean"], default=None)
+    full = [label for label, g in graphs.items() if g["n"] == len(subs)]
+    best = max(full, key=lambda label: graphs[label]["mean"], default=None)
+    return {"fidelity": {key: subs[0].fidelity()[key] for key in FIDELITY_KEYS}, "seeds": [s.seed for s in subs],
+            "interval": "Welch t, 95%", "graphs": graphs, "best_published": best_published, "best": best}
+
+
+def _comparisons(graph: Mapping[str, Any], published: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, float]]:
+    """The found graph's mean minus each published neck's, with its Welch 95% interval."""
+    from necksearch.search.statistics import welch_interval
+    mine = [v for v in graph["maps"].values() if v is not None]
+    if len(mine) < 2:
+        return {}
+    out = {}
+    for name, other in published.items():
+        theirs = [v for v in other["maps"].values() if v is not None]
+        diff, low, high = welch_interval(theirs, mine)
+        out[name] = {"diff": diff, "low": low, "high": high}
+    return out
+
+
+def verdict(label: str, graph: Mapping[str, Any], best_published: Optional[str]) -> str:
+    """One line: whether the found graph beats the best published neck beyond noise."""
+    if best_published is None or best_published not in graph.get("against", {}):
+        return f"{label}: too few finished seeds (2 a side) to compare with {best_published or 'a published neck'}"
+    cmp = graph["against"][best_published]
+    shown = f"{cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}]"
+    if cmp["low"] > 0:
+        return f"{label} beats {best_published} beyond noise: {shown}"
+    return f"{label} does not beat {best_published} beyond noise: {shown}"
+
+
+def results_markdown(name: str, results: Mapping[str, Any]) -> str:
+    """The per-graph table and the verdicts, as Markdown."""
+    seeds = results["seeds"]
+    lines = [f"Confirmation of search `{name}` at {describe_fidelity(results['fidelity'])}, seeds {', '.join(map(str, seeds))}; "
+             f"differences to the published necks with a {results['interval']} interval.", "",
+             "| graph | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± std |",
+             "|---|" + "---|" * (len(seeds) + 1)]
+    ordered = sorted(results["graphs"].items(), key=lambda item: -(item[1]["mean"] or -1))
+    for label, g in ordered:
+        cells = [_cell(g["maps"].get(str(s), "–")) for s in seeds]
+        shown = "–" if g["mean"] is None else f"{g['mean']:.3f} ± {g['std']:.3f}"
+        lines.append(f"| {label}{' (published)' if g['published'] else ''} | " + " | ".join(cells) + f" | {shown} |")
+    lines.append("")
+    for label, g in ordered:
+        if not g["published"]:
+            lines.append(f"- {verdict(label, g, results['best_published'])}")
+    best = results["best"]
+    lines.append(f"- confirmed best: {best or '–'}" + (f", against {', '.join(l for l, g in results['graphs'].items() if g['published'])}"
+                                                       if best else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return "failed" if value is None else value if isinstance(value, str) else f"{value:.3f}"
+
+
+def write_results(settings: SearchSettings, sub: SearchSettings, study: Any, results: Mapping[str, Any],
+                  say: Callable[[str], None]) -> None:
+    """``confirm.json``, ``confirm.md``, ``confirm.png`` and ``best/`` (the confirmed best) in the run directory."""
+    run_dir = settings.run_dir
+    write_text_atomic(run_dir / CONFIRM_RESULTS, json.dumps(results, indent=2) + "\n")
+    text = results_markdown(settings.name, results)
+    write_text_atomic(run_dir / "confirm.md", text)
+    render_confirm(results, run_dir / "confirm.png")
+    say(text)
+    if results["best"] is not None:
+        _export_confirmed(settings, sub, study, results)
+        say(f"best/: {results['best']}, the confirmed best ({run_dir / 'best'})")
+    say(f"results: {run_dir / 'confirm.md'}, {run_dir / 'confirm.png'}")
+
+
+def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any, results: Mapping[str, Any]) -> None:
+    from necksearch.search.export import export_best
+    best = results["graphs"][results["best"]]
+    trial = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)[best["hash"]]
+    against = [label for label, g in results["graphs"].items() if g["published"] and label != results["best"]]
+    note = (f"confirmed best over seeds {', '.join(map(str, results['seeds']))}: mAP {best['mean']:.4f} ± "
+            f"{best['std']:.4f}, against {', '.join(against)} (confirm.md)")
+    export_best(sub.recipe(), settings, trial, settings.run_dir / "best", note=note)
+
+
+def render_confirm(results: Mapping[str, Any], path: Path) -> Path:
+    """Each graph's mAP per seed (dots) and mean ± std (bar), best first; published necks in grey."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ordered = sorted(results["graphs"].items(), key=lambda item: -(item[1]["mean"] or -1))
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(ordered) + 2), 4.5))
+    for x, (label, g) in enumerate(ordered):
+        colour = "0.55" if g["published"] else "tab:blue"
+        values = [v for v in g["maps"].values() if v is not None]
+        ax.scatter([x] * len(values), values, color=colour, s=14, zorder=3)
+        if g["mean"] is not None:
+            ax.errorbar(x, g["mean"], yerr=g["std"], fmt="_", color=colour, markersize=18, capsize=4, zorder=2)
+    ax.set_xticks(range(len(ordered)), [label for label, _ in ordered], rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel(f"bbox mAP ({describe_fidelity(results['fidelity'])})")
+    ax.set_title(f"confirmation over seeds {', '.join(map(str, results['seeds']))} (grey: published)")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,133 @@
+"""necksearch.search.confirm: the checks before Ray, queueing per seed with reuse, the statistics and the verdict,
+and (slow) a tiny search confirmed end to end over 2 graphs × 2 seeds × 1 epoch."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import optuna
+import pytest
+
+from necksearch.errors import NeckSearchError
+from necksearch.search import study as attrs
+from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings,
+                                       summarise, verdict)
+from necksearch.search.settings import SearchSettings
+from tests.search.helpers import cli_error, load_trials, run_search
+
+SEARCH = SearchSettings(name="s", epochs=3, image_size=128, data_fraction=1.0, seed=0)
+
+
+def _trial(fidelity, graph_hash, value, state=optuna.trial.TrialState.COMPLETE, **user):
+    return optuna.trial.create_trial(state=state, value=value if state == optuna.trial.TrialState.COMPLETE else None,
+                                     user_attrs={attrs.GRAPH_HASH: graph_hash, attrs.FIDELITY: fidelity, **user})
+
+
+def _study(*trials):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    for trial in trials:
+        study.add_trial(trial)
+    return study
+
+
+CANDIDATES = [Candidate("trial-4", {}, "found", None), Candidate("fpn", {}, "fpnhash", "fpn")]
+
+
+def test_counts_and_fidelity_are_checked():
+    with pytest.raises(NeckSearchError, match="--seeds must be at least 2"):
+        check_counts(3, 1)
+    with pytest.raises(NeckSearchError, match="--top must be at least 1"):
+        check_counts(0, 3)
+    own = {"epochs": 3, "image_size": 128, "data_fraction": 1.0}
+    assert confirm_fidelity(SEARCH, None) == own
+    assert confirm_fidelity(SEARCH, dict(own, image_size=160)) == dict(own, image_size=160)
+    with pytest.raises(NeckSearchError, match=r"lower than the search's \(epochs 2 < 3\)"):
+        confirm_fidelity(SEARCH, dict(own, epochs=2))
+
+
+def test_a_seed_queues_only_what_it_lacks_and_a_second_call_queues_nothing():
+    sub0, sub1 = (seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 2, None) for i in (0, 1))
+    study = _study(_trial(sub0.fidelity(), "found", 0.30), _trial(sub0.fidelity(), "fpnhash", 0.2,
+                                                                     state=optuna.trial.TrialState.PRUNED))
+    assert queue_seed(study, sub0, CANDIDATES) == 1  # found reused; fpn was stopped early by ASHA: trained again
+    assert queue_seed(study, sub1, CANDIDATES) == 2
+    waiting = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.WAITING]
+    assert [(t.user_attrs["confirm"]["label"], t.user_attrs["confirm"]["seed"]) for t in waiting] == \
+        [("fpn", 0), ("trial-4", 1), ("fpn", 1)]
+    assert waiting[0].user_attrs["fixed_point"] == "fpn" and waiting[1].user_attrs["fixed_point"] is None
+    assert queue_seed(study, sub1, CANDIDATES) == 2 and len(study.get_trials()) == 5  # a rerun queues nothing more
+    assert sub1.seed == 1 and sub1.scheduler == "none" and sub1.fidelity()["seed"] == 1
+
+
+def test_summary_compares_each_found_graph_with_every_published_one():
+    subs = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 3, None) for i in range(3)]
+    trials = [_trial(sub.fidelity(), "found", value) for sub, value in zip(subs, (0.31, 0.30, 0.32))]
+    trials += [_trial(sub.fidelity(), "fpnhash", value) for sub, value in zip(subs, (0.26, 0.25, 0.27))]
+    results = summarise(trials, CANDIDATES, subs)
+    found = results["graphs"]["trial-4"]
+    assert found["mean"] == pytest.approx(0.31) and found["n"] == 3 and found["maps"] == {"0": 0.31, "1": 0.30, "2": 0.32}
+    assert found["against"]["fpn"]["diff"] == pytest.approx(0.05) and found["against"]["fpn"]["low"] > 0
+    assert found["beats"] == ["fpn"] and results["best"] == "trial-4" and results["best_published"] == "fpn"
+    assert verdict("trial-4", found, "fpn").startswith("trial-4 beats fpn beyond noise: +0.050 [+0.")
+
+
+def test_a_difference_within_the_noise_is_no_win_and_a_failed_seed_is_left_out():
+    subs = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 3, None) for i in range(3)]
+    trials = [_trial(sub.fidelity(), "found", value) for sub, value in zip(subs, (0.33, 0.24, 0.30))]
+    trials += [_trial(sub.fidelity(), "fpnhash", value) for sub, value in zip(subs[:2], (0.26, 0.28))]
+    trials.append(_trial(subs[2].fidelity(), "fpnhash", None, state=optuna.trial.TrialState.FAIL))
+    results = summarise(trials, CANDIDATES, subs)
+    assert results["graphs"]["fpn"]["n"] == 2 and results["graphs"]["fpn"]["maps"]["2"] is None
+    assert results["graphs"]["trial-4"]["beats"] == []
+    assert "does not beat fpn beyond noise" in verdict("trial-4", results["graphs"]["trial-4"], "fpn")
+    assert results["best"] == "trial-4"  # the only graph with every seed finished
+
+
+def _stored_run(tmp_path, *values):
+    """A run directory with search settings and a study of sampled trials with ``values`` at the search's fidelity."""
+    settings = SearchSettings(name="run", runs_dir=str(tmp_path), num_trials=len(values)).checked()
+    settings.save()
+    study = optuna.create_study(study_name="run", storage=f"sqlite:///{settings.run_dir / 'study.db'}",
+                                direction="maximize")
+    for number, value in enumerate(values):
+        study.add_trial(_trial(settings.fidelity(), f"h{number}", value))
+    return settings.run_dir
+
+
+@pytest.mark.usefixtures("no_ray")
+def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
+    assert "is not a directory" in cli_error(capsys, "confirm", tmp_path / "missing")
+    assert "is not a search run directory" in cli_error(capsys, "confirm", tmp_path)
+    run_dir = _stored_run(tmp_path, 0.2, 0.3)
+    assert "--top 3: search run has 2 distinct sampled graph(s) trained to the end" in \
+        cli_error(capsys, "confirm", run_dir, "--top", "3")
+    assert "--seeds must be at least 2" in cli_error(capsys, "confirm", run_dir, "--seeds", "1")
+    assert "lower than the search's (image_size 96 < 128)" in cli_error(capsys, "confirm", run_dir, "--fidelity", "3,96,1")
+    assert "unknown preset 'nosuchpreset'" in cli_error(capsys, "confirm", run_dir, "--top", "1", "--against", "nosuchpreset")
+
+
+@pytest.mark.slow
+def test_a_tiny_search_is_confirmed_over_two_seeds_reusing_its_own(tmp_path, search_data_root):
+    """2 graphs (fpn and one sampled) × 2 seeds × 1 epoch: seed 0 is the search's, so only seed 1 trains; a second
+    run trains nothing; best/ is the confirmed best and the search's leaderboard does not list the confirmation."""
+    run_search("tiny", tmp_path, search_data_root, "--num-trials", "2", "--fixed-points", "fpn", "--epochs", "1",
+               "--sampler", "random")
+    run_dir = tmp_path / "tiny"
+    before = len(load_trials(run_dir, "tiny"))
+    command = [sys.executable, "-m", "necksearch", "confirm", str(run_dir), "--top", "1", "--seeds", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    trials = load_trials(run_dir, "tiny")
+    confirming = [t for t in trials if attrs.CONFIRM in t.user_attrs]
+    assert len(trials) == before + 2 and len(confirming) == 2
+    assert {t.user_attrs[attrs.CONFIRM]["seed"] for t in confirming} == {1}
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in confirming)
+    results = json.loads((run_dir / "confirm.json").read_text())
+    assert sorted(results["graphs"]) == ["fpn", "trial-1"] and all(g["n"] == 2 for g in results["graphs"].values())
+    assert results["best"] in results["graphs"] and (run_dir / "confirm.png").is_file()
+    assert "confirmed best over seeds 0, 1" in (run_dir / "best" / "config.py").read_text()
+    assert (run_dir / "best" / "graph.png").is_file()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0 and len(load_trials(run_dir, "tiny")) == len(trials), again.stderr[-3000:]
