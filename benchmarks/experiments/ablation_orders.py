@@ -17,7 +17,6 @@ import json
 import statistics
 from pathlib import Path
 
-from scipy import stats
 
 from necksearch.files import write_text_atomic
 from necksearch.search.statistics import pooled_std, rank_correlation, welch_interval

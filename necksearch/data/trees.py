@@ -51,6 +51,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import importlib.metadata
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
@@ -131,9 +132,14 @@ def ensure_trees_coco(root: Optional[PathLike] = None) -> Path:
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(root.parent / f".{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if all((root / "annotations" / f"instances_{split}.json").is_file() for split in SPLITS):
-            return root
-        return make_trees_coco(root)
+        train = root / "annotations" / "instances_train.json"
+        if not train.is_file():
+            return make_trees_coco(root)
+        tile = json.loads(train.read_text(encoding="utf-8")).get("info", {}).get("tile")
+        if tile != DEFAULT_TILE:
+            raise NeckSearchError(f"{root} holds tree tiles of {tile} px, not the {DEFAULT_TILE} px the tree proxy "
+                                  f"trains on: remove it to have it rebuilt, or give --data {root} to train on it")
+        return root
 
 
 def check_options(tile: int, overlap: int) -> None:

@@ -415,7 +415,8 @@ def _label_positions(points: Sequence[Tuple[float, float]]) -> List[Tuple[float,
 def describe_fidelity(fidelity: Mapping[str, Any]) -> str:
     """The fidelity in words: '3 ep, 128², all the data', '3 ep, 160², 0.5 of the data'."""
     share = "all" if fidelity["data_fraction"] >= 1 else f"{fidelity['data_fraction']:g} of"
-    return f"{fidelity['epochs']} ep, {fidelity['image_size']}², {share} the data"
+    size = f"{fidelity['image_size']}²" if fidelity["image_size"] else "the config's image size"
+    return f"{fidelity['epochs']} ep, {size}, {share} the data"
 
 
 def _pm(stats: Mapping[str, Any]) -> str:

@@ -4,11 +4,13 @@ ASHA (Li et al. 2020, "A System for Massively Parallel Hyperparameter Tuning", A
 ``ASHAScheduler``) stops a trial at a rung (``grace · η^k`` epochs, below the last) when its score is below the
 rung's cutoff, the (1 − 1/η) quantile of the scores recorded at that rung so far. On the default proxy the seed
 alone moves epoch-1 mAP by ±0.0095 (pooled std over 22 graphs × 3 seeds, ``benchmarks/results/rung_noise.json``),
-about the gap between the published necks at that rung, so plain ASHA stops graphs on noise: in the measured
-curves it stopped a graph whose 3-seed final mean is in the top half in 16.5% of random 8-graph rung-1 sets.
-Here a trial is stopped only when its score is below the cutoff by more than ``margin`` × the measured seed std of
-mAP at that epoch (``measured.rung_noise_for``); ``margin`` 1 stopped such a graph in 4.7% of the sets for 23.8%
-of the epochs saved instead of 32.8% (the same file). Where no rung noise is measured for the recipe and fidelity,
+about the gap between the published necks at that rung, so plain ASHA stops graphs on noise. Replayed on those
+measured curves as synchronous successive halving (each random 8-graph set judged at once against the last graph
+kept; the asynchronous rule here compares a trial with those that reached the rung before it, so its rates differ),
+halving stopped a graph whose 3-seed final mean is in the top half in 16.5% of the sets; not stopping a trial within
+1 seed std of the cutoff stopped one in 4.7%, saving 23.8% of the epochs instead of 32.8%. Here a trial is stopped
+only when its score is below the cutoff by more than ``margin`` × the measured seed std of mAP at that epoch
+(``measured.rung_noise_for``). Where no rung noise is measured for the recipe and fidelity,
 the rule is plain ASHA's.
 
 Ray's ``ASHAScheduler`` has no margin and keeps its rungs in private state, so the rung bookkeeping (the cutoff

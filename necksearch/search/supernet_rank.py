@@ -254,6 +254,7 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
                        say: Callable[[str], None]) -> Dict[str, Dict[str, Any]]:
     """Ask the sampler for paths, keep every scorer busy, tell each result; a duplicate is told its first copy's
     answer (once that copy is scored, if it is still being scored)."""
+    import optuna
     import ray
 
     from necksearch.analysis.complexity import count_neck
@@ -266,7 +267,11 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
         while idle and len(candidates) + len(pending) < count and draws < 50 * count:
             draws += 1
             trial = study.ask()
-            graph = template_space.freeze(template_space.suggest(trial))
+            sample = template_space.suggest(trial)
+            if template_space.check_rules(sample):  # the searcher would refuse it: not a candidate
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            graph = template_space.freeze(sample)
             graph_hash = graph.canonical_hash()
             if graph_hash in by_hash:
                 study.tell(trial, by_hash[graph_hash])

@@ -240,3 +240,10 @@ def test_a_failure_leaves_no_half_dataset(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         make_trees_coco(tmp_path / "ds")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_proxy_s_dataset_is_built_once_and_tiles_of_another_size_are_refused(tmp_path):
+    from necksearch.data import ensure_trees_coco
+    other = make_trees_coco(tmp_path / "other", tile=2472)
+    with pytest.raises(NeckSearchError, match=f"{other} holds tree tiles of 2472 px, not the 256 px"):
+        ensure_trees_coco(other)
