@@ -28,9 +28,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.search import study as attrs
-from necksearch.search.fidelity import FIDELITY_KEYS, describe_fidelity
+from necksearch.search.fidelity import FIDELITY_KEYS
 from necksearch.search.report import CONFIRM_RESULTS
-from necksearch.search.settings import SearchSettings
+from necksearch.search.settings import SearchSettings, describe_fidelity
 
 
 

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from necksearch.search.statistics import number_text
+
 if TYPE_CHECKING:
     from necksearch.search.settings import SearchSettings
     from necksearch.train.recipe import Recipe
@@ -172,8 +174,6 @@ def write_screen(run_dir: Path, candidates: Mapping[str, Any]) -> None:
 def judge_fidelity_run(run_dir: Path, init_seeds: int = 2, say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
     """Score the graphs of fidelity run ``run_dir`` (at its low fidelity, with ``init_seeds`` initialisation
     seeds) and correlate each score with their stand-alone mean mAP there; writes ``zero_cost_results.{json,md}``."""
-    import ray
-
     from necksearch.search.fidelity import collect, sub_settings, trained_graphs
     from necksearch.search.statistics import rank_correlation
     from necksearch.search.run import normalise, ray_session
@@ -227,13 +227,11 @@ def results_markdown(results: Mapping[str, Any]) -> str:
              f"{min(results['stand_alone_seeds'].values())}–{max(results['stand_alone_seeds'].values())} training seeds "
              f"at {results['fidelity']})", "", f"| score | {head} |", "|---|" + "---|---|" * len(seeds)]
     for score, by_seed in results["correlation"].items():
-        cells = " | ".join(f"{_num(by_seed[seed]['tau'])} | {_num(by_seed[seed]['rho'])}" for seed in seeds)
+        cells = " | ".join(f"{number_text(by_seed[seed]['tau'], '+.2f')} | "
+                           f"{number_text(by_seed[seed]['rho'], '+.2f')}" for seed in seeds)
         lines.append(f"| {score} | {cells} |")
     cost = ", ".join(f"{results['cpu_s_per_graph'][seed]:.1f}" for seed in seeds)
     lines += ["", f"Cost: every score of one graph together, detector built and initialised included: {cost} "
                   "CPU-seconds per graph."]
     return "\n".join(lines) + "\n"
 
-
-def _num(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:+.2f}"

@@ -203,6 +203,13 @@ def parse_screen(value: Any) -> Tuple[str, int]:
     return score, int(count)
 
 
+def describe_fidelity(fidelity: Mapping[str, Any]) -> str:
+    """A fidelity in words: '3 ep, 128², all the data', '3 ep, 160², 0.5 of the data'."""
+    share = "all" if fidelity["data_fraction"] >= 1 else f"{fidelity['data_fraction']:g} of"
+    size = f"{fidelity['image_size']}²" if fidelity["image_size"] else "the config's image size"
+    return f"{fidelity['epochs']} ep, {size}, {share} the data"
+
+
 def check_name(name: Any, option: str = "--name") -> None:
     """A run name is one path component: letters, digits, '.', '_', '-' (no separators, no '..')."""
     if not isinstance(name, str) or not _NAME.fullmatch(name) or set(name) == {"."}:

@@ -61,3 +61,8 @@ def welch_interval(a: Sequence[float], b: Sequence[float], level: float = 0.95) 
     dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     half = float(t.ppf(0.5 + level / 2, dof)) * math.sqrt(va + vb)
     return diff, diff - half, diff + half
+
+
+def number_text(value: Optional[float], spec: str = ".2f") -> str:
+    """A statistic in a table: ``value`` formatted by ``spec``, or "–" when it could not be computed."""
+    return "–" if value is None else format(value, spec)

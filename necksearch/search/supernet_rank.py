@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from necksearch.search.statistics import number_text
+
 if TYPE_CHECKING:
     from necksearch.search.settings import SearchSettings
     from necksearch.train.recipe import Recipe
@@ -42,8 +44,6 @@ def judge_supernet_run(run_dir: Path, epochs: int, say: Optional[Callable[[str],
     """Train the supernet(s) of fidelity run ``run_dir``'s space at its low fidelity (``epochs`` epochs), score every
     graph the run trained with inherited weights, and correlate with their stand-alone mean mAP there; writes
     ``supernet_results.{json,md}``."""
-    import ray
-
     from necksearch.search.fidelity import sub_settings, trained_graphs
     from necksearch.search.run import normalise, ray_session
     from necksearch.search.supernet import score_on_cluster
@@ -184,7 +184,8 @@ def results_markdown(results: Mapping[str, Any]) -> str:
              f"({results['graphs']} graphs, mean bbox mAP at {results['fidelity']})", "",
              "| ranker | Kendall τ | Spearman ρ | graphs |", "|---|---|---|---|"]
     for ranker, agreement in results["correlation"].items():
-        lines.append(f"| {ranker} | {_num(agreement['tau'])} | {_num(agreement['rho'])} | {agreement['n']} |")
+        lines.append(f"| {ranker} | {number_text(agreement['tau'], '+.2f')} | {number_text(agreement['rho'], '+.2f')} | "
+                     f"{agreement['n']} |")
     lines += ["", "| graph | template | stand-alone mAP | supernet mAP | neck params |", "|---|---|---|---|---|"]
     template = {n: t for t, names in results["templates"].items() for n in names}
     for name in sorted(results["mean_map"], key=lambda n: -results["mean_map"][n]):
@@ -199,9 +200,6 @@ def results_markdown(results: Mapping[str, Any]) -> str:
                   + f" per graph ({cost['stand_alone_measured_by']})."]
     return "\n".join(lines) + "\n"
 
-
-def _num(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:+.2f}"
 
 
 # ---------------------------------------------------------------------------------------------- search

@@ -139,7 +139,7 @@ def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
 
 
 def test_scatter_names_of_close_points_do_not_overlap():
-    from necksearch.search.fidelity import _label_positions
+    from necksearch.search.fidelity_report import _label_positions
     points = [(0.25, 0.30), (0.25, 0.30), (0.0, 0.0)]
     first, second, alone = _label_positions(points)
     assert first[1] == 0.30 and second[1] > first[1] + 0.001  # the second name moved up past the first
