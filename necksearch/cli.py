@@ -236,10 +236,8 @@ def _giga(count: int) -> str:
     return f"{count / 1e9:8.2f} G"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="necksearch", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_catalogue_parsers(sub) -> None:
+    """``ops`` and ``presets``: what the library holds."""
     ops = sub.add_parser("ops", help="list every node operation with its slot, source paper and defaults")
     ops.add_argument("--json", action="store_true", help="print a JSON list of {name, slot, paper, summary, defaults}")
     ops.add_argument("--write-records", action="store_true",
@@ -252,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     presets.add_argument("--json", action="store_true", help="print a JSON list of {name, paper, hash, nodes, ops, detector}")
     presets.set_defaults(func=cmd_presets)
 
+
+def _add_bench_parser(sub) -> None:
+    """``bench ops`` and ``bench search``."""
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="target", required=True)
     bench_ops = bench.add_parser("ops", help="forward, forward+backward time and peak memory of every operation, "
                                              "as ratios to FPN's sum + 3×3 conv at the same level, measured in one run")
@@ -277,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_search.add_argument("--out", help="also write the result to this file")
     bench_search.set_defaults(func=cmd_bench_search)
 
+
+def _add_graph_parsers(sub) -> None:
+    """``show`` and ``draw``: one graph in words and numbers, or as a picture."""
     show = sub.add_parser("show", help="a graph in words, with neck and Mask R-CNN R50 params and MACs")
     show.add_argument("graph", metavar="NAME|PATH", help="a preset name or a .yaml/.yml/.json graph file")
     show.add_argument("--image", type=int, nargs=2, metavar=("H", "W"), help="image size (default 1280 832)")
@@ -291,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("-o", "--output", required=True, metavar="FILE", help="the picture to write: .png or .svg")
     draw.set_defaults(func=cmd_draw)
 
+
+def _add_data_parser(sub) -> None:
+    """``data synth`` and ``data trees``: the datasets necksearch writes."""
     data = sub.add_parser("data", help="datasets").add_subparsers(dest="target", required=True)
     synth = data.add_parser("synth", help="write the seeded synthetic COCO instance-segmentation dataset of shapes: "
                                           "DIR/{train,val}/*.png, DIR/annotations/instances_{train,val}.json")
@@ -316,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     trees.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
     trees.set_defaults(func=cmd_data_trees)
 
+
+def _add_train_parser(sub) -> None:
+    """``train``: one detector with a graph neck."""
     from necksearch.search.cli import add_data_option
     train = sub.add_parser("train", help="train a detector whose neck is a graph, evaluating COCO mAP every epoch")
     train.add_argument("config", nargs="?", metavar="CONFIG",
@@ -337,12 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="unpickle checkpoints fully (runs code stored in them); default is weights-only loading")
     train.set_defaults(func=cmd_train)
 
-    from necksearch.search.cli import add_search_parser
-    add_search_parser(sub)
-    from necksearch.search.cli import add_dashboard_parser; add_dashboard_parser(sub)
-    from necksearch.search.cli import add_reproduce_parser; add_reproduce_parser(sub)
-    from necksearch.search.cli import add_fidelity_parser; add_fidelity_parser(sub)
-    from necksearch.search.cli import add_confirm_parser; add_confirm_parser(sub)
+
+def build_parser() -> argparse.ArgumentParser:
+    from necksearch.search.cli import (add_confirm_parser, add_dashboard_parser, add_fidelity_parser,
+                                       add_reproduce_parser, add_search_parser)
+    parser = argparse.ArgumentParser(prog="necksearch", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_catalogue_parsers, _add_bench_parser, _add_graph_parsers, _add_data_parser, _add_train_parser,
+                add_search_parser, add_dashboard_parser, add_reproduce_parser, add_fidelity_parser, add_confirm_parser):
+        add(sub)
     return parser
 
 

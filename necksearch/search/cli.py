@@ -33,15 +33,7 @@ def add_search_parser(sub) -> None:
     _option(search, "--config", help="base MMDetection config (default: the Faster R-CNN proxy on a pretrained "
                                      "EfficientNet-Lite0, synthetic data)")
     add_data_option(search)
-    _option(search, "--epochs", type=int, help=f"epochs of a trial that is not stopped early ({DEFAULTS.epochs})")
-    _option(search, "--image-size", type=int, help=f"fidelity: images resized to fit S×S ({DEFAULTS.image_size})")
-    _option(search, "--data-fraction", type=float, help=f"fidelity: share of the training images ({DEFAULTS.data_fraction:g})")
-    _option(search, "--scheduler", choices=SCHEDULERS, help=f"early stopping over epochs ({DEFAULTS.scheduler})")
-    _option(search, "--grace-epochs", type=int, help=f"ASHA: epochs before a trial can be stopped ({DEFAULTS.grace_epochs})")
-    _option(search, "--reduction-factor", type=int, help=f"ASHA: keep 1/F at each rung ({DEFAULTS.reduction_factor})")
-    _option(search, "--rung-margin", type=float,
-            help=f"ASHA: stop a trial only this many measured seed stds of mAP below its rung's cutoff; 0 is plain "
-                 f"ASHA ({DEFAULTS.rung_margin:g}; benchmarks/results/rung_noise.json)")
+    _fidelity_and_schedule_options(search)
     _option(search, "--sampler", choices=SAMPLERS, help=f"Optuna sampler ({DEFAULTS.sampler})")
     _option(search, "--objectives", help=f"map, or map plus costs for a Pareto search, e.g. map,params; "
                                          f"from {', '.join(OBJECTIVES)} (map)")
@@ -53,6 +45,30 @@ def add_search_parser(sub) -> None:
     _option(search, "--seed", type=int, help=f"sampler and training seed ({DEFAULTS.seed})")
     _option(search, "--max-hours", type=float, help="time budget of this session in hours: no trial starts whose "
                                                     "expected end would pass it; --resume continues (default: none)")
+    _screen_options(search)
+    search.add_argument("--confirm", type=int, metavar="K", default=0,
+                        help="after the search, confirm its K best sampled graphs against its fixed points over 3 "
+                             "seeds at its fidelity (as `necksearch confirm RUN_DIR --top K`); best/ becomes the "
+                             "confirmed best (default 0: no confirmation)")
+    _dry_run_option(search)
+    search.set_defaults(func=cmd_search)
+
+
+def _fidelity_and_schedule_options(search) -> None:
+    """A trial's fidelity (epochs, image size, data share) and the early stopping over its epochs."""
+    _option(search, "--epochs", type=int, help=f"epochs of a trial that is not stopped early ({DEFAULTS.epochs})")
+    _option(search, "--image-size", type=int, help=f"fidelity: images resized to fit S×S ({DEFAULTS.image_size})")
+    _option(search, "--data-fraction", type=float, help=f"fidelity: share of the training images ({DEFAULTS.data_fraction:g})")
+    _option(search, "--scheduler", choices=SCHEDULERS, help=f"early stopping over epochs ({DEFAULTS.scheduler})")
+    _option(search, "--grace-epochs", type=int, help=f"ASHA: epochs before a trial can be stopped ({DEFAULTS.grace_epochs})")
+    _option(search, "--reduction-factor", type=int, help=f"ASHA: keep 1/F at each rung ({DEFAULTS.reduction_factor})")
+    _option(search, "--rung-margin", type=float,
+            help=f"ASHA: stop a trial only this many measured seed stds of mAP below its rung's cutoff; 0 is plain "
+                 f"ASHA ({DEFAULTS.rung_margin:g}; benchmarks/results/rung_noise.json)")
+
+
+def _screen_options(search) -> None:
+    """``--screen`` and the supernet's own options."""
     _option(search, "--screen", help="SCORE:N - score N graphs and train the best by SCORE as the sampled trials. "
                                      "SCORE params, flops, synflow, naswot, grad_norm or zico (highest first) or "
                                      "low_grad_norm (lowest grad-norm first, the one measured to agree with "
@@ -64,12 +80,6 @@ def add_search_parser(sub) -> None:
                                        "the space has several)")
     _option(search, "--supernet-epochs", type=int, help=f"with --screen supernet:N: epochs the supernet trains "
                                                         f"({DEFAULTS.supernet_epochs})")
-    search.add_argument("--confirm", type=int, metavar="K", default=0,
-                        help="after the search, confirm its K best sampled graphs against its fixed points over 3 "
-                             "seeds at its fidelity (as `necksearch confirm RUN_DIR --top K`); best/ becomes the "
-                             "confirmed best (default 0: no confirmation)")
-    _dry_run_option(search)
-    search.set_defaults(func=cmd_search)
 
 
 def _dry_run_option(parser) -> None:
@@ -235,6 +245,12 @@ def add_fidelity_parser(sub) -> None:
                           help="continue the run --name: finished trainings stay, interrupted ones continue")
     fidelity.add_argument("--summary", action="store_true",
                           help="train nothing: write the results of the run --name from the searches finished so far")
+    _fidelity_judge_options(fidelity)
+    fidelity.set_defaults(func=cmd_fidelity)
+
+
+def _fidelity_judge_options(fidelity) -> None:
+    """The flags that train nothing (or only a supernet) and judge a finished fidelity run's graphs."""
     fidelity.add_argument("--zero-cost", action="store_true",
                           help="train nothing: score the graphs of the run --name at initialisation (params, FLOPs, "
                                "synflow, NASWOT, grad-norm, ZiCo) and write each score's Kendall tau / Spearman rho "
@@ -247,7 +263,6 @@ def add_fidelity_parser(sub) -> None:
                                "Kendall tau / Spearman rho against their trained mAP (supernet_results.{json,md})")
     fidelity.add_argument("--supernet-epochs", type=int, default=DEFAULTS.supernet_epochs, metavar="E",
                           help=f"with --supernet: epochs the supernet trains (default {DEFAULTS.supernet_epochs})")
-    fidelity.set_defaults(func=cmd_fidelity)
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
