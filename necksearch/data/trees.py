@@ -126,7 +126,8 @@ def make_trees_coco(out_dir: PathLike, tile: int = DEFAULT_TILE, overlap: int = 
 
 def ensure_trees_coco(root: Optional[PathLike] = None) -> Path:
     """The dataset at ``root`` (default ``data/trees`` beside ``data/synth``), built with the default tiles unless it
-    has its annotation files; concurrent callers wait on a lock file beside ``root``."""
+    has its training annotations; one built with other tiles or overlap is refused. Concurrent callers wait on a lock
+    file beside ``root``."""
     from necksearch.data.synth import default_root
     root = Path(root) if root is not None else default_root().with_name("trees")
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -135,10 +136,11 @@ def ensure_trees_coco(root: Optional[PathLike] = None) -> Path:
         train = root / "annotations" / "instances_train.json"
         if not train.is_file():
             return make_trees_coco(root)
-        tile = json.loads(train.read_text(encoding="utf-8")).get("info", {}).get("tile")
-        if tile != DEFAULT_TILE:
-            raise NeckSearchError(f"{root} holds tree tiles of {tile} px, not the {DEFAULT_TILE} px the tree proxy "
-                                  f"trains on: remove it to have it rebuilt, or give --data {root} to train on it")
+        info = json.loads(train.read_text(encoding="utf-8")).get("info", {})
+        if (info.get("tile"), info.get("overlap")) != (DEFAULT_TILE, DEFAULT_OVERLAP):
+            raise NeckSearchError(f"{root} holds tree tiles of {info.get('tile')} px overlapping by "
+                                  f"{info.get('overlap')} px, not the tree proxy's {DEFAULT_TILE} px by "
+                                  f"{DEFAULT_OVERLAP}: remove it to have it rebuilt, or give --data {root} to train on it")
         return root
 
 

@@ -68,7 +68,10 @@ class NeckSearcher(Searcher):
         attrs.enqueue_screened(self._study, screened or {})
         trials = self._study.get_trials(deepcopy=False)
         self._finished = attrs.finished_by_hash(trials, self._fidelity, stops_early=settings.scheduler != "none")
-        self._resumable = collections.deque(attrs.interrupted(trials, self._fidelity))
+        # trials a killed run left RUNNING, each resumed by its own kind of run: a search's by the search, a
+        # confirmation's by the confirmation (at the search's fidelity both hold trials)
+        self._resumable = collections.deque(t for t in attrs.interrupted(trials, self._fidelity)
+                                            if (attrs.CONFIRM in t.user_attrs) == queued_only)
         #: Tune trial id → the Optuna trial it evaluates; ids told their outcome.
         self._trials: Dict[str, Any] = {}
         self._told: set = set()

@@ -242,8 +242,11 @@ def test_a_failure_leaves_no_half_dataset(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_proxy_s_dataset_is_built_once_and_tiles_of_another_size_are_refused(tmp_path):
+def test_the_proxy_s_dataset_is_reused_as_built_and_tiles_of_another_size_are_refused(tmp_path, trees_root):
     from necksearch.data import ensure_trees_coco
+    train = trees_root / "annotations" / "instances_train.json"
+    written = train.stat().st_mtime_ns
+    assert ensure_trees_coco(trees_root) == trees_root and train.stat().st_mtime_ns == written
     other = make_trees_coco(tmp_path / "other", tile=2472)
-    with pytest.raises(NeckSearchError, match=f"{other} holds tree tiles of 2472 px, not the 256 px"):
+    with pytest.raises(NeckSearchError, match=re.escape(f"{other} holds tree tiles of 2472 px overlapping by 110 px")):
         ensure_trees_coco(other)

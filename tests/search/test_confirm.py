@@ -131,3 +131,23 @@ def test_a_tiny_search_is_confirmed_over_two_seeds_reusing_its_own(tmp_path, sea
     assert (run_dir / "best" / "graph.png").is_file()
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and len(load_trials(run_dir, "tiny")) == len(trials), again.stderr[-3000:]
+
+
+def test_the_best_published_neck_is_named_even_with_too_few_seeds_to_compare():
+    subs = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 3, None) for i in range(3)]
+    candidates = CANDIDATES + [Candidate("msca_fpn", {}, "mscahash", "msca_fpn")]
+    trials = [_trial(sub.fidelity(), "found", value) for sub, value in zip(subs, (0.31, 0.30, 0.32))]
+    trials += [_trial(sub.fidelity(), "fpnhash", value) for sub, value in zip(subs, (0.26, 0.25, 0.27))]
+    trials.append(_trial(subs[0].fidelity(), "mscahash", 0.40))  # its other seeds failed or are not trained yet
+    results = summarise(trials, candidates, subs)
+    assert results["best_published"] == "msca_fpn"
+    assert verdict("trial-4", results["graphs"]["trial-4"], "msca_fpn") == \
+        "trial-4: too few finished seeds (2 a side) to compare with msca_fpn"
+
+
+def test_a_found_graph_that_is_a_published_neck_is_confirmed_once(tmp_path, monkeypatch):
+    from necksearch.search import confirm as confirm_module
+    found = [Candidate("trial-7", {"a": 1}, "fpnhash", None)]
+    monkeypatch.setattr(confirm_module, "found_candidates", lambda *args: found)
+    monkeypatch.setattr(confirm_module, "published_candidates", lambda *args: CANDIDATES[1:])
+    assert [c.label for c in confirm_module.choose(SEARCH, [], None, 1, None)] == ["trial-7"]

@@ -380,3 +380,32 @@ def test_a_sampled_graph_that_breaks_a_rule_is_recorded_fail_but_a_fixed_point_t
     assert ruled and all(t.state == States.FAIL and t.user_attrs["constraint_violation"].startswith("rule bu/op")
                          for t in ruled)
     assert all(t in ruled or "duplicate_of" in t.user_attrs for t in drawn)
+
+
+def test_a_killed_search_and_a_killed_confirmation_each_resume_only_their_own_trials(tmp_path, fixed):
+    """At the search's fidelity both hold trials: a RUNNING search trial is the search's to continue, a RUNNING
+    confirmation trial the confirmation's, so neither trains the other's in slots it did not count."""
+    settings = make_settings(tmp_path)
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    for user in ({"fidelity": settings.fidelity(), "graph_hash": "searched"},
+                 {"fidelity": settings.fidelity(), "graph_hash": "confirming",
+                  "confirm": {"label": "fpn", "hash": "confirming", "seed": 0, "fidelity": settings.fidelity()}}):
+        study.add_trial(optuna.trial.create_trial(state=States.RUNNING, user_attrs=user))
+    search = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {})
+    confirm = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, queued_only=True)
+    assert [t.user_attrs["graph_hash"] for t in search._resumable] == ["searched"]
+    assert [t.user_attrs["graph_hash"] for t in confirm._resumable] == ["confirming"]
+
+
+def test_a_confirmation_hands_out_only_its_own_queue_never_a_search_s_leftover_or_a_draw(tmp_path, fixed):
+    settings = make_settings(tmp_path)
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    study.enqueue_trial(fixed["pafpn"], user_attrs={"fixed_point": "pafpn"})  # a search's leftover fixed point
+    note = {"label": "fpn", "hash": load_preset("fpn").canonical_hash(), "seed": 0, "fidelity": settings.fidelity()}
+    study.enqueue_trial(fixed["fpn"], user_attrs={"fixed_point": "fpn", "confirm": note})
+    confirm = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, queued_only=True)
+    assert confirm.suggest("t0")["trial"]["graph"]["name"] == "fpn"
+    assert confirm.suggest("t1") is Searcher.FINISHED
+    assert [t.state for t in confirm.study.trials] == [States.WAITING, States.RUNNING]
