@@ -70,3 +70,49 @@ def test_quoted_published_seed_tau_with_fpt_remeasured(cells):
     result = refit.summary(table)
     assert (round(result["seed_tau"], 2), round(result["seed_rho"], 2), round(result["seed_noise"], 3)) == \
         (0.71, 0.83, 0.014)
+
+
+def _experiment(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_transfer_numbers_recompute_from_the_per_seed_cells():
+    """README and transfer_trees.md: synthetic → trees τ 0.42 (ρ 0.57), 0.63 over the published nine, tree seed τ
+    0.00 over them and 0.32 over all 16, noise 0.010, fpn 0.093 ± 0.007, augfpn 0.77× fpn."""
+    transfer = _experiment("transfer_trees")
+    cells = json.loads((RESULTS / "transfer_trees_cells.json").read_text())["cells"]
+    trees = {n: transfer.cell_maps(cells, "trees", n, "6ep|128px") for n in (*transfer.PUBLISHED, *transfer.DRAWS)}
+    assert all(len(by_seed) == 2 for by_seed in trees.values())
+    result = transfer.analyse(trees, transfer.synthetic_side(cells), draws=10)
+    assert (round(result["transfer"]["tau"], 2), round(result["transfer"]["rho"], 2)) == (0.42, 0.57)
+    assert round(result["transfer_published"]["tau"], 2) == 0.63
+    summary = result["trees_summary"]
+    assert (round(summary["seed_tau_published"], 2), round(summary["seed_tau_all"], 2)) == (0.0, 0.32)
+    assert round(summary["seed_noise_published"], 3) == 0.010
+    assert round(result["trees_vs_fpn"]["augfpn"], 2) == 0.77 and min(result["trees_vs_fpn"].values()) > 0.5
+    fpn = list(trees["fpn"].values())
+    assert (round(statistics.fmean(fpn), 3), round(statistics.stdev(fpn), 3)) == (0.093, 0.007)
+    committed = json.loads((RESULTS / "transfer_trees.json").read_text())
+    assert committed["transfer"]["tau"] == result["transfer"]["tau"]
+
+
+def test_collapse_rate_recomputes_from_the_cells():
+    """space_draws.md: 10 of 24 draws trained, none below 0.02, Wilson 95% 0–28%."""
+    cells = json.loads((RESULTS / "collapse_cells.json").read_text())["cells"]
+    maps = [cell["map"] for cell in cells.values() if cell.get("map") is not None]
+    assert len(maps) == 10 and min(maps) >= 0.02
+    assert round(_experiment("collapse_rate").wilson(0, len(maps))[1], 3) == 0.278
+    committed = json.loads((RESULTS / "collapse_rate.json").read_text())
+    assert committed["draws"] == 10 and committed["collapsed"] == []
+
+
+def test_the_default_search_time_quoted_is_its_cost_record():
+    """README and docs/guide/search.md: 8 min 33 s against an estimate of 9 min 02 s (0.95×)."""
+    record = json.loads((RESULTS / "default_search_20261206.json").read_text())
+    session = record["cost"]["sessions"][-1]
+    assert round(session["actual"]["wall_s"]) == 8 * 60 + 33
+    assert round(session["plan"]["estimate"]["wall_s"]) == 9 * 60 + 2
+    assert round(session["actual"]["wall_s"] / session["plan"]["estimate"]["wall_s"], 2) == 0.95
