@@ -14,10 +14,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 @pytest.fixture(scope="module")
 def orders():
-    spec = importlib.util.spec_from_file_location("ablation_orders", ROOT / "benchmarks/experiments/ablation_orders.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _experiment("ablation_orders")
 
 
 @pytest.fixture(scope="module")

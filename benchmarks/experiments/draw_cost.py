@@ -20,17 +20,17 @@ import statistics
 import time
 from pathlib import Path
 
+from necksearch.analysis.neck_benchmark import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
 
-PUBLISHED = ("fpn", "pafpn", "fpn_carafe", "a2fpn", "a2fpn_lite", "fpt", "augfpn", "mssa_fpn", "msca_fpn")
 
 
 def graphs_to_measure(space, draws: int, sample_seed: int) -> dict:
     """Name → graph dict: the published necks, then the seeded draws (none equal to a published one)."""
     from necksearch.graph.presets import load_preset
     from necksearch.search.fidelity import seeded_draws
-    graphs = {name: load_preset(name).to_dict() for name in PUBLISHED}
-    taken = {load_preset(name).canonical_hash() for name in PUBLISHED}
+    graphs = {name: load_preset(name).to_dict() for name in PUBLISHED_NECKS}
+    taken = {load_preset(name).canonical_hash() for name in PUBLISHED_NECKS}
     for name, sample in seeded_draws(space, draws, sample_seed, taken).items():
         graphs[name] = space.freeze(sample).to_dict()
     return graphs
@@ -65,7 +65,7 @@ def summarise(result: dict, draws: list) -> dict:
     for row in rows.values():
         row.update(time_vs_fpn=row["train_s_per_iter"] / fpn, macs_vs_fpn=row["macs"] / rows["fpn"]["macs"],
                    params_vs_fpn=row["params"] / rows["fpn"]["params"])
-    published_max = max(rows[name]["time_vs_fpn"] for name in PUBLISHED)
+    published_max = max(rows[name]["time_vs_fpn"] for name in PUBLISHED_NECKS)
     seconds = [row["train_s_per_iter"] for row in rows.values()]
     return {"fpn_s_per_iter": fpn, "max_published_time_vs_fpn": published_max,
             "draws_over_max_published_time": [n for n in draws if rows[n]["time_vs_fpn"] > published_max],
@@ -83,7 +83,7 @@ def main() -> None:
     from necksearch.space import load_space
     graphs = graphs_to_measure(load_space(args.space), args.draws, args.sample_seed)
     result = measure(graphs)
-    result["summary"] = summarise(result, [n for n in graphs if n not in PUBLISHED])
+    result["summary"] = summarise(result, [n for n in graphs if n not in PUBLISHED_NECKS])
     result["graphs"] = graphs
     result["command"] = f"draw_cost.py --space {args.space} --draws {args.draws} --sample-seed {args.sample_seed}"
     write_text_atomic(Path(args.out), json.dumps(result, indent=1) + "\n")

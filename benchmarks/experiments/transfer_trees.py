@@ -24,12 +24,12 @@ import statistics
 from pathlib import Path
 from typing import Dict, List
 
+from necksearch.analysis.neck_benchmark import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
 from necksearch.search.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
-PUBLISHED = ("fpn", "pafpn", "fpn_carafe", "a2fpn", "a2fpn_lite", "fpt", "augfpn", "mssa_fpn", "msca_fpn")
 DRAWS = tuple(f"grid2_sample{i:02d}" for i in range(7))
 #: grid2's draws with RT, measured on the synthetic data before RT normalised its convs (fpt_rt.md): their
 #: synthetic side is the bare-conv reading until re-measured (label ``synthetic`` in the cells).
@@ -46,7 +46,7 @@ def synthetic_side(cells: Dict) -> Dict[str, Dict[int, float]]:
     """Graph → seed → default-fidelity mAP: grid2's, with fpt and the re-measured draws replaced."""
     grid = json.loads((RESULTS / "rank_fidelity_grid2.json").read_text())["raw"]
     fixed = json.loads((RESULTS / "fpt_rt_cells.json").read_text())["cells"]
-    table = {name: {int(s): v for s, v in grid[name]["low"].items()} for name in PUBLISHED}
+    table = {name: {int(s): v for s, v in grid[name]["low"].items()} for name in PUBLISHED_NECKS}
     table.update({f"grid2_{name}": {int(s): v for s, v in grid[name]["low"].items()} for name in grid
                   if name.startswith("sample")})
     table["fpt"] = cell_maps(fixed, "fixed", "fpt", "3ep|128px")
@@ -75,17 +75,17 @@ def _interval(values: List[float]) -> List[float]:
 
 
 def side_summary(table: Dict[str, Dict[int, float]]) -> Dict:
-    published = {name: table[name] for name in PUBLISHED if name in table}
+    published = {name: table[name] for name in PUBLISHED_NECKS if name in table}
     return {"seed_noise": pooled_std([list(v.values()) for v in table.values()]),
             "seed_noise_published": pooled_std([list(v.values()) for v in published.values()]),
             "seed_tau_published": seed_agreement(published)["tau"], "seed_tau_all": seed_agreement(table)["tau"]}
 
 
 def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, float]], draws: int) -> Dict:
-    names = [n for n in (*PUBLISHED, *DRAWS) if trees.get(n) and synthetic.get(n)]
+    names = [n for n in (*PUBLISHED_NECKS, *DRAWS) if trees.get(n) and synthetic.get(n)]
     x = [statistics.fmean(synthetic[n].values()) for n in names]
     y = [statistics.fmean(trees[n].values()) for n in names]
-    published = [n for n in names if n in PUBLISHED]
+    published = [n for n in names if n in PUBLISHED_NECKS]
     fpn = statistics.fmean(trees["fpn"].values()) if trees.get("fpn") else None
     return {"graphs": names,
             "transfer": {**rank_correlation(x, y), "bootstrap_95": bootstrap(x, y, draws)},
@@ -113,7 +113,7 @@ def render(result: Dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 5.5))
     for name in result["graphs"]:
         s, t = result["synthetic"][name], result["trees"][name]
-        colour = "tab:blue" if name in PUBLISHED else "tab:orange"
+        colour = "tab:blue" if name in PUBLISHED_NECKS else "tab:orange"
         ax.errorbar(s["mean"], t["mean"], xerr=s["std"], yerr=t["std"], fmt="o", color=colour, capsize=2)
         ax.annotate(name.replace("grid2_", ""), (s["mean"], t["mean"]), xytext=(4, 3), textcoords="offset points",
                     fontsize=7)
@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap resamples")
     args = parser.parse_args()
     cells = json.loads(Path(args.cells).read_text())["cells"]
-    trees = {n: cell_maps(cells, "trees", n, "6ep|128px") for n in (*PUBLISHED, *DRAWS)}
+    trees = {n: cell_maps(cells, "trees", n, "6ep|128px") for n in (*PUBLISHED_NECKS, *DRAWS)}
     synthetic = synthetic_side(cells)
     result = analyse(trees, synthetic, args.draws)
     for side, table in (("trees", trees), ("synthetic", synthetic)):
