@@ -81,7 +81,7 @@ def test_transfer_numbers_recompute_from_the_per_seed_cells():
     0.00 over them and 0.32 over all 16, noise 0.010, fpn 0.093 ± 0.007, augfpn 0.77× fpn."""
     transfer = _experiment("transfer_trees")
     cells = json.loads((RESULTS / "transfer_trees_cells.json").read_text())["cells"]
-    trees = {n: transfer.cell_maps(cells, "trees", n, "6ep|128px") for n in (*transfer.PUBLISHED, *transfer.DRAWS)}
+    trees = {n: transfer.cell_maps(cells, "trees", n, "6ep|128px") for n in (*transfer.PUBLISHED_NECKS, *transfer.DRAWS)}
     assert all(len(by_seed) == 2 for by_seed in trees.values())
     result = transfer.analyse(trees, transfer.synthetic_side(cells), draws=10)
     assert (round(result["transfer"]["tau"], 2), round(result["transfer"]["rho"], 2)) == (0.42, 0.57)
