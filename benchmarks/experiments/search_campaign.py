@@ -1,13 +1,13 @@
 """A search campaign: arms of ``necksearch search`` at equal CPU budget, each arm's best confirmed over seeds.
 
 An arm is a sampler and an optional screen (``random``: Optuna's RandomSampler + ASHA; ``tpe``: TPE + ASHA;
-``tpe_screen``: TPE + ASHA with ``--screen low_grad_norm:50``), run with ``--sampler-seed`` seeds. Each (arm, seed)
+``tpe_screen``: TPE + ASHA with ``--screen low_grad_norm:50``), run with each of ``--seeds`` (sampler seeds). Each (arm, seed)
 is one search of the default space at the default fidelity, named ``campaign-ARM-sSEED`` under ``--runs``, given
 ``--hours`` of wall time with 2 trials at once (``--max-hours``: about 2× that in CPU-hours on this machine's 2
 cores), then confirmed: its ``--top`` best sampled graphs against ``--against`` over 3 seeds (``necksearch confirm``;
 default: msca_fpn and a2fpn_lite, the two best published necks at the default fidelity in grid2, and fpn; the
-published necks' trainings are shared only within one run's study, so each run trains them once per seed: 27
-trainings for all nine, about 1 CPU-hour per run on this machine). ``run`` starts or resumes every (arm, seed) in turn (a killed
+published necks are trained by the first run's confirmation and reused by the others' with ``confirm --reuse``).
+``run`` starts or resumes every (arm, seed) in turn (a killed
 campaign continues with the same command: the searches resume from their studies, confirmations reuse their
 trainings); ``summary`` trains nothing and writes ``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and
 order, every confirmed graph's per-seed mAPs) and ``search_campaign.md`` plus ``search_campaign.png`` (best-so-far
@@ -52,13 +52,21 @@ def search_command(arm: str, seed: int, runs: Path, hours: float, trials: int) -
             "--max-hours", str(hours), "--num-trials", str(trials), "--fixed-points", "none"]
 
 
+def confirm_command(run_dir: Path, top: int, against: str, confirmed: List[Path]) -> List[str]:
+    """The confirmation of one search; the published necks' trainings of the runs ``confirmed`` before are reused."""
+    reuse = ["--reuse", ",".join(map(str, confirmed))] if confirmed else []
+    return [*NECKSEARCH, "confirm", str(run_dir), "--top", str(top), "--seeds", "3", "--against", against, *reuse]
+
+
 def run(args: argparse.Namespace) -> None:
     runs = ROOT / args.runs
+    confirmed: List[Path] = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         for arm in args.arms.split(","):
             subprocess.run(search_command(arm, seed, runs, args.hours, args.trials), cwd=ROOT, check=False)
-            subprocess.run([*NECKSEARCH, "confirm", str(runs / run_name(arm, seed)), "--top", str(args.top),
-                            "--seeds", "3", "--against", args.against], cwd=ROOT, check=False)
+            run_dir = runs / run_name(arm, seed)
+            subprocess.run(confirm_command(run_dir, args.top, args.against, confirmed), cwd=ROOT, check=False)
+            confirmed.append(run_dir)
 
 
 # ---------------------------------------------------------------------- summary

@@ -304,7 +304,7 @@ def add_confirm_parser(sub) -> None:
         description="Train the K best sampled graphs of the search in RUN_DIR and the published necks (its fixed "
                     "points, or --against) at S seeds, at the search's fidelity or --fidelity, as trials of the "
                     "search's study (attribute confirm; shown by necksearch dashboard). Trainings the study already "
-                    "holds at a (fidelity, seed) are reused. Writes confirm.{json,md,png} and best/ into RUN_DIR; "
+                    "holds at a (fidelity, seed) are reused, and with --reuse those of other runs of the same recipe. Writes confirm.{json,md,png} and best/ into RUN_DIR; "
                     "run the same command again to continue a killed confirmation.")
     confirm.add_argument("run_dir", metavar="RUN_DIR", help="a search's run directory (RUNS_DIR/NAME)")
     confirm.add_argument("--top", type=int, default=3, metavar="K", help="found graphs to confirm (default 3)")
@@ -317,6 +317,10 @@ def add_confirm_parser(sub) -> None:
                          help="published presets to compare with, comma-separated, or all (default: the search's "
                               "fixed points)")
     confirm.add_argument("--max-concurrent", type=int, metavar="N", help="trainings at once (default: the search's)")
+    confirm.add_argument("--reuse", metavar="DIRS",
+                         help="run directories of other searches or fidelity runs of the same recipe and space, "
+                              "comma-separated: a graph they trained to the end at a fidelity and seed is copied into "
+                              "this study (attribute reused_from), not trained again")
     confirm.set_defaults(func=cmd_confirm)
 
 
@@ -328,6 +332,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     against = None if args.against is None else tuple(n.strip() for n in args.against.split(",") if n.strip())
     settings = ConfirmSettings(run_dir=args.run_dir, top=args.top, seeds=args.seeds, against=against,
                                fidelity=None if args.fidelity is None else parse_fidelity(args.fidelity, "--fidelity"),
-                               max_concurrent=args.max_concurrent)
+                               max_concurrent=args.max_concurrent,
+                               reuse=tuple(d.strip() for d in (args.reuse or "").split(",") if d.strip()))
     results = run_confirm(settings)
     return 0 if results["best"] is not None else 1

@@ -8,8 +8,9 @@ search's seed and the S − 1 following ones), at the search's fidelity or a hig
 trials of the search's own study: one Ray Tune run per seed through the search's trainable and searcher, each
 trial with the user attribute ``confirm`` (label, hash, seed, fidelity) and published ones with ``fixed_point``, so
 optuna-dashboard shows them beside the search. A graph already trained at a (fidelity, seed) in the study — the
-search's own trial at its seed, or an earlier confirmation's — is reused, not trained again. Killed, the same
-command continues: finished trials stay, interrupted ones resume from their last epoch checkpoint.
+search's own trial at its seed, or an earlier confirmation's — is reused, not trained again, and so is one that
+another search or fidelity run of the same recipe trained to the end (``--reuse``, ``search/reuse.py``). Killed, the
+same command continues: finished trials stay, interrupted ones resume from their last epoch checkpoint.
 
 Per graph it reports the mean ± sample std over seeds and, for each found graph, the difference to every
 published neck with a 95% Welch t interval (``statistics.welch_interval``). Welch, not a bootstrap over seeds:
@@ -45,6 +46,8 @@ class ConfirmSettings:
     fidelity: Optional[Mapping[str, Any]] = None
     against: Optional[Tuple[str, ...]] = None
     max_concurrent: Optional[int] = None
+    #: Run directories (searches or fidelity runs of the same recipe) whose finished trainings answer too.
+    reuse: Tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,6 +206,10 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     candidates = choose(settings, trials, load_space(settings.space), confirm.top, confirm.against)
     subs = [seed_settings(settings, fidelity, index, len(candidates), confirm.max_concurrent)
             for index in range(confirm.seeds)]
+    if confirm.reuse:
+        from necksearch.search.reuse import import_reused, source_trials
+        copied = import_reused(study, source_trials(settings, confirm.reuse), candidates, subs)
+        say(f"reused {len(copied)} training(s) from --reuse" + (f": {', '.join(copied)}" if copied else ""))
     say(f"confirm {settings.name}: {len(candidates)} graphs ({', '.join(c.label for c in candidates)}) × seeds "
         f"{', '.join(str(s.seed) for s in subs)} at {describe_fidelity(fidelity)}")
     with ray_session(subs[0]):

@@ -33,6 +33,15 @@ def load_trials(run_dir: Path, name: str) -> Sequence[optuna.trial.FrozenTrial]:
     return study.get_trials(deepcopy=False)
 
 
+def study_with(*trials) -> optuna.Study:
+    """An in-memory maximising study holding ``trials`` (``optuna.trial.create_trial`` results), numbered in order."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    for trial in trials:
+        study.add_trial(trial)
+    return study
+
+
 def by_fixed_point(trials) -> dict:
     return {t.user_attrs.get("fixed_point"): t for t in trials if t.user_attrs.get("fixed_point")}
 

@@ -14,7 +14,7 @@ from necksearch.search import study as attrs
 from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings,
                                        summarise, verdict)
 from necksearch.search.settings import SearchSettings
-from tests.search.helpers import cli_error, load_trials, run_search
+from tests.search.helpers import cli_error, study_with, load_trials, run_search
 
 SEARCH = SearchSettings(name="s", epochs=3, image_size=128, data_fraction=1.0, seed=0)
 
@@ -22,14 +22,6 @@ SEARCH = SearchSettings(name="s", epochs=3, image_size=128, data_fraction=1.0, s
 def _trial(fidelity, graph_hash, value, state=optuna.trial.TrialState.COMPLETE, **user):
     return optuna.trial.create_trial(state=state, value=value if state == optuna.trial.TrialState.COMPLETE else None,
                                      user_attrs={attrs.GRAPH_HASH: graph_hash, attrs.FIDELITY: fidelity, **user})
-
-
-def _study(*trials):
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize")
-    for trial in trials:
-        study.add_trial(trial)
-    return study
 
 
 CANDIDATES = [Candidate("trial-4", {}, "found", None), Candidate("fpn", {}, "fpnhash", "fpn")]
@@ -49,7 +41,7 @@ def test_counts_and_fidelity_are_checked():
 
 def test_a_seed_queues_only_what_it_lacks_and_a_second_call_queues_nothing():
     sub0, sub1 = (seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 2, None) for i in (0, 1))
-    study = _study(_trial(sub0.fidelity(), "found", 0.30), _trial(sub0.fidelity(), "fpnhash", 0.2,
+    study = study_with(_trial(sub0.fidelity(), "found", 0.30), _trial(sub0.fidelity(), "fpnhash", 0.2,
                                                                      state=optuna.trial.TrialState.PRUNED))
     assert queue_seed(study, sub0, CANDIDATES) == 1  # found reused; fpn was stopped early by ASHA: trained again
     assert queue_seed(study, sub1, CANDIDATES) == 2
