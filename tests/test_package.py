@@ -18,7 +18,7 @@ OPTUNA_SEARCH_PRIVATE = {"_ot_study", "_ot_trials", "_completed_trials"}
 #: functions that users call with a preset name (``count_neck("a2fpn")``, ``detector_from_graph("augfpn", ...)``,
 #: ``draw("fpn", "fpn.png")``, ``train(graph="fpn")``). Everything else takes a ``NeckGraph``.
 GRAPH_EDGES = {"graph/presets.py", "cli.py", "search/fidelity.py", "nn/graph_neck.py", "nn/super_neck.py",
-               "train/runner.py", "train/recipe.py", "mmdet/config.py", "mmdet/laterals.py", "analysis/complexity.py",
+               "train/configs.py", "train/recipe.py", "mmdet/config.py", "mmdet/laterals.py", "analysis/complexity.py",
                "analysis/latency.py", "viz/draw_graph.py"}
 
 

@@ -91,7 +91,7 @@ def _dry_run_option(parser) -> None:
 
 def add_data_option(parser) -> None:
     """``--data DIR`` (alias ``--data-root``, its old name) of ``train``, ``search``, ``fidelity`` and ``reproduce``:
-    one dataset option, resolved for all four by :func:`necksearch.train.runner.set_data_root`."""
+    one dataset option, resolved for all four by :func:`necksearch.train.configs.set_data_root`."""
     parser.add_argument("--data", "--data-root", dest="data_root", metavar="DIR",
                         help="a COCO dataset: DIR/annotations/instances_{train,val}.json and the images where the "
                              "config puts them (DIR/train/, DIR/val/ for the proxies); its categories give the "

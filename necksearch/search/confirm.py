@@ -31,7 +31,7 @@ from necksearch.files import write_text_atomic
 from necksearch.search import study as attrs
 from necksearch.search.fidelity import FIDELITY_KEYS
 from necksearch.search.report import CONFIRM_RESULTS
-from necksearch.search.settings import SearchSettings, describe_fidelity
+from necksearch.search.settings import SearchSettings, describe_fidelity, load_run
 
 
 
@@ -62,15 +62,6 @@ class Candidate:
 
 
 # ---------------------------------------------------------------------- checks, before Ray starts
-
-
-def load_search(run_dir: Any) -> SearchSettings:
-    """The stored settings of the search in ``run_dir`` (its directory as found now, wherever it moved)."""
-    path = Path(run_dir).expanduser().resolve()
-    if not path.is_dir():
-        raise NeckSearchError(f"confirm: {run_dir} is not a directory (give a search's run directory, RUNS_DIR/NAME)")
-    settings = SearchSettings.load(path)
-    return dataclasses.replace(settings, runs_dir=str(path.parent))
 
 
 def confirm_fidelity(settings: SearchSettings, asked: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -197,7 +188,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     from necksearch.space import load_space
     say = write or (lambda text: print(text, flush=True))
     check_counts(confirm.top, confirm.seeds)
-    settings = load_search(confirm.run_dir)
+    settings = load_run(confirm.run_dir, "confirm")
     fidelity = confirm_fidelity(settings, confirm.fidelity)
     storage = open_storage(storage_url(settings.storage, settings.run_dir))
     study = _load_study(settings, storage)

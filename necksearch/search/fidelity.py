@@ -316,7 +316,7 @@ def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: 
 def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """The entries of ``necksearch/search/rank_fidelity.json`` this run measured, one per fidelity (what a
     search at that recipe and fidelity reports beside its leaderboard: ``search.measured``)."""
-    from necksearch.train.runner import resolve_config_path
+    from necksearch.train.configs import resolve_config_path
     config = resolve_config_path(results["config"]).name
     high = describe_fidelity(results["fidelities"]["high"])
     entries = []

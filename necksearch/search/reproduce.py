@@ -19,7 +19,7 @@ from necksearch.search.settings import RUNS_DIR, SearchSettings
 
 def published_configs(config_dir: Optional[Path] = None) -> Dict[str, Path]:
     """Preset name → the top-level config (``configs/*.py``, not ``proxy/``) whose neck graph it is."""
-    from necksearch.train.runner import CONFIG_DIR
+    from necksearch.train.configs import CONFIG_DIR
     found: Dict[str, Path] = {}
     for path in sorted(Path(config_dir or CONFIG_DIR).glob("*.py")):
         graph = _neck_graph(path)
@@ -30,7 +30,7 @@ def published_configs(config_dir: Optional[Path] = None) -> Dict[str, Path]:
 
 def _neck_graph(path: Path) -> Optional[str]:
     """The ``model.neck.graph`` a config file names (``None`` when it has none)."""
-    from necksearch.train.runner import load_config
+    from necksearch.train.configs import load_config
     neck = (load_config(path).get("model", {}) or {}).get("neck", {}) or {}
     return neck.get("graph") if neck.get("type") == "GraphNeck" else None
 
@@ -38,7 +38,7 @@ def _neck_graph(path: Path) -> Optional[str]:
 def config_for(name: str, config: Optional[str] = None) -> Path:
     """The config that reproduces preset ``name``: ``config`` when given (any preset then), else the
     published recipe that trains it; an unknown name lists the known ones."""
-    from necksearch.train.runner import resolve_config_path
+    from necksearch.train.configs import resolve_config_path
     if config is not None:
         _check_preset(name)
         return resolve_config_path(config)
@@ -58,7 +58,7 @@ def _check_preset(name: str) -> None:
 
 def config_epochs(path: Path) -> int:
     """The recipe's own number of epochs (``train_cfg.max_epochs``)."""
-    from necksearch.train.runner import load_config
+    from necksearch.train.configs import load_config
     epochs = (load_config(path).get("train_cfg", {}) or {}).get("max_epochs")
     if not isinstance(epochs, int) or epochs < 1:
         raise NeckSearchError(f"config {path} sets no train_cfg.max_epochs; give --epochs")

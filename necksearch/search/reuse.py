@@ -17,7 +17,7 @@ from typing import Any, List, Sequence, Tuple
 
 from necksearch.errors import NeckSearchError
 from necksearch.search import study as attrs
-from necksearch.search.settings import SearchSettings
+from necksearch.search.settings import SearchSettings, load_run
 
 #: Where a copied trial was trained: ``"RUN_DIR#NUMBER"``.
 REUSED_FROM = "reused_from"
@@ -36,12 +36,11 @@ def search_dirs(path: Any) -> List[Path]:
 
 def source_trials(settings: SearchSettings, paths: Sequence[Any]) -> List[Tuple[Path, List[Any]]]:
     """Each reused search's trials, after checking that it trained ``settings``' recipe on its space."""
-    from necksearch.search.confirm import load_search
     from necksearch.search.storage import open_storage, storage_url
     digest = settings.recipe().digest
     sources = []
     for run_dir in [d for path in paths for d in search_dirs(path)]:
-        other = load_search(run_dir)
+        other = load_run(run_dir, "--reuse")
         if other.recipe().digest != digest:
             raise NeckSearchError(f"--reuse {run_dir}: its recipe (recipe.py) is not {settings.name}'s: another base "
                                   "config or data, so its trainings do not measure the same thing")

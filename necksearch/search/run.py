@@ -29,7 +29,7 @@ def normalise(settings: SearchSettings) -> SearchSettings:
     """Checked settings with every path absolute and resolved (a space or config name to its file), so
     that stored and given settings compare equal however they were spelled."""
     from necksearch.space import load_space
-    from necksearch.train.runner import resolve_config_path
+    from necksearch.train.configs import resolve_config_path
     settings = settings.checked()
     local_storage = settings.storage is not None and "://" not in settings.storage
     return dataclasses.replace(

@@ -236,6 +236,15 @@ def latest_run(runs_dir: Path) -> Path:
     return runs[-1].parent
 
 
+def load_run(run_dir: Any, command: str) -> SearchSettings:
+    """The stored settings of the search in ``run_dir``, placed where that directory is now (it may have moved since
+    the search ran); ``command`` names the option or command in the error when it is no directory."""
+    path = Path(run_dir).expanduser().resolve()
+    if not path.is_dir():
+        raise NeckSearchError(f"{command}: {run_dir} is not a directory (give a search's run directory, RUNS_DIR/NAME)")
+    return dataclasses.replace(SearchSettings.load(path), runs_dir=str(path.parent))
+
+
 def at_least(option: str, value: Any, low: int) -> None:
     """``NeckSearchError`` naming ``option`` unless ``value`` is a number of at least ``low``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:

@@ -6,7 +6,8 @@ built from a :class:`Recipe` resolved for it.
 """
 from necksearch.train.dataset import check_ann_file
 from necksearch.train.recipe import Recipe, build_train_config
-from necksearch.train.runner import CONFIG_DIR, DEFAULT_CONFIG, MASK_PROXY, resolve_config_path, train
+from necksearch.train.configs import CONFIG_DIR, DEFAULT_CONFIG, MASK_PROXY, resolve_config_path
+from necksearch.train.runner import train
 
 __all__ = ["CONFIG_DIR", "DEFAULT_CONFIG", "MASK_PROXY", "Recipe", "build_train_config", "check_ann_file",
            "resolve_config_path", "train"]

@@ -1,6 +1,6 @@
 """The COCO dataset a training reads: its annotation files checked entry by entry, and the config fitted to them.
 
-:func:`necksearch.train.runner.set_data_root` (``--data DIR``, or the config's own data root) checks every split's
+:func:`necksearch.train.configs.set_data_root` (``--data DIR``, or the config's own data root) checks every split's
 annotation file with :func:`check_ann_file` and fits the config to the splits with :func:`fit_config`, so that a
 COCO dataset of one's own (``DIR/annotations/instances_{train,val}.json``, images where the config's
 ``data_prefix`` puts them: ``DIR/train/``, ``DIR/val/`` for the proxies) trains without a config of its own:

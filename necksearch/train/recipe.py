@@ -51,7 +51,7 @@ class Recipe:
                 data_fraction: Optional[float] = None, seed: int = 0) -> "Recipe":
         """Read ``config`` (a path, a name under ``configs/``, ``None``: the default proxy), check it and the data,
         and check the fidelity once by building a training config from it."""
-        from necksearch.train.runner import load_config, resolve_config_path, set_data_root, set_graph
+        from necksearch.train.configs import load_config, resolve_config_path, set_data_root, set_graph
         path = resolve_config_path(config)
         cfg = load_config(path)
         set_graph(cfg, None)
@@ -92,7 +92,7 @@ class Recipe:
         from it) when given: what the export of a search's best graph writes."""
         from mmengine.config import Config
 
-        from necksearch.train.runner import set_graph
+        from necksearch.train.configs import set_graph
         parsed = Config.fromstring(self.base, file_format=".py")
         # named after the config it was resolved from, not fromstring's temporary file: mmengine's Runner dumps the
         # config it runs into the work directory under this name
@@ -106,7 +106,7 @@ class Recipe:
         """The mmengine ``Config`` a training of ``graph`` (``None``: the config's own) runs at this fidelity
         (``epochs`` overrides the recipe's: the supernet trains longer), in ``work_dir``; every check done.
         ``keep_checkpoints``: how many epoch checkpoints stay (``None``: all; a resume needs only the last)."""
-        from necksearch.train.runner import HOOK_MODULE, set_epochs, set_fidelity
+        from necksearch.train.configs import HOOK_MODULE, set_epochs, set_fidelity
         cfg = self.config(graph)
         epochs = self.epochs if epochs is None else epochs
         if epochs is not None:
@@ -146,7 +146,7 @@ def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional
     recipe = Recipe.resolve(config, data_root=data_root, epochs=epochs, image_size=image_size,
                             data_fraction=data_fraction, seed=seed)
     if work_dir is None:
-        from necksearch.train.runner import config_graph
+        from necksearch.train.configs import config_graph
         name = (graph or config_graph(recipe.config())).name
         work_dir = Path("runs") / "train" / f"{Path(recipe.source).stem}__{name}"
     return recipe.training_config(graph, work_dir=work_dir, resume=resume, extra_hooks=extra_hooks)

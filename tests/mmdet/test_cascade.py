@@ -19,7 +19,7 @@ def cascade_config(name, graph):
     from mmengine.config import Config
 
     from necksearch.graph.presets import resolve_graph
-    from necksearch.train.runner import set_graph
+    from necksearch.train.configs import set_graph
     registered()
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     cfg.model.backbone = dict(R18)

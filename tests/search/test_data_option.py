@@ -2,7 +2,7 @@
 function: a misfit in the dataset is the same one line from each, before Ray starts and before any run is written."""
 import pytest
 
-from necksearch.train.runner import SCRATCH_CONFIG
+from necksearch.train.configs import SCRATCH_CONFIG
 from tests.helpers import coco_splits, write_coco
 from tests.search.helpers import cli_error
 
@@ -38,7 +38,7 @@ def test_the_tree_proxy_plans_a_search_on_real_imagery(tmp_path):
     checks every input, times training iterations on the tree tiles and prints its plan."""
     import subprocess
     import sys
-    from necksearch.train.runner import CONFIG_DIR
+    from necksearch.train.configs import CONFIG_DIR
     config = CONFIG_DIR / "proxy" / "faster-rcnn_effnet-lite0_fpn_trees.py"
     done = subprocess.run([sys.executable, "-m", "necksearch", "search", "--config", str(config), "--epochs", "6",
                            "--num-trials", "2", "--fixed-points", "fpn", "--runs-dir", str(tmp_path), "--name", "t",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from necksearch.search.reproduce import published_configs, reproduce_settings
-from necksearch.train.runner import CONFIG_DIR
+from necksearch.train.configs import CONFIG_DIR
 
 from tests.search.helpers import cli_error, load_trials
 

@@ -6,7 +6,7 @@ import pytest
 from necksearch.errors import NeckSearchError
 from necksearch.graph.presets import load_preset
 from necksearch.train import DEFAULT_CONFIG, build_train_config, check_ann_file, resolve_config_path
-from necksearch.train.runner import SCRATCH_CONFIG
+from necksearch.train.configs import SCRATCH_CONFIG
 
 
 def test_defaults(tiny_root, tmp_path):
@@ -71,7 +71,7 @@ def test_bad_values(tiny_root, tmp_path):
 def test_cascade_config_takes_a_graph_and_refuses_consistent_supervision():
     """--graph rewrites the Cascade config; AugFPN's consistent supervision has no Cascade form, which is a
     one-line error. (No COCO here: the config is read and rewritten, never resolved against its data.)"""
-    from necksearch.train.runner import load_config, set_graph
+    from necksearch.train.configs import load_config, set_graph
     cfg = load_config(resolve_config_path("cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py"))
     assert set_graph(cfg, load_preset("fpn")).name == "fpn"
     assert cfg.model.neck.graph["name"] == "fpn"
@@ -97,7 +97,7 @@ def test_epochs_stretch_the_lr_schedule(tiny_root, tmp_path, epochs, milestones)
 
 def test_a_coco_1x_schedule_stretched_to_24_epochs_is_mmdets_2x():
     from mmengine.config import Config
-    from necksearch.train.runner import set_epochs
+    from necksearch.train.configs import set_epochs
     cfg = Config(dict(train_cfg=dict(max_epochs=12), param_scheduler=[
         dict(type="LinearLR", by_epoch=False, begin=0, end=500),
         dict(type="MultiStepLR", by_epoch=True, begin=0, end=12, milestones=[8, 11])]))

@@ -10,7 +10,7 @@ import pytest
 from necksearch.data import make_trees_coco
 from necksearch.errors import NeckSearchError
 from necksearch.train import MASK_PROXY, Recipe, check_ann_file
-from necksearch.train.runner import SCRATCH_CONFIG
+from necksearch.train.configs import SCRATCH_CONFIG
 from tests.helpers import coco_splits, write_coco
 from tests.search.helpers import cli_error
 

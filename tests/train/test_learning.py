@@ -44,7 +44,8 @@ def _epochs(work_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("graph", ["fpn", "a2fpn_lite"])
 def test_proxy_recipe_learns(synth_root, tmp_path, graph, one_thread):
-    from necksearch.train.runner import DEFAULT_CONFIG, load_config, train
+    from necksearch.train.configs import DEFAULT_CONFIG, load_config
+    from necksearch.train.runner import train
     epochs = load_config(DEFAULT_CONFIG).train_cfg.max_epochs
     work_dir = train(graph=graph, data_root=synth_root, work_dir=tmp_path / "w", seed=0)
     records = _epochs(work_dir)

@@ -7,7 +7,7 @@ from necksearch.errors import NeckSearchError
 from necksearch.graph.presets import load_preset
 from necksearch.train import Recipe, build_train_config
 from necksearch.train.recipe import RECIPE_FILE
-from necksearch.train.runner import SCRATCH_CONFIG
+from necksearch.train.configs import SCRATCH_CONFIG
 
 FIDELITY = dict(epochs=2, image_size=96, data_fraction=0.5, seed=3)
 

@@ -14,7 +14,7 @@ def rewritten(name, graph):
     from mmengine.config import Config
 
     from necksearch.graph.presets import load_preset
-    from necksearch.train.runner import set_graph
+    from necksearch.train.configs import set_graph
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     set_graph(cfg, load_preset(graph))
     return cfg.model
@@ -60,7 +60,7 @@ def test_a_cascade_round_trip_through_the_wrapper_comes_back_plain():
     from mmengine.config import Config
 
     from necksearch.graph.presets import load_preset
-    from necksearch.train.runner import set_graph
+    from necksearch.train.configs import set_graph
     cfg = Config.fromfile(str(CONFIG_DIR / CASCADE))
     set_graph(cfg, load_preset("a2fpn_lite"))
     assert cfg.model.type == "NeckSearchTwoStage"
