@@ -102,7 +102,7 @@ def cmd_bench_ops(args: argparse.Namespace) -> int:
 def cmd_bench_search(args: argparse.Namespace) -> int:
     from necksearch.analysis.op_benchmark import machine_description
     from necksearch.graph.presets import load_preset
-    from necksearch.search.bench import benchmark_search_overhead, default_data_root, render
+    from necksearch.search.cost.bench import benchmark_search_overhead, default_data_root, render
     graphs = [name.strip() for name in args.graphs.split(",") if name.strip()]
     for name in graphs:
         load_preset(name)
@@ -349,8 +349,7 @@ def _add_train_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from necksearch.search.cli import (add_confirm_parser, add_dashboard_parser, add_fidelity_parser,
-                                       add_reproduce_parser, add_search_parser)
+    from necksearch.search.cli import (add_confirm_parser, add_dashboard_parser, add_fidelity_parser, add_reproduce_parser, add_search_parser)
     parser = argparse.ArgumentParser(prog="necksearch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_catalogue_parsers, _add_bench_parser, _add_graph_parsers, _add_data_parser, _add_train_parser,

@@ -49,3 +49,29 @@ def test_graphs_are_resolved_only_at_the_edges(path):
              and getattr(node.func, "id", getattr(node.func, "attr", None)) == "resolve_graph"]
     where = path.relative_to(PACKAGE).as_posix()
     assert where in GRAPH_EDGES or not calls, f"{path}: resolve_graph at lines {calls}; take a NeckGraph instead"
+
+
+#: The search package's layers, lowest first: a module imports (at any depth of its code) only from its own layer
+#: or those before it; the commands (``search/*.py``) may import anything.
+SEARCH_LAYERS = ("core", "cost", "rank", "engine")
+
+
+def _search_layer(module: str) -> int:
+    parts = module.split(".")
+    if parts[:2] != ["necksearch", "search"] or len(parts) < 3:
+        return -1  # not the search package: below every layer
+    return SEARCH_LAYERS.index(parts[2]) if parts[2] in SEARCH_LAYERS else len(SEARCH_LAYERS)
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "search").rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_search_layers_import_only_downwards(path):
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    mine = _search_layer(module)
+    upward = []
+    for node in ast.walk(_tree(path)):
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
+            [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module == "necksearch.search":
+            names = [f"necksearch.search.{alias.name}" for alias in node.names]
+        upward += [(name, node.lineno) for name in names if _search_layer(name) > mine]
+    assert not upward, f"{path} (layer {mine}) imports from a higher layer: {upward}"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 from necksearch.files import write_text_atomic
-from necksearch.search.statistics import pooled_std, rank_correlation, welch_interval
+from necksearch.search.rank.statistics import pooled_std, rank_correlation, welch_interval
 
 FPT_PAPER = {"fpt_bfp": 31.6, "fpt_st": 32.0, "fpt_gt": 35.1, "fpt_rt": 34.7, "fpt_st_gt": 35.7,
              "fpt_st_rt": 35.9, "fpt_gt_rt": 36.9, "fpt": 38.0}

@@ -1,7 +1,7 @@
 """How often a random draw of the default space does not train: the collapse rate and its 95% Wilson interval.
 
 Reads ``proxy_cells.py`` cells (label ``collapse``, the default search's fidelity: 3 epochs, 128², all data) of the
-draws written to ``benchmarks/experiments/graphs/collapse/`` (``fidelity.seeded_draws`` of the default space: its
+draws written to ``benchmarks/experiments/graphs/collapse/`` (``core.draws.seeded_draws`` of the default space: its
 rules apply) and counts those whose bbox mAP after the last epoch is below ``--threshold`` (0.02, issue 23's
 definition). Prints the table and writes ``--out`` (JSON: every draw's one-line summary, template, mAP per epoch,
 neck output RMS, CPU-seconds, and the rate).

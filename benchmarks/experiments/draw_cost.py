@@ -1,7 +1,7 @@
 """What random draws of a space cost to train on the proxy, against the published necks, and what predicts it.
 
 For the nine published necks and ``--draws`` seeded draws of the space (Optuna RandomSampler, ``--sample-seed``;
-``fidelity.seeded_draws``), measures seconds per training iteration on the default proxy at the default search's
+``core.draws.seeded_draws``), measures seconds per training iteration on the default proxy at the default search's
 fidelity (``calibrate.calibrate_graph``: the trial's own config, a few real ``train_step`` calls after a warm-up,
 one thread), in one process with fpn timed again after every fifth graph so that machine drift shows, and counts
 each neck's params and MACs at COCO scale (``count_neck``: what the space's ``max_neck_params`` /
@@ -28,7 +28,7 @@ from necksearch.files import write_text_atomic
 def graphs_to_measure(space, draws: int, sample_seed: int) -> dict:
     """Name → graph dict: the published necks, then the seeded draws (none equal to a published one)."""
     from necksearch.graph.presets import load_preset
-    from necksearch.search.fidelity import seeded_draws
+    from necksearch.search.core.draws import seeded_draws
     graphs = {name: load_preset(name).to_dict() for name in PUBLISHED_NECKS}
     taken = {load_preset(name).canonical_hash() for name in PUBLISHED_NECKS}
     for name, sample in seeded_draws(space, draws, sample_seed, taken).items():
@@ -39,9 +39,9 @@ def graphs_to_measure(space, draws: int, sample_seed: int) -> dict:
 def measure(graphs: dict) -> dict:
     from necksearch.analysis.complexity import count_neck
     from necksearch.graph import NeckGraph
-    from necksearch.search.calibrate import calibrate_graph, prepare_process
-    from necksearch.search.run import normalise
-    from necksearch.search.settings import SearchSettings
+    from necksearch.search.cost.calibrate import calibrate_graph, prepare_process
+    from necksearch.search.core.settings import normalise
+    from necksearch.search.core.settings import SearchSettings
     settings = normalise(SearchSettings(name="draw-cost", runs_dir="/tmp/necksearch-draw-cost"))
     recipe = settings.recipe()
     prepare_process(settings)

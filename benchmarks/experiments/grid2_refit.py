@@ -15,7 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
-from necksearch.search.statistics import pooled_std, seed_agreement
+from necksearch.search.rank.statistics import pooled_std, seed_agreement
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ("fpn", "pafpn", "fpn_carafe", "a2fpn", "a2fpn_lite", "fpt", "augfpn", "mssa_fpn", "msca_fpn")

@@ -28,8 +28,8 @@ from typing import Any, Dict, List
 import optuna
 
 from necksearch.files import write_text_atomic
-from necksearch.search import study as attrs
-from necksearch.search.statistics import welch_interval
+from necksearch.search.core import study as attrs
+from necksearch.search.rank.statistics import welch_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 NECKSEARCH = [sys.executable, "-m", "necksearch"]

@@ -30,10 +30,10 @@ from pathlib import Path
 import torch
 
 from necksearch.graph import NeckGraph
-from necksearch.search import supernet
+from necksearch.search.rank import supernet
 from necksearch.search.fidelity import sub_settings, trained_graphs
-from necksearch.search.statistics import rank_correlation
-from necksearch.search.run import normalise
+from necksearch.search.rank.statistics import rank_correlation
+from necksearch.search.core.settings import normalise
 
 
 def batches(loader):

@@ -20,9 +20,9 @@ import dataclasses, json, os, sys, time
 from pathlib import Path
 import torch
 from necksearch.search.fidelity import sub_settings, trained_graphs
-from necksearch.search.statistics import rank_correlation
-from necksearch.search.run import normalise
-from necksearch.search import supernet
+from necksearch.search.rank.statistics import rank_correlation
+from necksearch.search.core.settings import normalise
+from necksearch.search.rank import supernet
 from necksearch.nn import super_neck
 
 name, epochs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

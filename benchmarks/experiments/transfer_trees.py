@@ -26,7 +26,7 @@ from typing import Dict, List
 
 from necksearch.analysis.neck_benchmark import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
-from necksearch.search.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
+from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -5,7 +5,7 @@
 # from-scratch R18 proxy (faster-rcnn_r18-tiny_fpn_synth.py, kept as the named alternative) did not learn enough
 # to rank necks. Everything but the backbone is that proxy's recipe (batch 4, AdamW 1e-3 with a 20-iteration
 # warm-up, scale-2 anchors, RoI finest_scale 28, graph `fpn` at width 64, 160² images), over 3 epochs with the LR
-# step (×0.1) before the last; `--epochs N` stretches the step with the schedule (necksearch.train.runner).
+# step (×0.1) before the last; `--epochs N` stretches the step with the schedule (necksearch.train.configs).
 # Backbone frozen whole (weights and BN statistics): only the neck and heads train, which is faster per iteration
 # and what a neck search compares. Inputs are normalised as the weights were trained (mean 127, std 128, RGB).
 # Measurements: benchmarks/results/proxy_learning.md and rank_fidelity.md.

@@ -7,8 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from necksearch.search.settings import (OBJECTIVES, RUNS_DIR, SAMPLERS, SCHEDULERS, SearchSettings, at_least,
-                                        latest_run)
+from necksearch.search.core.settings import (OBJECTIVES, RUNS_DIR, SAMPLERS, SCHEDULERS, SearchSettings, at_least, latest_run)
 
 DEFAULTS = SearchSettings()
 
@@ -117,7 +116,8 @@ def given_settings(args: argparse.Namespace) -> dict:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from necksearch.search.run import normalise, run_search
+    from necksearch.search.core.settings import normalise
+    from necksearch.search.engine.run import run_search
     given = given_settings(args)
     if args.resume:
         runs_dir = Path(given.get("runs_dir", DEFAULTS.runs_dir))
@@ -195,7 +195,7 @@ def add_reproduce_parser(sub) -> None:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from necksearch.search.reproduce import check_gpus, reproduce_settings
-    from necksearch.search.run import run_search
+    from necksearch.search.engine.run import run_search
     settings = reproduce_settings(args.preset, gpus=args.gpus, workers=args.workers, config=args.config,
                                   data_root=args.data_root, epochs=args.epochs, image_size=args.image_size,
                                   cpus_per_trial=args.cpus_per_trial, run_name=args.name, runs_dir=args.runs_dir,
@@ -272,14 +272,14 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         from necksearch.errors import NeckSearchError
         raise NeckSearchError(f"--{given[0].replace('_', '-')} needs --name of the fidelity run")
     if args.zero_cost:
-        from necksearch.search.screen import judge_fidelity_run
+        from necksearch.search.judge import judge_zero_cost
         at_least("--init-seeds", args.init_seeds, 1)
-        judge_fidelity_run(Path(args.runs_dir) / args.name, init_seeds=args.init_seeds)
+        judge_zero_cost(Path(args.runs_dir) / args.name, init_seeds=args.init_seeds)
         return 0
     if args.supernet:
-        from necksearch.search.supernet_rank import judge_supernet_run
+        from necksearch.search.judge import judge_supernet
         at_least("--supernet-epochs", args.supernet_epochs, 1)
-        judge_supernet_run(Path(args.runs_dir) / args.name, epochs=args.supernet_epochs)
+        judge_supernet(Path(args.runs_dir) / args.name, epochs=args.supernet_epochs)
         return 0
     if args.summary:
         from necksearch.search.fidelity import summarise_run

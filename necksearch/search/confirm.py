@@ -28,10 +28,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
-from necksearch.search import study as attrs
+from necksearch.search.core import study as attrs
 from necksearch.search.fidelity import FIDELITY_KEYS
-from necksearch.search.report import CONFIRM_RESULTS
-from necksearch.search.settings import SearchSettings, describe_fidelity, load_run
+from necksearch.search.engine.report import CONFIRM_RESULTS
+from necksearch.search.core.settings import SearchSettings, describe_fidelity, load_run
 
 
 
@@ -110,7 +110,7 @@ def found_candidates(settings: SearchSettings, trials: List[Any], top: int) -> L
 def published_candidates(settings: SearchSettings, space: Any, against: Optional[Tuple[str, ...]]) -> List[Candidate]:
     """The published necks judged against: ``against`` (``all``: every preset of the space), else the search's
     fixed points (``run.fixed_point_samples`` checks each is a point of the space)."""
-    from necksearch.search.run import fixed_point_samples
+    from necksearch.search.engine.run import fixed_point_samples
     if against is not None:
         settings = dataclasses.replace(settings, fixed_points=tuple(against))
     samples = fixed_point_samples(settings, space)
@@ -168,8 +168,8 @@ def train_seed(sub: SearchSettings, storage: Any, candidates: List[Candidate], s
     import optuna
     from ray.tune.schedulers import FIFOScheduler
 
-    from necksearch.search.run import fit
-    from necksearch.search.searcher import NeckSearcher
+    from necksearch.search.engine.run import fit
+    from necksearch.search.engine.searcher import NeckSearcher
     study = optuna.load_study(study_name=sub.name, storage=storage)
     needed = queue_seed(study, sub, candidates)
     searcher = NeckSearcher(sub, sub.space, storage, optuna.samplers.RandomSampler(seed=sub.seed), {}, queued_only=True)
@@ -183,8 +183,8 @@ def train_seed(sub: SearchSettings, storage: Any, candidates: List[Candidate], s
 
 def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
     """Check everything, train every candidate at every seed (or continue), then write the results and best/."""
-    from necksearch.search.run import ray_session
-    from necksearch.search.storage import open_storage, storage_url
+    from necksearch.search.engine.run import ray_session
+    from necksearch.search.core.storage import open_storage, storage_url
     from necksearch.space import load_space
     say = write or (lambda text: print(text, flush=True))
     check_counts(confirm.top, confirm.seeds)
@@ -238,7 +238,7 @@ def seed_values(trials: List[Any], candidates: List[Candidate], subs: List[Searc
 
 def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchSettings]) -> Dict[str, Any]:
     """Per graph mean ± std over seeds; each found graph against every published one (Welch 95% interval)."""
-    from necksearch.search.statistics import mean_std
+    from necksearch.search.rank.statistics import mean_std
     table = seed_values(trials, candidates, subs)
     graphs = {}
     for c in candidates:
@@ -261,7 +261,7 @@ def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchS
 
 def _comparisons(graph: Mapping[str, Any], published: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, float]]:
     """The found graph's mean minus each published neck's, with its Welch 95% interval."""
-    from necksearch.search.statistics import welch_interval
+    from necksearch.search.rank.statistics import welch_interval
     mine = [v for v in graph["maps"].values() if v is not None]
     if len(mine) < 2:
         return {}
@@ -326,7 +326,7 @@ def write_results(settings: SearchSettings, sub: SearchSettings, study: Any, res
 
 
 def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any, results: Mapping[str, Any]) -> None:
-    from necksearch.search.export import export_best
+    from necksearch.search.engine.export import export_best
     best = results["graphs"][results["best"]]
     trial = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)[best["hash"]]
     against = [label for label, g in results["graphs"].items() if g["published"] and label != results["best"]]

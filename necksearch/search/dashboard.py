@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 from necksearch.errors import NeckSearchError
-from necksearch.search.study import ARTIFACTS, artifact_store
-from necksearch.search.settings import SearchSettings
-from necksearch.search.storage import open_storage, redact, storage_url
+from necksearch.search.core.study import ARTIFACTS, artifact_store
+from necksearch.search.core.settings import SearchSettings
+from necksearch.search.core.storage import open_storage, redact, storage_url
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080

@@ -29,8 +29,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.search.fidelity_report import write_results
-from necksearch.search.settings import SearchSettings, check_name, describe_fidelity
-from necksearch.search.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
+from necksearch.search.core.draws import seeded_draws
+from necksearch.search.core.settings import SearchSettings, check_name, describe_fidelity
+from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
 
 SETTINGS_FILE = "fidelity.json"
 LEVELS = ("low", "high")
@@ -133,34 +134,6 @@ def graph_samples(settings: FidelitySettings, space: Any) -> Dict[str, Dict[str,
     return chosen
 
 
-def seeded_draws(space: Any, count: int, seed: int, taken: set, require_all: bool = True) -> Dict[str, Dict[str, Any]]:
-    """``count`` distinct graphs drawn by Optuna's RandomSampler(seed) from ``space`` (within its rules and its
-    constraints, which are counted only where the space has any); fewer, without ``require_all``, when 50 draws per graph
-    found no more."""
-    import optuna
-
-    from necksearch.analysis.complexity import count_neck
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    draws: Dict[str, Dict[str, Any]] = {}
-    for _ in range(50 * max(count, 1)):
-        if len(draws) == count:
-            break
-        trial = study.ask()
-        sample = space.suggest(trial)
-        graph = space.freeze(sample)
-        study.tell(trial, 0.0)
-        graph_hash = graph.canonical_hash()
-        if graph_hash in taken or space.check_rules(sample) or space.constraints and space.check_constraints(
-                dict(zip(("params", "flops"), count_neck(graph)))):
-            continue
-        taken.add(graph_hash)
-        draws[f"sample{len(draws):02d}"] = sample
-    if len(draws) < count and require_all:
-        raise NeckSearchError(f"--samples {count}: space {space.name!r} gave only {len(draws)} distinct feasible graphs")
-    return draws
-
-
 # ---------------------------------------------------------------------- running
 
 
@@ -177,7 +150,7 @@ def sub_settings(settings: FidelitySettings, level: str, seed: int, count: int) 
 def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
                  write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
     """Train every graph at both fidelities and seeds (or continue a killed run), then write the results."""
-    from necksearch.search.run import prepare as prepare_search, ray_session, run_search
+    from necksearch.search.engine.run import prepare as prepare_search, ray_session, run_search
     from necksearch.space import load_space
     say = write or (lambda text: print(text, flush=True))
     settings = prepare(settings, resume)
@@ -280,8 +253,8 @@ def collect(settings: FidelitySettings, names: Sequence[str]) -> Dict[str, Dict[
     import optuna
     from optuna.trial import TrialState
 
-    from necksearch.search import study as attrs
-    from necksearch.search.storage import open_storage, storage_url
+    from necksearch.search.core import study as attrs
+    from necksearch.search.core.storage import open_storage, storage_url
     storage = open_storage(storage_url(str(settings.run_dir / "study.db"), settings.run_dir))
     studies = {summary.study_name for summary in optuna.get_all_study_summaries(storage)}
     table: Dict[str, Dict[str, Dict[int, float]]] = {name: {level: {} for level in LEVELS} for name in names}
@@ -314,7 +287,7 @@ def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: 
 
 
 def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
-    """The entries of ``necksearch/search/rank_fidelity.json`` this run measured, one per fidelity (what a
+    """The entries of ``necksearch/search/cost/rank_fidelity.json`` this run measured, one per fidelity (what a
     search at that recipe and fidelity reports beside its leaderboard: ``search.measured``)."""
     from necksearch.train.configs import resolve_config_path
     config = resolve_config_path(results["config"]).name

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
-from necksearch.search.settings import describe_fidelity
-from necksearch.search.statistics import number_text
+from necksearch.search.core.settings import describe_fidelity
+from necksearch.search.rank.statistics import number_text
 
 
 def write_results(run_dir: Path, results: Mapping[str, Any], say: Callable[[str], None]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Dict, Optional
 
 from necksearch.errors import NeckSearchError
-from necksearch.search.settings import RUNS_DIR, SearchSettings
+from necksearch.search.core.settings import RUNS_DIR, SearchSettings
 
 
 def published_configs(config_dir: Optional[Path] = None) -> Dict[str, Path]:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, List, Sequence, Tuple
 
 from necksearch.errors import NeckSearchError
-from necksearch.search import study as attrs
-from necksearch.search.settings import SearchSettings, load_run
+from necksearch.search.core import study as attrs
+from necksearch.search.core.settings import SearchSettings, load_run
 
 #: Where a copied trial was trained: ``"RUN_DIR#NUMBER"``.
 REUSED_FROM = "reused_from"
@@ -36,7 +36,7 @@ def search_dirs(path: Any) -> List[Path]:
 
 def source_trials(settings: SearchSettings, paths: Sequence[Any]) -> List[Tuple[Path, List[Any]]]:
     """Each reused search's trials, after checking that it trained ``settings``' recipe on its space."""
-    from necksearch.search.storage import open_storage, storage_url
+    from necksearch.search.core.storage import open_storage, storage_url
     digest = settings.recipe().digest
     sources = []
     for run_dir in [d for path in paths for d in search_dirs(path)]:

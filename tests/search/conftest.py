@@ -43,8 +43,8 @@ def search_data_root(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def no_ray(monkeypatch):
-    """``run.start_ray`` replaced by one that raises ``RayStarted``: a user mistake must fail before Ray starts."""
-    from necksearch.search import run as run_module
+    """``engine.run.start_ray`` replaced by one that raises ``RayStarted``: a user mistake must fail before Ray starts."""
+    from necksearch.search.engine import run as run_module
     from tests.search.helpers import RayStarted
 
     def refuse(settings):

@@ -6,7 +6,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator, List, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import optuna
 
@@ -20,10 +20,12 @@ def search_args(name: str, runs_dir: Path, data_root: Path, *extra: str) -> List
             "--data-root", str(data_root), *TINY, *extra]
 
 
-def run_search(name: str, runs_dir: Path, data_root: Path, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """``necksearch search`` to the end; fails the test with its output when it does not exit 0."""
+def run_search(name: str, runs_dir: Path, data_root: Path, *extra: str, timeout: int = 900,
+               env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    """``necksearch search`` to the end (``env``: its environment, default ours); fails the test with its output
+    when it does not exit 0."""
     done = subprocess.run(search_args(name, runs_dir, data_root, *extra), capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
     assert done.returncode == 0, f"search exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     return done
 
@@ -47,7 +49,7 @@ def by_fixed_point(trials) -> dict:
 
 
 class RayStarted(AssertionError):
-    """Raised by the ``no_ray`` fixture's stand-in for ``run.start_ray``: the command got past every check."""
+    """Raised by the ``no_ray`` fixture's stand-in for ``engine.run.start_ray``: the command got past every check."""
 
 
 def cli_error(capsys, *argv) -> str:

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from necksearch.files import write_text_atomic
-from necksearch.search.settings import SETTINGS_FILE, SearchSettings
+from necksearch.search.core.settings import SETTINGS_FILE, SearchSettings
 from tests.search.helpers import cli_error
 
 
@@ -61,7 +61,7 @@ def test_an_os_error_naming_a_file_is_one_line(capsys, monkeypatch, tmp_path):
 
     def disk_full(settings, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(study))
-    monkeypatch.setattr("necksearch.search.run.run_search", disk_full)
+    monkeypatch.setattr("necksearch.search.engine.run.run_search", disk_full)
     line = search_error(capsys, "--runs-dir", tmp_path / "runs", "--name", "x")
     assert line == f"necksearch: error: {study}: No space left on device"
 

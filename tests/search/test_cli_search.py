@@ -1,11 +1,11 @@
 """``necksearch search``: each user mistake exits 2 with one line on stderr and no traceback, before Ray starts
-(``run.start_ray`` is replaced by one that fails the test)."""
+(``engine.run.start_ray`` is replaced by one that fails the test)."""
 import json
 
 import pytest
 
 from necksearch.cli import main
-from necksearch.search.settings import SETTINGS_FILE, SearchSettings
+from necksearch.search.core.settings import SETTINGS_FILE, SearchSettings
 from tests.search.helpers import RayStarted, cli_error
 
 

@@ -10,10 +10,9 @@ import optuna
 import pytest
 
 from necksearch.errors import NeckSearchError
-from necksearch.search import study as attrs
-from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings,
-                                       summarise, verdict)
-from necksearch.search.settings import SearchSettings
+from necksearch.search.core import study as attrs
+from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings, summarise, verdict)
+from necksearch.search.core.settings import SearchSettings
 from tests.search.helpers import cli_error, study_with, load_trials, run_search
 
 SEARCH = SearchSettings(name="s", epochs=3, image_size=128, data_fraction=1.0, seed=0)

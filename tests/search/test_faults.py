@@ -1,7 +1,9 @@
 """Faults do not stop a search: a trial that raises and one whose loss turns NaN end FAIL with their
 reasons after their retries; one whose process is killed once is retried from its last checkpoint and
-completes; the healthy trial completes (tests/search/configs/fault_drill.py sets the faults)."""
+completes; the healthy trial completes (tests/search/configs/fault_drill.py sets the faults; the hook that fires
+them, tests/search/fault_drill.py, loads in every trial's process as a plugin)."""
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,12 +13,13 @@ from tests.search.helpers import by_fixed_point, load_trials, run_search
 
 pytestmark = pytest.mark.slow
 DRILL = Path(__file__).parent / "configs" / "fault_drill.py"
+HOOK = Path(__file__).parent / "fault_drill.py"
 
 
 def test_failed_trials_are_recorded_with_reasons_and_the_search_completes(tmp_path, search_data_root):
     run_search("drill", tmp_path, search_data_root, "--config", str(DRILL), "--num-trials", "4",
                "--max-concurrent", "2", "--epochs", "2", "--scheduler", "none", "--retries", "1",
-               "--fixed-points", "fpn,pafpn,a2fpn_lite")
+               "--fixed-points", "fpn,pafpn,a2fpn_lite", env={**os.environ, "NECKSEARCH_PLUGINS": str(HOOK)})
     trials = load_trials(tmp_path / "drill", "drill")
     fixed = by_fixed_point(trials)
     assert fixed["fpn"].state == TrialState.FAIL

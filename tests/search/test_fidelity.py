@@ -17,7 +17,7 @@ HIGH = {"epochs": 2, "image_size": 64, "data_fraction": 0.5}
 
 def test_a_sub_search_left_unfinished_stops_the_run_with_the_resume_line(tmp_path):
     """Tune ends its run gracefully on Ctrl-C; the fidelity command must stop there, not start the next seed."""
-    from necksearch.search.report import Report
+    from necksearch.search.engine.report import Report
     settings = FidelitySettings(graphs=("fpn", "pafpn"), name="grid", runs_dir=str(tmp_path))
     finished = Report(tmp_path / "low-seed0", [{"number": 0, "state": "COMPLETE"}, {"number": 1, "state": "PRUNED"}],
                       None, "")

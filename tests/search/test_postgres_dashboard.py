@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from necksearch.cli import main
-from necksearch.search.settings import SearchSettings
+from necksearch.search.core.settings import SearchSettings
 
 DASHBOARD_START_S = 60
 SEARCH_TIMEOUT_S = 1200
@@ -60,7 +60,7 @@ def test_search_in_postgres_served_by_dashboard(postgres_url, search_data_root, 
 
     # The study is in PostgreSQL (nothing in the run directory's default SQLite file), with 2 trained trials.
     assert not (runs_dir / name / "study.db").exists()
-    from necksearch.search.storage import open_storage, storage_url
+    from necksearch.search.core.storage import open_storage, storage_url
     study = optuna.load_study(study_name=name, storage=open_storage(storage_url(postgres_url, runs_dir)))
     trials = study.get_trials(deepcopy=False)
     assert len(trials) == 2

@@ -109,7 +109,7 @@ def test_two_processes_train_one_trial_recorded_in_the_study(tmp_path, search_da
 
 
 def test_the_relay_reads_each_complete_new_line_once(tmp_path):
-    from necksearch.search.distributed import ReportRelay
+    from necksearch.search.engine.distributed import ReportRelay
     path = tmp_path / "reports.jsonl"
     path.write_text('{"epoch": 1, "node": "n0"}\n')  # a previous attempt's: re-announced elsewhere, not relayed
     relay = ReportRelay(path)

@@ -8,10 +8,10 @@ import optuna
 import pytest
 
 from necksearch.errors import NeckSearchError
-from necksearch.search import study as attrs
+from necksearch.search.core import study as attrs
 from necksearch.search.confirm import Candidate, confirm_fidelity, queue_seed, seed_settings
 from necksearch.search.reuse import REUSED_FROM, import_reused, search_dirs, source_trials
-from necksearch.search.settings import SearchSettings
+from necksearch.search.core.settings import SearchSettings
 from necksearch.train.recipe import Recipe
 from tests.search.helpers import cli_error, study_with
 

@@ -1,0 +1,1 @@
+"""One search run: Ray Tune's trials, the Optuna searcher, the trainable, the scheduler, the report."""

@@ -1,0 +1,103 @@
+"""mmengine hooks a search trial adds to ``necksearch train`` (registered in mmengine's HOOKS on import).
+
+* ``TrialReportHook`` — stops a trial whose training loss is not finite, and after every validation
+  epoch calls ``ray.tune.report`` with every objective (Ray's multi-objective contract: each report
+  carries all of them): ``map`` (COCO bbox mAP), ``params`` and ``flops`` (the searcher's counts),
+  ``latency`` (measured once, on the trial's device, when it is an objective), plus ``epoch``,
+  ``map_50``, ``segm_map``, the epoch's mean training ``loss``, ``score`` (the scheduler's metric) and
+  ``node`` (the Ray node id that ran it), ``cpu_s`` (CPU-seconds the training process has spent training and
+  validating, earlier sessions of a resumed trial included; rank 0's alone in a distributed trial: a trial's cost
+  that, unlike its wall time, does not grow when other work shares the machine — Ray runs its workers at niceness
+  15); each report is also appended to
+  ``WORK_DIR/reports.jsonl``.
+  In a distributed trial (``search.distributed``) only rank 0 reports, and only to the file: its process
+  has no Tune session, so the trial's own process relays each new line to Tune.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+import torch
+from mmengine.dist import get_rank, is_distributed
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+#: ``score`` = mAP − TIE_BREAK × loss: mAP decides; among equal mAPs (all 0.0 early in a short proxy,
+#: where ASHA could otherwise not rank anyone) the lower training loss ranks higher.
+TIE_BREAK = 1e-6
+#: Every report also goes to WORK_DIR/reports.jsonl, so that a resumed trial can re-announce where it stands.
+REPORTS_FILE = "reports.jsonl"
+#: The Ray node id a distributed trial's process hands its ranks (they run outside Ray).
+NODE_ENV = "NECKSEARCH_RAY_NODE"
+
+
+@HOOKS.register_module(force=True)
+class TrialReportHook(Hook):
+    priority = "LOW"
+
+    def __init__(self, params: int, flops: int, latency: bool = False) -> None:
+        self.costs = {"params": int(params), "flops": int(flops)}
+        self.measure_latency = bool(latency)
+        self.losses: list = []
+        self.cpu_start, self.cpu_before = time.process_time(), 0.0
+
+    def before_train(self, runner) -> None:
+        self.cpu_start = time.process_time()
+        last = last_report(Path(runner.work_dir)) or {}
+        self.cpu_before = float(last.get("cpu_s", 0.0))
+        if self.measure_latency and get_rank() == 0:
+            from necksearch.analysis.latency import neck_latency_ms
+            device = next(runner.model.parameters()).device.type
+            self.costs["latency"] = neck_latency_ms(neck_graph(runner), device=device)
+        if runner.epoch > int(last.get("epoch", 0)):
+            runner.val_loop.run()  # resumed from a checkpoint whose validation never ran (killed in between)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
+        loss = float((outputs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training loss is {loss} at epoch {runner.epoch + 1}, iteration {runner.iter + 1}")
+        self.losses.append(loss)
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        from ray import tune
+        metrics = metrics or {}
+        loss = sum(self.losses) / len(self.losses) if self.losses else math.nan
+        self.losses = []
+        if get_rank() != 0:
+            return  # rank 0 reports for the whole distributed trial
+        mean_ap = float(metrics.get("coco/bbox_mAP", math.nan))
+        report = {"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
+                  "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
+                  "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
+                  "node": _node_id(), "cpu_s": self.cpu_before + time.process_time() - self.cpu_start, **self.costs}
+        with open(Path(runner.work_dir) / REPORTS_FILE, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(report) + "\n")
+        if not is_distributed():  # distributed: no Tune session here; the trial's process relays the file
+            tune.report(report)
+
+
+def _node_id() -> Optional[str]:
+    """The Ray node running the trial; a distributed trial's rank has no Ray, its parent names the node."""
+    import ray
+    if ray.is_initialized():
+        return ray.get_runtime_context().get_node_id()
+    return os.environ.get(NODE_ENV)
+
+
+def neck_graph(runner):
+    """The trained detector's neck graph, through a DDP wrapper if there is one."""
+    from mmengine.model import is_model_wrapper
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    return model.neck.graph
+
+
+def last_report(work_dir: Path) -> Optional[dict]:
+    """The last report written to ``WORK_DIR/reports.jsonl`` (``None`` if none)."""
+    path = work_dir / REPORTS_FILE
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return json.loads(lines[-1]) if lines else None

@@ -1,0 +1,283 @@
+"""``NeckSearcher``: a Ray Tune ``Searcher`` whose record is an Optuna study, honest, deduplicating and resumable.
+
+It is written on Tune's public ``Searcher`` interface (``suggest``, ``on_trial_result``, ``on_trial_complete``)
+and owns its study through Optuna's public ask-and-tell API; the sampler (TPE, NSGA-II, random) proposes through
+``study.ask()``. Tune's ``OptunaSearch`` is not subclassed: everything it adds beyond ask/tell is replaced here,
+and reaching into its private state (its study and trial maps) tied necksearch to one Ray release. On top of
+ask/tell:
+
+* fixed points first: the space's published architectures are enqueued before any sampled trial;
+* deduplication: a sampled graph whose canonical hash was already evaluated at the same fidelity is
+  answered from that trial (``duplicate_of``) and another is drawn; no training starts for it;
+* constraints: a graph over the space's ``max_neck_params``/``max_neck_flops``, or a sampled one that breaks one
+  of its ``rules``, is recorded FAIL with the violation and another is drawn;
+* honest states: a trial ASHA stopped is PRUNED with the epochs it reached (``OptunaSearch`` would tell
+  COMPLETE with the early value), a trial that raised is FAIL with the reason its process wrote
+  (``trainable.record_failure``), a NaN objective is FAIL; a trial that ends early without an error and
+  without the scheduler's say (Ctrl-C) is told nothing: it stays RUNNING for ``--resume``;
+* resume: the study is the record. Trials left RUNNING by a killed search are handed out again, under
+  their own Optuna trial, and continue from their last epoch checkpoint; finished ones are never re-run.
+  Ray's pickled experiment state is not used (``save`` writes nothing to restore from).
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import time
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+from ray.tune.search import Searcher
+
+from necksearch.search.core import study as attrs
+from necksearch.search.cost.budget import Budget
+from necksearch.search.core.settings import SearchSettings
+
+#: Draws in a row that may be duplicates or infeasible before the search stops as exhausted.
+MAX_DRAWS = 200
+
+
+@functools.lru_cache(maxsize=4)
+def _space(source: str):
+    from necksearch.space import load_space
+    return load_space(source)
+
+
+class NeckSearcher(Searcher):
+    """See the module docstring. ``storage``: an Optuna storage object holding (or to hold) the study named after
+    the search; ``fixed_points``: preset name → sample, evaluated first; ``screened``: the graphs ``--screen`` chose
+    (``zero_cost.screen_space``), evaluated next."""
+
+    def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
+                 fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None,
+                 budget: Optional[Budget] = None, screened: Optional[Mapping[str, Dict[str, Any]]] = None,
+                 queued_only: bool = False) -> None:
+        import optuna
+        metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
+        mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
+        super().__init__(metric=metric, mode=mode)
+        with attrs.quiet_optuna():
+            self._study = optuna.create_study(study_name=settings.name, storage=storage, sampler=sampler,
+                                              directions=settings.study_directions, load_if_exists=True)
+        self._storage = storage
+        self._settings = settings
+        self._space_source = space_source
+        self._fidelity = settings.fidelity()
+        attrs.enqueue_fixed_points(self._study, fixed_points)
+        attrs.enqueue_screened(self._study, screened or {})
+        trials = self._study.get_trials(deepcopy=False)
+        self._finished = attrs.finished_by_hash(trials, self._fidelity, stops_early=settings.scheduler != "none")
+        # trials a killed run left RUNNING, each resumed by its own kind of run: a search's by the search, a
+        # confirmation's by the confirmation (at the search's fidelity both hold trials)
+        self._resumable = collections.deque(t for t in attrs.interrupted(trials, self._fidelity)
+                                            if (attrs.CONFIRM in t.user_attrs) == queued_only)
+        #: Tune trial id → the Optuna trial it evaluates; ids told their outcome.
+        self._trials: Dict[str, Any] = {}
+        self._told: set = set()
+        self._live: Dict[str, int] = {}
+        self._reported: Dict[int, set] = {}
+        #: Tune trial ids the scheduler stopped (``scheduler.NoiseAwareASHA``): only these end PRUNED.
+        self._stopped = stopped if stopped is not None else set()
+        #: ``--max-hours``: no trial is handed out that would end past it; hand-out times, to learn trial lengths.
+        self._budget = budget
+        self._started: Dict[str, float] = {}
+        #: ``necksearch confirm``: hand out only the trials queued for this fidelity (``confirm`` note), never a
+        #: draw of the sampler nor another queued trial (a search's leftover fixed points or screened graphs).
+        self._queued_only = queued_only
+
+    @property
+    def study(self) -> Any:
+        return self._study
+
+    # ------------------------------------------------------------------ Tune's Searcher interface
+
+    def suggest(self, trial_id: str) -> Optional[Dict]:
+        if self._budget is not None and not self._budget.allows_another():
+            return Searcher.FINISHED
+        self._started[trial_id] = time.monotonic()
+        while self._resumable:  # trials a killed search left RUNNING, under their own numbers
+            interrupted = self._resumable.popleft()
+            self._reported[interrupted.number] = set(interrupted.intermediate_values)
+            config = self._hand_out(trial_id, self._reopen(interrupted.number))
+            if config is not None:
+                return config
+        for _ in range(MAX_DRAWS):
+            trial = self._queued_trial() if self._queued_only else self._study.ask()
+            if trial is None:
+                return Searcher.FINISHED
+            config = self._hand_out(trial_id, trial)
+            if config is not None:
+                return config
+        return Searcher.FINISHED
+
+    def _queued_trial(self) -> Optional[Any]:
+        """The oldest WAITING trial queued for this fidelity (its ``confirm`` note), taken as RUNNING through the
+        storage's public API; ``None`` when there is none."""
+        import optuna
+        from optuna.trial import TrialState
+        study_id = self._storage.get_study_id_from_name(self._study.study_name)
+        for waiting in self._study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            if waiting.user_attrs.get(attrs.CONFIRM, {}).get("fidelity") != self._fidelity:
+                continue
+            trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, waiting.number)
+            if self._storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                return optuna.Trial(self._study, trial_id)
+        return None
+
+    def _reopen(self, number: int) -> Any:
+        """The live ``optuna.Trial`` of the study's RUNNING trial ``number`` (through the storage's public API),
+        so that its stored parameters replay through ``suggest`` and it is told its outcome under its own number."""
+        import optuna
+        study_id = self._storage.get_study_id_from_name(self._study.study_name)
+        return optuna.Trial(self._study, self._storage.get_trial_id_from_study_id_trial_number(study_id, number))
+
+    def on_trial_result(self, trial_id: str, result: Dict) -> None:
+        self._record_epoch(self._trials[trial_id], result)
+
+    def _record_epoch(self, trial: Any, result: Mapping[str, Any]) -> None:
+        """The epoch reached, the CPU-seconds spent, and for one objective the mAP as an intermediate value (the
+        dashboard's curve). Tune hands a trial's last result to ``on_trial_complete`` only, so that calls this too."""
+        if "epoch" not in result:
+            return
+        epoch = int(result["epoch"])
+        trial.set_user_attr(attrs.EPOCHS_REACHED, epoch)
+        if "node" in result:
+            trial.set_user_attr(attrs.NODE, result["node"])
+        if attrs.finite_number(result.get("cpu_s")):
+            trial.set_user_attr(attrs.CPU_SECONDS, float(result["cpu_s"]))
+        reported = self._reported.setdefault(trial.number, set())
+        if self.metric == "map" and attrs.finite_number(result.get("map")) and epoch not in reported:
+            trial.report(float(result["map"]), step=epoch)
+            reported.add(epoch)
+
+    def on_trial_complete(self, trial_id: str, result: Optional[Dict] = None, error: bool = False) -> None:
+        if trial_id in self._told:
+            return
+        trial = self._trials[trial_id]
+        graph_hash = trial.user_attrs[attrs.GRAPH_HASH]
+        self._record_epoch(trial, result or {})
+        epochs = int(trial.user_attrs.get(attrs.EPOCHS_REACHED, 0))
+        if not error and epochs < self._settings.epochs and trial_id not in self._stopped:
+            return  # interrupted (Ctrl-C, the search stopping): left RUNNING for --resume to continue
+        state, values, note = self._outcome(trial.number, epochs, result or {}, error)
+        for key, value in note.items():
+            trial.set_user_attr(key, value)
+        self._study.tell(trial, values, state=state)
+        self._told.add(trial_id)
+        if self._budget is not None and trial_id in self._started and state == _states().COMPLETE:
+            self._budget.observe(time.monotonic() - self._started[trial_id])
+        self._live.pop(graph_hash, None)
+        self._finished[graph_hash] = self._study.trials[trial.number]
+
+    def save(self, checkpoint_path: str) -> None:
+        Path(checkpoint_path).write_text("necksearch resumes from the Optuna study, not from this file\n")
+
+    def restore(self, checkpoint_path: str) -> None:
+        raise RuntimeError("resume a necksearch search with `necksearch search --resume`, not Tuner.restore")
+
+    # ------------------------------------------------------------------ drawing a trial
+
+    def _hand_out(self, trial_id: str, trial: Any) -> Optional[Dict]:
+        """The Tune config of an Optuna trial (new, or resumed: its stored params replay through ``suggest``),
+        or ``None`` after recording it as answered without training (duplicate, infeasible, unbuildable)."""
+        try:
+            graph, graph_hash, params, flops = self._graph_of(trial)
+        except Exception as err:  # noqa: BLE001 - a sample that cannot become a counted graph
+            trial.set_user_attr(attrs.FAIL_REASON, f"could not build the sampled graph: {type(err).__name__}: {err}")
+            self._study.tell(trial, state=_states().FAIL)
+            return None
+        if graph is None:
+            return None
+        space = _space(self._space_source)
+        for key, value in self._graph_attrs(graph, graph_hash, params, flops).items():
+            trial.set_user_attr(key, value)
+        violations = space.check_constraints({"params": params, "flops": flops})
+        if not trial.user_attrs.get(attrs.FIXED_POINT) and attrs.CONFIRM not in trial.user_attrs:
+            violations += space.check_rules(trial.params)  # a fixed point, or a graph being confirmed, trains as asked
+        if violations:
+            trial.set_user_attr(attrs.CONSTRAINT, "; ".join(violations))
+            self._study.tell(trial, state=_states().FAIL)
+            return None
+        self._live[graph_hash] = trial.number
+        self._trials[trial_id] = trial
+        self._attach_drawing(trial, graph)
+        return self._config(trial.number, graph.to_dict(), params, flops)
+
+    def _graph_of(self, trial: Any):
+        """(graph, hash, params, FLOPs) of the trial's sample; graph ``None`` when it was answered as a duplicate."""
+        from necksearch.analysis.complexity import count_neck
+        space = _space(self._space_source)
+        fixed_point = trial.user_attrs.get(attrs.FIXED_POINT)
+        graph = dataclasses.replace(space.freeze(space.suggest(trial)), name=fixed_point or f"trial-{trial.number}")
+        graph_hash = graph.canonical_hash()
+        if self._answer_duplicate(trial, graph_hash):
+            return None, graph_hash, 0, 0
+        return (graph, graph_hash, *count_neck(graph))
+
+    def _answer_duplicate(self, trial: Any, graph_hash: str) -> bool:
+        """Record ``trial`` as a duplicate of the trial that has (or is evaluating) the same graph."""
+        states = _states()
+        if graph_hash in self._finished:
+            original = self._finished[graph_hash]
+            trial.set_user_attr(attrs.DUPLICATE_OF, original.number)
+            trial.set_user_attr(attrs.GRAPH_HASH, graph_hash)
+            values = original.values if original.state == states.COMPLETE else None
+            self._study.tell(trial, values, state=original.state)
+            return True
+        if graph_hash in self._live:
+            trial.set_user_attr(attrs.DUPLICATE_OF, self._live[graph_hash])
+            trial.set_user_attr(attrs.GRAPH_HASH, graph_hash)
+            trial.set_user_attr(attrs.PRUNED_REASON, f"same graph as trial {self._live[graph_hash]}, still running")
+            self._study.tell(trial, state=states.PRUNED)
+            return True
+        return False
+
+    def _graph_attrs(self, graph: Any, graph_hash: str, params: int, flops: int) -> Dict[str, Any]:
+        from necksearch.graph.describe import one_line
+        return {attrs.GRAPH_HASH: graph_hash, attrs.GRAPH_YAML: graph.to_yaml(), attrs.SUMMARY: one_line(graph),
+                attrs.FIDELITY: self._fidelity, attrs.EPOCHS_REACHED: 0, "params": params, "flops": flops}
+
+    def _attach_drawing(self, trial: Any, graph: Any) -> None:
+        """Draw the graph to ``RUN_DIR/graphs/trial_NNNN.png`` and attach it to the trial as an Optuna artifact
+        (``RUN_DIR/artifacts``), so optuna-dashboard shows each trial's neck."""
+        import optuna
+
+        from necksearch.search.engine.report import graph_picture
+        from necksearch.viz import draw
+        path = graph_picture(self._settings.run_dir, trial.number)
+        if path.exists():
+            return  # a resumed trial: drawn and attached before
+        draw(graph, path)
+        optuna.artifacts.upload_artifact(artifact_store=attrs.artifact_store(self._settings.run_dir), file_path=str(path),
+                                         study_or_trial=trial, mimetype="image/png")
+
+    @staticmethod
+    def _config(number: int, graph: Dict[str, Any], params: int, flops: int) -> Dict[str, Any]:
+        return {"trial": {"number": number, "graph": graph, "params": params, "flops": flops}}
+
+    # ------------------------------------------------------------------ telling the outcome
+
+    def _outcome(self, number: int, epochs: int, result: Mapping[str, Any], error: bool):
+        """(state, values, user attributes to set) for a finished Tune trial that reached ``epochs``."""
+        from necksearch.search.engine.trainable import read_failure
+        states = _states()
+        note: Dict[str, Any] = {}
+        if error:
+            note[attrs.FAIL_REASON] = read_failure(self._settings.run_dir, number)
+            return states.FAIL, None, note
+        values = [result.get(name) for name in self._settings.objectives]
+        missing = [name for name, value in zip(self._settings.objectives, values) if not attrs.finite_number(value)]
+        if missing:
+            note[attrs.FAIL_REASON] = f"objective {', '.join(missing)} is not a finite number at epoch {epochs}"
+            return states.FAIL, None, note
+        if epochs < self._settings.epochs:
+            note[attrs.PRUNED_REASON] = f"stopped by the scheduler after epoch {epochs} of {self._settings.epochs}"
+            return states.PRUNED, None, note
+        values = [float(value) for value in values]
+        return states.COMPLETE, values if len(values) > 1 else values[0], note
+
+
+def _states() -> Any:
+    from optuna.trial import TrialState
+    return TrialState

@@ -1,0 +1,106 @@
+"""The Ray Tune trainable: one trial = ``necksearch train`` of one graph at the search's fidelity.
+
+``train_trial(config, recipe)`` is a plain function of its config (design.md §5): ``config["settings"]`` is the
+search's :class:`SearchSettings` as a dict (Tune's config), rebuilt here into the frozen object once,
+``config["trial"]`` what the searcher drew (Optuna trial number, graph, its params and FLOPs); ``recipe`` is the
+search's :class:`~necksearch.train.recipe.Recipe`, resolved once and given to every trial by
+``tune.with_parameters`` (Ray's object store, not each trial's config). Its mmengine work dir is
+``RUN_DIR/trials/NNNN`` (absolute, so Tune's per-trial working directory does not matter; on a cluster RUN_DIR must
+be shared storage), where the trial's ``graph.yaml`` is written for people to read. A retry (Tune's
+``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last finished epoch
+(``reports.jsonl``; the search may have missed it) and continues from there. Any exception is written to
+``failure.json`` first, so the study records why.
+With ``workers`` > 1 the trial trains in that many processes (``search.distributed``: DDP, one per GPU or
+gloo on CPU) and this function relays rank 0's reports to Tune; a failed rank's error is recorded the same way.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict
+
+if TYPE_CHECKING:
+    from necksearch.search.core.settings import SearchSettings
+    from necksearch.train.recipe import Recipe
+
+FAILURE_FILE = "failure.json"
+GRAPH_FILE = "graph.yaml"
+
+
+def trial_dir(run_dir: Any, number: int) -> Path:
+    return Path(run_dir) / "trials" / f"{int(number):04d}"
+
+
+def train_trial(config: Dict[str, Any], recipe: "Recipe") -> None:
+    """Train the trial's graph on ``recipe``, reporting every epoch to Tune (``TrialReportHook``)."""
+    from necksearch.search.core.settings import SearchSettings
+    settings, trial = SearchSettings.from_dict(config["settings"]), config["trial"]
+    work_dir = trial_dir(settings.run_dir, trial["number"])
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
+    try:
+        _train(settings, recipe, trial, work_dir)
+    except Exception as err:  # not SystemExit: Tune ends a stopped or finished trial with sys.exit(0)
+        record_failure(work_dir, err)
+        raise
+
+
+def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], work_dir: Path) -> None:
+    import contextlib
+    import sys
+
+    import torch
+
+    from necksearch.graph import NeckGraph
+    from necksearch.train.runner import run_config
+    torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
+    graph = NeckGraph.from_dict(trial["graph"], source=f"trial {trial['number']}")
+    (work_dir / GRAPH_FILE).write_text(graph.to_yaml(), encoding="utf-8")
+    report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),
+                  latency="latency" in settings.objectives)
+    cfg = recipe.training_config(graph, work_dir=work_dir, resume=(work_dir / "last_checkpoint").is_file(),
+                                 extra_hooks=[report], keep_checkpoints=1)  # the last one resumes; 25 MB each
+    import necksearch.search.engine.hooks  # noqa: F401 - registers TrialReportHook
+    cfg.custom_imports["imports"].append("necksearch.search.engine.hooks")
+    if settings.gpus_per_trial <= 0:
+        cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
+    if cfg.resume and _announce_last_report(work_dir) >= settings.epochs:
+        return  # killed after its last epoch, before the search heard of it: nothing left to train
+    if settings.workers > 1:  # several processes, DDP; this one relays rank 0's reports
+        from necksearch.search.engine.distributed import run_distributed
+        run_distributed(cfg, settings, work_dir)
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        run_config(cfg)
+
+
+def _announce_last_report(work_dir: Path) -> int:
+    """Report again the last epoch a resumed trial finished (the search may not have received it); its epoch."""
+    from ray import tune
+
+    from necksearch.search.engine.hooks import last_report
+    last = last_report(work_dir)
+    if last is None:
+        return 0
+    tune.report(last)
+    return int(last["epoch"])
+
+
+def record_failure(work_dir: Path, err: BaseException) -> None:
+    """Write why the trial failed (type, message, last frames) to ``WORK_DIR/failure.json``."""
+    message = str(err).strip().splitlines()
+    record = {"type": type(err).__name__, "message": message[-1] if message else "",
+              "traceback": traceback.format_exception(type(err), err, err.__traceback__)[-3:]}
+    (work_dir / FAILURE_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def read_failure(run_dir: Any, number: int) -> str:
+    """The reason a trial failed, in one line, from its ``failure.json``; a process that died without a
+    Python exception (killed, out of host memory) leaves none."""
+    path = trial_dir(run_dir, number) / FAILURE_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "the trial's process died without a Python error (killed, or out of memory)"
+    return f"{record['type']}: {record['message']}"

@@ -1,0 +1,1 @@
+"""Ranking graphs without training them to the end: zero-cost scores, the supernet, the statistics of agreement."""

@@ -1,0 +1,76 @@
+"""The cost arithmetic of --dry-run (necksearch/search/cost/estimate.py), on hand-computable cases."""
+import pytest
+
+from necksearch.search.cost.budget import Budget
+from necksearch.search.cost.estimate import asha_rungs, estimate, expected_epochs, makespan, mean_cost, trial_seconds
+from necksearch.search.cost.plan import trial_order
+
+COST = {"import_s": 5.0, "setup_s": 1.0, "train_s_per_iter": 0.5, "val_s_per_iter": 0.2, "train_iters": 10,
+        "val_iters": 5, "checkpoint_bytes": 1000}  # 6 s of set-up, 6 s an epoch, 1 kB a checkpoint
+
+
+def test_rungs_are_rays():
+    assert asha_rungs(3, 1, 2) == [1, 2]
+    assert asha_rungs(12, 1, 3) == [1, 3, 9]
+    assert asha_rungs(3, 3, 2) == []
+
+
+def test_without_rungs_every_trial_trains_every_epoch():
+    assert expected_epochs(4, 3, [], 2) == [3.0, 3.0, 3.0, 3.0]
+
+
+def test_asha_by_hand_two_trials():
+    """The first trial at a rung always continues; the second stops at rung 1 when below the first (p = 1/2),
+    and once past it, it is above the first at rung 2 too: 1/2 · 1 + 1/2 · 3 = 2 epochs."""
+    first, second = expected_epochs(2, 3, [1, 2], 2, draws=20000)
+    assert first == 3.0
+    assert second == pytest.approx(2.0, abs=0.03)
+
+
+def test_later_trials_are_expected_to_stop_earlier():
+    expected = expected_epochs(12, 3, [1, 2], 2)
+    assert expected[0] == 3.0 and expected[-1] < expected[1] and 1.0 < expected[-1] < 2.0
+
+
+def test_trial_seconds_and_mean_cost():
+    assert trial_seconds(COST, 3) == 6 + 3 * 6
+    double = dict(COST, train_s_per_iter=1.0)
+    assert mean_cost([COST, double])["train_s_per_iter"] == 0.75
+
+
+def test_makespan_is_a_list_schedule():
+    assert makespan([10, 10, 10], 2) == 20
+    assert makespan([30, 10, 10, 10], 2) == 30
+    assert makespan([5, 5], 1) == 10
+
+
+def test_estimate_adds_up():
+    cost = estimate(trials=["fpn", None], costs={"fpn": COST}, sampled=dict(COST, import_s=11.0), epochs=3, rungs=[],
+                    reduction_factor=2, concurrency=1, cpus_per_trial=2, gpus_per_trial=0.5, startup_s=4)
+    assert cost["trial_seconds"] == 24 + 30 and cost["wall_s"] == 4 + 54
+    assert cost["cpu_hours"] == round(54 * 2 / 3600, 3) and cost["gpu_hours"] == round(54 * 0.5 / 3600, 3)
+    assert cost["full_trial_s"] == 30 and cost["expected_epochs"] == 6
+    assert cost["disk_bytes"] == 2 * 1000 + 1000  # each trial's last checkpoint, and one being written
+
+
+def test_trial_order_puts_unfinished_fixed_points_first():
+    assert trial_order(["fpn", "pafpn"], [], 4) == ["fpn", "pafpn", None, None]
+    assert trial_order(["fpn", "pafpn"], ["fpn"], 2) == ["pafpn", None]
+    assert trial_order(["fpn", "pafpn", "a2fpn"], [], 2) == ["fpn", "pafpn"]
+
+
+def test_budget_refuses_a_trial_that_would_end_past_it():
+    budget = Budget(deadline=100.0, trial_s=30.0)
+    assert budget.allows_another(now=70.0) and not budget.ran_out
+    assert not budget.allows_another(now=71.0) and budget.ran_out
+
+
+def test_budget_learns_from_the_trials_of_the_session():
+    budget = Budget(deadline=100.0, trial_s=30.0)
+    budget.observe(10.0)
+    budget.observe(12.0)
+    assert budget.trial_s == 12.0 and budget.allows_another(now=88.0)
+
+
+def test_no_budget_allows_everything():
+    assert Budget(deadline=None, trial_s=1e9).allows_another()

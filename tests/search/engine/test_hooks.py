@@ -1,0 +1,160 @@
+"""The trial hooks on fake runners: a non-finite loss stops the trial, every validation epoch reports all
+objectives, and the fault drill fires what, where and how often it is told."""
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from necksearch.search.engine.hooks import TIE_BREAK, TrialReportHook
+from tests.search.fault_drill import FaultDrillHook
+
+
+class TinyDetector(nn.Module):
+    def __init__(self, graph_name):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 1)
+        self.neck = SimpleNamespace(graph=SimpleNamespace(name=graph_name))
+
+
+def runner(tmp_path, epoch=0, iteration=0, graph_name="victim"):
+    return SimpleNamespace(epoch=epoch, iter=iteration, work_dir=str(tmp_path), model=TinyDetector(graph_name))
+
+
+# ---------------------------------------------------------------------------------------------- TrialReportHook
+
+@pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_loss_stops_the_trial(tmp_path, loss):
+    hook = TrialReportHook(params=1, flops=2)
+    with pytest.raises(FloatingPointError) as info:
+        hook.after_train_iter(runner(tmp_path, epoch=1, iteration=41), 0, outputs={"loss": torch.tensor(loss)})
+    assert "epoch 2, iteration 42" in str(info.value)
+
+
+def test_finite_losses_are_kept_for_the_epoch_mean(tmp_path):
+    hook = TrialReportHook(params=1, flops=2)
+    for loss in (1.0, 3.0):
+        hook.after_train_iter(runner(tmp_path), 0, outputs={"loss": torch.tensor(loss)})
+    hook.after_train_iter(runner(tmp_path), 0, outputs=None)
+    assert hook.losses == [1.0, 3.0, 0.0]
+
+
+def test_every_validation_epoch_reports_all_objectives(tmp_path, monkeypatch):
+    import ray
+    import ray.tune
+    reports = []
+    monkeypatch.setattr(ray.tune, "report", lambda metrics, **kwargs: reports.append(metrics))
+    # outside a Tune trial, ray.get_runtime_context() would start a local Ray instance
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: SimpleNamespace(get_node_id=lambda: "node-1"))
+    monkeypatch.setattr(ray, "init", _no_ray_init)
+    hook = TrialReportHook(params=3_344_384, flops=60_000_000_000)
+    for loss in (2.0, 4.0):
+        hook.after_train_iter(runner(tmp_path), 0, outputs={"loss": torch.tensor(loss)})
+    hook.after_val_epoch(runner(tmp_path, epoch=2), {"coco/bbox_mAP": 0.25, "coco/bbox_mAP_50": 0.5})
+    hook.after_val_epoch(runner(tmp_path, epoch=3), {})
+    first, second = reports
+    assert first["epoch"] == 2 and first["map"] == 0.25 and first["map_50"] == 0.5 and first["loss"] == 3.0
+    assert math.isnan(first["segm_map"])
+    assert first["score"] == pytest.approx(0.25 - TIE_BREAK * 3.0)
+    assert first["params"] == 3_344_384 and first["flops"] == 60_000_000_000 and "latency" not in first
+    assert second["epoch"] == 3 and math.isnan(second["map"]) and math.isnan(second["loss"])  # losses were reset
+    assert hook.losses == []
+    assert not ray.is_initialized()
+
+
+def test_reports_count_the_training_process_cpu_seconds_across_a_resume(tmp_path, monkeypatch):
+    """``cpu_s`` is the process's CPU time since training began (a sleep adds nothing), plus what the last report
+    before a resume had recorded: at least the 0.3 CPU-seconds spent between the hook's calls, at most the process
+    CPU time measured around them (not their wall time, which the 0.5 s sleep adds to), whatever the load."""
+    import json
+    import time
+
+    import ray
+    import ray.tune
+    reports = []
+    monkeypatch.setattr(ray.tune, "report", lambda metrics, **kwargs: reports.append(metrics))
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: SimpleNamespace(get_node_id=lambda: "node-1"))
+    (tmp_path / "reports.jsonl").write_text(json.dumps({"epoch": 1, "map": 0.1, "cpu_s": 100.0}) + "\n")
+    hook, fake = TrialReportHook(params=1, flops=1), runner(tmp_path, epoch=1)
+    cpu_before, wall_before = time.process_time(), time.monotonic()
+    hook.before_train(fake)
+    busy_until = time.process_time() + 0.3
+    while time.process_time() < busy_until:
+        pass
+    time.sleep(0.5)
+    hook.after_val_epoch(runner(tmp_path, epoch=2), {"coco/bbox_mAP": 0.2})
+    cpu_spent, wall_spent = time.process_time() - cpu_before, time.monotonic() - wall_before
+    assert 0.3 - 1e-9 <= reports[0]["cpu_s"] - 100.0 <= cpu_spent + 1e-9, (reports[0]["cpu_s"], cpu_spent, wall_spent)
+    assert json.loads((tmp_path / "reports.jsonl").read_text().splitlines()[-1])["cpu_s"] == reports[0]["cpu_s"]
+
+
+def _no_ray_init(*args, **kwargs):
+    raise AssertionError("a unit test must not start Ray")
+
+
+# ---------------------------------------------------------------------------------------------- FaultDrillHook
+
+@pytest.mark.parametrize("kind", ["explode", "raise_twice", "once", "RAISE", "kill_once_once"])
+def test_fault_drill_rejects_an_unknown_kind(kind):
+    with pytest.raises(ValueError, match="FaultDrillHook"):
+        FaultDrillHook({"victim": kind})
+
+
+def test_fault_drill_accepts_every_kind():
+    hook = FaultDrillHook({f"g{i}": kind for i, kind in enumerate(
+        ["raise", "nan", "kill", "raise_once", "nan_once", "kill_once"])}, epoch=3)
+    assert hook.epoch == 3 and len(hook.faults) == 6
+
+
+def test_raise_fires_only_at_the_first_iteration_of_its_epoch(tmp_path):
+    hook = FaultDrillHook({"victim": "raise"}, epoch=2)
+    hook.before_train_iter(runner(tmp_path, epoch=0), 0)  # epoch 1
+    hook.before_train_iter(runner(tmp_path, epoch=2), 0)  # epoch 3
+    hook.before_train_iter(runner(tmp_path, epoch=1), 1)  # epoch 2, second iteration
+    hook.before_train_iter(runner(tmp_path, epoch=1, graph_name="bystander"), 0)
+    assert not (tmp_path / "fault_drill_fired").exists()
+    with pytest.raises(RuntimeError, match="fault drill"):
+        hook.before_train_iter(runner(tmp_path, epoch=1), 0)
+    with pytest.raises(RuntimeError, match="fault drill"):  # without _once: every attempt
+        hook.before_train_iter(runner(tmp_path, epoch=1), 0)
+
+
+def test_once_fires_once_per_work_dir(tmp_path):
+    (tmp_path / "trial").mkdir()
+    hook = FaultDrillHook({"victim": "raise_once"})
+    with pytest.raises(RuntimeError, match="fault drill"):
+        hook.before_train_iter(runner(tmp_path / "trial"), 0)
+    assert (tmp_path / "trial" / "fault_drill_fired").exists()
+    hook.before_train_iter(runner(tmp_path / "trial"), 0)  # the retry runs on
+    FaultDrillHook({"victim": "raise_once"}).before_train_iter(runner(tmp_path / "trial"), 0)  # a new process too
+    with pytest.raises(RuntimeError, match="fault drill"):  # another trial's work dir fires again
+        hook.before_train_iter(runner(tmp_path), 0)
+
+
+def test_nan_poisons_a_parameter(tmp_path):
+    fake = runner(tmp_path)
+    FaultDrillHook({"victim": "nan"}).before_train_iter(fake, 0)
+    first = next(fake.model.parameters())
+    assert torch.isnan(first).all()
+
+
+def test_nan_once_poisons_only_the_first_attempt(tmp_path):
+    hook = FaultDrillHook({"victim": "nan_once"})
+    hook.before_train_iter(runner(tmp_path), 0)
+    again = runner(tmp_path)
+    hook.before_train_iter(again, 0)
+    assert all(torch.isfinite(p).all() for p in again.model.parameters())
+
+
+@pytest.mark.parametrize("reported, validates", [(None, True), (1, True), (2, False)])
+def test_a_resumed_trial_validates_an_epoch_it_never_reported(tmp_path, reported, validates):
+    """Killed after the epoch-2 checkpoint but before its validation: the resumed run validates epoch 2 first."""
+    import json
+    if reported is not None:
+        (tmp_path / "reports.jsonl").write_text(json.dumps({"epoch": reported, "map": 0.0}) + "\n")
+    calls = []
+    fake = runner(tmp_path, epoch=2)
+    fake.val_loop = SimpleNamespace(run=lambda: calls.append("val"))
+    TrialReportHook(params=1, flops=1).before_train(fake)
+    assert calls == (["val"] if validates else [])
