@@ -208,10 +208,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def add_fidelity_parser(sub) -> None:
-    from necksearch.search.fidelity import FIDELITY_KEYS, FidelitySettings
+    from necksearch.search.fidelity import FidelitySettings
     defaults = FidelitySettings()
-    low = ",".join(str(defaults.low[key]) for key in FIDELITY_KEYS)
-    high = ",".join(str(defaults.high[key]) for key in FIDELITY_KEYS)
+    low = ",".join(str(value) for value in defaults.low.as_dict().values())
+    high = ",".join(str(value) for value in defaults.high.as_dict().values())
     fidelity = sub.add_parser(
         "fidelity", help="measure rank fidelity: train graphs at a low and a high fidelity over several seeds, "
                          "report seed noise and Kendall tau / Spearman rho",
@@ -266,7 +266,8 @@ def _fidelity_judge_options(fidelity) -> None:
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
-    from necksearch.search.fidelity import FidelitySettings, parse_fidelity, run_fidelity
+    from necksearch.search.fidelity import FidelitySettings, run_fidelity
+    from necksearch.train.fidelity import Fidelity
     given = [flag for flag in ("resume", "summary", "zero_cost", "supernet") if getattr(args, flag)]
     if given and not args.name:
         from necksearch.errors import NeckSearchError
@@ -287,8 +288,8 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         return 0
     settings = FidelitySettings(graphs=tuple(args.graphs), samples=args.samples, sample_seed=args.sample_seed,
                                 space=args.space, name=args.name, runs_dir=args.runs_dir, config=args.config,
-                                data_root=args.data_root, low=parse_fidelity(args.low, "--low"),
-                                high=parse_fidelity(args.high, "--high"), seeds=args.seeds,
+                                data_root=args.data_root, low=Fidelity.parse(args.low, "--low"),
+                                high=Fidelity.parse(args.high, "--high"), seeds=args.seeds,
                                 high_seeds=args.high_seeds, max_concurrent=args.max_concurrent,
                                 cpus_per_trial=args.cpus_per_trial)
     results = run_fidelity(settings, resume=args.resume)
@@ -297,21 +298,22 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
 
 
 def add_confirm_parser(sub) -> None:
-    from necksearch.search.fidelity import FIDELITY_KEYS
+    from necksearch.train.fidelity import Fidelity
     confirm = sub.add_parser(
         "confirm", help="retrain a search's best graphs and the published necks over several seeds and say which "
                         "is better beyond the seed noise; best/ becomes the confirmed best",
         description="Train the K best sampled graphs of the search in RUN_DIR and the published necks (its fixed "
                     "points, or --against) at S seeds, at the search's fidelity or --fidelity, as trials of the "
                     "search's study (attribute confirm; shown by necksearch dashboard). Trainings the study already "
-                    "holds at a (fidelity, seed) are reused, and with --reuse those of other runs of the same recipe. Writes confirm.{json,md,png} and best/ into RUN_DIR; "
+                    "holds at a (fidelity, seed) are reused, and with --reuse those of other runs of the same "
+                    "recipe. Writes confirm.{json,md,png} and best/ into RUN_DIR; "
                     "run the same command again to continue a killed confirmation.")
     confirm.add_argument("run_dir", metavar="RUN_DIR", help="a search's run directory (RUNS_DIR/NAME)")
     confirm.add_argument("--top", type=int, default=3, metavar="K", help="found graphs to confirm (default 3)")
     confirm.add_argument("--seeds", type=int, default=3, metavar="S",
                          help="seeds per graph, at least 2: the search's seed and the next S-1 (default 3)")
     confirm.add_argument("--fidelity", metavar="E,S,F",
-                         help=f"{','.join(FIDELITY_KEYS).replace('_', ' ')} to confirm at, no lower than the "
+                         help=f"{','.join(Fidelity.KEYS).replace('_', ' ')} to confirm at, no lower than the "
                               "search's (default: the search's)")
     confirm.add_argument("--against", metavar="NAMES",
                          help="published presets to compare with, comma-separated, or all (default: the search's "
@@ -326,12 +328,12 @@ def add_confirm_parser(sub) -> None:
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     from necksearch.search.confirm import ConfirmSettings, run_confirm
-    from necksearch.search.fidelity import parse_fidelity
+    from necksearch.train.fidelity import Fidelity
     if args.max_concurrent is not None:
         at_least("--max-concurrent", args.max_concurrent, 1)
     against = None if args.against is None else tuple(n.strip() for n in args.against.split(",") if n.strip())
     settings = ConfirmSettings(run_dir=args.run_dir, top=args.top, seeds=args.seeds, against=against,
-                               fidelity=None if args.fidelity is None else parse_fidelity(args.fidelity, "--fidelity"),
+                               fidelity=None if args.fidelity is None else Fidelity.parse(args.fidelity, "--fidelity"),
                                max_concurrent=args.max_concurrent,
                                reuse=tuple(d.strip() for d in (args.reuse or "").split(",") if d.strip()))
     results = run_confirm(settings)

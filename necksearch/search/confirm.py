@@ -29,9 +29,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.search.core import study as attrs
-from necksearch.search.fidelity import FIDELITY_KEYS
 from necksearch.search.engine.report import CONFIRM_RESULTS
-from necksearch.search.core.settings import SearchSettings, describe_fidelity, load_run
+from necksearch.search.core.settings import SearchSettings, load_run
+from necksearch.train.fidelity import Fidelity
 
 
 
@@ -43,7 +43,7 @@ class ConfirmSettings:
     run_dir: str
     top: int = 3
     seeds: int = 3
-    fidelity: Optional[Mapping[str, Any]] = None
+    fidelity: Optional[Fidelity] = None
     against: Optional[Tuple[str, ...]] = None
     max_concurrent: Optional[int] = None
     #: Run directories (searches or fidelity runs of the same recipe) whose finished trainings answer too.
@@ -64,20 +64,20 @@ class Candidate:
 # ---------------------------------------------------------------------- checks, before Ray starts
 
 
-def confirm_fidelity(settings: SearchSettings, asked: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def confirm_fidelity(settings: SearchSettings, asked: Optional[Fidelity]) -> Fidelity:
     """The fidelity to confirm at: the search's, or ``asked`` when it is no lower in any of its parts."""
-    own = {key: getattr(settings, key) for key in FIDELITY_KEYS}
+    own = settings.training_fidelity
     if asked is None:
         return own
-    if own["image_size"] is None:
+    if own.image_size is None:
         raise NeckSearchError("--fidelity: the search trained at its config's own image size, the full fidelity; "
                               "confirm it there (leave --fidelity out)")
-    lower = [key for key in FIDELITY_KEYS if asked[key] < own[key]]
+    lower = asked.lower_parts(own)
     if lower:
-        shown = ", ".join(f"{key} {asked[key]} < {own[key]}" for key in lower)
+        shown = ", ".join(f"{key} {getattr(asked, key)} < {getattr(own, key)}" for key in lower)
         raise NeckSearchError(f"--fidelity is lower than the search's ({shown}): a confirmation trains at the search's "
                               "fidelity or a higher one")
-    return dict(asked)
+    return asked
 
 
 def check_counts(top: Any, seeds: Any) -> None:
@@ -128,12 +128,12 @@ def choose(settings: SearchSettings, trials: List[Any], space: Any, top: int,
     return list(chosen.values())
 
 
-def seed_settings(settings: SearchSettings, fidelity: Mapping[str, Any], index: int, count: int,
+def seed_settings(settings: SearchSettings, fidelity: Fidelity, index: int, count: int,
                   max_concurrent: Optional[int]) -> SearchSettings:
     """The search settings one seed of the confirmation trains with: the queued graphs only, to the end."""
     return dataclasses.replace(settings, seed=settings.seed + index, scheduler="none", sampler="random",
                                num_trials=count, fixed_points=(), screen=None, max_hours=None,
-                               max_concurrent=max_concurrent or settings.max_concurrent, **fidelity)
+                               max_concurrent=max_concurrent or settings.max_concurrent, **fidelity.as_dict())
 
 
 # ---------------------------------------------------------------------- queueing and training
@@ -202,7 +202,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
         copied = import_reused(study, source_trials(settings, confirm.reuse), candidates, subs)
         say(f"reused {len(copied)} training(s) from --reuse" + (f": {', '.join(copied)}" if copied else ""))
     say(f"confirm {settings.name}: {len(candidates)} graphs ({', '.join(c.label for c in candidates)}) × seeds "
-        f"{', '.join(str(s.seed) for s in subs)} at {describe_fidelity(fidelity)}")
+        f"{', '.join(str(s.seed) for s in subs)} at {fidelity.describe()}")
     with ray_session(subs[0]):
         for index, sub in enumerate(subs, 1):
             say(f"[seed {index}/{len(subs)}] seed {sub.seed}")
@@ -255,7 +255,7 @@ def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchS
     best_published = max(trained, key=lambda label: trained[label]["mean"], default=None)
     full = [label for label, g in graphs.items() if g["n"] == len(subs)]
     best = max(full, key=lambda label: graphs[label]["mean"], default=None)
-    return {"fidelity": {key: subs[0].fidelity()[key] for key in FIDELITY_KEYS}, "seeds": [s.seed for s in subs],
+    return {"fidelity": subs[0].training_fidelity.as_dict(), "seeds": [s.seed for s in subs],
             "interval": "Welch t, 95%", "graphs": graphs, "best_published": best_published, "best": best}
 
 
@@ -287,7 +287,7 @@ def verdict(label: str, graph: Mapping[str, Any], best_published: Optional[str])
 def results_markdown(name: str, results: Mapping[str, Any]) -> str:
     """The per-graph table and the verdicts, as Markdown."""
     seeds = results["seeds"]
-    lines = [f"Confirmation of search `{name}` at {describe_fidelity(results['fidelity'])}, seeds {', '.join(map(str, seeds))}; "
+    lines = [f"Confirmation of search `{name}` at {Fidelity.of(results['fidelity']).describe()}, seeds {', '.join(map(str, seeds))}; "
              f"differences to the published necks with a {results['interval']} interval.", "",
              "| graph | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± std |",
              "|---|" + "---|" * (len(seeds) + 1)]
@@ -349,7 +349,7 @@ def render_confirm(results: Mapping[str, Any], path: Path) -> Path:
         if g["mean"] is not None:
             ax.errorbar(x, g["mean"], yerr=g["std"], fmt="_", color=colour, markersize=18, capsize=4, zorder=2)
     ax.set_xticks(range(len(ordered)), [label for label, _ in ordered], rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel(f"bbox mAP ({describe_fidelity(results['fidelity'])})")
+    ax.set_ylabel(f"bbox mAP ({Fidelity.of(results['fidelity']).describe()})")
     ax.set_title(f"confirmation over seeds {', '.join(map(str, results['seeds']))} (grey: published)")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

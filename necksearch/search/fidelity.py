@@ -30,18 +30,18 @@ from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.search.fidelity_report import write_results
 from necksearch.search.core.draws import seeded_draws
-from necksearch.search.core.settings import SearchSettings, check_name, describe_fidelity
+from necksearch.search.core.settings import SearchSettings, check_name
+from necksearch.train.fidelity import Fidelity
 from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
 
 SETTINGS_FILE = "fidelity.json"
 LEVELS = ("low", "high")
-FIDELITY_KEYS = ("epochs", "image_size", "data_fraction")
 
 
 @dataclasses.dataclass
 class FidelitySettings:
     """What a fidelity run trains: ``graphs`` (preset names or graph files) plus ``samples`` seeded draws of
-    ``space``, at ``low`` and ``high`` (dicts of epochs, image_size, data_fraction), over ``seeds`` seeds at
+    ``space``, at ``low`` and ``high`` (:class:`Fidelity`), over ``seeds`` seeds at
     the low fidelity and ``high_seeds`` at the high one."""
 
     graphs: Tuple[str, ...] = ()
@@ -53,10 +53,8 @@ class FidelitySettings:
     config: Optional[str] = None
     data_root: Optional[str] = None
     #: Default low: the default search's fidelity; default high: the default proxy's own recipe (160², all data).
-    low: Dict[str, Any] = dataclasses.field(default_factory=lambda: {
-        key: getattr(SearchSettings(), key) for key in FIDELITY_KEYS})
-    high: Dict[str, Any] = dataclasses.field(default_factory=lambda: {"epochs": 3, "image_size": 160,
-                                                                      "data_fraction": 1.0})
+    low: Fidelity = SearchSettings().training_fidelity
+    high: Fidelity = Fidelity(3, 160, 1.0)
     seeds: int = 3
     high_seeds: Optional[int] = None
     max_concurrent: int = 2
@@ -85,30 +83,12 @@ class FidelitySettings:
         return self
 
 
-def _check_higher(low: Mapping[str, Any], high: Mapping[str, Any]) -> None:
+def _check_higher(low: Fidelity, high: Fidelity) -> None:
     """``high`` is no lower than ``low`` in every respect and higher in at least one."""
-    lower = [key for key in FIDELITY_KEYS if high[key] < low[key]]
-    if lower or all(high[key] == low[key] for key in FIDELITY_KEYS):
-        shown = ", ".join(f"{key} {low[key]} → {high[key]}" for key in FIDELITY_KEYS)
+    if high.lower_parts(low) or high == low:
+        shown = ", ".join(f"{key} {getattr(low, key)} → {getattr(high, key)}" for key in Fidelity.KEYS)
         raise NeckSearchError(f"--high must be a higher fidelity than --low in epochs, image size or data "
                               f"fraction, and lower in none ({shown})")
-
-
-def parse_fidelity(text: str, option: str) -> Dict[str, Any]:
-    """``"E,S,F"`` (epochs, image size, data fraction) → a fidelity dict; ``NeckSearchError`` names ``option``."""
-    parts = [part.strip() for part in str(text).split(",")]
-    try:
-        if len(parts) != 3:
-            raise ValueError
-        fidelity = {"epochs": int(parts[0]), "image_size": int(parts[1]), "data_fraction": float(parts[2])}
-    except ValueError:
-        raise NeckSearchError(f"{option} {text!r}: give EPOCHS,IMAGE_SIZE,DATA_FRACTION, e.g. 1,128,0.5") from None
-    probe = SearchSettings(name="probe", **fidelity)
-    try:
-        probe.checked()
-    except NeckSearchError as err:
-        raise NeckSearchError(f"{option} {text!r}: {err}") from None
-    return fidelity
 
 
 # ---------------------------------------------------------------------- the graphs
@@ -144,7 +124,7 @@ def sub_settings(settings: FidelitySettings, level: str, seed: int, count: int) 
                           config=settings.config, data_root=settings.data_root, num_trials=count,
                           max_concurrent=settings.max_concurrent, cpus_per_trial=settings.cpus_per_trial,
                           scheduler="none", sampler="random", seed=seed, fixed_points=(),
-                          storage=str(settings.run_dir / "study.db"), **fidelity)
+                          storage=str(settings.run_dir / "study.db"), **fidelity.as_dict())
 
 
 def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
@@ -163,8 +143,9 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
         first = sub_settings(settings, level, 0, len(samples))
         prepare_search(first, resume=(first.run_dir / "search.json").is_file())
     save(settings, samples)
-    say(f"fidelity {settings.name}: {len(samples)} graphs × ({settings.seed_count('low')} seeds at {settings.low}, "
-        f"{settings.seed_count('high')} at {settings.high}) in {settings.run_dir}")
+    say(f"fidelity {settings.name}: {len(samples)} graphs × ({settings.seed_count('low')} seeds at "
+        f"{settings.low.describe()}, "
+        f"{settings.seed_count('high')} at {settings.high.describe()}) in {settings.run_dir}")
     with ray_session(sub_settings(settings, "low", 0, len(samples))):
         for index, (level, seed) in enumerate(runs, 1):
             sub = sub_settings(settings, level, seed, len(samples))
@@ -222,7 +203,7 @@ def load(run_dir: Path) -> FidelitySettings:
     path = Path(run_dir) / SETTINGS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))["settings"]
-        settings = FidelitySettings(**data)
+        settings = FidelitySettings(**{**data, "low": Fidelity.of(data["low"]), "high": Fidelity.of(data["high"])})
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise NeckSearchError(f"{path} is not a readable fidelity settings file: {err}") from None
     settings.graphs = tuple(settings.graphs)
@@ -278,7 +259,7 @@ def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: 
     noise = {level: pooled_std([list(by_seed[level].values()) for by_seed in table.values()]) for level in LEVELS}
     both = [name for name, stats in graphs.items() if all(stats[level]["n"] for level in LEVELS)]
     low_high = rank_correlation([graphs[n]["low"]["mean"] for n in both], [graphs[n]["high"]["mean"] for n in both])
-    results = {"fidelities": {"low": settings.low, "high": settings.high}, "config": settings.config,
+    results = {"fidelities": {"low": settings.low.as_dict(), "high": settings.high.as_dict()}, "config": settings.config,
                "space": settings.space, "seeds": {level: settings.seed_count(level) for level in LEVELS},
                "graphs": graphs, "seed_noise": noise, "seed_to_seed": agreement,
                "low_to_high": {**low_high, "graphs": len(both)}, "raw": table}
@@ -291,7 +272,7 @@ def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
     search at that recipe and fidelity reports beside its leaderboard: ``search.measured``)."""
     from necksearch.train.configs import resolve_config_path
     config = resolve_config_path(results["config"]).name
-    high = describe_fidelity(results["fidelities"]["high"])
+    high = Fidelity.of(results["fidelities"]["high"]).describe()
     entries = []
     for level in LEVELS:
         noise, tau = results["seed_noise"][level], results["seed_to_seed"][level]["tau"]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
-from necksearch.search.core.settings import describe_fidelity
+from necksearch.train.fidelity import Fidelity
 from necksearch.search.rank.statistics import number_text
 
 
@@ -23,7 +23,8 @@ def write_results(run_dir: Path, results: Mapping[str, Any], say: Callable[[str]
 def results_markdown(results: Mapping[str, Any]) -> str:
     """The per-graph table and the agreement lines, as Markdown."""
     low, high = results["fidelities"]["low"], results["fidelities"]["high"]
-    lines = [f"low = {describe_fidelity(low)}, {results['seeds']['low']} seeds; high = {describe_fidelity(high)}, "
+    lines = [f"low = {Fidelity.of(low).describe()}, {results['seeds']['low']} seeds; "
+             f"high = {Fidelity.of(high).describe()}, "
              f"{results['seeds']['high']} seeds", "",
              "| graph | low mAP (mean ± std) | high mAP (mean ± std) |", "|---|---|---|"]
     order = sorted(results["graphs"].items(), key=lambda item: -(item[1]["high"]["mean"] or -1))
@@ -59,8 +60,8 @@ def render_scatter(results: Mapping[str, Any], path: Path) -> Path:
         bottom, top = ax.get_ylim()
         ax.set_ylim(bottom, max(top, max(y for _, y in labels) + 0.03 * (top - bottom)))
     low_high = results["low_to_high"]
-    ax.set_xlabel(f"bbox mAP at low fidelity ({describe_fidelity(results['fidelities']['low'])})")
-    ax.set_ylabel(f"bbox mAP at high fidelity ({describe_fidelity(results['fidelities']['high'])})")
+    ax.set_xlabel(f"bbox mAP at low fidelity ({Fidelity.of(results['fidelities']['low']).describe()})")
+    ax.set_ylabel(f"bbox mAP at high fidelity ({Fidelity.of(results['fidelities']['high']).describe()})")
     ax.set_title(f"rank fidelity: Kendall τ {number_text(low_high['tau'])}, Spearman ρ {number_text(low_high['rho'])}")
     ax.grid(alpha=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ def judge_zero_cost(run_dir: Path, init_seeds: int = 2, say: Optional[Callable[[
             say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
             by_seed[seed] = score_graphs_on_cluster(settings, settings.recipe(), graphs, fidelity.max_concurrent)
     names = [name for name, _ in graphs]
-    results = {"run": str(run_dir), "fidelity": fidelity.low, "graphs": len(names),
+    results = {"run": str(run_dir), "fidelity": fidelity.low.as_dict(), "graphs": len(names),
                "stand_alone_seeds": {name: len(table[name]["low"]) for name in names},
                "mean_map": {name: measured[name] for name in names},
                "scores": {seed: scored for seed, scored in by_seed.items()},
@@ -109,7 +109,7 @@ def judge_supernet(run_dir: Path, epochs: int, say: Optional[Callable[[str], Non
         by_template.setdefault(template_of(space, sample), []).append((name, space.freeze(sample).to_dict()))
     scored: Dict[str, Dict[str, float]] = {}
     with ray_session(settings):
-        say(f"training the supernet of {', '.join(by_template)} for {epochs} epochs at {fidelity.low} ...")
+        say(f"training the supernet of {', '.join(by_template)} for {epochs} epochs at {fidelity.low.describe()} ...")
         trained = train_templates(settings, recipe, list(by_template), run_dir, epochs, retries=1)
         for template, graphs in by_template.items():
             say(f"scoring {len(graphs)} {template} graphs with inherited weights ...")
@@ -133,7 +133,7 @@ def supernet_results(run_dir: Path, fidelity: Any, settings: Any, epochs: int, s
     scoring_cpu_s = sum(scored[n]["cpu_s"] + scored[n]["setup_cpu_s"] for n in names)
     training_cpu_s = sum(t["cpu_seconds"] for t in trained.values())
     stand_alone, basis = stand_alone_cpu_seconds(fidelity)
-    return {"run": str(run_dir), "fidelity": fidelity.low, "supernet_epochs": epochs, "graphs": len(names),
+    return {"run": str(run_dir), "fidelity": fidelity.low.as_dict(), "supernet_epochs": epochs, "graphs": len(names),
             "templates": templates, "mean_map": dict(measured),
             "supernet_map": {n: scored[n]["bbox_mAP"] for n in names},
             "params": {n: scored[n]["params"] for n in names}, "correlation": correlation,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Optional, Union
 from necksearch.errors import NeckSearchError
 from necksearch.resources import resource_dir
 from necksearch.train.dataset import check_ann_file, fit_config, read_ann_file
+from necksearch.train.fidelity import Fidelity
 
 if TYPE_CHECKING:
     from necksearch.graph import NeckGraph
@@ -29,8 +30,6 @@ MASK_PROXY = CONFIG_DIR / "proxy" / "mask-rcnn_r18-tiny_fpn_synth.py"
 #: A config whose train dataset has this data root trains on the embedded dataset (generated on first use).
 SYNTH_ROOT = "data/synth/"
 TREES_ROOT = "data/trees/"
-#: The largest ``--image-size``: 3× the papers' 1333-pixel side.
-MAX_IMAGE_SIZE = 4096
 HOOK_MODULE = "necksearch.train.hooks"
 
 
@@ -154,26 +153,22 @@ def set_graph(cfg, graph: Optional["NeckGraph"]) -> "NeckGraph":
     return resolved
 
 
-def set_fidelity(cfg, image_size: Optional[int] = None, data_fraction: Optional[float] = None) -> None:
-    """Train and evaluate at a lower fidelity: every ``Resize`` to ``image_size``² (aspect kept), and the
-    first ``data_fraction`` of the training images (mmengine's ``indices``); validation stays whole."""
+def set_fidelity(cfg, fidelity: Fidelity) -> None:
+    """Train and evaluate at ``fidelity``'s image size and data (its epochs: :func:`set_epochs`): every ``Resize`` to
+    ``image_size``² (aspect kept), and the first ``data_fraction`` of the training images (mmengine's ``indices``);
+    validation stays whole."""
+    image_size, data_fraction = fidelity.checked().image_size, fidelity.data_fraction
     if image_size is not None:
-        if not 32 <= image_size <= MAX_IMAGE_SIZE:
-            raise NeckSearchError(f"--image-size must be between 32 and {MAX_IMAGE_SIZE} (the papers train at "
-                                  f"1333×800; larger images would exhaust memory), got {image_size}")
         for key, dataset in _datasets(cfg):
             for transform in dataset.get("pipeline", []):
                 if transform.get("type") == "Resize":
                     transform["scale"] = (int(image_size), int(image_size))
-    if data_fraction is not None:
-        if not 0 < data_fraction <= 1:
-            raise NeckSearchError(f"--data-fraction must be in (0, 1], got {data_fraction}")
-        if data_fraction < 1:
-            train_set = dict(_datasets(cfg))["train_dataloader"]
-            # the image count only: the entries were checked when the data root was resolved, and this runs
-            # for every training config (every trial of a search)
-            images = len(read_ann_file(Path(train_set["data_root"]) / train_set["ann_file"])["images"])
-            train_set["indices"] = max(1, round(images * data_fraction))
+    if data_fraction is not None and data_fraction < 1:
+        train_set = dict(_datasets(cfg))["train_dataloader"]
+        # the image count only: the entries were checked when the data root was resolved, and this runs
+        # for every training config (every trial of a search)
+        images = len(read_ann_file(Path(train_set["data_root"]) / train_set["ann_file"])["images"])
+        train_set["indices"] = max(1, round(images * data_fraction))
 
 
 def set_epochs(cfg, epochs: int) -> None:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
+from necksearch.train.fidelity import Fidelity
 
 if TYPE_CHECKING:
     from necksearch.graph import NeckGraph
@@ -36,19 +37,17 @@ _HEADER = "# necksearch recipe, resolved from "
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """A resolved base config (``base``: mmengine Python text, data root absolute, at the config's own full
-    fidelity; ``source``: the file it was read from) and the fidelity trainings run at (``None``: the config's)."""
+    fidelity; ``source``: the file it was read from), the fidelity trainings run at (a part ``None``: the config's)
+    and their seed."""
 
     base: str
     source: str
-    epochs: Optional[int] = None
-    image_size: Optional[int] = None
-    data_fraction: Optional[float] = None
+    fidelity: Fidelity = Fidelity()
     seed: int = 0
 
     @classmethod
     def resolve(cls, config: Union[str, Path, None] = None, *, data_root: Optional[Union[str, Path]] = None,
-                epochs: Optional[int] = None, image_size: Optional[int] = None,
-                data_fraction: Optional[float] = None, seed: int = 0) -> "Recipe":
+                fidelity: Fidelity = Fidelity(), seed: int = 0) -> "Recipe":
         """Read ``config`` (a path, a name under ``configs/``, ``None``: the default proxy), check it and the data,
         and check the fidelity once by building a training config from it."""
         from necksearch.train.configs import load_config, resolve_config_path, set_data_root, set_graph
@@ -56,14 +55,13 @@ class Recipe:
         cfg = load_config(path)
         set_graph(cfg, None)
         set_data_root(cfg, data_root)
-        recipe = cls(base=cfg.pretty_text, source=str(path.resolve()), epochs=epochs, image_size=image_size,
-                     data_fraction=data_fraction, seed=seed)
+        recipe = cls(base=cfg.pretty_text, source=str(path.resolve()), fidelity=fidelity, seed=seed)
         recipe.training_config(None, work_dir=Path("runs") / "train")  # the fidelity's checks, nothing written
         return recipe
 
     @classmethod
-    def load(cls, run_dir: Union[str, Path], **fidelity: Any) -> "Recipe":
-        """The recipe a search kept in ``run_dir`` (:data:`RECIPE_FILE`), at ``fidelity`` (the search's)."""
+    def load(cls, run_dir: Union[str, Path], fidelity: Fidelity = Fidelity(), seed: int = 0) -> "Recipe":
+        """The recipe a search kept in ``run_dir`` (:data:`RECIPE_FILE`), at ``fidelity`` and ``seed`` (the search's)."""
         path = Path(run_dir) / RECIPE_FILE
         try:
             header, _, base = path.read_text(encoding="utf-8").partition("\n")
@@ -72,7 +70,7 @@ class Recipe:
         if not header.startswith(_HEADER):
             raise NeckSearchError(f"{path}: not a recipe written by necksearch (its first line should start "
                                   f"{_HEADER.strip()!r}); move it away to resolve the recipe afresh")
-        return cls(base=base, source=header[len(_HEADER):], **fidelity)
+        return cls(base=base, source=header[len(_HEADER):], fidelity=fidelity, seed=seed)
 
     def save(self, run_dir: Union[str, Path]) -> Path:
         """Write the resolved base config to ``run_dir``/:data:`RECIPE_FILE` (a config mmengine reads as it is,
@@ -108,12 +106,12 @@ class Recipe:
         ``keep_checkpoints``: how many epoch checkpoints stay (``None``: all; a resume needs only the last)."""
         from necksearch.train.configs import HOOK_MODULE, set_epochs, set_fidelity
         cfg = self.config(graph)
-        epochs = self.epochs if epochs is None else epochs
+        epochs = self.fidelity.epochs if epochs is None else epochs
         if epochs is not None:
             set_epochs(cfg, epochs)
         if self.seed < 0:
             raise NeckSearchError(f"--seed must be at least 0, got {self.seed}")
-        set_fidelity(cfg, self.image_size, self.data_fraction)
+        set_fidelity(cfg, self.fidelity)
         imports = dict(cfg.get("custom_imports", {}) or {})
         modules = list(imports.get("imports", []))
         modules += [module for module in ("necksearch.mmdet", HOOK_MODULE) if module not in modules]
@@ -143,8 +141,8 @@ def build_train_config(config: Union[str, Path, None] = None, *, graph: Optional
     own); ``work_dir`` defaults to ``runs/train/CONFIG__GRAPH``."""
     from necksearch.graph.presets import resolve_graph
     graph = None if graph is None else resolve_graph(graph)
-    recipe = Recipe.resolve(config, data_root=data_root, epochs=epochs, image_size=image_size,
-                            data_fraction=data_fraction, seed=seed)
+    recipe = Recipe.resolve(config, data_root=data_root, fidelity=Fidelity(epochs, image_size, data_fraction),
+                            seed=seed)
     if work_dir is None:
         from necksearch.train.configs import config_graph
         name = (graph or config_graph(recipe.config())).name

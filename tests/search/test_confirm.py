@@ -13,6 +13,7 @@ from necksearch.errors import NeckSearchError
 from necksearch.search.core import study as attrs
 from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings, summarise, verdict)
 from necksearch.search.core.settings import SearchSettings
+from necksearch.train.fidelity import Fidelity
 from tests.search.helpers import cli_error, study_with, load_trials, run_search
 
 SEARCH = SearchSettings(name="s", epochs=3, image_size=128, data_fraction=1.0, seed=0)
@@ -31,11 +32,11 @@ def test_counts_and_fidelity_are_checked():
         check_counts(3, 1)
     with pytest.raises(NeckSearchError, match="--top must be at least 1"):
         check_counts(0, 3)
-    own = {"epochs": 3, "image_size": 128, "data_fraction": 1.0}
+    own = Fidelity(3, 128, 1.0)
     assert confirm_fidelity(SEARCH, None) == own
-    assert confirm_fidelity(SEARCH, dict(own, image_size=160)) == dict(own, image_size=160)
+    assert confirm_fidelity(SEARCH, Fidelity(3, 160, 1.0)) == Fidelity(3, 160, 1.0)
     with pytest.raises(NeckSearchError, match=r"lower than the search's \(epochs 2 < 3\)"):
-        confirm_fidelity(SEARCH, dict(own, epochs=2))
+        confirm_fidelity(SEARCH, Fidelity(2, 128, 1.0))
 
 
 def test_a_seed_queues_only_what_it_lacks_and_a_second_call_queues_nothing():

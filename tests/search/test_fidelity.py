@@ -8,11 +8,12 @@ import sys
 import pytest
 
 from necksearch.errors import NeckSearchError
-from necksearch.search.fidelity import FidelitySettings, check_finished, parse_fidelity, summarise
+from necksearch.search.fidelity import FidelitySettings, check_finished, summarise
+from necksearch.train.fidelity import Fidelity
 from tests.search.helpers import cli_error, load_trials
 
-LOW = {"epochs": 1, "image_size": 64, "data_fraction": 0.5}
-HIGH = {"epochs": 2, "image_size": 64, "data_fraction": 0.5}
+LOW = Fidelity(1, 64, 0.5)
+HIGH = Fidelity(2, 64, 0.5)
 
 
 def test_a_sub_search_left_unfinished_stops_the_run_with_the_resume_line(tmp_path):
@@ -50,18 +51,18 @@ def test_the_whole_dataset_is_described_as_all_of_it():
     table = {"fpn": {"low": {0: 0.10, 1: 0.12}, "high": {0: 0.30}}, "pafpn": {"low": {0: 0.08, 1: 0.09}, "high": {0: 0.2}},
              "mine": {"low": {0: 0.02, 1: 0.01}, "high": {0: 0.05}}}
     results = summarise(table, FidelitySettings(graphs=("fpn", "pafpn", "mine"), low=LOW,
-                                                high=dict(HIGH, data_fraction=1.0)))
+                                                high=Fidelity(2, 64, 1.0)))
     assert results["measurements"][0]["high"] == "2 ep, 64², all the data"
 
 
 @pytest.mark.parametrize("text, message", [("1,128", "EPOCHS,IMAGE_SIZE,DATA_FRACTION"),
                                            ("a,128,0.5", "EPOCHS,IMAGE_SIZE,DATA_FRACTION"),
                                            ("0,128,0.5", "--epochs must be at least 1"),
-                                           ("1,16,0.5", "--image-size must be at least 32"),
+                                           ("1,16,0.5", "--image-size must be between 32 and 4096"),
                                            ("1,128,1.5", "--data-fraction must be in")])
 def test_bad_fidelity_strings(text, message):
     with pytest.raises(NeckSearchError, match=message) as caught:
-        parse_fidelity(text, "--low")
+        Fidelity.parse(text, "--low")
     assert "--low" in str(caught.value)
 
 

@@ -7,6 +7,7 @@ import optuna
 import pytest
 
 from necksearch.search.judge import stand_alone_cpu_seconds
+from necksearch.train.fidelity import Fidelity
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -71,7 +72,7 @@ def judged(run):
     trainings recorded at 200 and 400 CPU-seconds."""
     from necksearch.search.judge import supernet_results
     fidelity, studies = run
-    fidelity.low = LOW
+    fidelity.low = Fidelity.of(LOW)
     _add_training(studies["low-seed0"], wall_s=900, cpu_s=200.0)
     _add_training(studies["low-seed0"], wall_s=900, cpu_s=400.0)
     scored = {name: {"bbox_mAP": sn, "params": float(params), "cpu_s": 4.0, "setup_cpu_s": 1.0}

@@ -6,10 +6,13 @@ import pytest
 from necksearch.errors import NeckSearchError
 from necksearch.graph.presets import load_preset
 from necksearch.train import Recipe, build_train_config
+from necksearch.train.fidelity import Fidelity
 from necksearch.train.recipe import RECIPE_FILE
 from necksearch.train.configs import SCRATCH_CONFIG
 
-FIDELITY = dict(epochs=2, image_size=96, data_fraction=0.5, seed=3)
+FIDELITY = dict(fidelity=Fidelity(2, 96, 0.5), seed=3)
+#: The same, as ``necksearch train`` (``build_train_config``) spells it.
+TRAIN = dict(epochs=2, image_size=96, data_fraction=0.5, seed=3)
 
 
 def test_a_saved_recipe_loads_back_equal_and_builds_the_same_config(tiny_root, tmp_path):
@@ -19,7 +22,7 @@ def test_a_saved_recipe_loads_back_equal_and_builds_the_same_config(tiny_root, t
     assert loaded == recipe
     graph = load_preset("a2fpn_lite")
     ours = loaded.training_config(graph, work_dir=tmp_path / "w").to_dict()
-    assert ours == build_train_config(graph=graph, data_root=tiny_root, work_dir=tmp_path / "w", **FIDELITY).to_dict()
+    assert ours == build_train_config(graph=graph, data_root=tiny_root, work_dir=tmp_path / "w", **TRAIN).to_dict()
 
 
 def test_the_fidelity_applies_to_trainings_not_to_the_full_config(tiny_root, tmp_path):
@@ -54,9 +57,9 @@ def test_a_missing_or_foreign_recipe_file_is_named(tmp_path):
 
 def test_bad_fidelity_is_refused_when_resolving(tiny_root):
     with pytest.raises(NeckSearchError, match="--image-size"):
-        Recipe.resolve(data_root=tiny_root, image_size=8)
+        Recipe.resolve(data_root=tiny_root, fidelity=Fidelity(image_size=8))
     with pytest.raises(NeckSearchError, match="--data-fraction"):
-        Recipe.resolve(data_root=tiny_root, data_fraction=1.5)
+        Recipe.resolve(data_root=tiny_root, fidelity=Fidelity(data_fraction=1.5))
     with pytest.raises(NeckSearchError, match="--seed"):
         Recipe.resolve(data_root=tiny_root, seed=-1)
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
-from necksearch.search.core.rankers import parse_screen
+from necksearch.search.core.rankers import Screen, parse_screen
+from necksearch.train.fidelity import Fidelity
 
 if TYPE_CHECKING:
     from necksearch.train.recipe import Recipe
@@ -88,11 +89,19 @@ class SearchSettings:
         resumed search trains as it began), else resolved now from ``config`` and ``data_root`` (every check; the
         embedded dataset generated on first use)."""
         from necksearch.train.recipe import RECIPE_FILE, Recipe
-        fidelity = dict(epochs=self.epochs, image_size=self.image_size, data_fraction=self.data_fraction,
-                        seed=self.seed)
         if (self.run_dir / RECIPE_FILE).is_file():
-            return Recipe.load(self.run_dir, **fidelity)
-        return Recipe.resolve(self.config, data_root=self.data_root, **fidelity)
+            return Recipe.load(self.run_dir, self.training_fidelity, self.seed)
+        return Recipe.resolve(self.config, data_root=self.data_root, fidelity=self.training_fidelity, seed=self.seed)
+
+    @property
+    def screening(self) -> Optional[Screen]:
+        """``--screen`` parsed (checked when the settings were): the ranker and how many graphs, or ``None``."""
+        return None if self.screen is None else parse_screen(self.screen)
+
+    @property
+    def training_fidelity(self) -> Fidelity:
+        """``--epochs``, ``--image-size`` and ``--data-fraction`` as one value."""
+        return Fidelity(self.epochs, self.image_size, self.data_fraction)
 
     @property
     def directions(self) -> Tuple[str, ...]:
@@ -107,8 +116,8 @@ class SearchSettings:
         """What one trial's number means: trials are comparable (and deduplicated) only at equal fidelity.
         ``workers`` appears only above 1 (N processes train with N× the config's batch), so that the
         fidelity of a single-process trial is what it always was."""
-        fidelity = {"epochs": self.epochs, "image_size": self.image_size, "data_fraction": self.data_fraction,
-                    "config": Path(self.config).name if self.config else None, "seed": self.seed}
+        fidelity = {**self.training_fidelity.as_dict(), "config": Path(self.config).name if self.config else None,
+                    "seed": self.seed}
         if self.workers != 1:
             fidelity["workers"] = self.workers
         return fidelity
@@ -122,9 +131,7 @@ class SearchSettings:
         check_name(self.name)
         at_least("--num-trials", self.num_trials, 1)
         at_least("--max-concurrent", self.max_concurrent, 1)
-        at_least("--epochs", self.epochs, 1)
-        if self.image_size is not None:
-            at_least("--image-size", self.image_size, 32)
+        self.training_fidelity.checked()
         at_least("--grace-epochs", self.grace_epochs, 1)
         at_least("--reduction-factor", self.reduction_factor, 2)
         if isinstance(self.rung_margin, bool) or not isinstance(self.rung_margin, (int, float)) or \
@@ -141,8 +148,6 @@ class SearchSettings:
         if self.max_hours is not None and not (isinstance(self.max_hours, (int, float)) and
                                                math.isfinite(self.max_hours) and self.max_hours > 0):
             raise NeckSearchError(f"--max-hours must be a positive number of hours, got {self.max_hours!r}")
-        if not 0 < self.data_fraction <= 1:
-            raise NeckSearchError(f"--data-fraction must be in (0, 1], got {self.data_fraction}")
         _one_of("--sampler", self.sampler, SAMPLERS)
         _one_of("--scheduler", self.scheduler, SCHEDULERS)
         objectives = parse_objectives(self.objectives)
@@ -192,13 +197,6 @@ class SearchSettings:
                 raise NeckSearchError(f"--resume continues {self.run_dir} with its stored settings: "
                                       f"--{key.replace('_', '-')} {value!r} differs from the stored {getattr(self, key)!r}")
         return dataclasses.replace(self, **{key: value for key, value in given.items() if key in RESUMABLE})
-
-
-def describe_fidelity(fidelity: Mapping[str, Any]) -> str:
-    """A fidelity in words: '3 ep, 128², all the data', '3 ep, 160², 0.5 of the data'."""
-    share = "all" if fidelity["data_fraction"] >= 1 else f"{fidelity['data_fraction']:g} of"
-    size = f"{fidelity['image_size']}²" if fidelity["image_size"] else "the config's image size"
-    return f"{fidelity['epochs']} ep, {size}, {share} the data"
 
 
 def check_name(name: Any, option: str = "--name") -> None:

@@ -17,8 +17,11 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from necksearch.train.fidelity import Fidelity
+
 MEASURED_FILE = Path(__file__).with_name("rank_fidelity.json")
-MATCHED = ("config", "epochs", "image_size", "data_fraction")
+#: What a measurement must share with a trial's fidelity to apply to it: the base config and the training fidelity.
+MATCHED = ("config", *Fidelity.KEYS)
 
 
 def measurements() -> List[Dict[str, Any]]:

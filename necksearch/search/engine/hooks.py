@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import torch
 from mmengine.dist import get_rank, is_distributed
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS

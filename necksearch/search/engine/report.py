@@ -22,7 +22,6 @@ from typing import Any, Callable, Dict, List, Optional
 from necksearch.search.core import study as attrs
 from necksearch.search.cost.measured import describe, describe_ranker, measured_for, ranker_measured
 from necksearch.search.core.settings import SearchSettings
-from necksearch.search.core.rankers import parse_screen
 from necksearch.train.recipe import Recipe
 
 STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "FAIL": 2, "RUNNING": 3, "WAITING": 4}
@@ -124,7 +123,7 @@ def write_report(settings: SearchSettings, recipe: Recipe, storage: Any, url: st
     (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     table = leaderboard(searched, measured["seed_noise"] if measured else None) + "\n" + describe(measured)
     if settings.screen:
-        ranker = parse_screen(settings.screen)[0]
+        ranker = settings.screening.score
         table += "\n" + describe_ranker(ranker, ranker_measured(ranker, settings.fidelity(), settings.template))
     (run_dir / "leaderboard.txt").write_text(table + "\n", encoding="utf-8")
     say(table)

@@ -47,11 +47,10 @@ def prepare(settings: SearchSettings, resume: bool) -> Tuple[SearchSettings, Rec
 def _check_supernet_screen(settings: SearchSettings) -> None:
     """``--screen supernet:N`` needs one template (``--template`` when the space has several) and objectives it can
     score (mAP from the supernet, params and FLOPs counted; latency is not measured per path)."""
-    from necksearch.search.core.rankers import parse_screen
     from necksearch.search.core.rankers import SUPERNET
     from necksearch.space import load_space
     from necksearch.space.single_path import one_template
-    if not settings.screen or parse_screen(settings.screen)[0] != SUPERNET:
+    if not settings.screen or settings.screening.score != SUPERNET:
         if settings.template is not None:
             raise NeckSearchError("--template chooses the supernet of --screen supernet:N; it means nothing without it")
         return
@@ -86,7 +85,6 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     from necksearch.search.engine.report import write_report
     from necksearch.search.rank.zero_cost import screen_space, write_screen
     from necksearch.search.engine.searcher import NeckSearcher
-    from necksearch.search.core.rankers import parse_screen
     from necksearch.search.core.storage import check_storage, open_storage, storage_url
     from necksearch.search.core.rankers import SUPERNET
     from necksearch.search.rank.supernet_screen import record_supernet_trials
@@ -131,7 +129,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
                                 screened)
         if order:  # a session with nothing left to train has no cost to weigh against an estimate
             record_estimate(settings, searcher.study, plan)
-        if candidates and parse_screen(settings.screen)[0] == SUPERNET:
+        if candidates and settings.screening.score == SUPERNET:
             record_supernet_trials(settings, searcher.study, space, candidates)
         fit(settings, recipe, searcher, _scheduler(settings, stopped), say, _remaining(settings, searcher.study))
     report = write_report(settings, recipe, storage, url, say)

@@ -50,7 +50,8 @@ def identity(settings: "SearchSettings", recipe: "Recipe", template: str, epochs
     resolved config by content, data root included), fidelity, seed."""
     return {"space": settings.space, "space_sha256": _sha256(settings.space), "template": template,
             "candidates": candidates.digest, "config": recipe.source, "recipe_sha256": recipe.digest,
-            "epochs": int(epochs), "image_size": recipe.image_size, "data_fraction": recipe.data_fraction,
+            "epochs": int(epochs), "image_size": recipe.fidelity.image_size,
+            "data_fraction": recipe.fidelity.data_fraction,
             "seed": recipe.seed, "sharing": SHARING}
 
 

@@ -105,10 +105,9 @@ def screen_space(settings: "SearchSettings", recipe: "Recipe", space: Any, fixed
     become the sampled trials, with their rank. A score that is NaN or infinite is kept as it is and never
     ranked. A run keeps all N in ``RUN_DIR/screen.json``; ``--resume`` reads them back instead of scoring again."""
     from necksearch.search.core.draws import seeded_draws
-    from necksearch.search.core.rankers import parse_screen
     from necksearch.search.core.rankers import SUPERNET
     from necksearch.search.rank.supernet_screen import screen_by_supernet
-    score, count = parse_screen(settings.screen)
+    score, count = settings.screening
     path = Path(settings.run_dir) / SCREEN_FILE
     if path.is_file():
         candidates = read_screen(path)

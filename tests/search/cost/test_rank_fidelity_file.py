@@ -17,6 +17,7 @@ import pytest
 
 from necksearch.search.cost import measured
 from necksearch.search.fidelity import FidelitySettings, summarise
+from necksearch.train.fidelity import Fidelity
 from necksearch.search.rank.statistics import rank_correlation
 from necksearch.search.core.rankers import LOWEST_FIRST, SCORES
 from necksearch.search.rank.zero_cost import ranking_value
@@ -59,7 +60,8 @@ def _by_key(entries):
 def _fidelity_run(name):
     """The fidelity run's results recomputed from its raw per-seed mAPs (``raw``: graph → level → seed → mAP)."""
     results = _load(name)
-    settings = FidelitySettings(low=results["fidelities"]["low"], high=results["fidelities"]["high"],
+    settings = FidelitySettings(low=Fidelity.of(results["fidelities"]["low"]),
+                                high=Fidelity.of(results["fidelities"]["high"]),
                                 seeds=results["seeds"]["low"], high_seeds=results["seeds"]["high"],
                                 config=results["config"], space=results["space"])
     table = {graph: {level: {int(seed): value for seed, value in by_seed.items()} for level, by_seed in levels.items()}
