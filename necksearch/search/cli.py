@@ -272,15 +272,14 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     if given and not args.name:
         from necksearch.errors import NeckSearchError
         raise NeckSearchError(f"--{given[0].replace('_', '-')} needs --name of the fidelity run")
-    if args.zero_cost:
-        from necksearch.search.judge import judge_zero_cost
-        at_least("--init-seeds", args.init_seeds, 1)
-        judge_zero_cost(Path(args.runs_dir) / args.name, init_seeds=args.init_seeds)
-        return 0
-    if args.supernet:
-        from necksearch.search.judge import judge_supernet
-        at_least("--supernet-epochs", args.supernet_epochs, 1)
-        judge_supernet(Path(args.runs_dir) / args.name, epochs=args.supernet_epochs)
+    if args.zero_cost or args.supernet:
+        from necksearch.search.judge import Supernet, ZeroCost, judge
+        if args.zero_cost:
+            at_least("--init-seeds", args.init_seeds, 1)
+        else:
+            at_least("--supernet-epochs", args.supernet_epochs, 1)
+        judge(Path(args.runs_dir) / args.name,
+              ZeroCost(args.init_seeds) if args.zero_cost else Supernet(args.supernet_epochs))
         return 0
     if args.summary:
         from necksearch.search.fidelity import summarise_run

@@ -1,62 +1,122 @@
 """How far a ranker ranks graphs as training does: ``necksearch fidelity --zero-cost`` and ``--supernet``.
 
-Both judge the graphs a fidelity run trained (``fidelity.trained_graphs``): they score every graph without
-training it — zero-cost scores at initialisation (``rank/zero_cost.py``), or the inherited-weight mAP of the
-supernet of each template trained once (``rank/supernet.py``) — and report Kendall τ and Spearman ρ of each ranker
-against the graphs' stand-alone mean mAP at the run's low fidelity, with what each ranking costs. The ``rankers``
-entries they produce are what ``cost/rank_fidelity.json`` records and a search's report prints
-(``cost/measured.py``).
+A ranker orders graphs without training each to the end (:class:`Ranker`): zero-cost scores at initialisation
+(:class:`ZeroCost`, ``rank/zero_cost.py``) or the inherited-weight mAP of the supernet of each template, trained once
+(:class:`Supernet`, ``rank/supernet.py``); the neck's parameter count is one of the zero-cost scores, and the supernet
+judgement reports it beside its own for reference. :func:`judge` holds every ranker to the same test: the graphs a
+fidelity run trained (:class:`JudgedRun`), their stand-alone mean mAP at the run's low fidelity as the truth, and
+Kendall τ and Spearman ρ of each ordering the ranker offers against it, with what the ranking costs. It writes
+``RUN_DIR/<ranker>_results.{json,md}``; the ``rankers`` entries it produces are what ``cost/rank_fidelity.json``
+records and a search's report prints (``cost/measured.py``). A new ranker implements :class:`Ranker`.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from necksearch.search.core.rankers import LOWEST_FIRST, SCORES, SUPERNET
-from necksearch.search.rank.statistics import number_text
+from necksearch.search.core.settings import SearchSettings
+from necksearch.search.rank.statistics import number_text, rank_correlation
 from necksearch.search.rank.supernet_screen import template_of, train_templates
 from necksearch.search.rank.zero_cost import ranking_value, score_graphs_on_cluster
-
-ZERO_COST_RESULTS = "zero_cost_results"
-SUPERNET_RESULTS = "supernet_results"
+from necksearch.train.fidelity import Fidelity
 
 
+@dataclasses.dataclass(frozen=True)
+class JudgedRun:
+    """What a ranker is judged against: a fidelity run's settings, its space, the graphs it trained at least once at
+    its low fidelity (name → space sample) and their stand-alone mean final mAP there (``measured``)."""
+
+    run_dir: Path
+    fidelity: Any
+    space: Any
+    samples: Dict[str, Dict[str, Any]]
+    measured: Dict[str, float]
+
+    def settings(self, seed: int = 0) -> SearchSettings:
+        """The search at the run's low fidelity with ``seed`` (``fidelity.sub_settings``), normalised."""
+        from necksearch.search.core.settings import normalise
+        from necksearch.search.fidelity import sub_settings
+        return normalise(sub_settings(self.fidelity, "low", seed, len(self.samples)))
+
+    def graphs(self) -> List[Tuple[str, Dict[str, Any]]]:
+        """(name, graph dict) of every judged graph, in the run's order."""
+        return [(name, self.space.freeze(sample).to_dict()) for name, sample in self.samples.items()]
 
 
-def judge_zero_cost(run_dir: Path, init_seeds: int = 2, say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
-    """Score the graphs of fidelity run ``run_dir`` (at its low fidelity, with ``init_seeds`` initialisation
-    seeds) and correlate each score with their stand-alone mean mAP there; writes ``zero_cost_results.{json,md}``."""
-    from necksearch.search.fidelity import collect, sub_settings, trained_graphs
-    from necksearch.search.rank.statistics import rank_correlation
-    from necksearch.search.core.settings import normalise
+class Ranker(Protocol):
+    """A way to rank graphs without training each to the end, as :func:`judge` tests it."""
+
+    #: The results' file stem in the run directory (``RUN_DIR/<stem>.{json,md}``).
+    results_file: str
+
+    def judge(self, run: JudgedRun, say: Callable[[str], None]) -> Dict[str, Any]:
+        """Score ``run``'s graphs (inside a Ray session) and return what the ranker measured: its scores, the
+        ``correlation`` of each ordering it offers with ``run.measured``, its cost."""
+
+    def entries(self, results: Mapping[str, Any]) -> List[Dict[str, Any]]:
+        """The ``rankers`` entries of ``cost/rank_fidelity.json`` that ``results`` support."""
+
+    def markdown(self, results: Mapping[str, Any]) -> str:
+        """The results as Markdown."""
+
+
+def judge(run_dir: Path, ranker: Ranker, say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+    """Judge ``ranker`` on the graphs fidelity run ``run_dir`` trained; write and return the results."""
     from necksearch.search.engine.run import ray_session
+    from necksearch.search.fidelity import trained_graphs
     say = say or (lambda text: print(text, flush=True))
-    fidelity, space, samples, measured = trained_graphs(run_dir)
-    table = collect(fidelity, list(samples))
-    graphs = [(name, space.freeze(sample).to_dict()) for name, sample in samples.items()]
-    by_init = [normalise(sub_settings(fidelity, "low", seed, len(samples))) for seed in range(init_seeds)]
-    by_seed = {}
-    with ray_session(by_init[0]):
-        for seed, settings in enumerate(by_init):
-            say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
-            by_seed[seed] = score_graphs_on_cluster(settings, settings.recipe(), graphs, fidelity.max_concurrent)
-    names = [name for name, _ in graphs]
-    results = {"run": str(run_dir), "fidelity": fidelity.low.as_dict(), "graphs": len(names),
-               "stand_alone_seeds": {name: len(table[name]["low"]) for name in names},
-               "mean_map": {name: measured[name] for name in names},
-               "scores": {seed: scored for seed, scored in by_seed.items()},
-               "correlation": {ranker: {seed: rank_correlation([ranking_value(by_seed[seed][n], ranker) for n in names],
-                                                               [measured[n] for n in names])
-                                        for seed in by_seed} for ranker in (*SCORES, *LOWEST_FIRST)},
-               "cpu_s_per_graph": {seed: sum(s["cpu_s"] for s in scored.values()) / len(scored)
-                                   for seed, scored in by_seed.items()},
-               "config": Path(by_init[0].config).name}
-    results["rankers"] = zero_cost_entries(results)
-    (run_dir / f"{ZERO_COST_RESULTS}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    (run_dir / f"{ZERO_COST_RESULTS}.md").write_text(zero_cost_markdown(results))
-    say(zero_cost_markdown(results))
+    run = JudgedRun(Path(run_dir), *trained_graphs(run_dir))
+    settings = run.settings()
+    with ray_session(settings):
+        measured = ranker.judge(run, say)
+    results = {"run": str(run_dir), "fidelity": run.fidelity.low.as_dict(), "config": Path(settings.config).name,
+               "graphs": len(run.samples), "mean_map": dict(run.measured), **measured}
+    results["rankers"] = ranker.entries(results)
+    text = ranker.markdown(results)
+    (run.run_dir / f"{ranker.results_file}.json").write_text(json.dumps(results, indent=2, default=str) + "\n",
+                                                             encoding="utf-8")
+    (run.run_dir / f"{ranker.results_file}.md").write_text(text, encoding="utf-8")
+    say(text)
     return results
+
+
+# ---------------------------------------------------------------------------------------------- zero-cost scores
+
+
+@dataclasses.dataclass(frozen=True)
+class ZeroCost:
+    """Every zero-cost score (:data:`~necksearch.search.core.rankers.SCORES`, and the lowest-first orderings of
+    :data:`~necksearch.search.core.rankers.LOWEST_FIRST`) at ``init_seeds`` initialisation seeds."""
+
+    init_seeds: int = 2
+    results_file: str = "zero_cost_results"
+
+    def judge(self, run: JudgedRun, say: Callable[[str], None]) -> Dict[str, Any]:
+        from necksearch.search.fidelity import collect
+        names, graphs = list(run.samples), run.graphs()
+        by_seed = {}
+        for seed in range(self.init_seeds):
+            settings = run.settings(seed)
+            say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
+            by_seed[seed] = score_graphs_on_cluster(settings, settings.recipe(), graphs, run.fidelity.max_concurrent)
+        table = collect(run.fidelity, names)
+        truth = [run.measured[n] for n in names]
+        return {"stand_alone_seeds": {name: len(table[name]["low"]) for name in names},
+                "scores": by_seed,
+                "correlation": {ranker: {seed: rank_correlation([ranking_value(by_seed[seed][n], ranker) for n in names],
+                                                                truth) for seed in by_seed}
+                                for ranker in (*SCORES, *LOWEST_FIRST)},
+                "cpu_s_per_graph": {seed: sum(s["cpu_s"] for s in scored.values()) / len(scored)
+                                    for seed, scored in by_seed.items()}}
+
+    def entries(self, results: Mapping[str, Any]) -> List[Dict[str, Any]]:
+        return zero_cost_entries(results)
+
+    def markdown(self, results: Mapping[str, Any]) -> str:
+        return zero_cost_markdown(results)
 
 
 def zero_cost_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
@@ -79,7 +139,7 @@ def zero_cost_markdown(results: Mapping[str, Any]) -> str:
     head = " | ".join(f"τ (init seed {seed}) | ρ (init seed {seed})" for seed in seeds)
     lines = [f"Zero-cost scores against stand-alone training ({results['graphs']} graphs, mean bbox mAP over "
              f"{min(results['stand_alone_seeds'].values())}–{max(results['stand_alone_seeds'].values())} training seeds "
-             f"at {results['fidelity']})", "", f"| score | {head} |", "|---|" + "---|---|" * len(seeds)]
+             f"at {Fidelity.of(results['fidelity']).describe()})", "", f"| score | {head} |", "|---|" + "---|---|" * len(seeds)]
     for score, by_seed in results["correlation"].items():
         cells = " | ".join(f"{number_text(by_seed[seed]['tau'], '+.2f')} | "
                            f"{number_text(by_seed[seed]['rho'], '+.2f')}" for seed in seeds)
@@ -92,55 +152,58 @@ def zero_cost_markdown(results: Mapping[str, Any]) -> str:
 
 
 
-def judge_supernet(run_dir: Path, epochs: int, say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
-    """Train the supernet(s) of fidelity run ``run_dir``'s space at its low fidelity (``epochs`` epochs), score every
-    graph the run trained with inherited weights, and correlate with their stand-alone mean mAP there; writes
-    ``supernet_results.{json,md}``."""
-    from necksearch.search.fidelity import sub_settings, trained_graphs
-    from necksearch.search.core.settings import normalise
-    from necksearch.search.engine.run import ray_session
-    from necksearch.search.rank.supernet import score_paths_on_cluster
-    say = say or (lambda text: print(text, flush=True))
-    fidelity, space, samples, measured = trained_graphs(run_dir)
-    settings = normalise(sub_settings(fidelity, "low", 0, len(samples)))
-    recipe = settings.recipe()
-    by_template: Dict[str, List[Tuple[str, Dict[str, Any]]]] = {}
-    for name, sample in samples.items():
-        by_template.setdefault(template_of(space, sample), []).append((name, space.freeze(sample).to_dict()))
-    scored: Dict[str, Dict[str, float]] = {}
-    with ray_session(settings):
-        say(f"training the supernet of {', '.join(by_template)} for {epochs} epochs at {fidelity.low.describe()} ...")
-        trained = train_templates(settings, recipe, list(by_template), run_dir, epochs, retries=1)
+# ---------------------------------------------------------------------------------------------- the supernet
+
+
+@dataclasses.dataclass(frozen=True)
+class Supernet:
+    """The inherited-weight mAP of the supernet of each template the judged graphs use, trained ``epochs`` epochs
+    at the run's low fidelity."""
+
+    epochs: int = 6
+    results_file: str = "supernet_results"
+
+    def judge(self, run: JudgedRun, say: Callable[[str], None]) -> Dict[str, Any]:
+        from necksearch.search.rank.supernet import score_paths_on_cluster
+        settings = run.settings()
+        recipe = settings.recipe()
+        by_template: Dict[str, List[Tuple[str, Dict[str, Any]]]] = {}
+        for name, graph in run.graphs():
+            by_template.setdefault(template_of(run.space, run.samples[name]), []).append((name, graph))
+        say(f"training the supernet of {', '.join(by_template)} for {self.epochs} epochs at "
+            f"{run.fidelity.low.describe()} ...")
+        trained = train_templates(settings, recipe, list(by_template), run.run_dir, self.epochs, retries=1)
+        scored: Dict[str, Dict[str, float]] = {}
         for template, graphs in by_template.items():
             say(f"scoring {len(graphs)} {template} graphs with inherited weights ...")
-            scored.update(score_paths_on_cluster(settings, recipe, template, run_dir, epochs, graphs,
-                                           fidelity.max_concurrent))
-    results = supernet_results(run_dir, fidelity, settings, epochs, samples, measured, scored, trained, by_template)
-    (run_dir / f"{SUPERNET_RESULTS}.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    (run_dir / f"{SUPERNET_RESULTS}.md").write_text(supernet_markdown(results), encoding="utf-8")
-    say(supernet_markdown(results))
-    return results
+            scored.update(score_paths_on_cluster(settings, recipe, template, run.run_dir, self.epochs, graphs,
+                                                 run.fidelity.max_concurrent))
+        templates = {t: [n for n, _ in g] for t, g in by_template.items()}
+        return supernet_results(run.fidelity, self.epochs, run.measured, scored, trained, templates)
+
+    def entries(self, results: Mapping[str, Any]) -> List[Dict[str, Any]]:
+        return supernet_entries(results)
+
+    def markdown(self, results: Mapping[str, Any]) -> str:
+        return supernet_markdown(results)
 
 
-def supernet_results(run_dir: Path, fidelity: Any, settings: Any, epochs: int, samples: Mapping[str, Any],
-             measured: Mapping[str, float], scored: Mapping[str, Mapping[str, float]],
-             trained: Mapping[str, Mapping[str, Any]], by_template: Mapping[str, Sequence[Tuple[str, Any]]]
-             ) -> Dict[str, Any]:
-    names = list(samples)
-    templates = {t: [n for n, _ in g] for t, g in by_template.items()}
+def supernet_results(fidelity: Any, epochs: int, measured: Mapping[str, float],
+                     scored: Mapping[str, Mapping[str, float]], trained: Mapping[str, Mapping[str, Any]],
+                     templates: Mapping[str, List[str]]) -> Dict[str, Any]:
+    """What the supernet judgement measured: each graph's inherited-weight mAP and neck parameters, their agreement
+    with ``measured`` (:func:`correlations`), and the cost against stand-alone training."""
+    names = [name for inside in templates.values() for name in inside]
     correlation = correlations(measured, {n: scored[n]["bbox_mAP"] for n in names},
                                {n: scored[n]["params"] for n in names}, templates)
     scoring_cpu_s = sum(scored[n]["cpu_s"] + scored[n]["setup_cpu_s"] for n in names)
-    training_cpu_s = sum(t["cpu_seconds"] for t in trained.values())
     stand_alone, basis = stand_alone_cpu_seconds(fidelity)
-    return {"run": str(run_dir), "fidelity": fidelity.low.as_dict(), "supernet_epochs": epochs, "graphs": len(names),
-            "templates": templates, "mean_map": dict(measured),
+    return {"supernet_epochs": epochs, "templates": dict(templates),
             "supernet_map": {n: scored[n]["bbox_mAP"] for n in names},
             "params": {n: scored[n]["params"] for n in names}, "correlation": correlation,
-            "cost": {"supernet_training_cpu_s": training_cpu_s, "scoring_cpu_s": scoring_cpu_s,
-                     "scoring_cpu_s_per_graph": scoring_cpu_s / len(names),
-                     "stand_alone_cpu_s_per_graph": stand_alone, "stand_alone_measured_by": basis},
-            "config": Path(settings.config).name}
+            "cost": {"supernet_training_cpu_s": sum(t["cpu_seconds"] for t in trained.values()),
+                     "scoring_cpu_s": scoring_cpu_s, "scoring_cpu_s_per_graph": scoring_cpu_s / len(names),
+                     "stand_alone_cpu_s_per_graph": stand_alone, "stand_alone_measured_by": basis}}
 
 
 def correlations(measured: Mapping[str, float], supernet_map: Mapping[str, float], params: Mapping[str, float],
@@ -148,7 +211,6 @@ def correlations(measured: Mapping[str, float], supernet_map: Mapping[str, float
     """Kendall τ and Spearman ρ against the stand-alone mAPs ``measured`` (graph → mean mAP): of the supernet's
     scores over every graph (``supernet``), of the neck's parameter count (``params``) and, per template, of the
     scores of that template's graphs alone (``supernet (TEMPLATE only)``, what :func:`supernet_entries` records)."""
-    from necksearch.search.rank.statistics import rank_correlation
     names = list(supernet_map)
     truth = [measured[n] for n in names]
     correlation = {"supernet": rank_correlation([supernet_map[n] for n in names], truth),
@@ -234,7 +296,7 @@ def supernet_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
 
 def supernet_markdown(results: Mapping[str, Any]) -> str:
     lines = [f"Supernet ({results['supernet_epochs']} epochs, one per template) against stand-alone training "
-             f"({results['graphs']} graphs, mean bbox mAP at {results['fidelity']})", "",
+             f"({results['graphs']} graphs, mean bbox mAP at {Fidelity.of(results['fidelity']).describe()})", "",
              "| ranker | Kendall τ | Spearman ρ | graphs |", "|---|---|---|---|"]
     for ranker, agreement in results["correlation"].items():
         lines.append(f"| {ranker} | {number_text(agreement['tau'], '+.2f')} | {number_text(agreement['rho'], '+.2f')} | "

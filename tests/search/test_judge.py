@@ -1,6 +1,7 @@
 """necksearch.search.judge without training: what a stand-alone training costs (from a fidelity run's study), the
 supernet judgement's results, costs, rankers entries and pooling."""
 import datetime
+import json
 from types import SimpleNamespace
 
 import optuna
@@ -77,10 +78,11 @@ def judged(run):
     _add_training(studies["low-seed0"], wall_s=900, cpu_s=400.0)
     scored = {name: {"bbox_mAP": sn, "params": float(params), "cpu_s": 4.0, "setup_cpu_s": 1.0}
               for name, (_, sn, params) in GRAPHS.items()}
-    return supernet_results(fidelity.run_dir, fidelity, SimpleNamespace(config="/anywhere/faster-rcnn_x_synth.py"), 6,
-                    {name: {} for name in GRAPHS}, {name: mean for name, (mean, _, _) in GRAPHS.items()}, scored,
-                    {"pyramid": {"cpu_seconds": 300.0}, "fpt": {"cpu_seconds": 500.0}},
-                    {t: [(name, {}) for name in names] for t, names in TEMPLATES.items()})
+    measured = {name: mean for name, (mean, _, _) in GRAPHS.items()}
+    trained = {"pyramid": {"cpu_seconds": 300.0}, "fpt": {"cpu_seconds": 500.0}}
+    # what judge() puts around a ranker's own results
+    return {"run": str(fidelity.run_dir), "fidelity": LOW, "config": "faster-rcnn_x_synth.py", "graphs": 6,
+            "mean_map": measured, **supernet_results(fidelity, 6, measured, scored, trained, TEMPLATES)}
 
 
 def test_the_judgement_correlates_pooled_per_template_and_params(judged):
@@ -169,3 +171,50 @@ def test_judgements_of_different_recipes_or_the_same_run_are_not_pooled(change, 
     first = _judgement("runs/fidelity/grid2", {"s0": GRAPHS["p1"]}, {"pyramid": ["s0"]})
     with pytest.raises(ValueError, match=message):
         pool_supernet_results([first, {**first, **change}])
+
+
+# ---------------------------------------------------------------------------------------------- any ranker
+
+
+class NameLength:
+    """A ranker as :func:`judge` sees one (``judge.Ranker``): it orders graphs by the length of their names."""
+
+    results_file = "name_length_results"
+
+    def judge(self, run, say):
+        from necksearch.search.rank.statistics import rank_correlation
+        names = list(run.samples)
+        say(f"measuring {len(names)} names ...")
+        return {"correlation": {"name_length": rank_correlation([len(n) for n in names],
+                                                                [run.measured[n] for n in names])}}
+
+    def entries(self, results):
+        return [{"ranker": "name_length", "tau": results["correlation"]["name_length"]["tau"]}]
+
+    def markdown(self, results):
+        return f"name length: τ {results['correlation']['name_length']['tau']:+.2f}\n"
+
+
+def test_judge_holds_any_ranker_to_the_trainings_of_a_fidelity_run(tmp_path, monkeypatch):
+    import contextlib
+
+    from necksearch.search import fidelity as fidelity_module
+    from necksearch.search.engine import run as run_module
+    from necksearch.search.fidelity import FidelitySettings
+    from necksearch.search.judge import judge
+    settings = FidelitySettings(graphs=("fpn", "pafpn"), name="fid", runs_dir=str(tmp_path))
+    settings.run_dir.mkdir()
+    measured = {"a": 0.1, "bbb": 0.3, "cc": 0.2}
+    monkeypatch.setattr(fidelity_module, "trained_graphs", lambda run_dir: (settings, None, dict.fromkeys(measured, {}),
+                                                                            measured))
+    monkeypatch.setattr(run_module, "ray_session", lambda search: contextlib.nullcontext())
+    said = []
+    results = judge(settings.run_dir, NameLength(), say=said.append)
+    assert results["correlation"]["name_length"]["tau"] == pytest.approx(1.0)
+    assert results["rankers"] == [{"ranker": "name_length", "tau": pytest.approx(1.0)}]
+    assert results["fidelity"] == {"epochs": 3, "image_size": 128, "data_fraction": 1.0} and results["graphs"] == 3
+    assert results["config"] == "faster-rcnn_effnet-lite0_fpn_synth.py" and results["mean_map"] == measured
+    assert said == ["measuring 3 names ...", "name length: τ +1.00\n"]
+    stored = json.loads((settings.run_dir / "name_length_results.json").read_text())
+    assert stored["rankers"] == [{"ranker": "name_length", "tau": 1.0}]
+    assert (settings.run_dir / "name_length_results.md").read_text() == said[-1]

@@ -12,7 +12,7 @@ computes every score of :data:`SCORES` on the neck in seconds on a CPU:
 * ``naswot`` — sign codes of the neck's outputs for the images of both batches (eval mode);
 * ``synflow`` — the neck alone on all-ones maps of the backbone's shapes.
 
-:func:`necksearch.search.judge.judge_zero_cost` scores the graphs of a ``necksearch fidelity`` run and reports
+:class:`necksearch.search.judge.ZeroCost` scores the graphs of a ``necksearch fidelity`` run and reports
 Kendall τ and Spearman ρ of each score against their stand-alone mean mAP at its low fidelity (the search's), per
 initialisation seed, with the seconds each score costs per graph — so a score is used only as far as its
 correlation is measured.
