@@ -1,5 +1,5 @@
 """``necksearch fidelity``: statistics on hand-made tables, refusals before Ray starts, and (slow) a real run of
-2 graphs × 2 seeds at two tiny fidelities that resumes like a search."""
+3 graphs × 2 seeds at two tiny fidelities that resumes like a search, with finite rank correlations."""
 import json
 import math
 import subprocess
@@ -97,24 +97,30 @@ def test_resume_of_nothing_is_refused(capsys, no_ray, tmp_path):
     assert "--summary needs --name" in cli_error(capsys, "fidelity", "--summary")
 
 
+#: Three graphs, so that each ranking has pairs to agree on (two give no rank correlation).
+GRAPHS = ("fpn", "pafpn", "fpn_carafe")
+
+
 @pytest.mark.slow
 def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
-    argv = [sys.executable, "-m", "necksearch", "fidelity", "fpn", "pafpn", "--name", "fid", "--runs-dir",
+    argv = [sys.executable, "-m", "necksearch", "fidelity", *GRAPHS, "--name", "fid", "--runs-dir",
             str(tmp_path), "--data-root", str(search_data_root), "--low", "1,64,0.5", "--high", "2,64,0.5",
             "--seeds", "2"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     run_dir = tmp_path / "fid"
     results = json.loads((run_dir / "fidelity_results.json").read_text())
-    for name in ("fpn", "pafpn"):
+    for name in GRAPHS:
         for level in ("low", "high"):
             assert results["graphs"][name][level]["n"] == 2
             assert math.isfinite(results["graphs"][name][level]["mean"])
     assert results["seeds"] == {"low": 2, "high": 2}
+    for agreement in (results["low_to_high"], results["seed_to_seed"]["low"], results["seed_to_seed"]["high"]):
+        assert -1 <= agreement["tau"] <= 1 and -1 <= agreement["rho"] <= 1, results  # finite: the means differ
     assert (run_dir / "fidelity.png").stat().st_size > 1000 and "Kendall" in (run_dir / "fidelity_results.md").read_text()
     for sub in ("low-seed0", "low-seed1", "high-seed0", "high-seed1"):  # one shared storage, a study each
         trials = load_trials(run_dir, sub)
-        assert sorted(t.user_attrs["fixed_point"] for t in trials) == ["fpn", "pafpn"]
+        assert sorted(t.user_attrs["fixed_point"] for t in trials) == sorted(GRAPHS)
         assert {t.state.name for t in trials} == {"COMPLETE"}
         assert all(t.user_attrs["cpu_seconds"] > 0 for t in trials)  # a training's cost, as rankers' are counted
     again = subprocess.run(argv[:4] + ["--resume", "--name", "fid", "--runs-dir", str(tmp_path)],
@@ -131,12 +137,13 @@ def test_fidelity_run_writes_results_and_resumes(tmp_path, search_data_root):
     assert zero_cost.returncode == 0, zero_cost.stderr[-3000:]
     judged = json.loads((run_dir / "zero_cost_results.json").read_text())
     scores = judged["scores"]["0"]
-    assert sorted(scores) == ["fpn", "pafpn"] and judged["graphs"] == 2
-    for name in ("fpn", "pafpn"):
+    assert sorted(scores) == sorted(GRAPHS) and judged["graphs"] == 3
+    for name in GRAPHS:
         assert all(math.isfinite(scores[name][key]) for key in ("synflow", "naswot", "grad_norm", "zico", "params"))
     assert scores["pafpn"]["params"] > scores["fpn"]["params"]  # PAFPN adds the bottom-up convs
     assert judged["cpu_s_per_graph"]["0"] > 0
-    assert judged["correlation"]["zico"]["0"]["tau"] is None  # two graphs: no rank correlation to report
+    assert -1 <= judged["correlation"]["params"]["0"]["tau"] <= 1  # three graphs of different sizes: a finite τ
+    assert [entry["ranker"] for entry in judged["rankers"]][:1] == ["params"]
 
 
 def test_scatter_names_of_close_points_do_not_overlap():
