@@ -203,7 +203,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
         say(f"reused {len(copied)} training(s) from --reuse" + (f": {', '.join(copied)}" if copied else ""))
     say(f"confirm {settings.name}: {len(candidates)} graphs ({', '.join(c.label for c in candidates)}) × seeds "
         f"{', '.join(str(s.seed) for s in subs)} at {fidelity.describe()}")
-    with ray_session(subs[0]):
+    with ray_session(subs[0].resources):
         for index, sub in enumerate(subs, 1):
             say(f"[seed {index}/{len(subs)}] seed {sub.seed}")
             train_seed(sub, storage, candidates, say)

@@ -146,7 +146,7 @@ def run_fidelity(settings: FidelitySettings, *, resume: bool = False,
     say(f"fidelity {settings.name}: {len(samples)} graphs × ({settings.seed_count('low')} seeds at "
         f"{settings.low.describe()}, "
         f"{settings.seed_count('high')} at {settings.high.describe()}) in {settings.run_dir}")
-    with ray_session(sub_settings(settings, "low", 0, len(samples))):
+    with ray_session(sub_settings(settings, "low", 0, len(samples)).resources):
         for index, (level, seed) in enumerate(runs, 1):
             sub = sub_settings(settings, level, seed, len(samples))
             say(f"[{index}/{len(runs)}] {sub.name}")

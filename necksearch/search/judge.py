@@ -70,7 +70,7 @@ def judge(run_dir: Path, ranker: Ranker, say: Optional[Callable[[str], None]] = 
     say = say or (lambda text: print(text, flush=True))
     run = JudgedRun(Path(run_dir), *trained_graphs(run_dir))
     settings = run.settings()
-    with ray_session(settings):
+    with ray_session(settings.resources):
         measured = ranker.judge(run, say)
     results = {"run": str(run_dir), "fidelity": run.fidelity.low.as_dict(), "config": Path(settings.config).name,
                "graphs": len(run.samples), "mean_map": dict(run.measured), **measured}

@@ -33,6 +33,27 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 @dataclasses.dataclass(frozen=True)
+class Resources:
+    """Where and how wide trials run: CPUs and GPUs per trial, trials at once, processes per trial (``workers``) and
+    the Ray cluster to join (``address``; ``None``: a local instance). What Ray is asked for, in one value."""
+
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    max_concurrent: int = 2
+    workers: int = 1
+    address: Optional[str] = None
+
+    @property
+    def threads(self) -> int:
+        """Torch threads of a trial's process (at least 1)."""
+        return max(1, int(self.cpus_per_trial))
+
+    def ray_options(self) -> Dict[str, float]:
+        """``ray.remote``'s resources for a task or actor that stands for one trial."""
+        return {"num_cpus": self.cpus_per_trial, "num_gpus": self.gpus_per_trial}
+
+
+@dataclasses.dataclass(frozen=True)
 class SearchSettings:
     """The options of ``necksearch search`` (see its ``--help``); paths are stored absolute. Frozen: a changed
     setting is a new object (``dataclasses.replace``), so what a search checked is what its trials get."""
@@ -92,6 +113,11 @@ class SearchSettings:
         if (self.run_dir / RECIPE_FILE).is_file():
             return Recipe.load(self.run_dir, self.training_fidelity, self.seed)
         return Recipe.resolve(self.config, data_root=self.data_root, fidelity=self.training_fidelity, seed=self.seed)
+
+    @property
+    def resources(self) -> Resources:
+        """``--cpus-per-trial``, ``--gpus-per-trial``, ``--max-concurrent``, ``--workers`` and ``--address``."""
+        return Resources(self.cpus_per_trial, self.gpus_per_trial, self.max_concurrent, self.workers, self.address)
 
     @property
     def screening(self) -> Optional[Screen]:

@@ -40,7 +40,7 @@ def prepare_process(settings: "SearchSettings") -> float:
     import necksearch.mmdet  # noqa: F401 - registers the detector parts
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
+    torch.set_num_threads(settings.resources.threads)
     return time.perf_counter() - start
 
 
@@ -115,7 +115,7 @@ def spread_on_cluster(function: Any, settings: "SearchSettings", graphs: Sequenc
     """Name → result of ``function(settings, *args, share)`` (a name → result dict per share), the graphs dealt into
     ``concurrency`` shares run as Ray tasks with the trial's CPUs and GPUs; results in the graphs' order."""
     import ray
-    task = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial)(function)
+    task = ray.remote(**settings.resources.ray_options())(function)
     shares = [list(graphs[i::concurrency]) for i in range(concurrency)]
     results: Dict[str, Any] = {}
     for result in ray.get([task.remote(settings, *args, share) for share in shares if share]):

@@ -21,7 +21,7 @@ from necksearch.search.core import study as attrs
 from necksearch.search.cost.budget import Budget
 from necksearch.search.cost.estimate import format_duration
 from necksearch.search.cost.plan import read_cost, trial_order
-from necksearch.search.core.settings import SearchSettings, normalise, sampler_of
+from necksearch.search.core.settings import Resources, SearchSettings, normalise, sampler_of
 from necksearch.train.recipe import Recipe
 
 
@@ -97,7 +97,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         fixed_points = fixed_point_samples(settings, space)
     url = storage_url(settings.storage, settings.run_dir)
     check_storage(url, settings.name, resume)
-    with ray_session(settings):  # and the preflight against its nodes, before anything is written
+    with ray_session(settings.resources):  # and the preflight against its nodes, before anything is written
         startup_s = time.monotonic() - session_start
         storage = open_storage(url) if resume else None  # a new run's storage is created once the plan stands
         finished, done = _finished_so_far(settings, storage) if resume else ([], 0)
@@ -174,7 +174,7 @@ def fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any,
         say(f"all {settings.num_trials} trials are finished; nothing to train")
         return
     say(f"{settings.num_trials - remaining} trials finished before, {remaining} to run")
-    resources = {"cpu": settings.cpus_per_trial, "gpu": settings.gpus_per_trial}
+    resources = {"cpu": settings.cpus_per_trial, "gpu": settings.gpus_per_trial}  # a Tune trial's
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(train_trial, recipe=recipe), resources),
         param_space={"settings": dataclasses.asdict(settings)},
@@ -210,10 +210,10 @@ def _session_name(run_dir: Path) -> str:
 
 
 @contextlib.contextmanager
-def ray_session(settings: SearchSettings) -> Iterator[None]:
+def ray_session(resources: Resources) -> Iterator[None]:
     """Ray for the enclosed block: joined or started by :func:`start_ray` (with its preflight against the nodes),
     and shut down when the block ends only if this block started it."""
-    started = start_ray(settings)
+    started = start_ray(resources)
     try:
         yield
     finally:
@@ -222,7 +222,7 @@ def ray_session(settings: SearchSettings) -> Iterator[None]:
             ray.shutdown()
 
 
-def start_ray(settings: SearchSettings) -> bool:
+def start_ray(resources: Resources) -> bool:
     """Join ``--address`` or start a local Ray instance, and refuse per-trial resources that no node of it has
     (``preflight``); True when this call started Ray."""
     import ray
@@ -230,28 +230,28 @@ def start_ray(settings: SearchSettings) -> bool:
     from necksearch.search.cost.preflight import alive_nodes, check_reachable, check_trial_fits
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no Tune tables; SearchProgress reports
-    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(settings.max_concurrent))
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(resources.max_concurrent))
     if ray.is_initialized():
-        check_trial_fits(settings.cpus_per_trial, settings.gpus_per_trial, alive_nodes(ray.nodes()))
+        check_trial_fits(resources.cpus_per_trial, resources.gpus_per_trial, alive_nodes(ray.nodes()))
         return False
     kwargs: Dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
     if os.environ.get(PLUGINS_VARIABLE):  # the trials' processes load the same operation plugins (on every node)
         kwargs["runtime_env"] = {"env_vars": {PLUGINS_VARIABLE: os.environ[PLUGINS_VARIABLE]}}
     try:
-        if settings.address:
-            check_reachable(settings.address)
-            ray.init(address=settings.address, **kwargs)
+        if resources.address:
+            check_reachable(resources.address)
+            ray.init(address=resources.address, **kwargs)
         else:
             # Ray's default for a new local instance is token authentication, announced with a warning on stderr
             # each time; the instance is private to this search, so the announcement is only noise here.
             logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
             ray.init(address="local", num_cpus=os.cpu_count(), **kwargs)  # never join a `ray start` by surprise
     except (ConnectionError, RuntimeError, ValueError) as err:
-        where = f"--address {settings.address!r}: cannot reach the Ray cluster" if settings.address \
+        where = f"--address {resources.address!r}: cannot reach the Ray cluster" if resources.address \
             else "cannot start a local Ray instance"
         raise NeckSearchError(f"{where}: {str(err).strip().splitlines()[-1] if str(err).strip() else err}") from None
     try:
-        check_trial_fits(settings.cpus_per_trial, settings.gpus_per_trial, alive_nodes(ray.nodes()))
+        check_trial_fits(resources.cpus_per_trial, resources.gpus_per_trial, alive_nodes(ray.nodes()))
     except NeckSearchError:
         ray.shutdown()
         raise

@@ -54,7 +54,7 @@ def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], 
 
     from necksearch.graph import NeckGraph
     from necksearch.train.runner import run_config
-    torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
+    torch.set_num_threads(settings.resources.threads)
     graph = NeckGraph.from_dict(trial["graph"], source=f"trial {trial['number']}")
     (work_dir / GRAPH_FILE).write_text(graph.to_yaml(), encoding="utf-8")
     report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),

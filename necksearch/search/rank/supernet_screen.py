@@ -29,8 +29,7 @@ def train_templates(settings: "SearchSettings", recipe: "Recipe", templates: Seq
     import ray
 
     from necksearch.search.rank.supernet import train_supernet
-    task = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial,
-                      max_retries=retries, retry_exceptions=False)(train_supernet)
+    task = ray.remote(**settings.resources.ray_options(), max_retries=retries, retry_exceptions=False)(train_supernet)
     refs = {template: task.remote(settings, recipe, template, Path(run_dir), epochs) for template in templates}
     return {template: ray.get(ref) for template, ref in refs.items()}
 
@@ -53,14 +52,14 @@ def screen_by_supernet(settings: "SearchSettings", recipe: "Recipe", space: Any,
     from necksearch.space.single_path import one_template
     template_space = one_template(space, settings.template)
     template = template_space.templates[0].name
-    training = dataclasses.replace(settings, cpus_per_trial=_training_cpus(settings))
+    training = dataclasses.replace(settings, cpus_per_trial=_training_cpus(settings.resources))
     say(f"training the supernet of template {template} for {settings.supernet_epochs} epochs on "
         f"{training.cpus_per_trial:g} CPUs ...")
     trained = train_templates(training, recipe, [template], settings.run_dir, settings.supernet_epochs,
                               settings.retries)
     say(f"supernet trained ({trained[template]['cpu_seconds']:.0f} CPU-seconds); scoring {count} paths proposed by "
         f"the {settings.sampler} sampler ...")
-    actor = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial)(SubnetScorer)
+    actor = ray.remote(**settings.resources.ray_options())(SubnetScorer)
     scorers = [actor.remote(settings, recipe, template, settings.run_dir, settings.supernet_epochs)
                for _ in range(max(1, concurrency))]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -72,13 +71,13 @@ def screen_by_supernet(settings: "SearchSettings", recipe: "Recipe", space: Any,
             ray.kill(scorer)
 
 
-def _training_cpus(settings: Any) -> float:
+def _training_cpus(resources: Any) -> float:
     """The supernet trains alone before any trial: the CPUs of all concurrent trials, within one node's."""
     import ray
 
     from necksearch.search.cost.preflight import alive_nodes
-    largest = max((node.get("CPU", 0) for node in alive_nodes(ray.nodes())), default=settings.cpus_per_trial)
-    return max(settings.cpus_per_trial, min(settings.cpus_per_trial * settings.max_concurrent, largest))
+    largest = max((node.get("CPU", 0) for node in alive_nodes(ray.nodes())), default=resources.cpus_per_trial)
+    return max(resources.cpus_per_trial, min(resources.cpus_per_trial * resources.max_concurrent, largest))
 
 
 def _propose_and_score(settings: Any, space: Any, template_space: Any, study: Any, scorers: List[Any], count: int,

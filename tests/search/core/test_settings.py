@@ -233,3 +233,15 @@ def test_a_bad_screen_names_the_option(value):
 def test_a_good_screen():
     from necksearch.search.core.rankers import parse_screen
     assert parse_screen("synflow:64") == ("synflow", 64)
+
+
+def test_resources_and_fidelity_are_the_settings_parts_functions_take():
+    from necksearch.search.core.settings import Resources
+    from necksearch.train.fidelity import Fidelity
+    settings = SearchSettings(cpus_per_trial=2.5, gpus_per_trial=0.5, max_concurrent=3, address="ray://head:10001",
+                              epochs=4, image_size=160, data_fraction=0.5)
+    assert settings.resources == Resources(2.5, 0.5, 3, 1, "ray://head:10001")
+    assert settings.resources.threads == 2 and Resources(0.5).threads == 1
+    assert settings.resources.ray_options() == {"num_cpus": 2.5, "num_gpus": 0.5}
+    assert settings.training_fidelity == Fidelity(4, 160, 0.5)
+    assert SearchSettings(screen="zico:50").screening == ("zico", 50) and SearchSettings().screening is None
