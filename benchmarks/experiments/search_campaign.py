@@ -10,8 +10,9 @@ published necks are trained by the first run's confirmation and reused by the ot
 ``run`` starts or resumes every (arm, seed) in turn (a killed
 campaign continues with the same command: the searches resume from their studies, confirmations reuse their
 trainings); ``summary`` trains nothing and writes ``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and
-order, every confirmed graph's per-seed mAPs) and ``search_campaign.md`` plus ``search_campaign.png`` (best-so-far
-single-seed mAP against cumulative CPU-hours per run, the confirmed best of each marked with its seed std).
+order; every confirmed graph's per-seed mAPs under ``confirm`` by fidelity label; the random draws' collapse count)
+and ``search_campaign.png`` (per run, against the cumulative CPU-hours of its search's trainings: the best confirmed
+3-seed mean among the graphs found so far, and the best single-seed mAP so far), and prints the table.
 
     .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --hours 1
     .venv/bin/python benchmarks/experiments/search_campaign.py summary --out benchmarks/results/search_campaign
@@ -123,20 +124,42 @@ def arm_comparison(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
     return {"confirmed_best": best, "against_random": comparison}
 
 
-def render(runs: Dict[str, Dict[str, Any]], best: Dict[str, Any], path: Path) -> None:
+def confirmed_curve(run_summary: Dict[str, Any]) -> List[List[float]]:
+    """[cumulative CPU-hours when a confirmed found graph finished its search trial, the best confirmed mean of the
+    graphs found by then]: the best-so-far *confirmed* mAP of one run (only its confirmed graphs count)."""
+    graphs = (run_summary["confirm"] or {}).get("graphs", {})
+    spent, finished_at = 0.0, {}
+    for trial in run_summary["trials"]:
+        spent += trial["cpu_s"] / 3600
+        finished_at[f"trial-{trial['number']}"] = spent
+    found = sorted((finished_at[label], g["mean"]) for label, g in graphs.items()
+                   if not g["published"] and g["n"] >= 2 and label in finished_at)
+    points, best = [], None
+    for hours, mean in found:
+        best = mean if best is None else max(best, mean)
+        points.append([hours, best])
+    return points
+
+
+def render(runs: Dict[str, Dict[str, Any]], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for name, run_summary in runs.items():
-        points = [(x, y) for x, y in run_summary["best_so_far"] if y is not None]
-        if points:
-            line, = ax.step(*zip(*points), where="post", label=name.removeprefix("campaign-"))
-            if name in best:
-                ax.errorbar(points[-1][0], best[name]["mean"], yerr=best[name]["std"], fmt="o", color=line.get_color(),
-                            capsize=3)
-    ax.set_xlabel("CPU-hours of training (cumulative, per run)")
-    ax.set_ylabel("bbox mAP (line: best single seed so far; dot: confirmed mean ± std)")
+        single = [(x, y) for x, y in run_summary["best_so_far"] if y is not None]
+        if not single:
+            continue
+        short = name.removeprefix("campaign-")
+        line, = ax.step(*zip(*single), where="post", linewidth=0.8, linestyle=":", alpha=0.7,
+                        label=f"{short}, single seed")
+        confirmed = confirmed_curve(run_summary)
+        if confirmed:
+            hours = [x for x, _ in confirmed] + [single[-1][0]]
+            ax.step(hours, [y for _, y in confirmed] + [confirmed[-1][1]], where="post", color=line.get_color(),
+                    linewidth=2, label=f"{short}, confirmed")
+    ax.set_xlabel("CPU-hours of the search's trainings (cumulative, per run)")
+    ax.set_ylabel("bbox mAP (solid: best confirmed 3-seed mean;\ndotted: best single seed)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -144,13 +167,50 @@ def render(runs: Dict[str, Dict[str, Any]], best: Dict[str, Any], path: Path) ->
     plt.close(fig)
 
 
+def fidelity_label(fidelity: Dict[str, Any]) -> str:
+    return f"{fidelity['epochs']},{fidelity['image_size']},{float(fidelity['data_fraction'])}"
+
+
+def confirmed_table(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Dict[str, Any]]]:
+    """fidelity label → graph → {published, maps (per seed, in seed order), seeds}: every confirmation of the
+    campaign; a found graph is named RUN/trial-N (RUN without ``campaign-``), a published one by its preset (the
+    runs after the first reuse its trainings, so each seed's mAP is the same wherever it appears)."""
+    table: Dict[str, Dict[str, Dict[str, Any]]] = {}
+    for name, run_summary in runs.items():
+        confirm = run_summary["confirm"]
+        if not confirm:
+            continue
+        for label, g in confirm["graphs"].items():
+            key = label if g["published"] else f"{name.removeprefix('campaign-')}/{label}"
+            seeds = sorted((int(seed), value) for seed, value in g["maps"].items() if value is not None)
+            table.setdefault(fidelity_label(confirm["fidelity"]), {})[key] = {
+                "published": g["published"], "maps": [value for _, value in seeds], "seeds": [s for s, _ in seeds]}
+    return table
+
+
+def random_draws() -> Dict[str, Any]:
+    """The collapse count of random draws of the default space (``collapse_rate.json``, issue 23's deliverable 3)."""
+    rate = json.loads((ROOT / "benchmarks" / "results" / "collapse_rate.json").read_text())
+    return {"n": rate["draws"], "collapsed": len(rate["collapsed"]), "threshold": rate["threshold"],
+            "source": "benchmarks/results/collapse_rate.json"}
+
+
 def summary(args: argparse.Namespace) -> None:
     runs_dir = ROOT / args.runs
     runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
     compared = arm_comparison(runs)
+    arms: Dict[str, Dict[str, Any]] = {}
+    for name, run_summary in runs.items():
+        arm = name.removeprefix("campaign-").rsplit("-s", 1)[0]
+        kept = {key: value for key, value in run_summary.items() if key != "confirm"}
+        arms.setdefault(arm, {"command": ARMS[arm], "runs": {}})["runs"][name] = {
+            **kept, "confirmed_curve": confirmed_curve(run_summary),
+            "confirmed_best": compared["confirmed_best"].get(name)}
     out = Path(args.out)
-    write_text_atomic(out.with_suffix(".json"), json.dumps({"runs": runs, **compared}, indent=1) + "\n")
-    render(runs, compared["confirmed_best"], out.with_suffix(".png"))
+    record = {"confirm": confirmed_table(runs), "random_draws": random_draws(), "arms": arms,
+              "against_random": compared["against_random"]}
+    write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
+    render(runs, out.with_suffix(".png"))
     lines = ["| run | trained trials | CPU-hours | best single seed | confirmed best found graph (mean ± std) |",
              "|---|---|---|---|---|"]
     for name, run_summary in runs.items():
