@@ -253,7 +253,7 @@ def _plain(value: Any) -> str:
 #: What the op reference shows of a record (the keys of records.json's entries; a field left out is at its default).
 RECORD_KEYS = {"name", "slot", "paper", "summary", "module", "args", "variadic", "same_width", "orthogonal_loss",
                "plain", "width_scaled", "input_bounded", "input_count", "top_ratio", "unused_when", "detector_field",
-               "target_as_query"}
+               "target_as_query", "revision"}
 #: ... and of a hyper-parameter (the fields of ``necksearch.catalogue.domain.Domain`` an operation's may have).
 ARG_KEYS = {"type", "default", "low", "high", "low_open", "high_open", "odd", "choices", "length", "nullable"}
 #: The boolean fields of a record, in words.
@@ -321,6 +321,9 @@ def ops_reference() -> str:
             if record.get("detector_field"):
                 out.append(f"- Applied to every neck output by the detector choice `{record['detector_field']}`, "
                            "whose value holds its arguments")
+            if record.get("revision"):
+                out.append(f"- Revision {record['revision']} of its computation: graphs with it hash apart from "
+                           "trainings of an earlier one")
             set_by = {record.get("input_count"): "the node's number of inputs, filled in by the graph; never searched",
                       record.get("top_ratio"): "2^(top − l) at a node of level l, set by the template; never searched"}
             unused = {}

@@ -51,6 +51,9 @@ class OpRecord:
         target_as_query: a fusion whose output is built from its sources alone, the target entering only as the
             queries (FPT's GT and LGT, Eq. 5: X̂^f = F_mul(w, v), v = f_v(X^c)); a template fusing a level with it
             keeps the target beside it, as FPT concatenates the transformed map with the original one.
+        revision: what the op computes, counted from 1: a change of its computation under the same name and
+            arguments bumps it, so that every graph using it hashes anew (``graph/hashing.py``) and no training of
+            the earlier computation answers for it (a search's deduplication and resume, ``confirm --reuse``).
     """
 
     name: str
@@ -70,6 +73,7 @@ class OpRecord:
     unused_when: Tuple[Tuple[str, str, Any], ...] = ()
     detector_field: Optional[str] = None
     target_as_query: bool = False
+    revision: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "width_scaled", tuple(self.width_scaled))

@@ -88,6 +88,9 @@ _sealed = True
 #: Every operation and the slot it fills.
 OP_SLOTS: Dict[str, str] = {name: record.slot for name, record in RECORDS.items()}
 
+#: The revision of each operation's computation (``OpRecord.revision``; 1 for most).
+OP_REVISIONS: Dict[str, int] = {name: record.revision for name, record in RECORDS.items()}
+
 #: Keyword hyper-parameters of each operation with their defaults (structural arguments excluded).
 OP_DEFAULTS: Dict[str, Dict[str, Any]] = {name: record.defaults for name, record in RECORDS.items()}
 

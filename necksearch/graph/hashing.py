@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
-from necksearch.catalogue.tables import OP_DEFAULTS
+from necksearch.catalogue.tables import OP_DEFAULTS, OP_REVISIONS
 from necksearch.graph.errors import field_error
 from necksearch.graph.nodes import Node
 from necksearch.graph.serial import detector_to_dict
@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 def canonical_hash(graph: NeckGraph) -> str:
     """sha256 hex of the architecture (Merkle-style over the nodes; ``name`` and ``paper`` left out).
 
-    A node's identity hashes its op, args that differ from the op's defaults, effective level and its
-    inputs' identities in order, so node order, node names and spelled-out defaults do not matter. Raises ``GraphError`` if the graph is not a DAG of
-    known operations.
+    A node's identity hashes its op (with the op's revision after the first: ``OpRecord.revision``), args that
+    differ from the op's defaults, effective level and its inputs' identities in order, so node order, node names
+    and spelled-out defaults do not matter. Raises ``GraphError`` if the graph is not a DAG of known operations.
     """
     identities = node_identities(graph)
     for name in graph.outputs:
@@ -49,8 +49,11 @@ def input_identity(name: str) -> str:
 
 
 def node_identity(node: Node, level: Optional[int], input_identities: Sequence[str]) -> str:
-    """Identity of ``node`` at ``level`` reading inputs of the given identities, in order."""
-    return _digest([node.op, explicit_args(node), level, list(input_identities)])
+    """Identity of ``node`` at ``level`` reading inputs of the given identities, in order; an op's first revision
+    is not spelled, so that graphs of ops never revised keep the hashes they always had."""
+    revision = OP_REVISIONS[node.op]
+    op = node.op if revision == 1 else f"{node.op}@{revision}"
+    return _digest([op, explicit_args(node), level, list(input_identities)])
 
 
 def explicit_args(node: Node) -> Dict[str, Any]:

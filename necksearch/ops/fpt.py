@@ -201,7 +201,9 @@ class LocalGroundingTransformer(_GroundingBase):
         return self.out(torch.einsum("bkhw,bckhw->bchw", weights, v_win))
 
 
-@register_op("rt", slot="down", paper=FPT + ", Rendering Transformer")
+# revision 2 (2026-12-06): BatchNorm pooled over the batch for GAP(K) (PooledBatchNorm), so that a batch of one
+# image trains; trainings of the first revision do not answer for graphs with RT.
+@register_op("rt", slot="down", paper=FPT + ", Rendering Transformer", revision=2)
 class RenderingTransformer(nn.Module):
     """BN-Conv3×3(BN-Conv3×3(Q ⊙ GAP(K)) + BN-Conv3×3-stride-s(V)), Q the coarse target, K = V the fine source.
 

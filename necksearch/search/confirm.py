@@ -96,15 +96,18 @@ def check_search_finished(settings: SearchSettings, trials: List[Any]) -> None:
                               f"with `necksearch search --resume --name {settings.name}` before confirming")
 
 
-def found_candidates(settings: SearchSettings, trials: List[Any], top: int) -> List[Candidate]:
-    """The search's ``top`` best COMPLETE sampled graphs at its fidelity (distinct: the search deduplicates)."""
+def found_candidates(settings: SearchSettings, trials: List[Any], space: Any, top: int) -> List[Candidate]:
+    """The search's ``top`` best COMPLETE sampled graphs at its fidelity (distinct: the search deduplicates), each
+    hashed as the space builds it now: a graph with an op revised since its trial (``OpRecord.revision``) gets its
+    new hash, so that its trial does not answer for the op's new computation."""
     complete = [t for t in attrs.searched_trials(trials, settings.fidelity())
                 if t.state.name == "COMPLETE" and not t.user_attrs.get(attrs.FIXED_POINT)]
     complete.sort(key=lambda t: -(t.values[0]))
     if top > len(complete):
         raise NeckSearchError(f"--top {top}: search {settings.name} has {len(complete)} distinct sampled graph(s) "
                               "trained to the end")
-    return [Candidate(f"trial-{t.number}", dict(t.params), t.user_attrs[attrs.GRAPH_HASH], None) for t in complete[:top]]
+    return [Candidate(f"trial-{t.number}", dict(t.params), space.freeze(dict(t.params)).canonical_hash(), None)
+            for t in complete[:top]]
 
 
 def published_candidates(settings: SearchSettings, space: Any, against: Optional[Tuple[str, ...]]) -> List[Candidate]:
@@ -123,7 +126,7 @@ def choose(settings: SearchSettings, trials: List[Any], space: Any, top: int,
            against: Optional[Tuple[str, ...]]) -> List[Candidate]:
     """Found graphs first, then the published ones that are not among them (each architecture once)."""
     chosen: Dict[str, Candidate] = {}
-    for candidate in found_candidates(settings, trials, top) + published_candidates(settings, space, against):
+    for candidate in found_candidates(settings, trials, space, top) + published_candidates(settings, space, against):
         chosen.setdefault(candidate.graph_hash, candidate)
     return list(chosen.values())
 

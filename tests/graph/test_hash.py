@@ -4,6 +4,7 @@ import dataclasses
 import pytest
 
 from necksearch.graph import DetectorChoices, GraphError, Node
+from necksearch.graph.presets import load_preset
 from tests.graph.test_validate import add_nodes, replace_node
 
 
@@ -66,3 +67,19 @@ def test_hash_of_a_cyclic_or_dangling_graph_is_a_graph_error(fpn):
         dataclasses.replace(fpn, outputs=("p9",)).canonical_hash()
     with pytest.raises(GraphError, match="unknown input 'zz'"):
         add_nodes(fpn, Node("x", "conv3x3", ("zz",))).canonical_hash()
+
+
+def test_a_revised_op_changes_the_hash_of_the_graphs_that_use_it_only(monkeypatch):
+    """``OpRecord.revision``: RT's computation changed (revision 2); a graph with RT hashes with it, and a graph
+    without a revised op keeps the hash it always had."""
+    from necksearch.catalogue.tables import OP_REVISIONS
+    from necksearch.graph import hashing
+    assert OP_REVISIONS["rt"] == 2 and OP_REVISIONS["sum"] == 1
+    fpt, fpn = load_preset("fpt"), load_preset("fpn")
+    before = {"fpt": fpt.canonical_hash(), "fpn": fpn.canonical_hash()}
+    monkeypatch.setitem(hashing.OP_REVISIONS, "rt", 3)
+    assert fpt.canonical_hash() != before["fpt"] and fpn.canonical_hash() == before["fpn"]
+    monkeypatch.setitem(hashing.OP_REVISIONS, "rt", 1)
+    unrevised = fpt.canonical_hash()
+    monkeypatch.setitem(hashing.OP_REVISIONS, "sum", 1)  # the first revision is not spelled
+    assert unrevised != before["fpt"] and fpt.canonical_hash() == unrevised

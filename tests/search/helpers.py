@@ -44,6 +44,25 @@ def study_with(*trials) -> optuna.Study:
     return study
 
 
+def stored_search_run(tmp_path, *values) -> Path:
+    """A run directory with search settings and a study of sampled trials (random draws of the default space)
+    with ``values`` at the search's fidelity."""
+    from necksearch.search.core import study as attrs
+    from necksearch.search.core.settings import SearchSettings
+    from necksearch.space import load_space
+    settings = SearchSettings(name="run", runs_dir=str(tmp_path), num_trials=len(values)).checked()
+    settings.save()
+    study = optuna.create_study(study_name="run", storage=f"sqlite:///{settings.run_dir / 'study.db'}",
+                                direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    space = load_space(settings.space)
+    for value in values:
+        trial = study.ask()
+        trial.set_user_attr(attrs.GRAPH_HASH, space.freeze(space.suggest(trial)).canonical_hash())
+        trial.set_user_attr(attrs.FIDELITY, settings.fidelity())
+        study.tell(trial, value)
+    return settings.run_dir
+
+
 def by_fixed_point(trials) -> dict:
     return {t.user_attrs.get("fixed_point"): t for t in trials if t.user_attrs.get("fixed_point")}
 

@@ -14,7 +14,7 @@ from necksearch.search.core import study as attrs
 from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings, summarise, verdict)
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.fidelity import Fidelity
-from tests.search.helpers import cli_error, study_with, load_trials, run_search
+from tests.search.helpers import cli_error, load_trials, run_search, stored_search_run, study_with
 
 SEARCH = SearchSettings(name="s", epochs=3, image_size=128, data_fraction=1.0, seed=0)
 
@@ -77,22 +77,11 @@ def test_a_difference_within_the_noise_is_no_win_and_a_failed_seed_is_left_out()
     assert results["best"] == "trial-4"  # the only graph with every seed finished
 
 
-def _stored_run(tmp_path, *values):
-    """A run directory with search settings and a study of sampled trials with ``values`` at the search's fidelity."""
-    settings = SearchSettings(name="run", runs_dir=str(tmp_path), num_trials=len(values)).checked()
-    settings.save()
-    study = optuna.create_study(study_name="run", storage=f"sqlite:///{settings.run_dir / 'study.db'}",
-                                direction="maximize")
-    for number, value in enumerate(values):
-        study.add_trial(_trial(settings.fidelity(), f"h{number}", value))
-    return settings.run_dir
-
-
 @pytest.mark.usefixtures("no_ray")
 def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
     assert "is not a directory" in cli_error(capsys, "confirm", tmp_path / "missing")
     assert "is not a search run directory" in cli_error(capsys, "confirm", tmp_path)
-    run_dir = _stored_run(tmp_path, 0.2, 0.3)
+    run_dir = stored_search_run(tmp_path, 0.2, 0.3)
     assert "--top 3: search run has 2 distinct sampled graph(s) trained to the end" in \
         cli_error(capsys, "confirm", run_dir, "--top", "3")
     assert "--seeds must be at least 2" in cli_error(capsys, "confirm", run_dir, "--seeds", "1")

@@ -13,7 +13,7 @@ from necksearch.search.confirm import Candidate, confirm_fidelity, queue_seed, s
 from necksearch.search.reuse import REUSED_FROM, import_reused, search_dirs, source_trials
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.recipe import Recipe
-from tests.search.helpers import cli_error, study_with
+from tests.search.helpers import cli_error, stored_search_run, study_with
 
 SEARCH = SearchSettings(name="s", epochs=3, image_size=128, data_fraction=1.0, seed=0)
 CANDIDATES = [Candidate("trial-4", {}, "found", None), Candidate("fpn", {}, "fpnhash", "fpn")]
@@ -86,5 +86,5 @@ def test_a_fidelity_run_stands_for_its_searches_and_anything_else_is_refused(tmp
 
 @pytest.mark.usefixtures("no_ray")
 def test_a_reuse_directory_that_is_no_run_is_refused_before_ray(tmp_path, capsys):
-    mine = _stored_search(tmp_path, "mine", trials=[_trial(SearchSettings(name="mine").fidelity(), "h0", 0.3)])
-    assert "--reuse" in cli_error(capsys, "confirm", mine.run_dir, "--top", "1", "--reuse", tmp_path / "nothing")
+    run_dir = stored_search_run(tmp_path, 0.3)
+    assert "--reuse" in cli_error(capsys, "confirm", run_dir, "--top", "1", "--reuse", tmp_path / "nothing")
