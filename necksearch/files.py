@@ -1,6 +1,8 @@
-"""Writing the files a run keeps so that a failed write (a full disk, Ctrl-C) never leaves half of one."""
+"""Writing the files a run keeps so that a failed write (a full disk, Ctrl-C) never leaves half of one, and
+naming a file by its content."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -9,6 +11,11 @@ from pathlib import Path
 from typing import Iterator
 
 from necksearch.errors import NeckSearchError
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 hex of the file's bytes: what it holds, wherever it is."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -66,8 +66,9 @@ def run(args: argparse.Namespace) -> None:
         for arm in args.arms.split(","):
             subprocess.run(search_command(arm, seed, runs, args.hours, args.trials), cwd=ROOT, check=False)
             run_dir = runs / run_name(arm, seed)
-            subprocess.run(confirm_command(run_dir, args.top, args.against, confirmed), cwd=ROOT, check=False)
-            confirmed.append(run_dir)
+            done = subprocess.run(confirm_command(run_dir, args.top, args.against, confirmed), cwd=ROOT, check=False)
+            if done.returncode == 0:  # only a confirmed run's trainings are offered to the next ones
+                confirmed.append(run_dir)
 
 
 # ---------------------------------------------------------------------- summary
@@ -168,7 +169,9 @@ def render(runs: Dict[str, Dict[str, Any]], path: Path) -> None:
 
 
 def fidelity_label(fidelity: Dict[str, Any]) -> str:
-    return f"{fidelity['epochs']},{fidelity['image_size']},{float(fidelity['data_fraction'])}"
+    """``"3,128,1.0"``: epochs, image size (``config`` when the config's own), data fraction."""
+    size = fidelity["image_size"] if fidelity["image_size"] is not None else "config"
+    return f"{fidelity['epochs']},{size},{float(fidelity['data_fraction'])}"
 
 
 def confirmed_table(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Dict[str, Any]]]:
@@ -182,9 +185,13 @@ def confirmed_table(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Dict
             continue
         for label, g in confirm["graphs"].items():
             key = label if g["published"] else f"{name.removeprefix('campaign-')}/{label}"
-            seeds = sorted((int(seed), value) for seed, value in g["maps"].items() if value is not None)
-            table.setdefault(fidelity_label(confirm["fidelity"]), {})[key] = {
-                "published": g["published"], "maps": [value for _, value in seeds], "seeds": [s for s, _ in seeds]}
+            entry = table.setdefault(fidelity_label(confirm["fidelity"]), {}).setdefault(
+                key, {"published": g["published"], "by_seed": {}})
+            entry["by_seed"].update((int(seed), value) for seed, value in g["maps"].items() if value is not None)
+    for graphs in table.values():  # a published neck's seeds, merged over the runs that confirmed against it
+        for entry in graphs.values():
+            by_seed = entry.pop("by_seed")
+            entry["seeds"], entry["maps"] = sorted(by_seed), [by_seed[seed] for seed in sorted(by_seed)]
     return table
 
 

@@ -49,11 +49,15 @@ def input_identity(name: str) -> str:
 
 
 def node_identity(node: Node, level: Optional[int], input_identities: Sequence[str]) -> str:
-    """Identity of ``node`` at ``level`` reading inputs of the given identities, in order; an op's first revision
-    is not spelled, so that graphs of ops never revised keep the hashes they always had."""
-    revision = OP_REVISIONS[node.op]
-    op = node.op if revision == 1 else f"{node.op}@{revision}"
-    return _digest([op, explicit_args(node), level, list(input_identities)])
+    """Identity of ``node`` at ``level`` reading inputs of the given identities, in order."""
+    return _digest([revised_op(node.op), explicit_args(node), level, list(input_identities)])
+
+
+def revised_op(op: str) -> str:
+    """``op`` with its revision after the first (``OpRecord.revision``): ``rt@2``. The first is not spelled, so that
+    graphs (and supernet candidates) of ops never revised keep the hashes they always had."""
+    revision = OP_REVISIONS[op]
+    return op if revision == 1 else f"{op}@{revision}"
 
 
 def explicit_args(node: Node) -> Dict[str, Any]:

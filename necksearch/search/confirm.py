@@ -34,7 +34,6 @@ from necksearch.search.core.settings import SearchSettings, load_run
 from necksearch.train.fidelity import Fidelity
 
 
-
 @dataclasses.dataclass(frozen=True)
 class ConfirmSettings:
     """What ``necksearch confirm`` is asked: the run, how many found graphs, how many seeds, at which fidelity
@@ -158,8 +157,7 @@ def queue_seed(study: Any, sub: SearchSettings, candidates: List[Candidate]) -> 
                 continue
             needed += 1
             if candidate.graph_hash not in running | queued:
-                note = {"label": candidate.label, "hash": candidate.graph_hash, "seed": sub.seed,
-                        "fidelity": sub.fidelity()}
+                note = attrs.confirm_note(candidate.label, candidate.graph_hash, sub.seed, sub.fidelity())
                 study.enqueue_trial(candidate.sample, user_attrs={attrs.FIXED_POINT: candidate.fixed_point,
                                                                   attrs.CONFIRM: note})
                 queued.add(candidate.graph_hash)
@@ -187,14 +185,14 @@ def train_seed(sub: SearchSettings, storage: Any, candidates: List[Candidate], s
 def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
     """Check everything, train every candidate at every seed (or continue), then write the results and best/."""
     from necksearch.search.engine.run import ray_session
-    from necksearch.search.core.storage import open_storage, storage_url
+    from necksearch.search.core.storage import load_study, open_storage, storage_url
     from necksearch.space import load_space
     say = write or (lambda text: print(text, flush=True))
     check_counts(confirm.top, confirm.seeds)
     settings = load_run(confirm.run_dir, "confirm")
     fidelity = confirm_fidelity(settings, confirm.fidelity)
     storage = open_storage(storage_url(settings.storage, settings.run_dir))
-    study = _load_study(settings, storage)
+    study = load_study(settings.name, storage, f"confirm: the storage of {settings.run_dir}")
     trials = study.get_trials(deepcopy=False)
     check_search_finished(settings, trials)
     candidates = choose(settings, trials, load_space(settings.space), confirm.top, confirm.against)
@@ -213,15 +211,6 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     results = summarise(study.get_trials(deepcopy=False), candidates, subs)
     write_results(settings, subs[0], study, results, say)
     return results
-
-
-def _load_study(settings: SearchSettings, storage: Any) -> Any:
-    import optuna
-    try:
-        with attrs.quiet_optuna():
-            return optuna.load_study(study_name=settings.name, storage=storage)
-    except KeyError:
-        raise NeckSearchError(f"confirm: the storage of {settings.run_dir} holds no study {settings.name!r}") from None
 
 
 # ---------------------------------------------------------------------- results

@@ -269,7 +269,7 @@ def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: 
 
 def measurement_entries(results: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """The entries of ``necksearch/search/cost/rank_fidelity.json`` this run measured, one per fidelity (what a
-    search at that recipe and fidelity reports beside its leaderboard: ``search.measured``)."""
+    search at that recipe and fidelity reports beside its leaderboard: ``cost.measured``)."""
     from necksearch.train.configs import resolve_config_path
     config = resolve_config_path(results["config"]).name
     high = Fidelity.of(results["fidelities"]["high"]).describe()

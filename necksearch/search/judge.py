@@ -26,11 +26,12 @@ from necksearch.train.fidelity import Fidelity
 
 @dataclasses.dataclass(frozen=True)
 class JudgedRun:
-    """What a ranker is judged against: a fidelity run's settings, its space, the graphs it trained at least once at
-    its low fidelity (name → space sample) and their stand-alone mean final mAP there (``measured``)."""
+    """What a ranker is judged against: a fidelity run's settings (``run_settings``), its space, the graphs it trained
+    at least once at its low fidelity (name → space sample) and their stand-alone mean final mAP there
+    (``measured``)."""
 
     run_dir: Path
-    fidelity: Any
+    run_settings: Any
     space: Any
     samples: Dict[str, Dict[str, Any]]
     measured: Dict[str, float]
@@ -39,7 +40,7 @@ class JudgedRun:
         """The search at the run's low fidelity with ``seed`` (``fidelity.sub_settings``), normalised."""
         from necksearch.search.core.settings import normalise
         from necksearch.search.fidelity import sub_settings
-        return normalise(sub_settings(self.fidelity, "low", seed, len(self.samples)))
+        return normalise(sub_settings(self.run_settings, "low", seed, len(self.samples)))
 
     def graphs(self) -> List[Tuple[str, Dict[str, Any]]]:
         """(name, graph dict) of every judged graph, in the run's order."""
@@ -72,7 +73,7 @@ def judge(run_dir: Path, ranker: Ranker, say: Optional[Callable[[str], None]] = 
     settings = run.settings()
     with ray_session(settings.resources):
         measured = ranker.judge(run, say)
-    results = {"run": str(run_dir), "fidelity": run.fidelity.low.as_dict(), "config": Path(settings.config).name,
+    results = {"run": str(run_dir), "fidelity": run.run_settings.low.as_dict(), "config": Path(settings.config).name,
                "graphs": len(run.samples), "mean_map": dict(run.measured), **measured}
     results["rankers"] = ranker.entries(results)
     text = ranker.markdown(results)
@@ -101,8 +102,8 @@ class ZeroCost:
         for seed in range(self.init_seeds):
             settings = run.settings(seed)
             say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
-            by_seed[seed] = score_graphs_on_cluster(settings, settings.recipe(), graphs, run.fidelity.max_concurrent)
-        table = collect(run.fidelity, names)
+            by_seed[seed] = score_graphs_on_cluster(settings, settings.recipe(), graphs, run.run_settings.max_concurrent)
+        table = collect(run.run_settings, names)
         truth = [run.measured[n] for n in names]
         return {"stand_alone_seeds": {name: len(table[name]["low"]) for name in names},
                 "scores": by_seed,
@@ -171,15 +172,15 @@ class Supernet:
         for name, graph in run.graphs():
             by_template.setdefault(template_of(run.space, run.samples[name]), []).append((name, graph))
         say(f"training the supernet of {', '.join(by_template)} for {self.epochs} epochs at "
-            f"{run.fidelity.low.describe()} ...")
+            f"{run.run_settings.low.describe()} ...")
         trained = train_templates(settings, recipe, list(by_template), run.run_dir, self.epochs, retries=1)
         scored: Dict[str, Dict[str, float]] = {}
         for template, graphs in by_template.items():
             say(f"scoring {len(graphs)} {template} graphs with inherited weights ...")
             scored.update(score_paths_on_cluster(settings, recipe, template, run.run_dir, self.epochs, graphs,
-                                                 run.fidelity.max_concurrent))
+                                                 run.run_settings.max_concurrent))
         templates = {t: [n for n, _ in g] for t, g in by_template.items()}
-        return supernet_results(run.fidelity, self.epochs, run.measured, scored, trained, templates)
+        return supernet_results(run.run_settings, self.epochs, run.measured, scored, trained, templates)
 
     def entries(self, results: Mapping[str, Any]) -> List[Dict[str, Any]]:
         return supernet_entries(results)

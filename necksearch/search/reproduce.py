@@ -4,7 +4,7 @@ The preset → config table is read from ``configs/*.py`` (each paper recipe nam
 ``model.neck.graph``), never written by hand. The run is an ordinary search (``run.run_search``) of the
 default space with one trial, the fixed point NAME, at full fidelity (the config's image size, every
 training image, its epochs unless ``--epochs``), so it lands in a study like any trial. ``--gpus N``
-trains that one trial with N processes (``search.distributed``).
+trains that one trial with N processes (``engine.distributed``).
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from necksearch.graph import NeckGraph, Node, NodeShape
-from necksearch.graph.hashing import explicit_args
+from necksearch.graph.hashing import explicit_args, revised_op
 from necksearch.space.distributions import Constant
 from necksearch.space.errors import SpaceError
 
@@ -111,8 +111,8 @@ def candidate_key(node: Node, shapes: Mapping[str, NodeShape], producers: Mappin
     """
     shape = shapes[node.name]
     producer = block_producer(node, producers)
-    block = None if producer is None else [producer.op, explicit_args(producer)]
-    text = json.dumps([node.name, node.op, explicit_args(node), [shapes[name].channels for name in node.inputs],
+    block = None if producer is None else [revised_op(producer.op), explicit_args(producer)]
+    text = json.dumps([node.name, revised_op(node.op), explicit_args(node), [shapes[name].channels for name in node.inputs],
                        shape.channels, shape.scale, block], sort_keys=True, separators=(",", ":"), default=str)
     return f"{node.name}_{node.op}_{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 

@@ -47,7 +47,7 @@ def no_ray(monkeypatch):
     from necksearch.search.engine import run as run_module
     from tests.search.helpers import RayStarted
 
-    def refuse(settings):
+    def refuse(resources):
         raise RayStarted("Ray must not start for a user mistake")
     monkeypatch.setattr(run_module, "start_ray", refuse)
 

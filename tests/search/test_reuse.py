@@ -3,6 +3,7 @@ same thing (recipe, space, fidelity, seed, graph), and are copied into the confi
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import optuna
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from necksearch.errors import NeckSearchError
 from necksearch.search.core import study as attrs
 from necksearch.search.confirm import Candidate, confirm_fidelity, queue_seed, seed_settings
-from necksearch.search.reuse import REUSED_FROM, import_reused, search_dirs, source_trials
+from necksearch.search.core.study import REUSED_FROM
+from necksearch.search.reuse import import_reused, search_dirs, source_trials
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.recipe import Recipe
 from tests.search.helpers import cli_error, stored_search_run, study_with
@@ -49,12 +51,14 @@ def test_a_finished_training_of_the_same_fidelity_and_seed_is_copied_with_its_or
     assert import_reused(study, [("/runs/other", source)], CANDIDATES, [sub0, sub1]) == []  # a rerun copies nothing
 
 
-def _stored_search(tmp_path, name, base="x = 1", space="default", trials=()):
-    settings = SearchSettings(name=name, runs_dir=str(tmp_path), space=space).checked()
+def _stored_search(tmp_path, name, base="x = 1", space="default", trials=(), **options):
+    from necksearch.space import load_space
+    space = str(Path(load_space(space).source).resolve())  # stored absolute, as a search stores it
+    settings = SearchSettings(name=name, runs_dir=str(tmp_path), space=space, **options).checked()
     settings.save()
     Recipe(base=base, source="proxy.py").save(settings.run_dir)
-    study = optuna.create_study(study_name=name, storage=f"sqlite:///{settings.run_dir / 'study.db'}",
-                                direction="maximize")
+    storage = settings.storage or str(settings.run_dir / "study.db")
+    study = optuna.create_study(study_name=name, storage=f"sqlite:///{storage}", directions=settings.study_directions)
     for trial in trials:
         study.add_trial(trial)
     return settings
@@ -69,9 +73,27 @@ def test_only_runs_of_the_same_recipe_and_space_are_sources(tmp_path):
     other_data = _stored_search(tmp_path, "other-data", base="x = 2")
     with pytest.raises(NeckSearchError, match="other-data: its recipe .* is not mine's"):
         source_trials(mine, [str(other_data.run_dir)])
-    other_space = _stored_search(tmp_path, "other-space", space="pyramid")
-    with pytest.raises(NeckSearchError, match="it searched space 'pyramid', not 'default'"):
+    other_space = _stored_search(tmp_path, "other-space", space="fpt")
+    with pytest.raises(NeckSearchError, match="other-space: it searched space .*fpt.yaml, not the space of mine"):
         source_trials(mine, [str(other_space.run_dir)])
+    other_goal = _stored_search(tmp_path, "other-goal", objectives=("map", "params"))
+    with pytest.raises(NeckSearchError, match="other-goal: its objectives map,params are not map"):
+        source_trials(mine, [str(other_goal.run_dir)])
+    (other_goal.run_dir / "recipe.py").unlink()
+    with pytest.raises(NeckSearchError, match="other-goal: it keeps no recipe.py"):
+        source_trials(mine, [str(other_goal.run_dir)])
+
+
+def test_a_moved_fidelity_run_s_shared_study_is_found_beside_its_searches(tmp_path):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    mine = _stored_search(tmp_path, "mine")
+    old = tmp_path / "old" / "fid"
+    sub = _stored_search(old, "low-seed0", storage=str(old / "study.db"), trials=[_trial(mine.fidelity(), "h", 0.2)])
+    (old / "fidelity.json").write_text("{}")
+    (tmp_path / "old").rename(tmp_path / "new")
+    [(run_dir, trials)] = source_trials(mine, [str(tmp_path / "new" / "fid")])
+    assert run_dir == tmp_path / "new" / "fid" / "low-seed0" and [t.value for t in trials] == [0.2]
+    assert not old.exists() and sub.name == "low-seed0"
 
 
 def test_a_fidelity_run_stands_for_its_searches_and_anything_else_is_refused(tmp_path):

@@ -76,7 +76,7 @@ class SearchSettings:
     scheduler: str = "asha"
     grace_epochs: int = 1
     reduction_factor: int = 2
-    #: ASHA stops a trial only this many measured seed stds of mAP below its rung's cutoff (``search.scheduler``):
+    #: ASHA stops a trial only this many measured seed stds of mAP below its rung's cutoff (``engine.scheduler``):
     #: 1 stopped a top-half graph in 4.7% of rung-1 sets instead of 16.5% (benchmarks/results/rung_noise.json).
     rung_margin: float = 1.0
     sampler: str = "tpe"

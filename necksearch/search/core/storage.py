@@ -132,3 +132,15 @@ def redact(url: str) -> str:
 def _engine_kwargs(url: str) -> dict:
     # Concurrent writers (driver plus dashboard) on SQLite: wait for the lock instead of failing.
     return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+
+
+def load_study(name: str, storage: Any, where: str) -> Any:
+    """The existing study ``name`` of ``storage``; ``NeckSearchError`` naming ``where`` when it holds none."""
+    import optuna
+
+    from necksearch.search.core.study import quiet_optuna
+    try:
+        with quiet_optuna():
+            return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise NeckSearchError(f"{where} holds no study {name!r}") from None

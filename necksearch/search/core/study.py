@@ -10,7 +10,8 @@ Every trial of a necksearch study carries these user attributes (optuna-dashboar
 * ``zero_cost`` — for a trial chosen by ``--screen``: its zero-cost scores and its rank among the graphs screened;
 * ``confirm`` — for a trial ``necksearch confirm`` trained: the graph's label (a preset name, or ``trial-N`` for the
   search's trial N), its hash, the seed and the fidelity (``search.confirm``); such a trial never counts towards the
-  search's ``--num-trials``, but answers a duplicate at its fidelity like any other;
+  search's ``--num-trials``, but answers a duplicate at its fidelity like any other; ``reused_from`` — for a
+  confirmation's trial copied from another run of the same recipe (``confirm --reuse``): that run and trial;
 * ``fail_reason`` (FAIL), ``pruned_reason`` (PRUNED), ``duplicate_of`` (a graph already evaluated at this
   fidelity, answered from that trial without training), ``constraint_violation`` (the space's
   ``max_neck_params``/``max_neck_flops`` or one of its ``rules`` refused it: FAIL, never trained), ``node`` (the Ray node id
@@ -41,9 +42,16 @@ NODE = "node"
 ZERO_COST = "zero_cost"
 CONFIRM = "confirm"
 #: A path scored with a trained supernet's weights (``--screen supernet:N``): the name it has in screen.json.
-SUPERNET = "supernet"
+SCORED_BY_SUPERNET = "supernet"
+#: A training another run did, copied into a confirmation (``confirm --reuse``): ``"RUN_DIR#NUMBER"``.
+REUSED_FROM = "reused_from"
 #: The run's Optuna artifact store: each trained trial's graph drawing, shown by optuna-dashboard.
 ARTIFACTS = "artifacts"
+
+
+def confirm_note(label: str, graph_hash: str, seed: int, fidelity: Mapping[str, Any]) -> Dict[str, Any]:
+    """The ``confirm`` attribute of a confirmation's trial: the graph's label and hash, the seed and the fidelity."""
+    return {"label": label, "hash": graph_hash, "seed": seed, "fidelity": dict(fidelity)}
 
 
 def enqueue_fixed_points(study: Any, samples: Mapping[str, Dict[str, Any]]) -> None:
@@ -79,7 +87,7 @@ def is_trained(trial: Any) -> bool:
     """A trial that got (or is getting) a training: it has a graph and answers no duplicate or constraint (a path
     the supernet scored was not trained)."""
     attrs = trial.user_attrs
-    return GRAPH_HASH in attrs and DUPLICATE_OF not in attrs and CONSTRAINT not in attrs and SUPERNET not in attrs
+    return GRAPH_HASH in attrs and DUPLICATE_OF not in attrs and CONSTRAINT not in attrs and SCORED_BY_SUPERNET not in attrs
 
 
 def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:

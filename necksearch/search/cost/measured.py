@@ -9,7 +9,7 @@ holds, per zero-cost score and fidelity (and for the supernet per template), the
 ranker against trained mAP (``necksearch fidelity --zero-cost`` / ``--supernet``, benchmarks/results/zero_cost.md,
 supernet.md), with a ``note`` where the number needs one: a search that screens by it (``--screen``) states it.
 Its ``rung_noise`` list holds, per recipe and fidelity, the seed std of mAP after each epoch, which the search's
-early stopping allows for (``search.scheduler``).
+early stopping allows for (``engine.scheduler``).
 """
 from __future__ import annotations
 

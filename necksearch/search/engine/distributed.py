@@ -36,15 +36,15 @@ class DistributedTrialError(RuntimeError):
 
 
 def run_distributed(cfg: Any, settings: "SearchSettings", work_dir: Path) -> None:
-    """Train ``cfg`` with ``settings.workers`` processes, relaying rank 0's reports to Tune."""
+    """Train ``cfg`` with the trial's ``workers`` processes, relaying rank 0's reports to Tune."""
     import torch.multiprocessing as mp
 
     from necksearch.search.engine.hooks import NODE_ENV, REPORTS_FILE
     os.environ[NODE_ENV] = _with_node({})["node"] or ""  # spawned ranks inherit it: their reports name the node
-    workers = int(settings.workers)
-    on_gpu = float(settings.gpus_per_trial) > 0
+    resources = settings.resources
+    workers, on_gpu = int(resources.workers), float(resources.gpus_per_trial) > 0
     set_distributed(cfg, on_gpu)
-    threads = max(1, int(settings.cpus_per_trial) // workers)
+    threads = max(1, resources.threads // workers)
     relay = ReportRelay(work_dir / REPORTS_FILE)
     context = mp.start_processes(rank_main, args=(workers, free_port(), cfg, threads, on_gpu),
                                  nprocs=workers, join=False, start_method="spawn")

@@ -10,7 +10,7 @@
   that, unlike its wall time, does not grow when other work shares the machine — Ray runs its workers at niceness
   15); each report is also appended to
   ``WORK_DIR/reports.jsonl``.
-  In a distributed trial (``search.distributed``) only rank 0 reports, and only to the file: its process
+  In a distributed trial (``engine.distributed``) only rank 0 reports, and only to the file: its process
   has no Tune session, so the trial's own process relays each new line to Tune.
 """
 from __future__ import annotations

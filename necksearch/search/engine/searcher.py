@@ -189,6 +189,13 @@ class NeckSearcher(Searcher):
             return None
         if graph is None:
             return None
+        stored = trial.user_attrs.get(attrs.GRAPH_HASH)
+        if stored is not None and stored != graph_hash:  # resumed across a revision of one of its ops
+            trial.set_user_attr(attrs.FAIL_REASON, f"an operation of its graph was revised since it began (hash "
+                                f"{stored[:12]} is now {graph_hash[:12]}: OpRecord.revision); its checkpoint trained "
+                                "the earlier computation, so it is not continued")
+            self._study.tell(trial, state=_states().FAIL)
+            return None
         space = _space(self._space_source)
         for key, value in self._graph_attrs(graph, graph_hash, params, flops).items():
             trial.set_user_attr(key, value)

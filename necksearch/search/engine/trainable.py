@@ -10,7 +10,7 @@ be shared storage), where the trial's ``graph.yaml`` is written for people to re
 ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last finished epoch
 (``reports.jsonl``; the search may have missed it) and continues from there. Any exception is written to
 ``failure.json`` first, so the study records why.
-With ``workers`` > 1 the trial trains in that many processes (``search.distributed``: DDP, one per GPU or
+With ``workers`` > 1 the trial trains in that many processes (``engine.distributed``: DDP, one per GPU or
 gloo on CPU) and this function relays rank 0's reports to Tune; a failed rank's error is recorded the same way.
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], 
         cfg.env_cfg = dict(cfg.get("env_cfg", {}), cudnn_benchmark=False)
     if cfg.resume and _announce_last_report(work_dir) >= settings.epochs:
         return  # killed after its last epoch, before the search heard of it: nothing left to train
-    if settings.workers > 1:  # several processes, DDP; this one relays rank 0's reports
+    if settings.resources.workers > 1:  # several processes, DDP; this one relays rank 0's reports
         from necksearch.search.engine.distributed import run_distributed
         run_distributed(cfg, settings, work_dir)
         return

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from necksearch.errors import NeckSearchError
+from necksearch.files import file_sha256
 
 if TYPE_CHECKING:
     from necksearch.search.core.settings import SearchSettings
@@ -40,15 +40,11 @@ def supernet_dir(run_dir: Path, template: str) -> Path:
     return Path(run_dir) / "supernet" / template
 
 
-def _sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def identity(settings: "SearchSettings", recipe: "Recipe", template: str, epochs: int,
              candidates: Any) -> Dict[str, Any]:
     """What a supernet's weights belong to: the space (by content), template, its candidates, the recipe (its
     resolved config by content, data root included), fidelity, seed."""
-    return {"space": settings.space, "space_sha256": _sha256(settings.space), "template": template,
+    return {"space": settings.space, "space_sha256": file_sha256(settings.space), "template": template,
             "candidates": candidates.digest, "config": recipe.source, "recipe_sha256": recipe.digest,
             "epochs": int(epochs), "image_size": recipe.fidelity.image_size,
             "data_fraction": recipe.fidelity.data_fraction,

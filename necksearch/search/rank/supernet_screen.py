@@ -140,7 +140,7 @@ def record_supernet_trials(settings: Any, study: Any, space: Any, candidates: Ma
 
     from necksearch.search.core import study as attrs
     from necksearch.space.single_path import one_template
-    if any(attrs.SUPERNET in t.user_attrs for t in study.get_trials(deepcopy=False)):
+    if any(attrs.SCORED_BY_SUPERNET in t.user_attrs for t in study.get_trials(deepcopy=False)):
         return
     distributions = {label: dist.to_optuna() for label, dist in one_template(space, settings.template).labels().items()}
     fidelity = {"strategy": SUPERNET, "supernet_epochs": settings.supernet_epochs, **settings.fidelity()}
@@ -150,5 +150,5 @@ def record_supernet_trials(settings: Any, study: Any, space: Any, candidates: Ma
             continue
         study.add_trial(optuna.trial.create_trial(
             params=record["params"], distributions={k: distributions[k] for k in record["params"]},
-            values=record["values"], user_attrs={attrs.SUPERNET: name, attrs.GRAPH_HASH: record["graph_hash"],
+            values=record["values"], user_attrs={attrs.SCORED_BY_SUPERNET: name, attrs.GRAPH_HASH: record["graph_hash"],
                                                  attrs.GRAPH_YAML: record["graph_yaml"], attrs.FIDELITY: fidelity}))

@@ -3,7 +3,7 @@ chosen by them.
 
 :func:`score_graph` builds a trial's detector for the graph (the trial's config and fidelity, freshly initialised
 with the trial's seed: ``calibrate.trial_parts`` on the search's recipe), takes two training batches, and
-computes every score of :data:`SCORES` on the neck in seconds on a CPU:
+computes every score of :data:`~necksearch.search.core.rankers.SCORES` on the neck in seconds on a CPU:
 
 * ``params`` — the neck's parameters as trained (at the proxy's width); ``flops`` — the neck at COCO scale
   (``analysis.complexity``, the A²-FPN counting protocol);
@@ -36,7 +36,7 @@ SCREEN_FILE = "screen.json"
 
 
 def score_graph(settings: "SearchSettings", recipe: "Recipe", graph: Dict[str, Any]) -> Dict[str, float]:
-    """Every score of :data:`SCORES` for ``graph`` (its dict form) in the trial's detector; the wall ``seconds`` and
+    """Every score of :data:`~necksearch.search.core.rankers.SCORES` for ``graph`` (its dict form) in the trial's detector; the wall ``seconds`` and
     CPU-seconds (``cpu_s``) it took."""
     import torch
 

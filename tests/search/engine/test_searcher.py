@@ -271,6 +271,21 @@ def test_resume_hands_out_the_interrupted_trial_first_and_never_reruns_finished_
     assert [t.state for t in again.study.trials[:2]] == [States.COMPLETE, States.COMPLETE]
 
 
+def test_a_trial_resumed_after_an_op_of_its_graph_was_revised_fails_instead_of_continuing(tmp_path, fixed):
+    """Its checkpoint trained the earlier computation (``OpRecord.revision``): it ends FAIL with the reason, and the
+    searcher hands out the next trial."""
+    storage = optuna.storages.InMemoryStorage()
+    first = make_searcher(make_settings(tmp_path), fixed, storage)
+    first.suggest("a0")  # fpn, left RUNNING; then an op revision changes what its graph hashes to
+    first.study._storage.set_trial_user_attr(frozen(first, 0)._trial_id, "graph_hash", "0" * 64)
+    again = make_searcher(make_settings(tmp_path), fixed, storage)
+    config = again.suggest("b0")
+    assert config["trial"]["number"] == 1
+    revised = frozen(again, 0)
+    assert revised.state == States.FAIL and revised.user_attrs["fail_reason"].startswith(
+        "an operation of its graph was revised since it began (hash 000000000000 is now ")
+
+
 def test_a_handed_out_trial_has_its_graph_drawn_as_an_artifact(tmp_path, fixed):
     from optuna.artifacts import get_all_artifact_meta
     settings = make_settings(tmp_path)
