@@ -113,3 +113,26 @@ def test_the_default_search_time_quoted_is_its_cost_record():
     assert round(session["actual"]["wall_s"]) == 8 * 60 + 33
     assert round(session["plan"]["estimate"]["wall_s"]) == 9 * 60 + 2
     assert round(session["actual"]["wall_s"] / session["plan"]["estimate"]["wall_s"], 2) == 0.95
+
+
+def test_the_campaign_numbers_quoted_are_its_per_seed_maps():
+    """benchmarks/results/search_campaign.md quotes each confirmed graph's mean ± std and its Welch intervals against
+    the published necks: recomputed from the per-seed mAPs of search_campaign.json."""
+    from necksearch.search.rank.statistics import mean_std, welch_interval
+    campaign = json.loads((RESULTS / "search_campaign.json").read_text())
+    confirmed = campaign["confirm"]["3,128,1.0"]
+    text = (RESULTS / "search_campaign.md").read_text()
+
+    def shown(value):
+        return f"{value:+.3f}".replace("-", "−")
+
+    for name, graph in confirmed.items():
+        stats = mean_std(graph["maps"])
+        assert graph["seeds"] == [0, 1, 2] and f"{stats['mean']:.3f} ± {stats['std']:.3f}" in text, name
+        if not graph["published"]:
+            for published in ("msca_fpn", "a2fpn_lite", "fpn"):
+                diff, low, high = welch_interval(confirmed[published]["maps"], graph["maps"])
+                assert f"{shown(diff)} [{shown(low)}, {shown(high)}]" in text, (name, published)
+    random_arm = campaign["arms"]["random"]["runs"]["campaign-random-s0"]
+    assert len(random_arm["trials"]) == 19 and round(random_arm["cpu_hours"], 2) == 0.94
+    assert random_arm["confirmed_best"]["graph"] == "trial-0"

@@ -142,7 +142,8 @@ def confirmed_curve(run_summary: Dict[str, Any]) -> List[List[float]]:
     return points
 
 
-def render(runs: Dict[str, Dict[str, Any]], path: Path) -> None:
+def render(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Any]], path: Path) -> None:
+    """The runs' curves, and each published neck's confirmed mean (grey, dashed) at the campaign's fidelity."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -159,6 +160,12 @@ def render(runs: Dict[str, Dict[str, Any]], path: Path) -> None:
             hours = [x for x, _ in confirmed] + [single[-1][0]]
             ax.step(hours, [y for _, y in confirmed] + [confirmed[-1][1]], where="post", color=line.get_color(),
                     linewidth=2, label=f"{short}, confirmed")
+    for label, entry in table.items():
+        if entry["published"] and entry["maps"]:
+            mean = sum(entry["maps"]) / len(entry["maps"])
+            ax.axhline(mean, color="0.6", linestyle="--", linewidth=0.8)
+            ax.annotate(f"{label} ({len(entry['maps'])} seeds)", (ax.get_xlim()[0], mean), fontsize=7, color="0.4",
+                        xytext=(2, 2), textcoords="offset points")
     ax.set_xlabel("CPU-hours of the search's trainings (cumulative, per run)")
     ax.set_ylabel("bbox mAP (solid: best confirmed 3-seed mean;\ndotted: best single seed)")
     ax.grid(alpha=0.3)
@@ -217,7 +224,7 @@ def summary(args: argparse.Namespace) -> None:
     record = {"confirm": confirmed_table(runs), "random_draws": random_draws(), "arms": arms,
               "against_random": compared["against_random"]}
     write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
-    render(runs, out.with_suffix(".png"))
+    render(runs, next(iter(record["confirm"].values()), {}), out.with_suffix(".png"))
     lines = ["| run | trained trials | CPU-hours | best single seed | confirmed best found graph (mean ± std) |",
              "|---|---|---|---|---|"]
     for name, run_summary in runs.items():
