@@ -349,7 +349,8 @@ def _add_train_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from necksearch.search.cli import (add_confirm_parser, add_dashboard_parser, add_fidelity_parser, add_reproduce_parser, add_search_parser)
+    from necksearch.search.cli import (add_confirm_parser, add_dashboard_parser, add_fidelity_parser,
+                                       add_reproduce_parser, add_search_parser)
     parser = argparse.ArgumentParser(prog="necksearch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_catalogue_parsers, _add_bench_parser, _add_graph_parsers, _add_data_parser, _add_train_parser,

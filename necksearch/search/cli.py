@@ -7,7 +7,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from necksearch.search.core.settings import (OBJECTIVES, RUNS_DIR, SAMPLERS, SCHEDULERS, SearchSettings, at_least, latest_run)
+from necksearch.search.core.settings import (OBJECTIVES, RUNS_DIR, SAMPLERS, SCHEDULERS, SearchSettings, at_least,
+                                             latest_run)
 
 DEFAULTS = SearchSettings()
 

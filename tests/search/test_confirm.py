@@ -11,7 +11,8 @@ import pytest
 
 from necksearch.errors import NeckSearchError
 from necksearch.search.core import study as attrs
-from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings, summarise, verdict)
+from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings,
+                                       summarise, verdict)
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.fidelity import Fidelity
 from tests.search.helpers import cli_error, load_trials, run_search, stored_search_run, study_with

@@ -16,7 +16,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.search.core import study as attrs
-from necksearch.search.cost.estimate import (asha_rungs, describe_cost, estimate, format_duration, mean_cost, nothing_to_train)
+from necksearch.search.cost.estimate import (asha_rungs, describe_cost, estimate, format_duration, mean_cost,
+                                             nothing_to_train)
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.recipe import Recipe
 

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from necksearch.errors import NeckSearchError
-from necksearch.search.cost.preflight import (CONNECT_TIMEOUT_S, check_reachable, check_trial_fits, cluster_slots, host_and_port)
+from necksearch.search.cost.preflight import (CONNECT_TIMEOUT_S, check_reachable, check_trial_fits, cluster_slots,
+                                              host_and_port)
 
 TWO_NODES = [{"CPU": 16.0, "GPU": 2.0}, {"CPU": 8.0}]
 
