@@ -44,7 +44,7 @@ def measure(graphs: dict) -> dict:
     from necksearch.search.core.settings import SearchSettings
     settings = normalise(SearchSettings(name="draw-cost", runs_dir="/tmp/necksearch-draw-cost"))
     recipe = settings.recipe()
-    prepare_process(settings)
+    prepare_process(settings.resources)
     rows, fpn_times = {}, []
     for index, (name, graph) in enumerate(graphs.items()):
         if index % 5 == 0:

@@ -324,7 +324,7 @@ def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any,
     against = [label for label, g in results["graphs"].items() if g["published"] and label != results["best"]]
     note = (f"confirmed best over seeds {', '.join(map(str, results['seeds']))}: mAP {best['mean']:.4f} ± "
             f"{best['std']:.4f}, against {', '.join(against)} (confirm.md)")
-    export_best(sub.recipe(), settings, trial, settings.run_dir / "best", note=note)
+    export_best(sub.recipe(), settings.name, trial, settings.run_dir / "best", note=note)
 
 
 def render_confirm(results: Mapping[str, Any], path: Path) -> Path:

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, Sequence, Tuple
 
 if TYPE_CHECKING:
-    from necksearch.search.core.settings import SearchSettings
+    from necksearch.search.core.settings import Resources, SearchSettings
     from necksearch.train.recipe import Recipe
 
 #: Iterations timed per graph after the warm-up ones (the first iterations pay for lazy initialisation).
@@ -28,11 +28,11 @@ def calibrate_graphs(settings: "SearchSettings", recipe: "Recipe", graphs: Seque
                      ) -> Dict[str, Dict[str, float]]:
     """Name → measured cost of each graph (a dict of :func:`calibrate_graph`), in one process: the first pays
     for the imports as a fresh trial process does (``import_s``, measured once and given to every graph)."""
-    import_s = prepare_process(settings)
+    import_s = prepare_process(settings.resources)
     return {name: {**calibrate_graph(settings, recipe, graph), "import_s": import_s} for name, graph in graphs}
 
 
-def prepare_process(settings: "SearchSettings") -> float:
+def prepare_process(resources: "Resources") -> float:
     """Import and register what a trial's process does, with its thread count; the seconds it took."""
     start = time.perf_counter()
     import torch
@@ -40,7 +40,7 @@ def prepare_process(settings: "SearchSettings") -> float:
     import necksearch.mmdet  # noqa: F401 - registers the detector parts
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    torch.set_num_threads(settings.resources.threads)
+    torch.set_num_threads(resources.threads)
     return time.perf_counter() - start
 
 

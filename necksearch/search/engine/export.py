@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from necksearch.search.core import study as attrs
-from necksearch.search.core.settings import SearchSettings
 from necksearch.train.recipe import Recipe
 
 
-def export_best(recipe: Recipe, settings: SearchSettings, trial: Any, out_dir: Path, note: str = "") -> Path:
-    """Write ``graph.yaml`` and ``config.py`` for ``trial`` (a finished Optuna trial) into ``out_dir``; ``note``
-    (what the choice rests on) goes into the config's header."""
+def export_best(recipe: Recipe, search: str, trial: Any, out_dir: Path, note: str = "") -> Path:
+    """Write ``graph.yaml`` and ``config.py`` for ``trial`` (a finished Optuna trial of the search named ``search``)
+    into ``out_dir``; ``note`` (what the choice rests on) goes into the config's header."""
     from necksearch.graph import NeckGraph
     from necksearch.viz import draw
     out_dir = Path(out_dir)
@@ -30,7 +29,7 @@ def export_best(recipe: Recipe, settings: SearchSettings, trial: Any, out_dir: P
     cfg = recipe.config(graph)
     cfg.model.neck["graph"] = graph.to_dict()
     config_file = out_dir / "config.py"
-    header = (f"# necksearch: best graph of search {settings.name!r} (trial {trial.number}, "
+    header = (f"# necksearch: best graph of search {search!r} (trial {trial.number}, "
               f"{trial.user_attrs.get(attrs.FIXED_POINT) or 'sampled'}), on the search's recipe from "
               f"{Path(recipe.source).name}\n" + (f"# {note}\n" if note else ""))
     config_file.write_text(header + cfg.pretty_text + "\n", encoding="utf-8")

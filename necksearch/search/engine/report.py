@@ -133,7 +133,7 @@ def write_report(settings: SearchSettings, recipe: Recipe, storage: Any, url: st
             f"{best['number'] if best else '–'}")
     elif best is not None:
         from necksearch.search.engine.export import export_best
-        export_best(recipe, settings, study.trials[best["number"]], run_dir / "best")
+        export_best(recipe, settings.name, study.trials[best["number"]], run_dir / "best")
         say(f"best: trial {best['number']} ({best['fixed_point'] or best['summary']}), mAP {best['metrics']['map']:.4f}; "
             f"its graph and MMDetection config are in {run_dir / 'best'}")
     else:

@@ -104,7 +104,7 @@ def train_supernet(settings: "SearchSettings", recipe: "Recipe", template: str, 
 
     from necksearch.search.cost.calibrate import prepare_process
     from necksearch.train.runner import run_config
-    prepare_process(settings)
+    prepare_process(settings.resources)
     work_dir = supernet_dir(run_dir, template)
     start = time.process_time()
     cfg = supernet_config(settings, recipe, template, work_dir, epochs,
@@ -149,7 +149,7 @@ class SubnetScorer:
 
         from necksearch.mmdet.checkpoint import load_local
         from necksearch.search.cost.calibrate import prepare_process
-        prepare_process(settings)
+        prepare_process(settings.resources)
         work_dir = supernet_dir(run_dir, template)
         cfg = supernet_config(settings, recipe, template, work_dir, epochs)
         checkpoint = _finished(work_dir, epochs)

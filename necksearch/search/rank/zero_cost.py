@@ -85,7 +85,7 @@ def score_graphs(settings: "SearchSettings", recipe: "Recipe", graphs: Sequence[
                  ) -> Dict[str, Dict[str, float]]:
     """Name → scores, in one process (``calibrate.prepare_process`` first, as a trial's process)."""
     from necksearch.search.cost.calibrate import prepare_process
-    prepare_process(settings)
+    prepare_process(settings.resources)
     return {name: score_graph(settings, recipe, graph) for name, graph in graphs}
 
 
