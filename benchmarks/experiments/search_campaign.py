@@ -129,10 +129,8 @@ def confirmed_curve(run_summary: Dict[str, Any]) -> List[List[float]]:
     """[cumulative CPU-hours when a confirmed found graph finished its search trial, the best confirmed mean of the
     graphs found by then]: the best-so-far *confirmed* mAP of one run (only its confirmed graphs count)."""
     graphs = (run_summary["confirm"] or {}).get("graphs", {})
-    spent, finished_at = 0.0, {}
-    for trial in run_summary["trials"]:
-        spent += trial["cpu_s"] / 3600
-        finished_at[f"trial-{trial['number']}"] = spent
+    finished_at = {f"trial-{trial['number']}": hours  # best_so_far holds the cumulative hours after each trial
+                   for trial, (hours, _) in zip(run_summary["trials"], run_summary["best_so_far"])}
     found = sorted((finished_at[label], g["mean"]) for label, g in graphs.items()
                    if not g["published"] and g["n"] >= 2 and label in finished_at)
     points, best = [], None

@@ -214,15 +214,21 @@ def _stored_samples(settings: FidelitySettings) -> Dict[str, Dict[str, Any]]:
     return json.loads((settings.run_dir / SETTINGS_FILE).read_text(encoding="utf-8"))["samples"]
 
 
-def trained_graphs(run_dir: Path) -> Tuple[FidelitySettings, Any, Dict[str, Dict[str, Any]], Dict[str, float]]:
-    """(settings, space, name → sample, name → mean final mAP over its seeds at the low fidelity) of a fidelity
-    run, for the graphs trained there at least once: what cheap rankers are judged against."""
+def trained_table(run_dir: Path
+                  ) -> Tuple[FidelitySettings, Any, Dict[str, Dict[str, Any]], Dict[str, Dict[int, float]]]:
+    """(settings, space, name → sample, name → seed → final mAP at the low fidelity) of a fidelity run, for the
+    graphs trained there at least once: what cheap rankers are judged against (the studies read once)."""
     from necksearch.space import load_space
     fidelity = load(run_dir)
     samples = _stored_samples(fidelity)
-    table = collect(fidelity, list(samples))
-    measured = {name: sum(s.values()) / len(s) for name, by_level in table.items() if (s := by_level["low"])}
-    return fidelity, load_space(fidelity.space), {n: samples[n] for n in samples if n in measured}, measured
+    low = {name: by_level["low"] for name, by_level in collect(fidelity, list(samples)).items() if by_level["low"]}
+    return fidelity, load_space(fidelity.space), {n: samples[n] for n in samples if n in low}, low
+
+
+def trained_graphs(run_dir: Path) -> Tuple[FidelitySettings, Any, Dict[str, Dict[str, Any]], Dict[str, float]]:
+    """:func:`trained_table` with each graph's mean final mAP over its seeds in place of its per-seed mAPs."""
+    fidelity, space, samples, low = trained_table(run_dir)
+    return fidelity, space, samples, {name: sum(maps.values()) / len(maps) for name, maps in low.items()}
 
 
 # ---------------------------------------------------------------------- results

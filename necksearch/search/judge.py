@@ -27,14 +27,18 @@ from necksearch.train.fidelity import Fidelity
 @dataclasses.dataclass(frozen=True)
 class JudgedRun:
     """What a ranker is judged against: a fidelity run's settings (``run_settings``), its space, the graphs it trained
-    at least once at its low fidelity (name → space sample) and their stand-alone mean final mAP there
-    (``measured``)."""
+    at least once at its low fidelity (name → space sample) and their final mAP there per seed (``low_maps``)."""
 
     run_dir: Path
     run_settings: Any
     space: Any
     samples: Dict[str, Dict[str, Any]]
-    measured: Dict[str, float]
+    low_maps: Dict[str, Dict[int, float]]
+
+    @property
+    def measured(self) -> Dict[str, float]:
+        """Each graph's stand-alone mean final mAP over its seeds: the truth a ranker is judged against."""
+        return {name: sum(maps.values()) / len(maps) for name, maps in self.low_maps.items()}
 
     def settings(self, seed: int = 0) -> SearchSettings:
         """The search at the run's low fidelity with ``seed`` (``fidelity.sub_settings``), normalised."""
@@ -67,9 +71,9 @@ class Ranker(Protocol):
 def judge(run_dir: Path, ranker: Ranker, say: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
     """Judge ``ranker`` on the graphs fidelity run ``run_dir`` trained; write and return the results."""
     from necksearch.search.engine.run import ray_session
-    from necksearch.search.fidelity import trained_graphs
+    from necksearch.search.fidelity import trained_table
     say = say or (lambda text: print(text, flush=True))
-    run = JudgedRun(Path(run_dir), *trained_graphs(run_dir))
+    run = JudgedRun(Path(run_dir), *trained_table(run_dir))
     settings = run.settings()
     with ray_session(settings.resources):
         measured = ranker.judge(run, say)
@@ -96,16 +100,15 @@ class ZeroCost:
     results_file: str = "zero_cost_results"
 
     def judge(self, run: JudgedRun, say: Callable[[str], None]) -> Dict[str, Any]:
-        from necksearch.search.fidelity import collect
         names, graphs = list(run.samples), run.graphs()
         by_seed = {}
         for seed in range(self.init_seeds):
             settings = run.settings(seed)
             say(f"scoring {len(graphs)} graphs at initialisation seed {seed} ...")
             by_seed[seed] = score_graphs_on_cluster(settings, settings.recipe(), graphs, run.run_settings.max_concurrent)
-        table = collect(run.run_settings, names)
-        truth = [run.measured[n] for n in names]
-        return {"stand_alone_seeds": {name: len(table[name]["low"]) for name in names},
+        measured = run.measured
+        truth = [measured[n] for n in names]
+        return {"stand_alone_seeds": {name: len(run.low_maps[name]) for name in names},
                 "scores": by_seed,
                 "correlation": {ranker: {seed: rank_correlation([ranking_value(by_seed[seed][n], ranker) for n in names],
                                                                 truth) for seed in by_seed}

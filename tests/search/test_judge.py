@@ -205,8 +205,9 @@ def test_judge_holds_any_ranker_to_the_trainings_of_a_fidelity_run(tmp_path, mon
     settings = FidelitySettings(graphs=("fpn", "pafpn"), name="fid", runs_dir=str(tmp_path))
     settings.run_dir.mkdir()
     measured = {"a": 0.1, "bbb": 0.3, "cc": 0.2}
-    monkeypatch.setattr(fidelity_module, "trained_graphs", lambda run_dir: (settings, None, dict.fromkeys(measured, {}),
-                                                                            measured))
+    low_maps = {name: {0: value} for name, value in measured.items()}  # one seed each: its mean is that mAP
+    monkeypatch.setattr(fidelity_module, "trained_table", lambda run_dir: (settings, None, dict.fromkeys(measured, {}),
+                                                                           low_maps))
     monkeypatch.setattr(run_module, "ray_session", lambda search: contextlib.nullcontext())
     said = []
     results = judge(settings.run_dir, NameLength(), say=said.append)
