@@ -136,3 +136,18 @@ def test_the_campaign_numbers_quoted_are_its_per_seed_maps():
     random_arm = campaign["arms"]["random"]["runs"]["campaign-random-s0"]
     assert len(random_arm["trials"]) == 19 and round(random_arm["cpu_hours"], 2) == 0.94
     assert random_arm["confirmed_best"]["graph"] == "trial-0"
+
+
+def test_the_tpe_refusal_shares_quoted_are_its_draws():
+    """tpe_refusals.md: refused after start-up 98–100% with FAIL, 4–5% with PRUNED, 24–29% random (and the rows)."""
+    rows = json.loads((RESULTS / "tpe_refusals.json").read_text())
+    text = (RESULTS / "tpe_refusals.md").read_text()
+    after = {}
+    for row in rows.values():
+        refused = row["refused"]
+        assert row["refused_after"] == sum(refused[25:]) / (len(refused) - 25)
+        after.setdefault(row["policy"], []).append(round(100 * row["refused_after"]))
+        assert f"| {row['refused_startup']:.0%} | {row['refused_after']:.0%} | {row['longest_run']} |" in text
+    assert (min(after["tpe_fail"]), max(after["tpe_fail"])) == (98, 100)
+    assert (min(after["tpe_pruned"]), max(after["tpe_pruned"])) == (4, 5)
+    assert (min(after["random"]), max(after["random"])) == (24, 29)

@@ -50,9 +50,16 @@ def trial_row(trial: Any, objectives: List[str]) -> Dict[str, Any]:
                         **{k: v for k, v in values.items() if k != "map"}},
             "params": user.get("params"), "flops": user.get("flops"),
             "epochs_reached": user.get(attrs.EPOCHS_REACHED, 0), "fidelity": user.get(attrs.FIDELITY),
-            "fail_reason": user.get(attrs.FAIL_REASON) or user.get(attrs.CONSTRAINT),
-            "pruned_reason": user.get(attrs.PRUNED_REASON), "duplicate_of": user.get(attrs.DUPLICATE_OF),
+            "fail_reason": user.get(attrs.FAIL_REASON) or _refusal(trial, "FAIL"),
+            "pruned_reason": user.get(attrs.PRUNED_REASON) or _refusal(trial, "PRUNED"),
+            "duplicate_of": user.get(attrs.DUPLICATE_OF),
             "trained": attrs.is_trained(trial), "node": user.get(attrs.NODE), "confirm": user.get(attrs.CONFIRM)}
+
+
+def _refusal(trial: Any, state: str) -> Optional[str]:
+    """The constraint that refused ``trial``, as the reason of its ``state`` (PRUNED; FAIL in studies before
+    2026-12-06)."""
+    return trial.user_attrs.get(attrs.CONSTRAINT) if trial.state.name == state else None
 
 
 def rank_key(row: Dict[str, Any]):

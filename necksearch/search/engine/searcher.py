@@ -10,7 +10,9 @@ ask/tell:
 * deduplication: a sampled graph whose canonical hash was already evaluated at the same fidelity is
   answered from that trial (``duplicate_of``) and another is drawn; no training starts for it;
 * constraints: a graph over the space's ``max_neck_params``/``max_neck_flops``, or a sampled one that breaks one
-  of its ``rules``, is recorded FAIL with the violation and another is drawn;
+  of its ``rules``, is recorded PRUNED with the violation and no value, and another is drawn: the sampler learns
+  from it (TPE ranks a pruned trial without values below every other), where a FAIL is invisible to TPE, which
+  then proposed refused graphs 98% of the time (``benchmarks/results/tpe_refusals.md``);
 * honest states: a trial ASHA stopped is PRUNED with the epochs it reached (``OptunaSearch`` would tell
   COMPLETE with the early value), a trial that raised is FAIL with the reason its process wrote
   (``trainable.record_failure``), a NaN objective is FAIL; a trial that ends early without an error and
@@ -204,7 +206,7 @@ class NeckSearcher(Searcher):
             violations += space.check_rules(trial.params)  # a fixed point, or a graph being confirmed, trains as asked
         if violations:
             trial.set_user_attr(attrs.CONSTRAINT, "; ".join(violations))
-            self._study.tell(trial, state=_states().FAIL)
+            self._study.tell(trial, state=_states().PRUNED)
             return None
         self._live[graph_hash] = trial.number
         self._trials[trial_id] = trial

@@ -38,6 +38,8 @@ def rows():
     add(study, States.FAIL, None, attrs("h", 9_000_000, epochs_reached=0,
                                         constraint_violation="max_neck_params: 9e+06 > 5e+06"))  # 8
     add(study, States.RUNNING)  # 9: asked, never drawn
+    add(study, States.PRUNED, None, attrs("i", 4_000_000, epochs_reached=0,
+                                          constraint_violation="rule lateral/op in ['mgc'] → td/op in ['gacarafe']"))  # 10
     return [trial_row(t, ["map"]) for t in study.get_trials()]
 
 
@@ -54,6 +56,7 @@ def test_trial_row_carries_what_the_searcher_recorded(rows):
     assert rows[4]["duplicate_of"] == 1
     assert rows[8]["fail_reason"].startswith("max_neck_params")
     assert rows[9]["state"] == "RUNNING" and rows[9]["graph_hash"] is None
+    assert rows[10]["pruned_reason"].startswith("rule lateral/op") and rows[10]["fail_reason"] is None
 
 
 def test_leaderboard_order_complete_then_pruned_then_failed(rows):
@@ -72,7 +75,7 @@ def test_leaderboard_order_complete_then_pruned_then_failed(rows):
 
 def test_leaderboard_leaves_out_trials_refused_by_a_constraint(rows):
     numbers = [int(line.split()[0]) for line in leaderboard(rows).splitlines()[2:]]
-    assert 8 not in numbers
+    assert 8 not in numbers and 10 not in numbers  # refused as FAIL (studies before 2026-12-06) or PRUNED
 
 
 def test_rank_key(rows):
