@@ -20,7 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from necksearch.analysis.neck_benchmark import PUBLISHED_NECKS
+from necksearch.graph.presets import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
 
 

@@ -173,6 +173,29 @@ def render(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Any]], pa
     plt.close(fig)
 
 
+def render_found(found: Dict[str, Dict[str, Any]], path: Path) -> None:
+    """One panel per found confirmation (fidelity): every graph's per-seed mAPs (dots) and mean ± std, found graphs
+    in colour, published ones in grey, best mean on top."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(found), figsize=(6.5 * len(found), 4.8), squeeze=False)
+    for ax, (name, entry) in zip(axes[0], found.items()):
+        graphs = sorted(entry["confirm"]["graphs"].items(), key=lambda item: item[1]["mean"] or 0.0)
+        for row, (label, g) in enumerate(graphs):
+            colour = "0.55" if g["published"] else "tab:red"
+            seeds = [v for v in g["maps"].values() if v is not None]
+            ax.errorbar(g["mean"], row, xerr=g["std"] or 0.0, fmt="o", color=colour, capsize=3)
+            ax.scatter(seeds, [row] * len(seeds), s=10, color=colour, alpha=0.5)
+        ax.set_yticks(range(len(graphs)), [label for label, _ in graphs], fontsize=8)
+        ax.set_xlabel("bbox mAP (mean ± std over seeds; dots: seeds)")
+        ax.set_title(f"{name}, {fidelity_label(entry['confirm']['fidelity'])} (epochs,size,fraction)", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def fidelity_label(fidelity: Dict[str, Any]) -> str:
     """``"3,128,1.0"``: epochs, image size (``config`` when the config's own), data fraction."""
     size = fidelity["image_size"] if fidelity["image_size"] is not None else "config"
@@ -207,9 +230,39 @@ def random_draws() -> Dict[str, Any]:
             "source": "benchmarks/results/collapse_rate.json"}
 
 
+def found_confirmations(paths: List[Path]) -> Dict[str, Dict[str, Any]]:
+    """``found/RUN`` → {"confirm": its confirm.json}: the confirmations of the best found graphs against the nine
+    published necks (issue 23's deliverable 5), each in a copy of an arm's run (``runs/found*/RUN``) so that the arm's
+    own confirm.json stays; a run without a confirmation yet is left out."""
+    found = {}
+    for path in paths:
+        if (path / "confirm.json").is_file():
+            found[f"{path.parent.name}/{path.name}"] = {"confirm": json.loads((path / "confirm.json").read_text())}
+    return found
+
+
+def found_summary(found: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    """Per fidelity label: the run, its confirmed best found graph, and that graph's Welch interval against every
+    published neck with the ones it beats beyond noise (``confirm.json``'s ``against`` and ``beats``)."""
+    result = {}
+    for name, entry in found.items():
+        confirm = entry["confirm"]
+        graphs = {label: g for label, g in confirm["graphs"].items() if not g["published"] and g["n"] >= 2}
+        if not graphs:
+            continue
+        best = max(graphs, key=lambda label: graphs[label]["mean"])
+        published = [label for label, g in confirm["graphs"].items() if g["published"]]
+        result[fidelity_label(confirm["fidelity"])] = {
+            "run": name, "graph": best, "mean": graphs[best]["mean"], "std": graphs[best]["std"],
+            "against": graphs[best]["against"], "beats": graphs[best]["beats"], "published": published,
+            "beats_every_published": set(graphs[best]["beats"]) >= set(published)}
+    return result
+
+
 def summary(args: argparse.Namespace) -> None:
     runs_dir = ROOT / args.runs
     runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
+    found = found_confirmations([ROOT / path for path in args.found.split(",") if path])
     compared = arm_comparison(runs)
     arms: Dict[str, Dict[str, Any]] = {}
     for name, run_summary in runs.items():
@@ -219,10 +272,12 @@ def summary(args: argparse.Namespace) -> None:
             **kept, "confirmed_curve": confirmed_curve(run_summary),
             "confirmed_best": compared["confirmed_best"].get(name)}
     out = Path(args.out)
-    record = {"confirm": confirmed_table(runs), "random_draws": random_draws(), "arms": arms,
-              "against_random": compared["against_random"]}
+    record = {"confirm": confirmed_table({**runs, **found}), "random_draws": random_draws(), "arms": arms,
+              "against_random": compared["against_random"], "found": found_summary(found)}
     write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
-    render(runs, next(iter(record["confirm"].values()), {}), out.with_suffix(".png"))
+    render(runs, next(iter(confirmed_table(runs).values()), {}), out.with_suffix(".png"))
+    if found:
+        render_found(found, out.with_name(out.name + "_found.png"))
     lines = ["| run | trained trials | CPU-hours | best single seed | confirmed best found graph (mean ± std) |",
              "|---|---|---|---|---|"]
     for name, run_summary in runs.items():
@@ -251,6 +306,9 @@ def main() -> None:
     report = sub.add_parser("summary", help="train nothing; write the campaign's JSON and picture, print its table")
     report.add_argument("--runs", default="runs/campaign")
     report.add_argument("--out", default="benchmarks/results/search_campaign")
+    report.add_argument("--found", default="runs/found/campaign-random-s0,runs/found160/campaign-random-s0",
+                        help="copies of arm runs in which the best found graphs were confirmed against the nine "
+                             "published necks (one per fidelity), comma-separated")
     report.set_defaults(func=summary)
     args = parser.parse_args()
     args.func(args)

@@ -24,7 +24,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, List
 
-from necksearch.analysis.neck_benchmark import PUBLISHED_NECKS
+from necksearch.graph.presets import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
 from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
 

@@ -16,11 +16,9 @@ import torch
 
 from necksearch.analysis.latency import backbone_maps, median_ms, resnet50_widths
 from necksearch.analysis.memory import peak_memory_bytes
-from necksearch.graph.presets import load_preset
+from necksearch.graph.presets import PUBLISHED_NECKS, load_preset
 
 MIB = 2 ** 20
-#: The published necks, one per paper's headline architecture (and FPN's, PAFPN's, CARAFE's).
-PUBLISHED_NECKS = ("fpn", "pafpn", "fpn_carafe", "a2fpn", "a2fpn_lite", "fpt", "augfpn", "mssa_fpn", "msca_fpn")
 #: Detector FPS as published, (with the neck, with FPN in the same table).
 PAPER_FPS = {"pafpn": (12.8, 13.1), "a2fpn": (9.5, 13.1), "a2fpn_lite": (11.1, 13.1),  # A²-FPN Table 6
              "augfpn": (11.1, 13.4),                                                    # AugFPN, V100 runtime

@@ -12,6 +12,10 @@ from necksearch.graph.graph import NeckGraph, load_graph
 from necksearch.resources import resource_dir
 
 PRESET_DIR = resource_dir("presets")
+#: The published necks: each paper's headline architecture (A²-FPN and its lite form, FPT, AugFPN, MSSA- and
+#: MSCA-FPN) and the baselines they are measured against (FPN, PAFPN, FPN with CARAFE upsampling); the other
+#: presets are their ablation rows. ``--fixed-points published`` and ``confirm --against published`` name them.
+PUBLISHED_NECKS = ("fpn", "pafpn", "fpn_carafe", "a2fpn", "a2fpn_lite", "fpt", "augfpn", "mssa_fpn", "msca_fpn")
 
 
 def list_presets() -> List[str]:

@@ -6,7 +6,9 @@ import contextlib
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Optional, Tuple
 
+from necksearch.errors import NeckSearchError
 from necksearch.search.core.settings import (OBJECTIVES, RUNS_DIR, SAMPLERS, SCHEDULERS, SearchSettings, at_least,
                                              latest_run)
 
@@ -39,8 +41,9 @@ def add_search_parser(sub) -> None:
                                          f"from {', '.join(OBJECTIVES)} (map)")
     _option(search, "--storage", help="the study: an SQLite file (.db), a postgresql:// URL, or an Optuna journal "
                                       "file (.log) on a shared filesystem (default: RUN_DIR/study.db)")
-    _option(search, "--fixed-points", help="presets evaluated first, comma-separated; 'all' or 'none' "
-                                           "(default: the space's fixed_points)")
+    _option(search, "--fixed-points", help="presets evaluated first, comma-separated; 'published' (the nine "
+                                           "published necks), 'all' (every preset) or 'none' (default: the space's "
+                                           "fixed_points)")
     _option(search, "--retries", type=int, help=f"retries of a failing trial from its last checkpoint ({DEFAULTS.retries})")
     _option(search, "--seed", type=int, help=f"sampler and training seed ({DEFAULTS.seed})")
     _option(search, "--max-hours", type=float, help="time budget of this session in hours: no trial starts whose "
@@ -271,7 +274,6 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     from necksearch.train.fidelity import Fidelity
     given = [flag for flag in ("resume", "summary", "zero_cost", "supernet") if getattr(args, flag)]
     if given and not args.name:
-        from necksearch.errors import NeckSearchError
         raise NeckSearchError(f"--{given[0].replace('_', '-')} needs --name of the fidelity run")
     if args.zero_cost or args.supernet:
         from necksearch.search.judge import Supernet, ZeroCost, judge
@@ -309,15 +311,20 @@ def add_confirm_parser(sub) -> None:
                     "recipe. Writes confirm.{json,md,png} and best/ into RUN_DIR; "
                     "run the same command again to continue a killed confirmation.")
     confirm.add_argument("run_dir", metavar="RUN_DIR", help="a search's run directory (RUNS_DIR/NAME)")
-    confirm.add_argument("--top", type=int, default=3, metavar="K", help="found graphs to confirm (default 3)")
+    chosen = confirm.add_mutually_exclusive_group()
+    chosen.add_argument("--top", type=int, default=3, metavar="K", help="found graphs to confirm (default 3)")
+    chosen.add_argument("--trials", metavar="N,...", help="the found trials to confirm, by number, instead of the "
+                                                          "--top best (e.g. 0,10)")
     confirm.add_argument("--seeds", type=int, default=3, metavar="S",
                          help="seeds per graph, at least 2: the search's seed and the next S-1 (default 3)")
     confirm.add_argument("--fidelity", metavar="E,S,F",
                          help=f"{','.join(Fidelity.KEYS).replace('_', ' ')} to confirm at, no lower than the "
                               "search's (default: the search's)")
     confirm.add_argument("--against", metavar="NAMES",
-                         help="published presets to compare with, comma-separated, or all (default: the search's "
-                              "fixed points)")
+                         help="published presets to compare with, comma-separated; 'published': the nine published "
+                              "necks (fpn, pafpn, fpn_carafe, a2fpn, a2fpn_lite, fpt, augfpn, mssa_fpn, msca_fpn); "
+                              "'all': every preset of the space, ablation rows too (default: the search's fixed "
+                              "points)")
     confirm.add_argument("--max-concurrent", type=int, metavar="N", help="trainings at once (default: the search's)")
     confirm.add_argument("--reuse", metavar="DIRS",
                          help="run directories of other searches or fidelity runs of the same recipe and space, "
@@ -332,9 +339,23 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     if args.max_concurrent is not None:
         at_least("--max-concurrent", args.max_concurrent, 1)
     against = None if args.against is None else tuple(n.strip() for n in args.against.split(",") if n.strip())
-    settings = ConfirmSettings(run_dir=args.run_dir, top=args.top, seeds=args.seeds, against=against,
+    settings = ConfirmSettings(run_dir=args.run_dir, top=args.top, trials=_trial_numbers(args.trials),
+                               seeds=args.seeds, against=against,
                                fidelity=None if args.fidelity is None else Fidelity.parse(args.fidelity, "--fidelity"),
                                max_concurrent=args.max_concurrent,
                                reuse=tuple(d.strip() for d in (args.reuse or "").split(",") if d.strip()))
     results = run_confirm(settings)
     return 0 if results["best"] is not None else 1
+
+
+def _trial_numbers(text: Optional[str]) -> Tuple[int, ...]:
+    """``--trials 0,10`` as trial numbers (refused in one line when one is no whole number)."""
+    if text is None:
+        return ()
+    try:
+        numbers = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise NeckSearchError(f"--trials {text}: give trial numbers, comma-separated (e.g. 0,10)") from None
+    if not numbers:
+        raise NeckSearchError("--trials: give at least one trial number")
+    return numbers

@@ -3,9 +3,9 @@ which of them is better beyond the seed noise.
 
 A search ranks each graph by one training at one seed, and the seed moves a graph's mAP by about as much as the
 published necks differ (``benchmarks/results/rank_fidelity.md``): its single-seed winner may be luck. Confirmation
-trains the search's K best distinct sampled graphs and the published necks it is judged against at S seeds (the
-search's seed and the S − 1 following ones), at the search's fidelity or a higher one, with no early stopping, as
-trials of the search's own study: one Ray Tune run per seed through the search's trainable and searcher, each
+trains the search's K best distinct sampled graphs (or the trials ``--trials`` names) and the published necks it is
+judged against at S seeds (the search's seed and the S − 1 following ones), at the search's fidelity or a higher one,
+with no early stopping, as trials of the search's own study: one Ray Tune run per seed through the search's trainable and searcher, each
 trial with the user attribute ``confirm`` (label, hash, seed, fidelity) and published ones with ``fixed_point``, so
 optuna-dashboard shows them beside the search. A graph already trained at a (fidelity, seed) in the study — the
 search's own trial at its seed, or an earlier confirmation's — is reused, not trained again, and so is one that
@@ -41,6 +41,8 @@ class ConfirmSettings:
 
     run_dir: str
     top: int = 3
+    #: Found trials to confirm by number instead of the ``top`` best (a graph chosen by eye, or a second look).
+    trials: Tuple[int, ...] = ()
     seeds: int = 3
     fidelity: Optional[Fidelity] = None
     against: Optional[Tuple[str, ...]] = None
@@ -95,18 +97,34 @@ def check_search_finished(settings: SearchSettings, trials: List[Any]) -> None:
                               f"with `necksearch search --resume --name {settings.name}` before confirming")
 
 
-def found_candidates(settings: SearchSettings, trials: List[Any], space: Any, top: int) -> List[Candidate]:
-    """The search's ``top`` best COMPLETE sampled graphs at its fidelity (distinct: the search deduplicates), each
-    hashed as the space builds it now: a graph with an op revised since its trial (``OpRecord.revision``) gets its
-    new hash, so that its trial does not answer for the op's new computation."""
+def found_candidates(settings: SearchSettings, trials: List[Any], space: Any, top: int,
+                     numbers: Tuple[int, ...] = ()) -> List[Candidate]:
+    """The search's ``top`` best COMPLETE sampled graphs at its fidelity (distinct: the search deduplicates), or the
+    trials ``numbers`` when given, each hashed as the space builds it now: a graph with an op revised since its
+    trial (``OpRecord.revision``) gets its new hash, so that its trial does not answer for the op's new
+    computation."""
     complete = [t for t in attrs.searched_trials(trials, settings.fidelity())
                 if t.state.name == "COMPLETE" and not t.user_attrs.get(attrs.FIXED_POINT)]
     complete.sort(key=lambda t: -(t.values[0]))
-    if top > len(complete):
+    if numbers:
+        chosen = _numbered(settings, complete, numbers)
+    elif top > len(complete):
         raise NeckSearchError(f"--top {top}: search {settings.name} has {len(complete)} distinct sampled graph(s) "
                               "trained to the end")
+    else:
+        chosen = complete[:top]
     return [Candidate(f"trial-{t.number}", dict(t.params), space.freeze(dict(t.params)).canonical_hash(), None)
-            for t in complete[:top]]
+            for t in chosen]
+
+
+def _numbered(settings: SearchSettings, complete: List[Any], numbers: Tuple[int, ...]) -> List[Any]:
+    """The trials ``numbers`` among the search's complete sampled ones, in the order given."""
+    by_number = {t.number: t for t in complete}
+    missing = [n for n in numbers if n not in by_number]
+    if missing:
+        raise NeckSearchError(f"--trials {','.join(map(str, missing))}: not a sampled trial of search {settings.name} "
+                              f"trained to the end (those are: {', '.join(map(str, sorted(by_number))) or 'none'})")
+    return [by_number[n] for n in dict.fromkeys(numbers)]
 
 
 def published_candidates(settings: SearchSettings, space: Any, against: Optional[Tuple[str, ...]]) -> List[Candidate]:
@@ -121,11 +139,11 @@ def published_candidates(settings: SearchSettings, space: Any, against: Optional
     return [Candidate(name, sample, space.freeze(sample).canonical_hash(), name) for name, sample in samples.items()]
 
 
-def choose(settings: SearchSettings, trials: List[Any], space: Any, top: int,
-           against: Optional[Tuple[str, ...]]) -> List[Candidate]:
+def choose(settings: SearchSettings, trials: List[Any], space: Any, confirm: ConfirmSettings) -> List[Candidate]:
     """Found graphs first, then the published ones that are not among them (each architecture once)."""
     chosen: Dict[str, Candidate] = {}
-    for candidate in found_candidates(settings, trials, space, top) + published_candidates(settings, space, against):
+    found = found_candidates(settings, trials, space, confirm.top, confirm.trials)
+    for candidate in found + published_candidates(settings, space, confirm.against):
         chosen.setdefault(candidate.graph_hash, candidate)
     return list(chosen.values())
 
@@ -195,7 +213,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     study = load_study(settings.name, storage, f"confirm: the storage of {settings.run_dir}")
     trials = study.get_trials(deepcopy=False)
     check_search_finished(settings, trials)
-    candidates = choose(settings, trials, load_space(settings.space), confirm.top, confirm.against)
+    candidates = choose(settings, trials, load_space(settings.space), confirm)
     subs = [seed_settings(settings, fidelity, index, len(candidates), confirm.max_concurrent)
             for index in range(confirm.seeds)]
     if confirm.reuse:

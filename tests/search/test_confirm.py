@@ -11,8 +11,8 @@ import pytest
 
 from necksearch.errors import NeckSearchError
 from necksearch.search.core import study as attrs
-from necksearch.search.confirm import (Candidate, check_counts, confirm_fidelity, queue_seed, seed_settings,
-                                       summarise, verdict)
+from necksearch.search.confirm import (Candidate, ConfirmSettings, check_counts, confirm_fidelity, found_candidates,
+                                       queue_seed, seed_settings, summarise, verdict)
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.fidelity import Fidelity
 from tests.search.helpers import cli_error, load_trials, run_search, stored_search_run, study_with
@@ -88,6 +88,21 @@ def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
     assert "--seeds must be at least 2" in cli_error(capsys, "confirm", run_dir, "--seeds", "1")
     assert "lower than the search's (image_size 96 < 128)" in cli_error(capsys, "confirm", run_dir, "--fidelity", "3,96,1")
     assert "unknown preset 'nosuchpreset'" in cli_error(capsys, "confirm", run_dir, "--top", "1", "--against", "nosuchpreset")
+    assert "--trials 5: not a sampled trial of search run trained to the end (those are: 0, 1)" in \
+        cli_error(capsys, "confirm", run_dir, "--trials", "1,5")
+    assert "--trials x: give trial numbers" in cli_error(capsys, "confirm", run_dir, "--trials", "x")
+
+
+def test_trials_named_are_confirmed_instead_of_the_top_ones(tmp_path):
+    from necksearch.search.core.settings import load_run
+    from necksearch.search.core.storage import load_study, open_storage, storage_url
+    from necksearch.space import load_space
+    settings = load_run(stored_search_run(tmp_path, 0.2, 0.3), "confirm")
+    study = load_study(settings.name, open_storage(storage_url(settings.storage, settings.run_dir)), "test")
+    trials, space = study.get_trials(), load_space(settings.space)
+    assert [c.label for c in found_candidates(settings, trials, space, 1)] == ["trial-1"]  # the better one
+    assert [c.label for c in found_candidates(settings, trials, space, 1, (0,))] == ["trial-0"]
+    assert [c.label for c in found_candidates(settings, trials, space, 1, (0, 1, 0))] == ["trial-0", "trial-1"]
 
 
 @pytest.mark.slow
@@ -132,4 +147,4 @@ def test_a_found_graph_that_is_a_published_neck_is_confirmed_once(tmp_path, monk
     found = [Candidate("trial-7", {"a": 1}, "fpnhash", None)]
     monkeypatch.setattr(confirm_module, "found_candidates", lambda *args: found)
     monkeypatch.setattr(confirm_module, "published_candidates", lambda *args: CANDIDATES[1:])
-    assert [c.label for c in confirm_module.choose(SEARCH, [], None, 1, None)] == ["trial-7"]
+    assert [c.label for c in confirm_module.choose(SEARCH, [], None, ConfirmSettings("run", top=1))] == ["trial-7"]

@@ -52,6 +52,10 @@ class Resources:
         """``ray.remote``'s resources for a task or actor that stands for one trial."""
         return {"num_cpus": self.cpus_per_trial, "num_gpus": self.gpus_per_trial}
 
+    def tune_resources(self) -> Dict[str, float]:
+        """``tune.with_resources``' resources for one trial (Tune spells them ``cpu``/``gpu``)."""
+        return {"cpu": self.cpus_per_trial, "gpu": self.gpus_per_trial}
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchSettings:

@@ -61,11 +61,15 @@ def _check_supernet_screen(settings: SearchSettings) -> None:
 
 
 def fixed_point_samples(settings: SearchSettings, space: Any) -> Dict[str, Dict[str, Any]]:
-    """Preset name → sample for the fixed points asked (``None``: the space's own list; ``all``: every preset)."""
-    from necksearch.graph.presets import load_preset
+    """Preset name → sample for the fixed points asked (``None``: the space's own list; ``all``: every preset;
+    ``published``: the published necks, :data:`~necksearch.graph.presets.PUBLISHED_NECKS`, that are points of the
+    space)."""
+    from necksearch.graph.presets import PUBLISHED_NECKS, load_preset
     names = space.fixed_points if settings.fixed_points is None else settings.fixed_points
     if tuple(names) == ("all",):
         names = space.presets
+    elif tuple(names) == ("published",):
+        names = [name for name in PUBLISHED_NECKS if name in space.presets or space.contains(load_preset(name))]
     unknown = [name for name in names if name not in space.presets and name not in space.fixed_points]
     for name in unknown:
         if not space.contains(load_preset(name)):
@@ -174,9 +178,8 @@ def fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any,
         say(f"all {settings.num_trials} trials are finished; nothing to train")
         return
     say(f"{settings.num_trials - remaining} trials finished before, {remaining} to run")
-    resources = {"cpu": settings.cpus_per_trial, "gpu": settings.gpus_per_trial}  # a Tune trial's
     tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(train_trial, recipe=recipe), resources),
+        tune.with_resources(tune.with_parameters(train_trial, recipe=recipe), settings.resources.tune_resources()),
         param_space={"settings": dataclasses.asdict(settings)},
         tune_config=tune.TuneConfig(search_alg=ConcurrencyLimiter(searcher, settings.max_concurrent),
                                     scheduler=scheduler, num_samples=remaining,

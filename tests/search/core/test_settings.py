@@ -243,5 +243,6 @@ def test_resources_and_fidelity_are_the_settings_parts_functions_take():
     assert settings.resources == Resources(2.5, 0.5, 3, 1, "ray://head:10001")
     assert settings.resources.threads == 2 and Resources(0.5).threads == 1
     assert settings.resources.ray_options() == {"num_cpus": 2.5, "num_gpus": 0.5}
+    assert settings.resources.tune_resources() == {"cpu": 2.5, "gpu": 0.5}
     assert settings.training_fidelity == Fidelity(4, 160, 0.5)
     assert SearchSettings(screen="zico:50").screening == ("zico", 50) and SearchSettings().screening is None
