@@ -12,7 +12,10 @@ campaign continues with the same command: the searches resume from their studies
 trainings); ``summary`` trains nothing and writes ``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and
 order; every confirmed graph's per-seed mAPs under ``confirm`` by fidelity label; the random draws' collapse count)
 and ``search_campaign.png`` (per run, against the cumulative CPU-hours of its search's trainings: the best confirmed
-3-seed mean among the graphs found so far, and the best single-seed mAP so far), and prints the table.
+3-seed mean among the graphs found so far, and the best single-seed mAP so far), and prints the table. The best found
+graphs confirmed against the nine published necks (``necksearch confirm COPY --top 3 --against published``, in a
+copy of an arm's run under ``runs/found*/`` so that the arm's own confirmation stays; one copy per fidelity) join
+``confirm`` and ``found`` in the JSON and are drawn in ``search_campaign_found.png``.
 
     .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --hours 1
     .venv/bin/python benchmarks/experiments/search_campaign.py summary --out benchmarks/results/search_campaign
@@ -181,7 +184,8 @@ def render_found(found: Dict[str, Dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(found), figsize=(6.5 * len(found), 4.8), squeeze=False)
     for ax, (name, entry) in zip(axes[0], found.items()):
-        graphs = sorted(entry["confirm"]["graphs"].items(), key=lambda item: item[1]["mean"] or 0.0)
+        graphs = sorted(((label, g) for label, g in entry["confirm"]["graphs"].items() if g["mean"] is not None),
+                        key=lambda item: item[1]["mean"])
         for row, (label, g) in enumerate(graphs):
             colour = "0.55" if g["published"] else "tab:red"
             seeds = [v for v in g["maps"].values() if v is not None]
@@ -203,18 +207,21 @@ def fidelity_label(fidelity: Dict[str, Any]) -> str:
 
 
 def confirmed_table(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Dict[str, Any]]]:
-    """fidelity label → graph → {published, maps (per seed, in seed order), seeds}: every confirmation of the
-    campaign; a found graph is named RUN/trial-N (RUN without ``campaign-``), a published one by its preset (the
-    runs after the first reuse its trainings, so each seed's mAP is the same wherever it appears)."""
+    """fidelity label → graph → {published, hash, maps (per seed, in seed order), seeds}: every confirmation of the
+    campaign; a found graph is named RUN/trial-N (RUN without ``campaign-`` or the ``found/`` folder), a published one
+    by its preset (the runs after the first reuse its trainings, so each seed's mAP is the same wherever it appears);
+    a graph of the same name with another hash (an op of it revised, ``OpRecord.revision``) gets ``[HASH]`` after it."""
     table: Dict[str, Dict[str, Dict[str, Any]]] = {}
     for name, run_summary in runs.items():
         confirm = run_summary["confirm"]
         if not confirm:
             continue
+        graphs = table.setdefault(fidelity_label(confirm["fidelity"]), {})
         for label, g in confirm["graphs"].items():
-            key = label if g["published"] else f"{name.removeprefix('campaign-')}/{label}"
-            entry = table.setdefault(fidelity_label(confirm["fidelity"]), {}).setdefault(
-                key, {"published": g["published"], "by_seed": {}})
+            key = label if g["published"] else f"{name.split('/')[-1].removeprefix('campaign-')}/{label}"
+            if key in graphs and graphs[key]["hash"] != g["hash"]:
+                key = f"{key} [{g['hash'][:8]}]"
+            entry = graphs.setdefault(key, {"published": g["published"], "hash": g["hash"], "by_seed": {}})
             entry["by_seed"].update((int(seed), value) for seed, value in g["maps"].items() if value is not None)
     for graphs in table.values():  # a published neck's seeds, merged over the runs that confirmed against it
         for entry in graphs.values():
@@ -242,7 +249,7 @@ def found_confirmations(paths: List[Path]) -> Dict[str, Dict[str, Any]]:
 
 
 def found_summary(found: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
-    """Per fidelity label: the run, its confirmed best found graph, and that graph's Welch interval against every
+    """Per found run: its fidelity, its confirmed best found graph, and that graph's Welch interval against every
     published neck with the ones it beats beyond noise (``confirm.json``'s ``against`` and ``beats``)."""
     result = {}
     for name, entry in found.items():
@@ -252,8 +259,8 @@ def found_summary(found: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
             continue
         best = max(graphs, key=lambda label: graphs[label]["mean"])
         published = [label for label, g in confirm["graphs"].items() if g["published"]]
-        result[fidelity_label(confirm["fidelity"])] = {
-            "run": name, "graph": best, "mean": graphs[best]["mean"], "std": graphs[best]["std"],
+        result[name] = {
+            "fidelity": fidelity_label(confirm["fidelity"]), "graph": best, "mean": graphs[best]["mean"], "std": graphs[best]["std"],
             "against": graphs[best]["against"], "beats": graphs[best]["beats"], "published": published,
             "beats_every_published": set(graphs[best]["beats"]) >= set(published)}
     return result
@@ -300,7 +307,8 @@ def main() -> None:
     go.add_argument("--hours", type=float, default=1.0, help="wall hours per search session (2 trials at once)")
     go.add_argument("--trials", type=int, default=200, help="--num-trials: high enough that the budget ends a search")
     go.add_argument("--top", type=int, default=3)
-    go.add_argument("--against", default=AGAINST, help="published necks the confirmations compare with (or all)")
+    go.add_argument("--against", default=AGAINST, help="published necks the confirmations compare with (or "
+                                                       "published: the nine)")
     go.add_argument("--runs", default="runs/campaign")
     go.set_defaults(func=run)
     report = sub.add_parser("summary", help="train nothing; write the campaign's JSON and picture, print its table")

@@ -2,7 +2,7 @@
 the searcher did until 2026-12-06) and as PRUNED with no reported value (what it does since); random sampling, which
 learns nothing, gives the space's own refused share for reference.
 
-Optuna's TPE (and NSGA-II) model only COMPLETE and PRUNED trials: a FAIL is invisible to them, so a region of the
+Optuna's TPE models only COMPLETE and PRUNED trials: a FAIL is invisible to them, so a region of the
 space that the rules refuse is never learnt, and the search campaign's TPE arm stopped twice after 200 refused draws in
 a row (``searcher.MAX_DRAWS``) with 9 trials trained. A PRUNED trial with no intermediate value ranks below every
 other in TPE's split (``_get_pruned_trial_score``), so refused regions land in the "bad" density.

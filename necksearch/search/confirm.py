@@ -128,14 +128,15 @@ def _numbered(settings: SearchSettings, complete: List[Any], numbers: Tuple[int,
 
 
 def published_candidates(settings: SearchSettings, space: Any, against: Optional[Tuple[str, ...]]) -> List[Candidate]:
-    """The published necks judged against: ``against`` (``all``: every preset of the space), else the search's
-    fixed points (``run.fixed_point_samples`` checks each is a point of the space)."""
+    """The published necks judged against: ``against`` (``published``: the nine published necks that are points of
+    the space; ``all``: every preset of the space), else the search's fixed points (``run.fixed_point_samples``
+    checks each is a point of the space)."""
     from necksearch.search.engine.run import fixed_point_samples
     if against is not None:
         settings = dataclasses.replace(settings, fixed_points=tuple(against))
     samples = fixed_point_samples(settings, space)
     if not samples:
-        raise NeckSearchError("confirm: no published neck to confirm against (give --against NAMES or all)")
+        raise NeckSearchError("confirm: no published neck to confirm against (give --against NAMES, published or all)")
     return [Candidate(name, sample, space.freeze(sample).canonical_hash(), name) for name, sample in samples.items()]
 
 
@@ -191,7 +192,8 @@ def train_seed(sub: SearchSettings, storage: Any, candidates: List[Candidate], s
     from necksearch.search.engine.searcher import NeckSearcher
     study = optuna.load_study(study_name=sub.name, storage=storage)
     needed = queue_seed(study, sub, candidates)
-    searcher = NeckSearcher(sub, sub.space, storage, optuna.samplers.RandomSampler(seed=sub.seed), {}, queued_only=True)
+    searcher = NeckSearcher(sub, sub.space, storage, optuna.samplers.RandomSampler(seed=sub.seed), {},
+                            queued_only=frozenset(c.graph_hash for c in candidates))
     fit(sub, sub.recipe(), searcher, FIFOScheduler(), say, needed)
     answered = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)
     unfinished = [c.label for c in candidates if c.graph_hash not in answered]

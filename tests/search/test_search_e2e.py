@@ -23,7 +23,8 @@ def searched(tmp_path_factory, search_data_root):
 
 def test_study_holds_exactly_the_trials_with_honest_states(searched):
     run_dir, _ = searched
-    trials = [t for t in load_trials(run_dir, "e2e") if "duplicate_of" not in t.user_attrs]
+    trials = [t for t in load_trials(run_dir, "e2e")
+              if "duplicate_of" not in t.user_attrs and "constraint_violation" not in t.user_attrs]
     assert len(trials) == 5
     assert [t.user_attrs.get("fixed_point") for t in trials[:3]] == ["fpn", "pafpn", "a2fpn_lite"]
     assert {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.PRUNED}

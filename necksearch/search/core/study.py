@@ -15,9 +15,9 @@ Every trial of a necksearch study carries these user attributes (optuna-dashboar
 * ``fail_reason`` (FAIL), ``pruned_reason`` (PRUNED), ``duplicate_of`` (a graph already evaluated at this
   fidelity, answered from that trial without training), ``constraint_violation`` (the space's
   ``max_neck_params``/``max_neck_flops`` or one of its ``rules`` refused it: PRUNED with no reported value, never
-  trained — PRUNED, not FAIL, because Optuna's TPE and NSGA-II learn only from COMPLETE and PRUNED trials, and a
-  refusal they cannot see is proposed again; studies before 2026-12-06 hold such trials as FAIL), ``node`` (the Ray
-  node id that trained it).
+  trained — PRUNED, not FAIL, because Optuna's TPE learns only from COMPLETE and PRUNED trials, and a refusal it
+  cannot see is proposed again; studies before 2026-12-06 hold such trials as FAIL), ``node`` (the Ray node id that
+  trained it).
 
 The study, not Ray's experiment state, is what ``--resume`` continues from (see ``searcher.py``).
 """

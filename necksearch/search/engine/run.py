@@ -66,6 +66,10 @@ def fixed_point_samples(settings: SearchSettings, space: Any) -> Dict[str, Dict[
     space)."""
     from necksearch.graph.presets import PUBLISHED_NECKS, load_preset
     names = space.fixed_points if settings.fixed_points is None else settings.fixed_points
+    keywords = [name for name in names if name in ("all", "published", "none")]
+    if keywords and len(names) > 1:
+        raise NeckSearchError(f"--fixed-points/--against: {keywords[0]!r} stands alone, not in a list of presets "
+                              f"({','.join(names)})")
     if tuple(names) == ("all",):
         names = space.presets
     elif tuple(names) == ("published",):

@@ -10,9 +10,10 @@ ask/tell:
 * deduplication: a sampled graph whose canonical hash was already evaluated at the same fidelity is
   answered from that trial (``duplicate_of``) and another is drawn; no training starts for it;
 * constraints: a graph over the space's ``max_neck_params``/``max_neck_flops``, or a sampled one that breaks one
-  of its ``rules``, is recorded PRUNED with the violation and no value, and another is drawn: the sampler learns
-  from it (TPE ranks a pruned trial without values below every other), where a FAIL is invisible to TPE, which
-  then proposed refused graphs 98% of the time (``benchmarks/results/tpe_refusals.md``);
+  of its ``rules``, is recorded PRUNED with the violation and no value, and another is drawn: TPE learns from it
+  (it ranks a pruned trial without values below every other), where a FAIL is invisible to it and it proposed
+  refused graphs 98% of the time (``benchmarks/results/tpe_refusals.md``; NSGA-II reads COMPLETE trials only, and
+  learns from neither); a graph being confirmed is trained as asked;
 * honest states: a trial ASHA stopped is PRUNED with the epochs it reached (``OptunaSearch`` would tell
   COMPLETE with the early value), a trial that raised is FAIL with the reason its process wrote
   (``trainable.record_failure``), a NaN objective is FAIL; a trial that ends early without an error and
@@ -49,12 +50,13 @@ def _space(source: str):
 class NeckSearcher(Searcher):
     """See the module docstring. ``storage``: an Optuna storage object holding (or to hold) the study named after
     the search; ``fixed_points``: preset name → sample, evaluated first; ``screened``: the graphs ``--screen`` chose
-    (``zero_cost.screen_space``), evaluated next."""
+    (``zero_cost.screen_space``), evaluated next; ``queued_only``: for ``necksearch confirm``, the hashes of the
+    graphs it trains: only trials queued for them are handed out."""
 
     def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
                  fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None,
                  budget: Optional[Budget] = None, screened: Optional[Mapping[str, Dict[str, Any]]] = None,
-                 queued_only: bool = False) -> None:
+                 queued_only: Optional[frozenset] = None) -> None:
         import optuna
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
@@ -73,7 +75,7 @@ class NeckSearcher(Searcher):
         # trials a killed run left RUNNING, each resumed by its own kind of run: a search's by the search, a
         # confirmation's by the confirmation (at the search's fidelity both hold trials)
         self._resumable = collections.deque(t for t in attrs.interrupted(trials, self._fidelity)
-                                            if (attrs.CONFIRM in t.user_attrs) == queued_only)
+                                            if self._is_ours(t, queued_only))
         #: Tune trial id → the Optuna trial it evaluates; ids told their outcome.
         self._trials: Dict[str, Any] = {}
         self._told: set = set()
@@ -84,9 +86,19 @@ class NeckSearcher(Searcher):
         #: ``--max-hours``: no trial is handed out that would end past it; hand-out times, to learn trial lengths.
         self._budget = budget
         self._started: Dict[str, float] = {}
-        #: ``necksearch confirm``: hand out only the trials queued for this fidelity (``confirm`` note), never a
-        #: draw of the sampler nor another queued trial (a search's leftover fixed points or screened graphs).
+        #: ``necksearch confirm``: hand out only the trials queued for this fidelity and these graphs (``confirm``
+        #: note), never a draw of the sampler nor another queued trial (a search's leftover fixed points or screened
+        #: graphs, or what a killed confirmation with another choice of graphs left queued).
         self._queued_only = queued_only
+
+    @staticmethod
+    def _is_ours(trial: Any, queued_only: Optional[frozenset]) -> bool:
+        """Whether an interrupted ``trial`` is this run's to continue: a search's own trial for a search, a
+        confirmation's trial of one of its graphs for a confirmation."""
+        note = trial.user_attrs.get(attrs.CONFIRM)
+        if queued_only is None:
+            return note is None
+        return note is not None and note.get("hash") in queued_only
 
     @property
     def study(self) -> Any:
@@ -105,7 +117,7 @@ class NeckSearcher(Searcher):
             if config is not None:
                 return config
         for _ in range(MAX_DRAWS):
-            trial = self._queued_trial() if self._queued_only else self._study.ask()
+            trial = self._queued_trial() if self._queued_only is not None else self._study.ask()
             if trial is None:
                 return Searcher.FINISHED
             config = self._hand_out(trial_id, trial)
@@ -120,7 +132,8 @@ class NeckSearcher(Searcher):
         from optuna.trial import TrialState
         study_id = self._storage.get_study_id_from_name(self._study.study_name)
         for waiting in self._study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            if waiting.user_attrs.get(attrs.CONFIRM, {}).get("fidelity") != self._fidelity:
+            note = waiting.user_attrs.get(attrs.CONFIRM, {})
+            if note.get("fidelity") != self._fidelity or note.get("hash") not in self._queued_only:
                 continue
             trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, waiting.number)
             if self._storage.set_trial_state_values(trial_id, TrialState.RUNNING):
@@ -201,9 +214,10 @@ class NeckSearcher(Searcher):
         space = _space(self._space_source)
         for key, value in self._graph_attrs(graph, graph_hash, params, flops).items():
             trial.set_user_attr(key, value)
-        violations = space.check_constraints({"params": params, "flops": flops})
+        violations = [] if attrs.CONFIRM in trial.user_attrs else \
+            space.check_constraints({"params": params, "flops": flops})  # a graph being confirmed trains as asked
         if not trial.user_attrs.get(attrs.FIXED_POINT) and attrs.CONFIRM not in trial.user_attrs:
-            violations += space.check_rules(trial.params)  # a fixed point, or a graph being confirmed, trains as asked
+            violations += space.check_rules(trial.params)  # a fixed point trains whatever the rules say
         if violations:
             trial.set_user_attr(attrs.CONSTRAINT, "; ".join(violations))
             self._study.tell(trial, state=_states().PRUNED)

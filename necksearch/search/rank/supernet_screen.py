@@ -99,7 +99,7 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
             trial = study.ask()
             sample = template_space.suggest(trial)
             if template_space.check_rules(sample):  # the searcher would refuse it: not a candidate
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)  # PRUNED: TPE learns from it
                 continue
             graph = template_space.freeze(sample)
             graph_hash = graph.canonical_hash()

@@ -336,7 +336,7 @@ def _tiny(tmp_path, bound):
     return str(path), {name: space.sample_of(load_preset(name)) for name in ("fpn", "pafpn")}
 
 
-def test_a_graph_over_the_bound_is_recorded_fail_and_another_drawn(tmp_path, hashes):
+def test_a_graph_over_the_bound_is_recorded_pruned_and_another_drawn(tmp_path, hashes):
     source, fixed = _tiny(tmp_path, "5.0e6")
     searcher = make_searcher(make_settings(tmp_path), fixed, space=source)
     assert searcher.suggest("t0")["trial"]["graph"]["name"] == "fpn"
@@ -350,6 +350,21 @@ def test_a_graph_over_the_bound_is_recorded_fail_and_another_drawn(tmp_path, has
     # every trial between was refused (constraint) or answered (duplicate of the running FPN)
     for trial in searcher.study.trials[2:config["trial"]["number"]]:
         assert "constraint_violation" in trial.user_attrs or trial.user_attrs.get("duplicate_of") == 0
+
+
+def test_a_confirmation_trains_a_published_neck_over_the_bound_as_asked(tmp_path):
+    """The bound refuses pafpn as a search's fixed point; confirm --against pafpn trains it (refusing it would
+    queue it again on every rerun)."""
+    source, fixed = _tiny(tmp_path, "4.0e6")
+    settings = make_settings(tmp_path)
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    note = {"label": "pafpn", "hash": load_preset("pafpn").canonical_hash(), "seed": 0, "fidelity": settings.fidelity()}
+    study.enqueue_trial(fixed["pafpn"], user_attrs={"fixed_point": "pafpn", "confirm": note})
+    confirm = NeckSearcher(settings, source, storage, optuna.samplers.RandomSampler(seed=0), {},
+                           queued_only=frozenset({note["hash"]}))
+    assert confirm.suggest("t0")["trial"]["graph"]["name"] == "pafpn"
+    assert "constraint_violation" not in confirm.study.trials[0].user_attrs
 
 
 def test_a_space_with_nothing_left_to_draw_is_finished(tmp_path, monkeypatch):
@@ -379,7 +394,7 @@ fixed_points: [fpn, pafpn]
 """
 
 
-def test_a_sampled_graph_that_breaks_a_rule_is_recorded_fail_but_a_fixed_point_trains(tmp_path, monkeypatch):
+def test_a_sampled_graph_that_breaks_a_rule_is_recorded_pruned_but_a_fixed_point_trains(tmp_path, monkeypatch):
     """The rule allows no bottom-up step anywhere: pafpn (strided everywhere) is a fixed point and trains as asked;
     every sampled graph is fpn's or pafpn's (answered as duplicates) or has a strided step somewhere (refused)."""
     monkeypatch.setattr(searcher_module, "MAX_DRAWS", 6)
@@ -436,7 +451,8 @@ def test_a_killed_search_and_a_killed_confirmation_each_resume_only_their_own_tr
                   "confirm": {"label": "fpn", "hash": "confirming", "seed": 0, "fidelity": settings.fidelity()}}):
         study.add_trial(optuna.trial.create_trial(state=States.RUNNING, user_attrs=user))
     search = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {})
-    confirm = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, queued_only=True)
+    confirm = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {},
+                           queued_only=frozenset({"confirming"}))
     assert [t.user_attrs["graph_hash"] for t in search._resumable] == ["searched"]
     assert [t.user_attrs["graph_hash"] for t in confirm._resumable] == ["confirming"]
 
@@ -448,7 +464,10 @@ def test_a_confirmation_hands_out_only_its_own_queue_never_a_search_s_leftover_o
     study.enqueue_trial(fixed["pafpn"], user_attrs={"fixed_point": "pafpn"})  # a search's leftover fixed point
     note = {"label": "fpn", "hash": load_preset("fpn").canonical_hash(), "seed": 0, "fidelity": settings.fidelity()}
     study.enqueue_trial(fixed["fpn"], user_attrs={"fixed_point": "fpn", "confirm": note})
-    confirm = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, queued_only=True)
+    other = {**note, "label": "pafpn", "hash": load_preset("pafpn").canonical_hash()}
+    study.enqueue_trial(fixed["pafpn"], user_attrs={"fixed_point": "pafpn", "confirm": other})  # another choice's
+    confirm = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {},
+                           queued_only=frozenset({note["hash"]}))
     assert confirm.suggest("t0")["trial"]["graph"]["name"] == "fpn"
     assert confirm.suggest("t1") is Searcher.FINISHED
-    assert [t.state for t in confirm.study.trials] == [States.WAITING, States.RUNNING]
+    assert [t.state for t in confirm.study.trials] == [States.WAITING, States.RUNNING, States.WAITING]
