@@ -151,3 +151,15 @@ def test_the_tpe_refusal_shares_quoted_are_its_draws():
     assert (min(after["tpe_fail"]), max(after["tpe_fail"])) == (98, 100)
     assert (min(after["tpe_pruned"]), max(after["tpe_pruned"])) == (4, 5)
     assert (min(after["random"]), max(after["random"])) == (24, 29)
+
+
+def test_no_draw_exceeds_the_costliest_published_neck_s_macs():
+    """space_draws.md: 200 draws, median 140 GMACs (2.3× fpn's 60.4), maximum 368.2 = FPT's (6.1× fpn), none above."""
+    record = json.loads((RESULTS / "draw_macs.json").read_text())
+    summary, rows = record["summary"], record["rows"]
+    assert summary["draws"] == 200 and summary["draws_over_costliest_published"] == []
+    assert summary["costliest_published"] == "fpt" and round(summary["costliest_published_macs"] / 1e9, 1) == 368.2
+    assert summary["draw_macs_max"] == summary["costliest_published_macs"]
+    fpn = rows["fpn"]["macs"]
+    assert round(fpn / 1e9, 1) == 60.4 and round(summary["draw_macs_median"] / 1e9) == 140
+    assert (round(summary["draw_macs_median"] / fpn, 1), round(summary["costliest_published_macs"] / fpn, 1)) == (2.3, 6.1)

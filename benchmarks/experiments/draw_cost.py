@@ -10,6 +10,12 @@ each neck's params and MACs at COCO scale (``count_neck``: what the space's ``ma
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/experiments/draw_cost.py --draws 24 \\
         --out benchmarks/results/draw_cost.json
+
+``--count-only`` times nothing: it counts the params and MACs of the published necks and the draws (a few seconds for
+hundreds of draws) and says how many draws a MAC bound at the costliest published neck would refuse:
+
+    .venv/bin/python benchmarks/experiments/draw_cost.py --count-only --draws 200 --sample-seed 5 \\
+        --out benchmarks/results/draw_macs.json
 """
 from __future__ import annotations
 
@@ -58,6 +64,24 @@ def measure(graphs: dict) -> dict:
     return {"rows": rows, "fpn_s_per_iter_repeats": fpn_times}
 
 
+def count_only(graphs: dict, draws: list) -> dict:
+    """Params and MACs of every graph (``count_neck``), and the draws above the costliest published neck's MACs."""
+    from necksearch.analysis.complexity import count_neck
+    from necksearch.graph import NeckGraph
+    rows = {}
+    for name, graph in graphs.items():
+        params, macs = count_neck(NeckGraph.from_dict(graph, source=name))
+        rows[name] = {"params": params, "macs": macs}
+    published_max = max(PUBLISHED_NECKS, key=lambda name: rows[name]["macs"])
+    drawn = sorted(rows[name]["macs"] for name in draws)
+    return {"rows": rows, "summary": {
+        "costliest_published": published_max, "costliest_published_macs": rows[published_max]["macs"],
+        "draws": len(draws), "draws_over_costliest_published": [n for n in draws
+                                                                 if rows[n]["macs"] > rows[published_max]["macs"]],
+        "draw_macs_median": statistics.median(drawn), "draw_macs_max": drawn[-1],
+        "draw_macs_deciles": statistics.quantiles(drawn, n=10)}}
+
+
 def summarise(result: dict, draws: list) -> dict:
     from scipy.stats import spearmanr
     rows = result["rows"]
@@ -78,14 +102,21 @@ def main() -> None:
     parser.add_argument("--space", default="default")
     parser.add_argument("--draws", type=int, default=24)
     parser.add_argument("--sample-seed", type=int, default=0)
+    parser.add_argument("--count-only", action="store_true", help="count params and MACs, time nothing")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     from necksearch.space import load_space
     graphs = graphs_to_measure(load_space(args.space), args.draws, args.sample_seed)
-    result = measure(graphs)
-    result["summary"] = summarise(result, [n for n in graphs if n not in PUBLISHED_NECKS])
-    result["graphs"] = graphs
-    result["command"] = f"draw_cost.py --space {args.space} --draws {args.draws} --sample-seed {args.sample_seed}"
+    draws = [n for n in graphs if n not in PUBLISHED_NECKS]
+    if args.count_only:
+        result = count_only(graphs, draws)
+    else:
+        result = measure(graphs)
+        result["summary"] = summarise(result, draws)
+    if not args.count_only:  # 200 counted draws replay from --sample-seed; their YAML would be half a megabyte
+        result["graphs"] = graphs
+    result["command"] = (f"draw_cost.py --space {args.space} --draws {args.draws} --sample-seed {args.sample_seed}"
+                         + (" --count-only" if args.count_only else ""))
     write_text_atomic(Path(args.out), json.dumps(result, indent=1) + "\n")
     print(json.dumps(result["summary"], indent=1))
 

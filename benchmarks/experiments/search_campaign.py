@@ -33,7 +33,7 @@ import optuna
 
 from necksearch.files import write_text_atomic
 from necksearch.search.core import study as attrs
-from necksearch.search.rank.statistics import welch_interval
+from necksearch.search.rank.statistics import mean_std, welch_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 NECKSEARCH = [sys.executable, "-m", "necksearch"]
@@ -295,7 +295,29 @@ def summary(args: argparse.Namespace) -> None:
                      f"{'–' if last is None else f'{last:.3f}'} | {shown} |")
     for pair, cmp in compared["against_random"].items():
         lines.append(f"\n- {pair}: {cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}] (Welch 95%)")
+    for label, graphs in record["confirm"].items():
+        lines += ["", f"Confirmed at {label} (epochs,size,fraction):", "", *confirm_rows(graphs, AGAINST.split(","))]
     print("\n".join(lines))
+
+
+def confirm_rows(graphs: Dict[str, Dict[str, Any]], against: List[str]) -> List[str]:
+    """A Markdown table of one fidelity's confirmed graphs, best mean first: per-seed mAPs, mean ± std, and each found
+    graph's difference to each of ``against`` with its Welch 95% interval (what search_campaign.md quotes)."""
+    def shown(value: float) -> str:
+        return f"{value:+.3f}".replace("-", "−")
+
+    rows = [f"| graph | seeds | mean ± std | {' | '.join(f'− {name}' for name in against)} |",
+            "|---|---|---|" + "---|" * len(against)]
+    for name, entry in sorted(graphs.items(), key=lambda item: -mean_std(item[1]["maps"])["mean"]):
+        stats = mean_std(entry["maps"])
+        cells = [""] * len(against)
+        if not entry["published"]:
+            cells = [f"{shown(d)} [{shown(lo)}, {shown(hi)}]" for d, lo, hi in
+                     (welch_interval(graphs[other]["maps"], entry["maps"]) for other in against)]
+        label = f"{name} (published)" if entry["published"] else name
+        rows.append(f"| {label} | {' / '.join(f'{v:.3f}' for v in entry['maps'])} | "
+                    f"{stats['mean']:.3f} ± {stats['std']:.3f} | {' | '.join(cells)} |")
+    return rows
 
 
 def main() -> None:
