@@ -59,7 +59,8 @@ def test_the_wheel_carries_the_spaces_configs_and_presets(wheel):
     for resource in ("necksearch/_data/search_spaces/default.yaml",
                      "necksearch/_data/configs/proxy/faster-rcnn_effnet-lite0_fpn_synth.py",
                      "necksearch/_data/configs/_base_/default_runtime.py",
-                     "necksearch/presets/a2fpn.yaml", "necksearch/search/cost/rank_fidelity.json",
+                     "necksearch/presets/a2fpn.yaml", "necksearch/presets/found/found_fpt_gt_rt_srs_cs.yaml",
+                     "necksearch/search/cost/rank_fidelity.json",
                      "necksearch/catalogue/records.json"):
         assert resource in names
     assert not any("__pycache__" in name for name in names)

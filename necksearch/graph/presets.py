@@ -1,6 +1,9 @@
 """Published architectures as data: the YAML presets shipped in ``necksearch/presets/``.
 
-Each preset file cites its paper and table in a leading comment and in its ``paper`` field.
+Each preset file cites its paper and table in a leading comment and in its ``paper`` field. The necks necksearch's own
+searches found and confirmed over seeds are shipped beside them in ``necksearch/presets/found/`` (named ``found_*``),
+their provenance (run, trial, seeds, mAPs) in the leading comment and the ``paper`` field: loaded by the same name
+lookup, but not published necks, so not in :func:`list_presets` nor in the spaces' ``presets`` lists.
 """
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from necksearch.graph.graph import NeckGraph, load_graph
 from necksearch.resources import resource_dir
 
 PRESET_DIR = resource_dir("presets")
+#: Necks a necksearch search found and ``necksearch confirm`` confirmed (benchmarks/results/search_campaign.md).
+FOUND_DIR = PRESET_DIR / "found"
 #: The published necks: each paper's headline architecture (A²-FPN and its lite form, FPT, AugFPN, MSSA- and
 #: MSCA-FPN) and the baselines they are measured against (FPN, PAFPN, FPN with CARAFE upsampling); the other
 #: presets are their ablation rows. ``--fixed-points published`` and ``confirm --against published`` name them.
@@ -23,11 +28,16 @@ def list_presets() -> List[str]:
     return sorted(path.stem for path in PRESET_DIR.glob("*.yaml"))
 
 
+def list_found_necks() -> List[str]:
+    """Names of the shipped found necks (``found_*``), sorted."""
+    return sorted(path.stem for path in FOUND_DIR.glob("found_*.yaml"))
+
+
 def load_preset(name: str) -> NeckGraph:
-    """The NeckGraph of preset ``name``."""
-    path = PRESET_DIR / f"{name}.yaml"
+    """The NeckGraph of preset ``name`` (a published neck, or a found one: ``found_*``)."""
+    path = (FOUND_DIR if name.startswith("found_") else PRESET_DIR) / f"{name}.yaml"
     if not path.is_file():
-        raise GraphError(f"unknown preset {name!r}; presets: {', '.join(list_presets())}")
+        raise GraphError(f"unknown preset {name!r}; presets: {', '.join(list_presets() + list_found_necks())}")
     return load_graph(path)
 
 
