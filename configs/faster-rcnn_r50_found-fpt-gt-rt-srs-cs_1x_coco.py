@@ -1,16 +1,8 @@
 # Faster R-CNN R50 + the neck necksearch's search campaign found (necksearch/presets/found/found_fpt_gt_rt_srs_cs.yaml:
-# FPT's GT+RT pyramid with AugFPN's Soft RoI Selection and consistent supervision, weight 0.25, read from the graph
-# into CSRoIHead / NeckSearchTwoStage). Confirmed on the synthetic proxy only (benchmarks/results/search_campaign.md);
-# this is the recipe to measure it on COCO: mmdet's 1x, 8 GPUs × 2 images = batch 16, lr 0.02 (FPT's and AugFPN's),
-# steps 8/11, short side 800.
-_base_ = [
-    './_base_/models/faster-rcnn_r50_fpn.py', './_base_/datasets/coco_detection.py',
-    './_base_/schedules/schedule_1x.py', './_base_/default_runtime.py'
-]
-custom_imports = dict(imports=['necksearch.mmdet'], allow_failed_imports=False)
+# FPT's GT+RT pyramid with AugFPN's Soft RoI Selection and consistent supervision, weight 0.25, read from the graph).
+# Confirmed on the synthetic proxy only (benchmarks/results/search_campaign.md); this is the recipe to measure it on
+# COCO: the AugFPN recipe (CSRoIHead, SRSRoIExtractor; mmdet's 1x, batch 16, lr 0.02, steps 8/11, short side 800)
+# with this graph as the neck.
+_base_ = ['./faster-rcnn_r50_augfpn_1x_coco.py']
 
-model = dict(
-    type='NeckSearchTwoStage',
-    neck=dict(_delete_=True, type='GraphNeck', graph='found_fpt_gt_rt_srs_cs', in_channels=[256, 512, 1024, 2048],
-              out_channels=256),
-    roi_head=dict(type='CSRoIHead', bbox_roi_extractor=dict(type='SRSRoIExtractor')))
+model = dict(neck=dict(graph='found_fpt_gt_rt_srs_cs'))
