@@ -297,15 +297,29 @@ def summary(args: argparse.Namespace) -> None:
         lines.append(f"\n- {pair}: {cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}] (Welch 95%)")
     for label, graphs in record["confirm"].items():
         lines += ["", f"Confirmed at {label} (epochs,size,fraction):", "", *confirm_rows(graphs, AGAINST.split(","))]
+    for name, entry in record["found"].items():
+        lines += ["", f"{name} at {entry['fidelity']}: {entry['graph']} against each published neck:", "",
+                  *against_rows(entry)]
     print("\n".join(lines))
+
+
+def shown(value: float) -> str:
+    """A signed difference as search_campaign.md writes it (a true minus sign)."""
+    return f"{value:+.3f}".replace("-", "−")
+
+
+def against_rows(entry: Dict[str, Any]) -> List[str]:
+    """A Markdown table of a found confirmation's best graph against each published neck (Welch 95%), best first."""
+    rows = ["| published neck | difference [95% interval] | beyond noise |", "|---|---|---|"]
+    for name, cmp in sorted(entry["against"].items(), key=lambda item: item[1]["diff"]):
+        rows.append(f"| {name} | {shown(cmp['diff'])} [{shown(cmp['low'])}, {shown(cmp['high'])}] | "
+                    f"{'yes' if name in entry['beats'] else 'no'} |")
+    return rows
 
 
 def confirm_rows(graphs: Dict[str, Dict[str, Any]], against: List[str]) -> List[str]:
     """A Markdown table of one fidelity's confirmed graphs, best mean first: per-seed mAPs, mean ± std, and each found
     graph's difference to each of ``against`` with its Welch 95% interval (what search_campaign.md quotes)."""
-    def shown(value: float) -> str:
-        return f"{value:+.3f}".replace("-", "−")
-
     rows = [f"| graph | seeds | mean ± std | {' | '.join(f'− {name}' for name in against)} |",
             "|---|---|---|" + "---|" * len(against)]
     for name, entry in sorted(graphs.items(), key=lambda item: -mean_std(item[1]["maps"])["mean"]):

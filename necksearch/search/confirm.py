@@ -342,8 +342,9 @@ def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any,
     best = results["graphs"][results["best"]]
     trial = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)[best["hash"]]
     against = [label for label, g in results["graphs"].items() if g["published"] and label != results["best"]]
-    note = (f"confirmed best over seeds {', '.join(map(str, results['seeds']))}: mAP {best['mean']:.4f} ± "
-            f"{best['std']:.4f}, against {', '.join(against)} (confirm.md)")
+    note = (f"{results['best']} (this trial trained it at seed {sub.seed}), the confirmed best over seeds "
+            f"{', '.join(map(str, results['seeds']))}: mAP {best['mean']:.4f} ± {best['std']:.4f}, against "
+            f"{', '.join(against)} (confirm.md)")
     export_best(sub.recipe(), settings.name, trial, settings.run_dir / "best", note=note)
 
 
