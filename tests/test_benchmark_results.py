@@ -136,6 +136,29 @@ def test_the_campaign_numbers_quoted_are_its_per_seed_maps():
     random_arm = campaign["arms"]["random"]["runs"]["campaign-random-s0"]
     assert len(random_arm["trials"]) == 19 and round(random_arm["cpu_hours"], 2) == 0.94
     assert random_arm["confirmed_best"]["graph"] == "trial-0"
+    tpe_arm = campaign["arms"]["tpe"]["runs"]["campaign-tpe-s0"]
+    assert len(tpe_arm["trials"]) == 22 and round(tpe_arm["cpu_hours"], 2) == 1.24
+    assert tpe_arm["confirmed_best"]["graph"] == "trial-468"
+    diff, low, high = welch_interval(random_arm["confirmed_best"]["maps"], tpe_arm["confirmed_best"]["maps"])
+    assert f"{shown(diff)} [{shown(low)}, {shown(high)}]" in text  # TPE − random
+
+
+def test_the_found_neck_against_every_published_one_is_its_per_seed_maps():
+    """search_campaign.md's found-neck table: trial-468's Welch interval against each of the nine published necks,
+    recomputed from the per-seed mAPs, and "beyond noise" exactly where the interval is above 0."""
+    from necksearch.graph.presets import PUBLISHED_NECKS
+    from necksearch.search.rank.statistics import welch_interval
+    campaign = json.loads((RESULTS / "search_campaign.json").read_text())
+    confirmed = campaign["confirm"]["3,128,1.0"]
+    text = (RESULTS / "search_campaign.md").read_text()
+    best = campaign["best_against_published"]["campaign-tpe-s0"]
+    assert best["graph"] == "trial-468" and best["maps"] == confirmed["tpe-s0/trial-468"]["maps"]
+    assert sorted(best["against"]) == sorted(PUBLISHED_NECKS)
+    for name in PUBLISHED_NECKS:
+        diff, low, high = welch_interval(confirmed[name]["maps"], best["maps"])
+        row = f"| {name} | {diff:+.3f} [{low:+.3f}, {high:+.3f}] | {'yes' if low > 0 else 'no'} |".replace("-", "−")
+        assert row in text, row
+    assert sorted(best["beats"]) == sorted(set(PUBLISHED_NECKS) - {"msca_fpn"})
 
 
 def test_the_tpe_refusal_shares_quoted_are_its_draws():
