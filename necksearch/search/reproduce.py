@@ -18,7 +18,8 @@ from necksearch.search.core.settings import RUNS_DIR, SearchSettings
 
 
 def published_configs(config_dir: Optional[Path] = None) -> Dict[str, Path]:
-    """Preset name → the top-level config (``configs/*.py``, not ``proxy/``) whose neck graph it is."""
+    """Preset name → the top-level config (``configs/*.py``, not ``proxy/``) whose neck graph it is: the papers'
+    recipes, and the COCO recipes of the found necks (``found_*``)."""
     from necksearch.train.configs import CONFIG_DIR
     found: Dict[str, Path] = {}
     for path in sorted(Path(config_dir or CONFIG_DIR).glob("*.py")):

@@ -23,6 +23,11 @@ PUBLISHED = {
     "mssa_fpn": "cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py",
     "msca_fpn": "cascade-mask-rcnn_r50_msca-fpn_1x_coco.py",
 }
+#: The found necks' COCO recipes (necksearch/presets/found/), reproducible by name like the papers'.
+FOUND = {
+    "found_fpt_gt_rt_srs": "faster-rcnn_r50_found-fpt-gt-rt-srs_1x_coco.py",
+    "found_fpt_gt_rt_srs_cs": "faster-rcnn_r50_found-fpt-gt-rt-srs-cs_1x_coco.py",
+}
 
 
 def user_error(capsys, *argv):
@@ -31,7 +36,7 @@ def user_error(capsys, *argv):
 
 def test_discovery_reads_each_configs_neck_graph():
     found = published_configs()
-    assert {name: path.name for name, path in found.items()} == PUBLISHED
+    assert {name: path.name for name, path in found.items()} == {**PUBLISHED, **FOUND}
     assert all(path.parent == CONFIG_DIR for path in found.values())  # top level only, not proxy/
 
 
