@@ -108,6 +108,8 @@ def main() -> None:
     from necksearch.space import load_space
     graphs = graphs_to_measure(load_space(args.space), args.draws, args.sample_seed)
     draws = [n for n in graphs if n not in PUBLISHED_NECKS]
+    if args.count_only and len(draws) < 2:
+        parser.error("--count-only needs --draws 2 or more (it reports the draws' deciles)")
     if args.count_only:
         result = count_only(graphs, draws)
     else:

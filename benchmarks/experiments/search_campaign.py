@@ -271,7 +271,7 @@ def best_against_published(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dic
         beats = [published for published, cmp in against.items() if cmp["low"] > 0]
         result[name] = {"fidelity": label, "graph": best, "maps": maps, "mean": graphs[best]["mean"],
                         "std": graphs[best]["std"], "against": against, "beats": beats,
-                        "beats_every_published": len(beats) == len(against)}
+                        "beats_every_published": bool(against) and len(beats) == len(against)}
     return result
 
 
@@ -330,12 +330,14 @@ def against_rows(entry: Dict[str, Any]) -> List[str]:
 def confirm_rows(graphs: Dict[str, Dict[str, Any]], against: List[str]) -> List[str]:
     """A Markdown table of one fidelity's confirmed graphs, best mean first: per-seed mAPs, mean ± std, and each found
     graph's difference to each of ``against`` with its Welch 95% interval (what search_campaign.md quotes)."""
+    against = [name for name in against if len(graphs.get(name, {}).get("maps", [])) >= 2]
     rows = [f"| graph | seeds | mean ± std | {' | '.join(f'− {name}' for name in against)} |",
             "|---|---|---|" + "---|" * len(against)]
-    for name, entry in sorted(graphs.items(), key=lambda item: -mean_std(item[1]["maps"])["mean"]):
+    for name, entry in sorted(((n, e) for n, e in graphs.items() if e["maps"]),
+                              key=lambda item: -mean_std(item[1]["maps"])["mean"]):
         stats = mean_std(entry["maps"])
         cells = [""] * len(against)
-        if not entry["published"]:
+        if not entry["published"] and len(entry["maps"]) >= 2:
             cells = [f"{shown(d)} [{shown(lo)}, {shown(hi)}]" for d, lo, hi in
                      (welch_interval(graphs[other]["maps"], entry["maps"]) for other in against)]
         label = f"{name} (published)" if entry["published"] else name
@@ -360,7 +362,7 @@ def main() -> None:
     report = sub.add_parser("summary", help="train nothing; write the campaign's JSON and picture, print its table")
     report.add_argument("--runs", default="runs/campaign")
     report.add_argument("--out", default="benchmarks/results/search_campaign")
-    report.add_argument("--found", default="runs/found/campaign-random-s0,runs/found160/campaign-random-s0",
+    report.add_argument("--found", default="runs/found/campaign-random-s0,runs/found160/campaign-tpe-s0",
                         help="copies of arm runs in which the best found graphs were confirmed against the nine "
                              "published necks (one per fidelity), comma-separated")
     report.set_defaults(func=summary)

@@ -35,7 +35,9 @@ def list_found_necks() -> List[str]:
 
 def load_preset(name: str) -> NeckGraph:
     """The NeckGraph of preset ``name`` (a published neck, or a found one: ``found_*``)."""
-    path = (FOUND_DIR if name.startswith("found_") else PRESET_DIR) / f"{name}.yaml"
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        path = FOUND_DIR / f"{name}.yaml"
     if not path.is_file():
         raise GraphError(f"unknown preset {name!r}; presets: {', '.join(list_presets() + list_found_necks())}")
     return load_graph(path)

@@ -51,8 +51,8 @@ def config_for(name: str, config: Optional[str] = None) -> Path:
 
 
 def _check_preset(name: str) -> None:
-    from necksearch.graph.presets import list_presets
-    presets = list_presets()
+    from necksearch.graph.presets import list_found_necks, list_presets
+    presets = list_presets() + list_found_necks()
     if name not in presets:
         raise NeckSearchError(f"unknown preset {name!r}; known: {', '.join(presets)}")
 

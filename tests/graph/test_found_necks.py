@@ -8,7 +8,8 @@ from necksearch.graph.errors import GraphError
 from necksearch.graph.presets import FOUND_DIR, PUBLISHED_NECKS, list_found_necks, list_presets, load_preset
 from necksearch.space import load_space
 
-#: Each found neck's canonical hash as its confirmation trained it (search_campaign.json: confirm, graph hash).
+#: Each found neck's canonical hash with today's op revisions (the search trained trial 468 with RT at revision 1,
+#: hash b6900206 in its study; found_fpt_gt_rt_srs_cs is the revision-2 graph its confirmation retrained).
 CONFIRMED = {"found_fpt_gt_rt_srs": "f71cfdbf", "found_fpt_gt_rt_srs_cs": "c4d85a1d"}
 
 
