@@ -249,7 +249,8 @@ def found_confirmations(paths: List[Path]) -> Dict[str, Dict[str, Any]]:
     return found
 
 
-def best_against_published(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, Any]:
+def best_against_published(runs: Dict[str, Dict[str, Any]],
+                           table: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, Any]:
     """Per run (arms and found-neck confirmations): its confirmed best found graph (highest mean, at least 2 seeds) and
     its difference to every published neck confirmed at the same fidelity anywhere in the campaign (``table``:
     ``confirmed_table``), Welch 95%, with the ones it beats beyond noise."""

@@ -12,7 +12,8 @@ mAP, a fixed pseudo-random number of its parameters (the same for a graph under 
 sampler seed: the refused share of draws 1-25 (TPE's start-up) and of draws 26 to ``--draws``, and the longest run of
 refusals in a row.
 
-    .venv/bin/python benchmarks/experiments/tpe_refusals.py --draws 300 --seeds 0,1,2 --out benchmarks/results/tpe_refusals
+    .venv/bin/python benchmarks/experiments/tpe_refusals.py --draws 300 --seeds 0,1,2 \\
+        --out benchmarks/results/tpe_refusals
 """
 from __future__ import annotations
 

@@ -178,8 +178,9 @@ def add_reproduce_parser(sub) -> None:
                     "the search machinery, at full fidelity (the config's image size and data, its epochs unless "
                     "--epochs), recorded in a study with fixed_point NAME. --gpus N trains that trial with N "
                     "processes (distributed data parallel, NCCL).")
-    reproduce.add_argument("preset", metavar="NAME", help="a preset that one of configs/*.py trains (fpn, a2fpn, ...; or "
-                                                          "a found neck, e.g. found_fpt_gt_rt_srs)")
+    reproduce.add_argument("preset", metavar="NAME",
+                           help="a preset that one of configs/*.py trains (fpn, a2fpn, ...; or a found neck, e.g. "
+                                "found_fpt_gt_rt_srs)")
     reproduce.add_argument("--gpus", type=int, default=0, metavar="N",
                            help="GPUs of the trial: N processes, one per GPU (default 0: one process on CPU)")
     reproduce.add_argument("--workers", type=int, metavar="N",

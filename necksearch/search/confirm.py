@@ -5,8 +5,8 @@ A search ranks each graph by one training at one seed, and the seed moves a grap
 published necks differ (``benchmarks/results/rank_fidelity.md``): its single-seed winner may be luck. Confirmation
 trains the search's K best distinct sampled graphs (or the trials ``--trials`` names) and the published necks it is
 judged against at S seeds (the search's seed and the S − 1 following ones), at the search's fidelity or a higher one,
-with no early stopping, as trials of the search's own study: one Ray Tune run per seed through the search's trainable and searcher, each
-trial with the user attribute ``confirm`` (label, hash, seed, fidelity) and published ones with ``fixed_point``, so
+with no early stopping, as trials of the search's own study: one Ray Tune run per seed through the search's
+trainable and searcher, each trial with the user attribute ``confirm`` (label, hash, seed, fidelity) and published ones with ``fixed_point``, so
 optuna-dashboard shows them beside the search. A graph already trained at a (fidelity, seed) in the study — the
 search's own trial at its seed, or an earlier confirmation's — is reused, not trained again, and so is one that
 another search or fidelity run of the same recipe trained to the end (``--reuse``, ``search/reuse.py``). Killed, the
