@@ -61,15 +61,17 @@ def _write_records() -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from necksearch.graph.presets import list_presets, load_preset
-    graphs = [load_preset(name) for name in list_presets()]
+    from necksearch.graph.presets import PUBLISHED_NECKS, list_found_necks, list_presets, load_preset
+    kinds = {name: "published" if name in PUBLISHED_NECKS else "ablation" for name in list_presets()}
+    kinds.update({name: "found" for name in list_found_necks()})
+    graphs = {name: load_preset(name) for name in kinds}
     if args.json:
-        print(json.dumps([{"name": g.name, "paper": g.paper, "hash": g.canonical_hash(), "nodes": len(g.nodes),
-                           "ops": sorted({n.op for n in g.nodes}), "detector": g.to_dict()["detector"]}
-                          for g in graphs], indent=2))
+        print(json.dumps([{"name": name, "kind": kinds[name], "paper": g.paper, "hash": g.canonical_hash(),
+                           "nodes": len(g.nodes), "ops": sorted({n.op for n in g.nodes}),
+                           "detector": g.to_dict()["detector"]} for name, g in graphs.items()], indent=2))
         return 0
-    for graph in graphs:
-        print(f"{graph.name:<24} {graph.paper}")
+    for name, graph in graphs.items():
+        print(f"{name:<24} {kinds[name]:<10} {graph.paper}")
     return 0
 
 
@@ -246,8 +248,12 @@ def _add_catalogue_parsers(sub) -> None:
     ops.add_argument("--slot", help="only operations of this slot")
     ops.set_defaults(func=cmd_ops)
 
-    presets = sub.add_parser("presets", help="list the published architectures (fixed points of the default space)")
-    presets.add_argument("--json", action="store_true", help="print a JSON list of {name, paper, hash, nodes, ops, detector}")
+    presets = sub.add_parser("presets", help="list the shipped graphs: the published necks (the default space's fixed "
+                                             "points), their papers' ablation rows, and the necks necksearch's "
+                                             "search found (found_*)")
+    presets.add_argument("--json", action="store_true",
+                         help="print a JSON list of {name, kind (published, ablation or found), paper, hash, nodes, "
+                              "ops, detector}")
     presets.set_defaults(func=cmd_presets)
 
 

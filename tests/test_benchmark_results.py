@@ -188,3 +188,34 @@ def test_no_draw_exceeds_the_costliest_published_neck_s_macs():
     fpn = rows["fpn"]["macs"]
     assert round(fpn / 1e9, 1) == 60.4 and round(summary["draw_macs_median"] / 1e9) == 140
     assert (round(summary["draw_macs_median"] / fpn, 1), round(summary["costliest_published_macs"] / fpn, 1)) == (2.3, 6.1)
+
+
+def test_the_train_cost_bound_the_default_space_states_is_its_measurement():
+    """default.yaml's max_train_cost comment and train_cost_bound.md: fpn 28.1 and augfpn 117.8 CPU-s an epoch
+    (4.2×), draws up to 222.7 (1.9× augfpn); at 1.25× augfpn 1 of 19 and 2 of 22 trained graphs refused (5% and 12%
+    of the arms' CPU, best mAPs 0.091 and 0.185), at 1.0× 8 and 6 (best 0.305) — recomputed from the rows."""
+    spec = importlib.util.spec_from_file_location("train_cost_bound", ROOT / "benchmarks/experiments/train_cost_bound.py")
+    experiment = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(experiment)
+    record = json.loads((RESULTS / "train_cost_bound.json").read_text())
+    graphs = experiment.per_graph(record["rows"])
+    assert {key: graph["cpu_s_per_epoch"] for key, graph in graphs.items()} == pytest.approx(
+        {key: graph["cpu_s_per_epoch"] for key, graph in record["graphs"].items()})
+    costliest = record["costliest_published"]
+    cost = {key: graph["cpu_s_per_epoch"] for key, graph in graphs.items()}
+    assert costliest == "augfpn" == max((k for k in cost if graphs[k]["published"]), key=cost.get)
+    assert (round(cost["fpn"], 1), round(cost["augfpn"], 1), round(cost["augfpn"] / cost["fpn"], 1)) == (28.1, 117.8, 4.2)
+    assert (round(max(cost.values()), 1), round(max(cost.values()) / cost["augfpn"], 1)) == (222.7, 1.9)
+    quoted = {"1.25": {"campaign-random-s0": (19, 1, 5, 0.091), "campaign-tpe-s0": (22, 2, 12, 0.185)},
+              "1.0": {"campaign-random-s0": (19, 8, 47, 0.305), "campaign-tpe-s0": (22, 6, 42, 0.305)}}
+    for ratio, runs in quoted.items():
+        bounds = experiment.refused_at(record["rows"], float(ratio), cost["augfpn"])
+        assert bounds == record["bounds"][ratio]
+        for run, (trained, refused, share, best) in runs.items():
+            entry = bounds[run]
+            assert (entry["trained"], len(entry["refused"]), round(100 * entry["cpu_share"]),
+                    round(entry["best_map_refused"], 3)) == (trained, refused, share, best)
+    space_file = (ROOT / "search_spaces" / "default.yaml").read_text()
+    for fragment in ("fpn 28.1", "augfpn 117.8 (4.2x fpn)", "up to 222.7 (1.9x augfpn)", "1 of the random arm's 19",
+                     "2 of TPE's 22 (5% and 12%", "0.091 and 0.185", "refused 8 and 6", "(0.305)"):
+        assert fragment in " ".join(space_file.replace("#", " ").split()), fragment

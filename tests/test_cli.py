@@ -52,19 +52,23 @@ def test_user_mistakes_exit_2_with_one_line_naming_the_value(argv, message):
     assert "Traceback" not in result.stderr
 
 
-def test_presets_json_lists_every_shipped_preset_with_its_paper():
-    from necksearch.graph.presets import list_presets, load_preset
+def test_presets_json_lists_every_shipped_preset_and_found_neck_with_its_kind_and_paper():
+    from necksearch.graph.presets import PUBLISHED_NECKS, list_found_necks, list_presets, load_preset
     result = run_cli("presets", "--json")
     assert result.returncode == 0, result.stderr
     listed = {entry["name"]: entry for entry in json.loads(result.stdout)}
-    assert set(listed) == set(list_presets()) and {"fpn", "a2fpn", "fpt", "augfpn", "mssa_fpn"} <= set(listed)
+    assert set(listed) == set(list_presets()) | set(list_found_necks()) and "found_fpt_gt_rt_srs" in listed
+    assert {name for name, entry in listed.items() if entry["kind"] == "published"} == set(PUBLISHED_NECKS)
+    assert listed["fpt_gt_rt"]["kind"] == "ablation" and listed["found_fpt_gt_rt_srs"]["kind"] == "found"
+    assert "campaign-tpe-s0 trial 468" in listed["found_fpt_gt_rt_srs"]["paper"]
     assert "A2-FPN" in listed["a2fpn"]["paper"] and "gacap" in listed["a2fpn"]["ops"]
     assert listed["augfpn"]["detector"]["roi_extractor"] == "srs"
     assert listed["fpn"]["hash"] == load_preset("fpn").canonical_hash()
 
 
-def test_presets_text_has_one_line_per_preset(capsys):
-    from necksearch.graph.presets import list_presets
+def test_presets_text_has_one_line_per_preset_then_per_found_neck(capsys):
+    from necksearch.graph.presets import list_found_necks, list_presets
     assert main(["presets"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(list_presets()) and lines[0].split()[0] == list_presets()[0]
+    assert [line.split()[0] for line in lines] == list_presets() + list_found_necks()
+    assert lines[0].split()[1] == "published" and lines[-1].split()[1] == "found"

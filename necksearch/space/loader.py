@@ -21,6 +21,10 @@ Format (every key but ``templates`` optional)::
     constraints: {max_neck_params: 2.0e7, max_neck_flops: null}
                                    # bounds the caller checks with its own counter (needs torch):
                                    # space.check_constraints({"params": p, "flops": f})
+    max_train_cost: {reference: augfpn, ratio: 1.25, why: measured ...}
+                                   # a sampled graph whose training iteration costs more than ratio × the
+                                   # reference preset's (both measured on a trial's resources) is refused
+                                   # after its first iterations (a fixed point is trained as asked)
     rules:                         # what the sampler may combine (a fixed point is trained as asked):
       - if: {lateral/op: mgc}      #   when every `if` label holds one of its values (per-level labels
         then: {td/op: gacarafe}    #   at every level), every `then` label must hold one of its values;
@@ -37,7 +41,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
@@ -48,12 +52,12 @@ from necksearch.resources import resource_dir
 from necksearch.space.distributions import Categorical, Constant, FloatRange, IntRange, value_key
 from necksearch.space.errors import SpaceError
 from necksearch.space.schema import Param, by_name
-from necksearch.space.space import CONSTRAINTS, Rule, SearchSpace, template_param
+from necksearch.space.space import CONSTRAINTS, Rule, SearchSpace, TrainCostBound, template_param
 from necksearch.space.templates import TEMPLATES
 
 SPACE_DIR = resource_dir("search_spaces")
-TOP_KEYS = ("name", "description", "templates", "per_level", "parameters", "constraints", "rules", "presets",
-            "fixed_points")
+TOP_KEYS = ("name", "description", "templates", "per_level", "parameters", "constraints", "max_train_cost", "rules",
+            "presets", "fixed_points")
 RANGE_KEYS = ("type", "low", "high", "step", "log")
 _EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 
@@ -149,7 +153,8 @@ class _Reader:
                             params=params, schema=schema, constraints=self.constraints(_optional(data, "constraints", {})),
                             presets=self.presets(_optional(data, "presets", []), "presets"),
                             fixed_points=self.presets(_optional(data, "fixed_points", []), "fixed_points"),
-                            description=description, rules=self.rules(_optional(data, "rules", []), params))
+                            description=description, rules=self.rules(_optional(data, "rules", []), params),
+                            max_train_cost=self.train_cost_bound(data.get("max_train_cost")))
         self.check_presets(space)
         return space
 
@@ -291,6 +296,24 @@ class _Reader:
                 raise self.error(f"constraints.{name}", f"expected a positive number or null, got {bound!r}")
             bounds[name] = float(bound)
         return bounds
+
+    def train_cost_bound(self, value: Any) -> Optional[TrainCostBound]:
+        """``max_train_cost``: ``{reference: PRESET, ratio: NUMBER, why: text}`` or absent/``null``."""
+        if value is None:
+            return None
+        key = "max_train_cost"
+        entry = self.mapping(value, key)
+        unknown = sorted(set(entry) - {"reference", "ratio", "why"})
+        if unknown or "reference" not in entry or "ratio" not in entry:
+            raise self.error(key, "expected {reference: PRESET, ratio: NUMBER, why: text}"
+                             + (f"; unknown keys {', '.join(unknown)}" if unknown else ""))
+        reference = self.string(entry["reference"], f"{key}.reference")
+        if reference not in set(list_presets()):
+            raise self.error(f"{key}.reference", f"unknown preset {reference!r}")
+        ratio = entry["ratio"]
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < float("inf"):
+            raise self.error(f"{key}.ratio", f"expected a positive number, got {ratio!r}")
+        return TrainCostBound(reference, float(ratio), self.string(entry.get("why", ""), f"{key}.why"))
 
     def rules(self, value: Any, params: Mapping[str, Any]) -> Tuple[Rule, ...]:
         """``rules``: a list of ``{if: {LABEL: value or [values]}, then: {LABEL: ...}, why: text}`` on searched labels."""

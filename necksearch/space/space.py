@@ -22,6 +22,24 @@ CONSTRAINTS: Dict[str, str] = {"max_neck_params": "params", "max_neck_flops": "f
 
 
 @dataclasses.dataclass(frozen=True)
+class TrainCostBound:
+    """A bound on what one training iteration of a sampled graph may cost: at most ``ratio`` × the seconds of one
+    iteration of preset ``reference``, both measured on a trial's resources (the reference when the search starts,
+    with its cost calibration; a sampled graph in its trial's first iterations: ``engine.hooks.TrainCostBoundHook``).
+    A draw over it is refused like one that breaks a rule (PRUNED, ``constraint_violation``) after those few
+    iterations; fixed points and confirmed graphs train as asked. Neck MACs cannot stand in: on the default space
+    the costliest draws have FPT's MACs, and the detector-level SRS and CS, which the MAC count leaves out, set most
+    of a trial's time (``benchmarks/results/draw_macs.json``, ``search_campaign.md``). ``why``: the measurement."""
+
+    reference: str
+    ratio: float
+    why: str = ""
+
+    def describe(self) -> str:
+        return f"max_train_cost: {self.ratio:g} × {self.reference}'s seconds per training iteration"
+
+
+@dataclasses.dataclass(frozen=True)
 class Rule:
     """A rule on what the sampler may combine: when every ``when`` label holds one of its values, every ``then``
     label must hold one of its values. A label of a per-level group (``td/op``) stands for that label at every
@@ -70,6 +88,7 @@ class SearchSpace:
         fixed_points: presets a search evaluates before sampling, in order (contained too).
         description: free text.
         rules: :class:`Rule` s on what the sampler may combine (a fixed point is trained as asked).
+        max_train_cost: the :class:`TrainCostBound` on a sampled graph's training iteration, or ``None``.
     """
 
     name: str
@@ -83,6 +102,7 @@ class SearchSpace:
     fixed_points: Tuple[str, ...] = ()
     description: str = ""
     rules: Tuple[Rule, ...] = ()
+    max_train_cost: Optional[TrainCostBound] = None
 
     # ------------------------------------------------------------------ the chain
     def suggest(self, trial: Any) -> Dict[str, Any]:

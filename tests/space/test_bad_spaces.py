@@ -180,3 +180,15 @@ def test_a_section_of_the_wrong_type(tmp_path):
 ])
 def test_bad_rules(tmp_path, rules, key, fragment):
     _fails(tmp_path, GOOD + rules + "\n", key, fragment)
+
+
+@pytest.mark.parametrize("bound, key, fragment", [
+    ("max_train_cost: 1.25", "max_train_cost", "expected a mapping"),
+    ("max_train_cost: {ratio: 1.25}", "max_train_cost", r"expected \{reference"),
+    ("max_train_cost: {reference: augfpn, ratio: 1.25, per: iteration}", "max_train_cost", "unknown keys per"),
+    ("max_train_cost: {reference: no_such_neck, ratio: 1.25}", "max_train_cost.reference", "unknown preset"),
+    ("max_train_cost: {reference: augfpn, ratio: 0}", "max_train_cost.ratio", "expected a positive number"),
+    ("max_train_cost: {reference: augfpn, ratio: true}", "max_train_cost.ratio", "expected a positive number"),
+])
+def test_bad_train_cost_bounds(tmp_path, bound, key, fragment):
+    _fails(tmp_path, GOOD + bound + "\n", key, fragment)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Mapping
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Sequence
 
 GRAPH_HASH = "graph_hash"
 GRAPH_YAML = "graph_yaml"
@@ -90,6 +90,16 @@ def is_trained(trial: Any) -> bool:
     the supernet scored was not trained)."""
     attrs = trial.user_attrs
     return GRAPH_HASH in attrs and DUPLICATE_OF not in attrs and CONSTRAINT not in attrs and SCORED_BY_SUPERNET not in attrs
+
+
+def tell_refused(study: Any, trial: Any, violations: Sequence[str]) -> None:
+    """Tell ``study`` that the space refused ``trial``'s draw (its ``max_neck_*`` bounds or one of its ``rules``):
+    PRUNED with no value, the violations under ``constraint_violation``. PRUNED, not FAIL: Optuna's TPE models only
+    COMPLETE and PRUNED trials, and told FAIL it kept proposing refused graphs (98-100% of its draws after start-up
+    against 4-5% told PRUNED: ``benchmarks/results/tpe_refusals.md``)."""
+    from optuna.trial import TrialState
+    trial.set_user_attr(CONSTRAINT, "; ".join(violations))
+    study.tell(trial, state=TrialState.PRUNED)
 
 
 def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:

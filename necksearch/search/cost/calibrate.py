@@ -45,7 +45,8 @@ def prepare_process(resources: "Resources") -> float:
 
 
 def calibrate_graph(settings: "SearchSettings", recipe: "Recipe", graph: Dict[str, Any]) -> Dict[str, float]:
-    """Seconds to set a trial up (``setup_s``: config, detector, loaders, optimizer), per training iteration and
+    """Seconds to set a trial up (``setup_s``: config, detector, loaders, optimizer), per training iteration (wall,
+    and the process's CPU-seconds: ``train_cpu_s_per_iter``, what ``max_train_cost`` bounds on CPU) and
     per validation iteration, the iterations of one epoch (``train_iters``, ``val_iters``), and the bytes of one
     epoch's checkpoint (``checkpoint_bytes``; a trial keeps one per epoch)."""
     import torch
@@ -53,11 +54,12 @@ def calibrate_graph(settings: "SearchSettings", recipe: "Recipe", graph: Dict[st
     model, train_loader, val_loader, optim_wrapper = trial_parts(settings, recipe, graph)
     setup_s = time.perf_counter() - start
     model.train()
-    train_s = _time_steps(lambda batch: model.train_step(batch, optim_wrapper), train_loader, TRAIN_ITERATIONS)
+    train_s, train_cpu_s = _time_steps(lambda batch: model.train_step(batch, optim_wrapper), train_loader,
+                                       TRAIN_ITERATIONS)
     model.eval()
     with torch.no_grad():
-        val_s = _time_steps(model.val_step, val_loader, VAL_ITERATIONS)
-    return {"setup_s": setup_s, "train_s_per_iter": train_s, "val_s_per_iter": val_s,
+        val_s, _ = _time_steps(model.val_step, val_loader, VAL_ITERATIONS)
+    return {"setup_s": setup_s, "train_s_per_iter": train_s, "train_cpu_s_per_iter": train_cpu_s, "val_s_per_iter": val_s,
             "train_iters": len(train_loader), "val_iters": len(val_loader),
             "checkpoint_bytes": _checkpoint_bytes(model, optim_wrapper)}
 
@@ -93,15 +95,16 @@ def trial_parts(settings: "SearchSettings", recipe: "Recipe", graph: Dict[str, A
     return model, train_loader, val_loader, build_optim_wrapper(model, cfg.optim_wrapper)
 
 
-def _time_steps(step, loader, iterations: int) -> float:
-    """Mean seconds of ``step(batch)`` over ``iterations`` batches after the warm-up ones (the loader cycles)."""
+def _time_steps(step, loader, iterations: int) -> Tuple[float, float]:
+    """Mean wall seconds and mean CPU-seconds of this process (data loading included: the proxies load in the
+    training process) of ``step(batch)`` over ``iterations`` batches after the warm-up ones (the loader cycles)."""
     batches = itertools.cycle(loader) if len(loader) < WARMUP_ITERATIONS + iterations else iter(loader)
     for _ in range(WARMUP_ITERATIONS):
         step(next(batches))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(iterations):
         step(next(batches))
-    return (time.perf_counter() - start) / iterations
+    return (time.perf_counter() - start) / iterations, (time.process_time() - cpu_start) / iterations
 
 
 def calibrate_on_cluster(settings: "SearchSettings", recipe: "Recipe", graphs: Sequence[Tuple[str, Dict[str, Any]]],

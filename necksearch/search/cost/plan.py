@@ -2,7 +2,8 @@
 
 The plan: space, trials, fixed points, fidelity, per-trial resources and what the cluster holds, the ASHA rungs
 and the epochs they are expected to train in all, each fixed point's measured iteration cost
-(:mod:`necksearch.search.cost.calibrate`, a few real iterations on the trial's resources), and from those the
+(:mod:`necksearch.search.cost.calibrate`, a few real iterations on the trial's resources; the reference of the
+space's ``max_train_cost`` too, which sets the bound in seconds), and from those the
 estimated wall time, CPU-hours and GPU-hours (:mod:`necksearch.search.cost.estimate`). A real run writes the estimate
 to ``RUN_DIR/cost.json`` and the study's ``cost_estimate`` attribute before the first trial, and the measured
 cost (``cost_actual``) when it ends, so every run shows estimate against actual.
@@ -15,10 +16,12 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
+from necksearch.graph.presets import load_preset
 from necksearch.search.core import study as attrs
 from necksearch.search.cost.estimate import (asha_rungs, describe_cost, estimate, format_duration, mean_cost,
                                              nothing_to_train)
 from necksearch.search.core.settings import SearchSettings
+from necksearch.space.space import TrainCostBound
 from necksearch.train.recipe import Recipe
 
 COST_FILE = "cost.json"
@@ -44,6 +47,9 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
     draws = _cost_samples(settings, space, fixed_points) if None in order else {}
     graphs = [(name, space.freeze(sample).to_dict())
               for name, sample in [*((n, fixed_points[n]) for n in named), *draws.items()]]
+    bound = space.max_train_cost if None in order else None
+    if bound is not None and bound.reference not in named:
+        graphs.append((bound_name(bound), load_preset(bound.reference).to_dict()))
     slots = cluster_slots(settings.cpus_per_trial, settings.gpus_per_trial, nodes)
     concurrency = max(1, min(settings.max_concurrent, slots, len(order) or 1))
     rungs = asha_rungs(settings.epochs, settings.grace_epochs, settings.reduction_factor) \
@@ -54,7 +60,7 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
         costs = calibrate_on_cluster(settings, recipe, graphs, max(1, min(concurrency, len(graphs))))
         if not costs:
             raise NeckSearchError(f"space {space.name!r}: no graph to train (no fixed point, and none could be drawn)")
-        sampled = mean_cost([costs[name] for name in draws] or list(costs.values()))
+        sampled = mean_cost([costs[name] for name in draws] or [costs[name] for name in named])
         cost = estimate(trials=order, costs=costs, sampled=sampled, epochs=settings.epochs, rungs=rungs,
                         reduction_factor=settings.reduction_factor, concurrency=concurrency,
                         cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
@@ -64,7 +70,26 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
             "fidelity": settings.fidelity(), "per_trial": {"cpus": settings.cpus_per_trial, "gpus": settings.gpus_per_trial},
             "cluster": {"nodes": len(nodes), "cpus": sum(n.get("CPU", 0) for n in nodes),
                         "gpus": sum(n.get("GPU", 0) for n in nodes), "trial_slots": slots},
-            "rungs": rungs, "calibration": costs, "estimate": cost, "max_hours": settings.max_hours}
+            "rungs": rungs, "calibration": costs, "estimate": cost, "max_hours": settings.max_hours,
+            "train_cost_bound": train_cost_bound(bound, costs, settings.gpus_per_trial > 0)
+            if bound is not None and costs else None}
+
+
+def bound_name(bound: TrainCostBound) -> str:
+    """The calibration entry of the reference of the space's ``max_train_cost`` when it is not a fixed point."""
+    return f"(bound) {bound.reference}"
+
+
+def train_cost_bound(bound: TrainCostBound, costs: Mapping[str, Mapping[str, float]], gpu: bool) -> Dict[str, Any]:
+    """The space's ``max_train_cost`` in seconds on this session's trial resources: ``ratio`` × the reference's
+    measured seconds per training iteration (what each sampled trial's ``TrainCostBoundHook`` holds to). On CPU the
+    training process's CPU-seconds (``clock: cpu``), which do not grow when other work shares the machine; on a GPU,
+    wall seconds (``clock: wall``), since the GPU's work is not the process's CPU time."""
+    measured = costs.get(bound.reference, costs.get(bound_name(bound)))
+    clock = "wall" if gpu else "cpu"
+    reference_s = float(measured["train_s_per_iter" if gpu else "train_cpu_s_per_iter"])
+    return {"reference": bound.reference, "ratio": bound.ratio, "clock": clock, "reference_s_per_iter": reference_s,
+            "max_s_per_iter": bound.ratio * reference_s}
 
 
 def _cost_samples(settings: SearchSettings, space: Any, fixed_points: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
@@ -76,6 +101,13 @@ def _cost_samples(settings: SearchSettings, space: Any, fixed_points: Mapping[st
     except NeckSearchError:  # a space with few graphs beyond its fixed points: those stand for the sampled ones
         return {}
     return {f"(drawn {i + 1})": sample for i, sample in enumerate(draws.values())}
+
+
+def bound_text(bound: Mapping[str, Any]) -> str:
+    """The space's ``max_train_cost`` in this session's seconds (``train_cost_bound``), in words."""
+    return (f"max_train_cost: a sampled graph is refused after its first iterations if one costs more than "
+            f"{bound['ratio']:g} × {bound['reference']}'s {bound['reference_s_per_iter']:.2f} {bound['clock']} s = "
+            f"{bound['max_s_per_iter']:.2f} s")
 
 
 def plan_text(plan: Mapping[str, Any]) -> str:
@@ -100,6 +132,8 @@ def plan_text(plan: Mapping[str, Any]) -> str:
                  f"{cost['gpu_hours']:.2f} GPU-hours ({cost['trial_seconds'] / 60:.1f} trial-minutes; a full trial "
                  f"about {format_duration(cost['full_trial_s'])}); checkpoints about "
                  f"{cost['disk_bytes'] / 1e9:.2f} GB on disk")
+    if plan.get("train_cost_bound"):
+        lines.append(f"  {bound_text(plan['train_cost_bound'])}")
     if plan.get("max_hours"):
         lines.append(f"  --max-hours {plan['max_hours']:g}: no trial starts that would end past "
                      f"{format_duration(plan['max_hours'] * 3600)}")
@@ -119,9 +153,8 @@ def record_actual(settings: SearchSettings, study: Any, wall_s: float, since: fl
                   say: Callable[[str], None]) -> Dict[str, Any]:
     """The measured cost of this session (wall time; trial-seconds of the trials that ran in it), beside the
     estimate in ``cost.json`` and the study; says both."""
-    durations = [(t.datetime_complete - t.datetime_start).total_seconds()
-                 for t in attrs.trained_trials(study.get_trials(deepcopy=False), settings.fidelity())
-                 if t.datetime_start and t.datetime_complete and t.datetime_start.timestamp() >= since]
+    durations = session_trial_seconds(attrs.trained_trials(study.get_trials(deepcopy=False), settings.fidelity()),
+                                      since)
     trial_s = sum(durations)
     actual = {"wall_s": round(wall_s, 1), "trials": len(durations), "trial_seconds": round(trial_s, 1),
               "cpu_hours": round(trial_s * settings.cpus_per_trial / 3600, 3),
@@ -138,6 +171,14 @@ def record_actual(settings: SearchSettings, study: Any, wall_s: float, since: fl
     _write_cost(settings, record)
     study.set_user_attr(ACTUAL_ATTR, actual)
     return actual
+
+
+def session_trial_seconds(trials: Sequence[Any], since: float) -> List[float]:
+    """Seconds each of ``trials`` trained in the session that began at ``since`` (a Unix time): those that finished
+    in it, from their start or from ``since`` when an earlier, killed session started them (``--resume`` continues
+    them from their checkpoints, so only this session's part of their time is its cost)."""
+    return [t.datetime_complete.timestamp() - max(t.datetime_start.timestamp(), since) for t in trials
+            if t.datetime_start and t.datetime_complete and t.datetime_complete.timestamp() >= since]
 
 
 def read_cost(settings: SearchSettings) -> Dict[str, Any]:

@@ -12,6 +12,9 @@
   ``WORK_DIR/reports.jsonl``.
   In a distributed trial (``engine.distributed``) only rank 0 reports, and only to the file: its process
   has no Tune session, so the trial's own process relays each new line to Tune.
+* ``TrainCostBoundHook`` — the space's ``max_train_cost`` (``space.TrainCostBound``) on a sampled trial: after its
+  first training iterations it raises :class:`TrainCostExceeded` if they cost more than the bound (seconds per
+  iteration, as the search's calibration measured the reference), and the searcher records the draw as refused.
 """
 from __future__ import annotations
 
@@ -100,3 +103,46 @@ def last_report(work_dir: Path) -> Optional[dict]:
     path = work_dir / REPORTS_FILE
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     return json.loads(lines[-1]) if lines else None
+
+
+class TrainCostExceeded(RuntimeError):
+    """A sampled graph's training iteration costs more than the space's ``max_train_cost``: a refusal, not a
+    failure (the searcher tells it PRUNED with ``constraint_violation``; a retry does not measure it again)."""
+
+
+@HOOKS.register_module(force=True)
+class TrainCostBoundHook(Hook):
+    """Time training iterations ``warmup`` + 1 … ``warmup`` + ``iterations`` (from the end of one to the end of the
+    next, data loading included, as the calibration times them; never across an epoch's validation) on ``clock``
+    (``cpu``: this process's CPU-seconds; ``wall``) and raise :class:`TrainCostExceeded` if their mean exceeds
+    ``max_s_per_iter``; with epochs shorter than that, at the end of the first epoch that timed any."""
+
+    priority = "VERY_LOW"
+
+    def __init__(self, max_s_per_iter: float, reference: str, ratio: float, reference_s_per_iter: float,
+                 clock: str = "cpu", warmup: int = 1, iterations: int = 5) -> None:
+        self.max_s, self.reference, self.ratio, self.reference_s = max_s_per_iter, reference, ratio, reference_s_per_iter
+        self.clock, self.warmup, self.iterations = clock, warmup, iterations
+        self.durations: list = []
+        self.last: Optional[float] = None
+        self.checked = False
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
+        now = time.process_time() if self.clock == "cpu" else time.perf_counter()
+        if not self.checked and batch_idx > 0 and runner.iter >= self.warmup and self.last is not None:
+            self.durations.append(now - self.last)
+            if len(self.durations) == self.iterations:
+                self.check()
+        self.last = now
+
+    def after_train_epoch(self, runner) -> None:
+        if not self.checked and self.durations:
+            self.check()
+
+    def check(self) -> None:
+        self.checked = True
+        mean = sum(self.durations) / len(self.durations)
+        if mean > self.max_s:
+            raise TrainCostExceeded(
+                f"max_train_cost: {mean:.2f} {self.clock} s per training iteration (mean of {len(self.durations)}) > "
+                f"{self.ratio:g} × {self.reference}'s {self.reference_s:.2f} s = {self.max_s:.2f} s")

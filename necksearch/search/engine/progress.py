@@ -3,12 +3,14 @@
     [  1:32] trial 2 a2fpn_lite (fixed point) started
     [  3:05] trial 2 a2fpn_lite  epoch 1/3  mAP 0.0041  loss 1.93   [2 running, 1 finished of 6]
     [  3:06] trial 1 pafpn  pruned after epoch 1 (mAP 0.0012)
+    [  4:10] trial 7 trial-7 refused: max_train_cost: 3.10 cpu s per training iteration (mean of 5) > ...
 """
 from __future__ import annotations
 
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 from ray.tune import Callback
@@ -17,8 +19,9 @@ from ray.tune import Callback
 class SearchProgress(Callback):
     """Prints search events through ``write`` (default: stdout, flushed)."""
 
-    def __init__(self, total: int, epochs: int, write: Optional[Callable[[str], None]] = None) -> None:
-        self.total, self.epochs = total, epochs
+    def __init__(self, total: int, epochs: int, write: Optional[Callable[[str], None]] = None,
+                 run_dir: Optional[Path] = None) -> None:
+        self.total, self.epochs, self.run_dir = total, epochs, run_dir
         self.write = write or _print
         self.start = time.monotonic()
         self.running = 0
@@ -46,10 +49,22 @@ class SearchProgress(Callback):
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info) -> None:
         self._finish()
-        self.line(f"{_name(trial)} failed after its retries (reason recorded in the study)")
+        refusal = self._refusal(trial)
+        self.line(f"{_name(trial)} " + (f"refused: {refusal}" if refusal else
+                                        "failed after its retries (reason recorded in the study)"))
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info) -> None:
-        self.line(f"{_name(trial)} failed; retrying from its last checkpoint")
+        if not self._refusal(trial):  # a refusal is final: its retry ends at once (trainable.train_trial)
+            self.line(f"{_name(trial)} failed; retrying from its last checkpoint")
+
+    def _refusal(self, trial: Any) -> Optional[str]:
+        """The space's ``max_train_cost`` refusal the trial's process recorded, if that is why it ended."""
+        from necksearch.search.engine.trainable import read_failure_record, trial_dir
+        number = trial.config.get("trial", {}).get("number")
+        if self.run_dir is None or number is None:
+            return None
+        record = read_failure_record(trial_dir(self.run_dir, number))
+        return record["message"] if record and record["type"] == "TrainCostExceeded" else None
 
     def _finish(self) -> None:
         self.running = max(0, self.running - 1)

@@ -88,7 +88,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
 
     ``fixed_points`` (name → space sample) replaces the presets that ``settings.fixed_points`` names: the
     fidelity command trains seeded samples as fixed points too."""
-    from necksearch.search.cost.plan import make_plan, plan_text, record_actual, record_estimate
+    from necksearch.search.cost.plan import bound_text, make_plan, plan_text, record_actual, record_estimate
     from necksearch.search.cost.preflight import check_disk
     from necksearch.search.engine.report import write_report
     from necksearch.search.rank.zero_cost import screen_space, write_screen
@@ -130,11 +130,12 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         write_screen(settings.run_dir, candidates)
         say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
             f"{','.join(settings.objectives)}, run directory {settings.run_dir}"
-            + (f"; estimate {format_duration(plan['estimate']['wall_s'])} wall" if order else ""))
+            + (f"; estimate {format_duration(plan['estimate']['wall_s'])} wall" if order else "")
+            + (f"; {bound_text(plan['train_cost_bound'])}" if plan.get("train_cost_bound") else ""))
         stopped: set = set()
         budget = Budget.of(settings, plan, session_start)
         searcher = NeckSearcher(settings, settings.space, storage, sampler_of(settings), fixed_points, stopped, budget,
-                                screened)
+                                screened, train_cost_bound=plan.get("train_cost_bound"))
         if order:  # a session with nothing left to train has no cost to weigh against an estimate
             record_estimate(settings, searcher.study, plan)
         if candidates and settings.screening.score == SUPERNET:
@@ -190,7 +191,7 @@ def fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any,
                                     trial_name_creator=_trial_name, trial_dirname_creator=_trial_name),
         run_config=tune.RunConfig(name=_session_name(settings.run_dir), storage_path=str(settings.run_dir / "tune"),
                                   failure_config=tune.FailureConfig(max_failures=settings.retries),
-                                  callbacks=[SearchProgress(remaining, settings.epochs, say)], verbose=0))
+                                  callbacks=[SearchProgress(remaining, settings.epochs, say, settings.run_dir)], verbose=0))
     tuner.fit()
 
 

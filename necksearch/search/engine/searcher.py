@@ -13,7 +13,8 @@ ask/tell:
   of its ``rules``, is recorded PRUNED with the violation and no value, and another is drawn: TPE learns from it
   (it ranks a pruned trial without values below every other), where a FAIL is invisible to it and it proposed
   refused graphs 98% of the time (``benchmarks/results/tpe_refusals.md``; NSGA-II reads COMPLETE trials only, and
-  learns from neither); a graph being confirmed is trained as asked;
+  learns from neither); a graph being confirmed is trained as asked; a sampled graph whose first training
+  iterations cost more than the space's ``max_train_cost`` (``hooks.TrainCostBoundHook``) is PRUNED the same way;
 * honest states: a trial ASHA stopped is PRUNED with the epochs it reached (``OptunaSearch`` would tell
   COMPLETE with the early value), a trial that raised is FAIL with the reason its process wrote
   (``trainable.record_failure``), a NaN objective is FAIL; a trial that ends early without an error and
@@ -51,12 +52,14 @@ class NeckSearcher(Searcher):
     """See the module docstring. ``storage``: an Optuna storage object holding (or to hold) the study named after
     the search; ``fixed_points``: preset name → sample, evaluated first; ``screened``: the graphs ``--screen`` chose
     (``zero_cost.screen_space``), evaluated next; ``queued_only``: for ``necksearch confirm``, the hashes of the
-    graphs it trains: only trials queued for them are handed out."""
+    graphs it trains: only trials queued for them are handed out; ``train_cost_bound``: the space's
+    ``max_train_cost`` in seconds (``cost.plan.train_cost_bound``), which each sampled trial holds to."""
 
     def __init__(self, settings: SearchSettings, space_source: str, storage: Any, sampler: Any,
                  fixed_points: Mapping[str, Dict[str, Any]], stopped: Optional[set] = None,
                  budget: Optional[Budget] = None, screened: Optional[Mapping[str, Dict[str, Any]]] = None,
-                 queued_only: Optional[frozenset] = None) -> None:
+                 queued_only: Optional[frozenset] = None,
+                 train_cost_bound: Optional[Mapping[str, Any]] = None) -> None:
         import optuna
         metric = list(settings.objectives) if len(settings.objectives) > 1 else "map"
         mode = list(settings.directions) if len(settings.objectives) > 1 else "max"
@@ -90,10 +93,11 @@ class NeckSearcher(Searcher):
         #: note), never a draw of the sampler nor another queued trial (a search's leftover fixed points or screened
         #: graphs, or what a killed confirmation with another choice of graphs left queued).
         self._queued_only = queued_only
+        self._train_cost_bound = dict(train_cost_bound) if train_cost_bound else None
 
     @staticmethod
     def _is_ours(trial: Any, queued_only: Optional[frozenset]) -> bool:
-        """Whether an interrupted ``trial`` is this run's to continue: a search's own trial for a search, a
+        """Whether ``trial`` (interrupted, or queued) is this run's to hand out: a search's own trial for a search, a
         confirmation's trial of one of its graphs for a confirmation."""
         note = trial.user_attrs.get(attrs.CONFIRM)
         if queued_only is None:
@@ -133,7 +137,7 @@ class NeckSearcher(Searcher):
         study_id = self._storage.get_study_id_from_name(self._study.study_name)
         for waiting in self._study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             note = waiting.user_attrs.get(attrs.CONFIRM, {})
-            if note.get("fidelity") != self._fidelity or note.get("hash") not in self._queued_only:
+            if note.get("fidelity") != self._fidelity or not self._is_ours(waiting, self._queued_only):
                 continue
             trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, waiting.number)
             if self._storage.set_trial_state_values(trial_id, TrialState.RUNNING):
@@ -216,16 +220,19 @@ class NeckSearcher(Searcher):
             trial.set_user_attr(key, value)
         violations = [] if attrs.CONFIRM in trial.user_attrs else \
             space.check_constraints({"params": params, "flops": flops})  # a graph being confirmed trains as asked
-        if not trial.user_attrs.get(attrs.FIXED_POINT) and attrs.CONFIRM not in trial.user_attrs:
+        sampled = not trial.user_attrs.get(attrs.FIXED_POINT) and attrs.CONFIRM not in trial.user_attrs
+        if sampled:
             violations += space.check_rules(trial.params)  # a fixed point trains whatever the rules say
         if violations:
-            trial.set_user_attr(attrs.CONSTRAINT, "; ".join(violations))
-            self._study.tell(trial, state=_states().PRUNED)
+            attrs.tell_refused(self._study, trial, violations)
             return None
         self._live[graph_hash] = trial.number
         self._trials[trial_id] = trial
         self._attach_drawing(trial, graph)
-        return self._config(trial.number, graph.to_dict(), params, flops)
+        config = self._config(trial.number, graph.to_dict(), params, flops)
+        if sampled and self._train_cost_bound:
+            config["trial"]["max_train_cost"] = self._train_cost_bound
+        return config
 
     def _graph_of(self, trial: Any):
         """(graph, hash, params, FLOPs) of the trial's sample; graph ``None`` when it was answered as a duplicate."""
@@ -283,10 +290,14 @@ class NeckSearcher(Searcher):
 
     def _outcome(self, number: int, epochs: int, result: Mapping[str, Any], error: bool):
         """(state, values, user attributes to set) for a finished Tune trial that reached ``epochs``."""
-        from necksearch.search.engine.trainable import read_failure
+        from necksearch.search.engine.trainable import read_failure, read_failure_record, trial_dir
         states = _states()
         note: Dict[str, Any] = {}
         if error:
+            refused = read_failure_record(trial_dir(self._settings.run_dir, number))
+            if refused and refused["type"] == "TrainCostExceeded":  # the space's max_train_cost: a refusal
+                note[attrs.CONSTRAINT] = refused["message"]
+                return states.PRUNED, None, note
             note[attrs.FAIL_REASON] = read_failure(self._settings.run_dir, number)
             return states.FAIL, None, note
         values = [result.get(name) for name in self._settings.objectives]

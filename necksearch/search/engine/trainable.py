@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 if TYPE_CHECKING:
     from necksearch.search.core.settings import SearchSettings
@@ -38,6 +38,10 @@ def train_trial(config: Dict[str, Any], recipe: "Recipe") -> None:
     settings, trial = SearchSettings.from_dict(config["settings"]), config["trial"]
     work_dir = trial_dir(settings.run_dir, trial["number"])
     work_dir.mkdir(parents=True, exist_ok=True)
+    refused = read_failure_record(work_dir)
+    if refused and refused["type"] == "TrainCostExceeded":  # a refusal is final: a retry would measure it again
+        from necksearch.search.engine.hooks import TrainCostExceeded
+        raise TrainCostExceeded(refused["message"])
     (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
     try:
         _train(settings, recipe, trial, work_dir)
@@ -59,8 +63,11 @@ def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], 
     (work_dir / GRAPH_FILE).write_text(graph.to_yaml(), encoding="utf-8")
     report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),
                   latency="latency" in settings.objectives)
-    cfg = recipe.training_config(graph, work_dir=work_dir, resume=(work_dir / "last_checkpoint").is_file(),
-                                 extra_hooks=[report], keep_checkpoints=1)  # the last one resumes; 25 MB each
+    resume = (work_dir / "last_checkpoint").is_file()
+    hooks = [report] + ([dict(type="TrainCostBoundHook", **trial["max_train_cost"])]
+                        if trial.get("max_train_cost") and not resume else [])  # a resumed trial passed it
+    cfg = recipe.training_config(graph, work_dir=work_dir, resume=resume,
+                                 extra_hooks=hooks, keep_checkpoints=1)  # the last one resumes; 25 MB each
     import necksearch.search.engine.hooks  # noqa: F401 - registers TrialReportHook
     cfg.custom_imports["imports"].append("necksearch.search.engine.hooks")
     if settings.gpus_per_trial <= 0:
@@ -95,12 +102,19 @@ def record_failure(work_dir: Path, err: BaseException) -> None:
     (work_dir / FAILURE_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
+def read_failure_record(work_dir: Path) -> Optional[Dict[str, Any]]:
+    """The trial's ``failure.json`` ({type, message, traceback}); ``None`` when it left none (or an unreadable one)."""
+    try:
+        record = json.loads((work_dir / FAILURE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and {"type", "message"} <= set(record) else None
+
+
 def read_failure(run_dir: Any, number: int) -> str:
     """The reason a trial failed, in one line, from its ``failure.json``; a process that died without a
     Python exception (killed, out of host memory) leaves none."""
-    path = trial_dir(run_dir, number) / FAILURE_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    record = read_failure_record(trial_dir(run_dir, number))
+    if record is None:
         return "the trial's process died without a Python error (killed, or out of memory)"
     return f"{record['type']}: {record['message']}"

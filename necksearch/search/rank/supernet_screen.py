@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
+from necksearch.search.core import study as attrs
 from necksearch.search.core.rankers import SUPERNET
 
 if TYPE_CHECKING:
@@ -84,7 +85,6 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
                        say: Callable[[str], None]) -> Dict[str, Dict[str, Any]]:
     """Ask the sampler for paths, keep every scorer busy, tell each result; a duplicate is told its first copy's
     answer (once that copy is scored, if it is still being scored)."""
-    import optuna
     import ray
 
     from necksearch.analysis.complexity import count_neck
@@ -98,8 +98,9 @@ def _propose_and_score(settings: Any, space: Any, template_space: Any, study: An
             draws += 1
             trial = study.ask()
             sample = template_space.suggest(trial)
-            if template_space.check_rules(sample):  # the searcher would refuse it: not a candidate
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)  # PRUNED: TPE learns from it
+            violations = template_space.check_rules(sample)
+            if violations:  # the searcher would refuse it: not a candidate
+                attrs.tell_refused(study, trial, violations)
                 continue
             graph = template_space.freeze(sample)
             graph_hash = graph.canonical_hash()
@@ -138,7 +139,6 @@ def record_supernet_trials(settings: Any, study: Any, space: Any, candidates: Ma
     canonical hash and fidelity ``{"strategy": "supernet", ...}`` — never counted as a trained trial."""
     import optuna
 
-    from necksearch.search.core import study as attrs
     from necksearch.space.single_path import one_template
     if any(attrs.SCORED_BY_SUPERNET in t.user_attrs for t in study.get_trials(deepcopy=False)):
         return

@@ -1,9 +1,12 @@
 """The cost arithmetic of --dry-run (necksearch/search/cost/estimate.py), on hand-computable cases."""
+import datetime
+from types import SimpleNamespace
+
 import pytest
 
 from necksearch.search.cost.budget import Budget
 from necksearch.search.cost.estimate import asha_rungs, estimate, expected_epochs, makespan, mean_cost, trial_seconds
-from necksearch.search.cost.plan import trial_order
+from necksearch.search.cost.plan import session_trial_seconds, trial_order
 
 COST = {"import_s": 5.0, "setup_s": 1.0, "train_s_per_iter": 0.5, "val_s_per_iter": 0.2, "train_iters": 10,
         "val_iters": 5, "checkpoint_bytes": 1000}  # 6 s of set-up, 6 s an epoch, 1 kB a checkpoint
@@ -74,3 +77,27 @@ def test_budget_learns_from_the_trials_of_the_session():
 
 def test_no_budget_allows_everything():
     assert Budget(deadline=None, trial_s=1e9).allows_another()
+
+
+def test_a_session_costs_the_part_of_each_trial_it_ran_resumed_ones_included():
+    def trial(start, complete):
+        at = lambda s: None if s is None else datetime.datetime.fromtimestamp(1_000_000 + s)  # noqa: E731
+        return SimpleNamespace(datetime_start=at(start), datetime_complete=at(complete))
+    since = 1_000_000 + 100.0
+    trials = [trial(120, 180),    # started and finished in the session: 60 s
+              trial(40, 130),     # a killed session's, finished by --resume in this one: its last 30 s
+              trial(10, 90),      # finished before the session: none of it
+              trial(150, None)]   # still running: not yet counted
+    assert session_trial_seconds(trials, since) == pytest.approx([60.0, 30.0])
+
+
+def test_the_train_cost_bound_is_the_ratio_times_the_reference_s_measured_iteration():
+    from necksearch.search.cost.plan import bound_name, train_cost_bound
+    from necksearch.space.space import TrainCostBound
+    bound = TrainCostBound("augfpn", 1.25)
+    measured = {"train_s_per_iter": 2.0, "train_cpu_s_per_iter": 1.6}
+    on_cpu = train_cost_bound(bound, {bound_name(bound): measured}, gpu=False)
+    assert on_cpu == {"reference": "augfpn", "ratio": 1.25, "clock": "cpu", "reference_s_per_iter": 1.6,
+                      "max_s_per_iter": pytest.approx(2.0)}
+    on_gpu = train_cost_bound(bound, {"augfpn": measured}, gpu=True)  # the reference is a fixed point too
+    assert (on_gpu["clock"], on_gpu["max_s_per_iter"]) == ("wall", 2.5)

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from necksearch.search.engine.hooks import TIE_BREAK, TrialReportHook
+from necksearch.search.engine import hooks as hooks_module
+from necksearch.search.engine.hooks import TIE_BREAK, TrainCostBoundHook, TrainCostExceeded, TrialReportHook
 from tests.search.fault_drill import FaultDrillHook
 
 
@@ -158,3 +159,77 @@ def test_a_resumed_trial_validates_an_epoch_it_never_reported(tmp_path, reported
     fake.val_loop = SimpleNamespace(run=lambda: calls.append("val"))
     TrialReportHook(params=1, flops=1).before_train(fake)
     assert calls == (["val"] if validates else [])
+
+
+# ---------------------------------------------------------------------------------------------- TrainCostBoundHook
+
+def drive(hook, tmp_path, seconds, monkeypatch, iterations_per_epoch=4):
+    """Run the hook through training iterations that each take ``seconds[i]`` (a fake clock), epochs of
+    ``iterations_per_epoch``, with 100 s of validation between epochs."""
+    clock = [0.0]
+    monkeypatch.setattr(hooks_module.time, "process_time", lambda: clock[0])
+    for index, took in enumerate(seconds):
+        batch_idx = index % iterations_per_epoch
+        if batch_idx == 0 and index:
+            clock[0] += 100.0  # validation between epochs: never timed
+        clock[0] += took
+        hook.after_train_iter(runner(tmp_path, epoch=index // iterations_per_epoch, iteration=index), batch_idx)
+
+
+def bound_hook(**kwargs):
+    return TrainCostBoundHook(**dict(dict(max_s_per_iter=2.5, reference="augfpn", ratio=1.25,
+                                          reference_s_per_iter=2.0, warmup=1, iterations=3), **kwargs))
+
+
+def test_a_graph_within_the_train_cost_bound_trains_on(tmp_path, monkeypatch):
+    hook = bound_hook()
+    drive(hook, tmp_path, [30.0, 2.4, 2.5, 2.4, 9.0, 9.0], monkeypatch)  # slow warm-up; slow after the check
+    assert hook.durations == pytest.approx([2.4, 2.5, 2.4])
+
+
+def test_a_graph_over_the_train_cost_bound_is_refused_after_its_timed_iterations(tmp_path, monkeypatch):
+    hook = bound_hook()
+    with pytest.raises(TrainCostExceeded) as info:
+        drive(hook, tmp_path, [1.0, 2.0, 3.0, 4.0, 1.0], monkeypatch)
+    assert str(info.value) == ("max_train_cost: 3.00 cpu s per training iteration (mean of 3) > 1.25 × augfpn's "
+                               "2.00 s = 2.50 s")
+
+
+def test_the_train_cost_bound_never_times_across_an_epoch_s_validation(tmp_path, monkeypatch):
+    hook = bound_hook()
+    drive(hook, tmp_path, [1.0, 2.0, 1.0, 2.0, 1.0, 2.0], monkeypatch, iterations_per_epoch=2)  # 100 s between epochs
+    assert hook.durations == [2.0, 2.0, 2.0]
+
+
+def test_with_short_epochs_the_train_cost_bound_judges_what_its_first_epoch_timed(tmp_path, monkeypatch):
+    hook = bound_hook(iterations=5)
+    drive(hook, tmp_path, [1.0, 3.0], monkeypatch, iterations_per_epoch=2)
+    with pytest.raises(TrainCostExceeded, match=r"3.00 cpu s per training iteration \(mean of 1\)"):
+        hook.after_train_epoch(runner(tmp_path, iteration=2))
+    hook.after_train_epoch(runner(tmp_path, iteration=4))  # judged once
+
+
+def test_on_a_gpu_the_train_cost_bound_times_wall_seconds(tmp_path, monkeypatch):
+    monkeypatch.setattr(hooks_module.time, "process_time", lambda: 0.0)  # the GPU's work is not the CPU's
+    ends = [1.0, 4.0, 7.0, 10.0]  # iterations 1-3 each take 3 wall seconds
+    monkeypatch.setattr(hooks_module.time, "perf_counter", lambda: ends.pop(0))
+    hook = bound_hook(clock="wall")
+    with pytest.raises(TrainCostExceeded, match="3.00 wall s"):
+        for index in range(4):
+            hook.after_train_iter(runner(tmp_path, iteration=index), index)
+
+
+def test_a_retry_of_a_refused_trial_is_refused_again_without_training(tmp_path):
+    """Tune retries a trial that raised (``--retries``); a refusal is final: the retry does not measure it again."""
+    import dataclasses
+
+    from necksearch.search.core.settings import SearchSettings
+    from necksearch.search.engine.trainable import read_failure_record, record_failure, train_trial, trial_dir
+    settings = SearchSettings(name="s", runs_dir=str(tmp_path)).checked()
+    work_dir = trial_dir(settings.run_dir, 7)
+    work_dir.mkdir(parents=True)
+    record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.00 cpu s per training iteration"))
+    config = {"settings": dataclasses.asdict(settings), "trial": {"number": 7}}
+    with pytest.raises(TrainCostExceeded, match="3.00 cpu s"):
+        train_trial(config, recipe=None)  # no recipe: it would fail at once if it tried to train
+    assert read_failure_record(work_dir)["message"] == "max_train_cost: 3.00 cpu s per training iteration"

@@ -471,3 +471,33 @@ def test_a_confirmation_hands_out_only_its_own_queue_never_a_search_s_leftover_o
     assert confirm.suggest("t0")["trial"]["graph"]["name"] == "fpn"
     assert confirm.suggest("t1") is Searcher.FINISHED
     assert [t.state for t in confirm.study.trials] == [States.WAITING, States.RUNNING, States.WAITING]
+
+
+# ---------------------------------------------------------------------------------------------- max_train_cost
+
+BOUND = {"reference": "augfpn", "ratio": 1.25, "reference_s_per_iter": 2.0, "max_s_per_iter": 2.5}
+
+
+def test_a_sampled_trial_carries_the_train_cost_bound_and_a_fixed_point_does_not(tmp_path, fixed):
+    settings = make_settings(tmp_path)
+    searcher = NeckSearcher(settings, "default", optuna.storages.InMemoryStorage(),
+                            optuna.samplers.RandomSampler(seed=0), fixed, train_cost_bound=BOUND)
+    configs = [searcher.suggest(f"t{i}") for i in range(3)]
+    assert [c["trial"].get("max_train_cost") for c in configs[:2]] == [None, None]  # fpn, pafpn
+    assert configs[2]["trial"]["max_train_cost"] == BOUND
+
+
+def test_a_trial_over_the_train_cost_bound_is_a_refusal_pruned_not_a_failure(tmp_path):
+    from necksearch.search.engine.hooks import TrainCostExceeded
+    settings = make_settings(tmp_path)
+    searcher = NeckSearcher(settings, "default", optuna.storages.InMemoryStorage(),
+                            optuna.samplers.RandomSampler(seed=0), {}, train_cost_bound=BOUND)
+    number = searcher.suggest("t0")["trial"]["number"]
+    work_dir = trial_dir(settings.run_dir, number)
+    work_dir.mkdir(parents=True)
+    record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.10 s per training iteration (mean of 5) > 1.25 "
+                                               "× augfpn's 2.00 s = 2.50 s"))
+    searcher.on_trial_complete("t0", error=True)
+    trial = frozen(searcher, number)
+    assert trial.state == States.PRUNED and trial.values is None and "fail_reason" not in trial.user_attrs
+    assert trial.user_attrs["constraint_violation"].startswith("max_train_cost: 3.10 s")

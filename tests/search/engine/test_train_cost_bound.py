@@ -1,0 +1,40 @@
+"""The space's ``max_train_cost`` end to end: calibrated at launch, held by each sampled trial
+(``hooks.TrainCostBoundHook``), a graph over it refused PRUNED with the violation; a fixed point trains as asked."""
+import optuna
+import pytest
+
+from tests.search.helpers import load_trials, run_search
+
+pytestmark = pytest.mark.slow
+
+#: fpn and PAFPN's bottom-up steps; the bound (a hundredth of fpn's iteration) refuses every sampled graph.
+BOUNDED_SPACE = """
+name: bounded
+templates: [pyramid]
+per_level: {bu: true}
+parameters:
+  channels: 256
+  bu/op: [none, strided_conv_sum]
+max_train_cost: {reference: fpn, ratio: 0.01, why: a test bound no graph meets}
+presets: [fpn]
+fixed_points: [fpn]
+"""
+
+
+def test_a_sampled_graph_over_the_train_cost_bound_is_refused_and_a_fixed_point_trains(tmp_path, search_data_root):
+    space = tmp_path / "bounded.yaml"
+    space.write_text(BOUNDED_SPACE)
+    done = run_search("bounded", tmp_path, search_data_root, str(space), "--num-trials", "3", "--epochs", "1",
+                      "--scheduler", "none", "--max-concurrent", "1")
+    assert "max_train_cost: a sampled graph is refused after its first iterations if one costs more than 0.01 × fpn's" \
+        in done.stdout
+    assert done.stdout.count(" refused: max_train_cost: ") == 2 and "retrying" not in done.stdout
+    trials = {t.number: t for t in load_trials(tmp_path / "bounded", "bounded")}
+    assert trials[0].user_attrs["fixed_point"] == "fpn" and trials[0].state == optuna.trial.TrialState.COMPLETE
+    refused = [t for t in trials.values() if t.number > 0]
+    assert len(refused) == 2
+    for trial in refused:
+        assert trial.state == optuna.trial.TrialState.PRUNED and trial.values is None
+        assert trial.user_attrs["constraint_violation"].startswith("max_train_cost: ")
+        assert "cpu s per training iteration" in trial.user_attrs["constraint_violation"]
+        assert "fail_reason" not in trial.user_attrs
