@@ -21,10 +21,11 @@ Format (every key but ``templates`` optional)::
     constraints: {max_neck_params: 2.0e7, max_neck_flops: null}
                                    # bounds the caller checks with its own counter (needs torch):
                                    # space.check_constraints({"params": p, "flops": f})
-    max_train_cost: {reference: augfpn, ratio: 1.25, why: measured ...}
-                                   # a sampled graph whose training iteration costs more than ratio × the
-                                   # reference preset's (both measured on a trial's resources) is refused
-                                   # after its first iterations (a fixed point is trained as asked)
+    max_train_cost: {reference: augfpn, ratio: 1.5, why: measured ...}
+                                   # a sampled graph whose first training iterations cost more than ratio ×
+                                   # the reference preset's (both measured on a trial's resources: CPU-seconds
+                                   # on CPU, else wall; the reference when the search begins) is refused
+                                   # (fixed points, confirmations and distributed trials train as asked)
     rules:                         # what the sampler may combine (a fixed point is trained as asked):
       - if: {lateral/op: mgc}      #   when every `if` label holds one of its values (per-level labels
         then: {td/op: gacarafe}    #   at every level), every `then` label must hold one of its values;

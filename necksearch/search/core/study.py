@@ -49,6 +49,11 @@ SCORED_BY_SUPERNET = "supernet"
 REUSED_FROM = "reused_from"
 #: The run's Optuna artifact store: each trained trial's graph drawing, shown by optuna-dashboard.
 ARTIFACTS = "artifacts"
+#: Study attribute: the space's ``max_train_cost`` in seconds as the search's first session measured it
+#: (``cost.plan.train_cost_bound``); later sessions hold their trials to the same bound.
+TRAIN_COST_BOUND = "train_cost_bound"
+#: Trial attribute: what ``hooks.TrainCostBoundHook`` measured ({seconds per training iteration, clock, bound}).
+TRAIN_COST = "train_cost"
 
 
 def confirm_note(label: str, graph_hash: str, seed: int, fidelity: Mapping[str, Any]) -> Dict[str, Any]:
@@ -93,7 +98,8 @@ def is_trained(trial: Any) -> bool:
 
 
 def tell_refused(study: Any, trial: Any, violations: Sequence[str]) -> None:
-    """Tell ``study`` that the space refused ``trial``'s draw (its ``max_neck_*`` bounds or one of its ``rules``):
+    """Tell ``study`` that the space refused ``trial``'s draw (its ``max_neck_*`` bounds or one of its ``rules``;
+    ``max_train_cost`` refusals, which come after a few iterations, are told PRUNED the same way by the searcher):
     PRUNED with no value, the violations under ``constraint_violation``. PRUNED, not FAIL: Optuna's TPE models only
     COMPLETE and PRUNED trials, and told FAIL it kept proposing refused graphs (98-100% of its draws after start-up
     against 4-5% told PRUNED: ``benchmarks/results/tpe_refusals.md``)."""
@@ -119,6 +125,13 @@ def finished_by_hash(trials: Iterable[Any], fidelity: Mapping[str, Any], stops_e
     from optuna.trial import TrialState
     return {t.user_attrs[GRAPH_HASH]: t for t in trained_trials(trials, fidelity)
             if t.state.is_finished() and (stops_early or t.state != TrialState.PRUNED)}
+
+
+def refused_over_cost(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> Dict[str, Any]:
+    """Graph hash → a finished trial at ``fidelity`` whose training the space's ``max_train_cost`` refused (a search
+    answers a draw of the same graph from it instead of training it again)."""
+    return {t.user_attrs[GRAPH_HASH]: t for t in trials if TRAIN_COST in t.user_attrs and CONSTRAINT in t.user_attrs
+            and t.user_attrs.get(FIDELITY) == dict(fidelity) and t.state.is_finished()}
 
 
 def interrupted(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import TYPE_CHECKING, Any, Dict, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Sequence, Tuple
 
 if TYPE_CHECKING:
     from necksearch.search.core.settings import Resources, SearchSettings
@@ -54,11 +54,13 @@ def calibrate_graph(settings: "SearchSettings", recipe: "Recipe", graph: Dict[st
     model, train_loader, val_loader, optim_wrapper = trial_parts(settings, recipe, graph)
     setup_s = time.perf_counter() - start
     model.train()
+    on_gpu = next(model.parameters()).is_cuda
+    sync = torch.cuda.synchronize if on_gpu else (lambda: None)  # the GPU's work done, as a trial's loss logging waits
     train_s, train_cpu_s = _time_steps(lambda batch: model.train_step(batch, optim_wrapper), train_loader,
-                                       TRAIN_ITERATIONS)
+                                       TRAIN_ITERATIONS, sync)
     model.eval()
     with torch.no_grad():
-        val_s, _ = _time_steps(model.val_step, val_loader, VAL_ITERATIONS)
+        val_s, _ = _time_steps(model.val_step, val_loader, VAL_ITERATIONS, sync)
     return {"setup_s": setup_s, "train_s_per_iter": train_s, "train_cpu_s_per_iter": train_cpu_s, "val_s_per_iter": val_s,
             "train_iters": len(train_loader), "val_iters": len(val_loader),
             "checkpoint_bytes": _checkpoint_bytes(model, optim_wrapper)}
@@ -95,15 +97,18 @@ def trial_parts(settings: "SearchSettings", recipe: "Recipe", graph: Dict[str, A
     return model, train_loader, val_loader, build_optim_wrapper(model, cfg.optim_wrapper)
 
 
-def _time_steps(step, loader, iterations: int) -> Tuple[float, float]:
-    """Mean wall seconds and mean CPU-seconds of this process (data loading included: the proxies load in the
-    training process) of ``step(batch)`` over ``iterations`` batches after the warm-up ones (the loader cycles)."""
+def _time_steps(step, loader, iterations: int, sync: Callable[[], None]) -> Tuple[float, float]:
+    """Mean wall seconds and mean CPU-seconds of this process (data loading included: the loaders here load in this
+    process) of ``step(batch)`` over ``iterations`` batches after the warm-up ones (the loader cycles), ``sync()``
+    after each (a GPU's queued work finished)."""
     batches = itertools.cycle(loader) if len(loader) < WARMUP_ITERATIONS + iterations else iter(loader)
     for _ in range(WARMUP_ITERATIONS):
         step(next(batches))
+    sync()
     start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(iterations):
         step(next(batches))
+        sync()
     return (time.perf_counter() - start) / iterations, (time.process_time() - cpu_start) / iterations
 
 

@@ -57,11 +57,12 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
     costs: Dict[str, Dict[str, float]] = {}
     cost = nothing_to_train(startup_s)
     if order:
-        costs = calibrate_on_cluster(settings, recipe, graphs, max(1, min(concurrency, len(graphs))))
-        if not costs:
+        if not named and not draws:
             raise NeckSearchError(f"space {space.name!r}: no graph to train (no fixed point, and none could be drawn)")
+        costs = calibrate_on_cluster(settings, recipe, graphs, max(1, min(concurrency, len(graphs))))
+        trial_costs = {name: costs[name] for name in [*named, *draws]}  # the bound's reference trains in no trial
         sampled = mean_cost([costs[name] for name in draws] or [costs[name] for name in named])
-        cost = estimate(trials=order, costs=costs, sampled=sampled, epochs=settings.epochs, rungs=rungs,
+        cost = estimate(trials=order, costs=trial_costs, sampled=sampled, epochs=settings.epochs, rungs=rungs,
                         reduction_factor=settings.reduction_factor, concurrency=concurrency,
                         cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
                         startup_s=startup_s)
@@ -71,7 +72,7 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
             "cluster": {"nodes": len(nodes), "cpus": sum(n.get("CPU", 0) for n in nodes),
                         "gpus": sum(n.get("GPU", 0) for n in nodes), "trial_slots": slots},
             "rungs": rungs, "calibration": costs, "estimate": cost, "max_hours": settings.max_hours,
-            "train_cost_bound": train_cost_bound(bound, costs, settings.gpus_per_trial > 0)
+            "train_cost_bound": train_cost_bound(bound, costs, bound_clock(settings, recipe))
             if bound is not None and costs else None}
 
 
@@ -80,14 +81,21 @@ def bound_name(bound: TrainCostBound) -> str:
     return f"(bound) {bound.reference}"
 
 
-def train_cost_bound(bound: TrainCostBound, costs: Mapping[str, Mapping[str, float]], gpu: bool) -> Dict[str, Any]:
+def bound_clock(settings: SearchSettings, recipe: Recipe) -> str:
+    """What ``max_train_cost`` times: the training process's CPU-seconds (``cpu``), which do not grow when other work
+    shares the machine, when a trial trains on CPU and loads its data in its own process (the proxies:
+    ``num_workers=0``, as the calibration loads); else wall seconds (``wall``: the GPU's work, or loader workers' is
+    not the process's CPU time)."""
+    workers = recipe.config().train_dataloader.get("num_workers", 0)
+    return "cpu" if settings.gpus_per_trial <= 0 and not workers else "wall"
+
+
+def train_cost_bound(bound: TrainCostBound, costs: Mapping[str, Mapping[str, float]], clock: str) -> Dict[str, Any]:
     """The space's ``max_train_cost`` in seconds on this session's trial resources: ``ratio`` × the reference's
-    measured seconds per training iteration (what each sampled trial's ``TrainCostBoundHook`` holds to). On CPU the
-    training process's CPU-seconds (``clock: cpu``), which do not grow when other work shares the machine; on a GPU,
-    wall seconds (``clock: wall``), since the GPU's work is not the process's CPU time."""
+    measured seconds per training iteration on ``clock`` (:func:`bound_clock`), what each sampled trial's
+    ``TrainCostBoundHook`` holds to."""
     measured = costs.get(bound.reference, costs.get(bound_name(bound)))
-    clock = "wall" if gpu else "cpu"
-    reference_s = float(measured["train_s_per_iter" if gpu else "train_cpu_s_per_iter"])
+    reference_s = float(measured["train_cpu_s_per_iter" if clock == "cpu" else "train_s_per_iter"])
     return {"reference": bound.reference, "ratio": bound.ratio, "clock": clock, "reference_s_per_iter": reference_s,
             "max_s_per_iter": bound.ratio * reference_s}
 
@@ -104,8 +112,8 @@ def _cost_samples(settings: SearchSettings, space: Any, fixed_points: Mapping[st
 
 
 def bound_text(bound: Mapping[str, Any]) -> str:
-    """The space's ``max_train_cost`` in this session's seconds (``train_cost_bound``), in words."""
-    return (f"max_train_cost: a sampled graph is refused after its first iterations if one costs more than "
+    """The space's ``max_train_cost`` in seconds (``train_cost_bound``), in words."""
+    return (f"max_train_cost: a sampled graph is refused if its first training iterations cost more, on average, than "
             f"{bound['ratio']:g} × {bound['reference']}'s {bound['reference_s_per_iter']:.2f} {bound['clock']} s = "
             f"{bound['max_s_per_iter']:.2f} s")
 

@@ -132,16 +132,22 @@ class TrainCostBoundHook(Hook):
         if not self.checked and batch_idx > 0 and runner.iter >= self.warmup and self.last is not None:
             self.durations.append(now - self.last)
             if len(self.durations) == self.iterations:
-                self.check()
+                self.check(Path(runner.work_dir))
         self.last = now
 
     def after_train_epoch(self, runner) -> None:
         if not self.checked and self.durations:
-            self.check()
+            self.check(Path(runner.work_dir))
 
-    def check(self) -> None:
+    def check(self, work_dir: Path) -> None:
+        """Judge the timed iterations; what was measured goes to ``WORK_DIR/train_cost.json`` either way (the
+        searcher records it on the trial: ``train_cost``)."""
+        from necksearch.search.engine.trainable import TRAIN_COST_FILE
         self.checked = True
         mean = sum(self.durations) / len(self.durations)
+        (work_dir / TRAIN_COST_FILE).write_text(json.dumps(
+            {"s_per_iter": mean, "clock": self.clock, "iterations": len(self.durations), "max_s_per_iter": self.max_s,
+             "ratio_to_reference": mean / self.reference_s if self.reference_s else None}) + "\n", encoding="utf-8")
         if mean > self.max_s:
             raise TrainCostExceeded(
                 f"max_train_cost: {mean:.2f} {self.clock} s per training iteration (mean of {len(self.durations)}) > "

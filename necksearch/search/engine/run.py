@@ -130,12 +130,13 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         write_screen(settings.run_dir, candidates)
         say(f"search {settings.name}: space {space.name}, {settings.num_trials} trials, objectives "
             f"{','.join(settings.objectives)}, run directory {settings.run_dir}"
-            + (f"; estimate {format_duration(plan['estimate']['wall_s'])} wall" if order else "")
-            + (f"; {bound_text(plan['train_cost_bound'])}" if plan.get("train_cost_bound") else ""))
+            + (f"; estimate {format_duration(plan['estimate']['wall_s'])} wall" if order else ""))
         stopped: set = set()
         budget = Budget.of(settings, plan, session_start)
         searcher = NeckSearcher(settings, settings.space, storage, sampler_of(settings), fixed_points, stopped, budget,
                                 screened, train_cost_bound=plan.get("train_cost_bound"))
+        if searcher.train_cost_bound and None in order:
+            say(bound_text(searcher.train_cost_bound))
         if order:  # a session with nothing left to train has no cost to weigh against an estimate
             record_estimate(settings, searcher.study, plan)
         if candidates and settings.screening.score == SUPERNET:

@@ -37,6 +37,7 @@ from ray.tune.search import Searcher
 from necksearch.search.core import study as attrs
 from necksearch.search.cost.budget import Budget
 from necksearch.search.core.settings import SearchSettings
+from necksearch.search.engine.trainable import read_failure, read_failure_record, read_train_cost, trial_dir
 
 #: Draws in a row that may be duplicates or infeasible before the search stops as exhausted.
 MAX_DRAWS = 200
@@ -74,7 +75,8 @@ class NeckSearcher(Searcher):
         attrs.enqueue_fixed_points(self._study, fixed_points)
         attrs.enqueue_screened(self._study, screened or {})
         trials = self._study.get_trials(deepcopy=False)
-        self._finished = attrs.finished_by_hash(trials, self._fidelity, stops_early=settings.scheduler != "none")
+        self._finished = {**attrs.refused_over_cost(trials, self._fidelity),
+                          **attrs.finished_by_hash(trials, self._fidelity, stops_early=settings.scheduler != "none")}
         # trials a killed run left RUNNING, each resumed by its own kind of run: a search's by the search, a
         # confirmation's by the confirmation (at the search's fidelity both hold trials)
         self._resumable = collections.deque(t for t in attrs.interrupted(trials, self._fidelity)
@@ -93,7 +95,11 @@ class NeckSearcher(Searcher):
         #: note), never a draw of the sampler nor another queued trial (a search's leftover fixed points or screened
         #: graphs, or what a killed confirmation with another choice of graphs left queued).
         self._queued_only = queued_only
-        self._train_cost_bound = dict(train_cost_bound) if train_cost_bound else None
+        #: the space's max_train_cost in seconds: the first session's measurement, kept in the study for the others
+        self._train_cost_bound = self._study.user_attrs.get(attrs.TRAIN_COST_BOUND) or \
+            (dict(train_cost_bound) if train_cost_bound else None)
+        if self._train_cost_bound and attrs.TRAIN_COST_BOUND not in self._study.user_attrs:
+            self._study.set_user_attr(attrs.TRAIN_COST_BOUND, self._train_cost_bound)
 
     @staticmethod
     def _is_ours(trial: Any, queued_only: Optional[frozenset]) -> bool:
@@ -107,6 +113,11 @@ class NeckSearcher(Searcher):
     @property
     def study(self) -> Any:
         return self._study
+
+    @property
+    def train_cost_bound(self) -> Optional[Dict[str, Any]]:
+        """The ``max_train_cost`` (in seconds) this search's sampled trials are held to, or ``None``."""
+        return self._train_cost_bound
 
     # ------------------------------------------------------------------ Tune's Searcher interface
 
@@ -180,6 +191,9 @@ class NeckSearcher(Searcher):
         if not error and epochs < self._settings.epochs and trial_id not in self._stopped:
             return  # interrupted (Ctrl-C, the search stopping): left RUNNING for --resume to continue
         state, values, note = self._outcome(trial.number, epochs, result or {}, error)
+        measured = read_train_cost(self._settings.run_dir, trial.number) if self._train_cost_bound else None
+        if measured:
+            note[attrs.TRAIN_COST] = measured
         for key, value in note.items():
             trial.set_user_attr(key, value)
         self._study.tell(trial, values, state=state)
@@ -252,6 +266,8 @@ class NeckSearcher(Searcher):
             original = self._finished[graph_hash]
             trial.set_user_attr(attrs.DUPLICATE_OF, original.number)
             trial.set_user_attr(attrs.GRAPH_HASH, graph_hash)
+            if attrs.CONSTRAINT in original.user_attrs:  # a graph the space's max_train_cost refused
+                trial.set_user_attr(attrs.CONSTRAINT, original.user_attrs[attrs.CONSTRAINT])
             values = original.values if original.state == states.COMPLETE else None
             self._study.tell(trial, values, state=original.state)
             return True
@@ -290,7 +306,6 @@ class NeckSearcher(Searcher):
 
     def _outcome(self, number: int, epochs: int, result: Mapping[str, Any], error: bool):
         """(state, values, user attributes to set) for a finished Tune trial that reached ``epochs``."""
-        from necksearch.search.engine.trainable import read_failure, read_failure_record, trial_dir
         states = _states()
         note: Dict[str, Any] = {}
         if error:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 FAILURE_FILE = "failure.json"
 GRAPH_FILE = "graph.yaml"
+#: What the space's ``max_train_cost`` measured of the trial (``hooks.TrainCostBoundHook``).
+TRAIN_COST_FILE = "train_cost.json"
 
 
 def trial_dir(run_dir: Any, number: int) -> Path:
@@ -64,8 +66,9 @@ def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], 
     report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),
                   latency="latency" in settings.objectives)
     resume = (work_dir / "last_checkpoint").is_file()
-    hooks = [report] + ([dict(type="TrainCostBoundHook", **trial["max_train_cost"])]
-                        if trial.get("max_train_cost") and not resume else [])  # a resumed trial passed it
+    bounded = trial.get("max_train_cost") and not resume and settings.resources.workers <= 1  # a resumed trial
+    # passed it; a distributed trial's ranks would each time their own iterations: not bounded (docs/guide/search.md)
+    hooks = [report] + ([dict(type="TrainCostBoundHook", **trial["max_train_cost"])] if bounded else [])
     cfg = recipe.training_config(graph, work_dir=work_dir, resume=resume,
                                  extra_hooks=hooks, keep_checkpoints=1)  # the last one resumes; 25 MB each
     import necksearch.search.engine.hooks  # noqa: F401 - registers TrialReportHook
@@ -109,6 +112,14 @@ def read_failure_record(work_dir: Path) -> Optional[Dict[str, Any]]:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) and {"type", "message"} <= set(record) else None
+
+
+def read_train_cost(run_dir: Any, number: int) -> Optional[Dict[str, Any]]:
+    """What ``TrainCostBoundHook`` measured of trial ``number`` (``None``: not bounded, or not that far)."""
+    try:
+        return json.loads((trial_dir(run_dir, number) / TRAIN_COST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def read_failure(run_dir: Any, number: int) -> str:

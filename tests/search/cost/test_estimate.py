@@ -96,8 +96,8 @@ def test_the_train_cost_bound_is_the_ratio_times_the_reference_s_measured_iterat
     from necksearch.space.space import TrainCostBound
     bound = TrainCostBound("augfpn", 1.25)
     measured = {"train_s_per_iter": 2.0, "train_cpu_s_per_iter": 1.6}
-    on_cpu = train_cost_bound(bound, {bound_name(bound): measured}, gpu=False)
+    on_cpu = train_cost_bound(bound, {bound_name(bound): measured}, "cpu")
     assert on_cpu == {"reference": "augfpn", "ratio": 1.25, "clock": "cpu", "reference_s_per_iter": 1.6,
                       "max_s_per_iter": pytest.approx(2.0)}
-    on_gpu = train_cost_bound(bound, {"augfpn": measured}, gpu=True)  # the reference is a fixed point too
+    on_gpu = train_cost_bound(bound, {"augfpn": measured}, "wall")  # the reference is a fixed point too
     assert (on_gpu["clock"], on_gpu["max_s_per_iter"]) == ("wall", 2.5)

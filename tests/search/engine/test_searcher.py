@@ -501,3 +501,40 @@ def test_a_trial_over_the_train_cost_bound_is_a_refusal_pruned_not_a_failure(tmp
     trial = frozen(searcher, number)
     assert trial.state == States.PRUNED and trial.values is None and "fail_reason" not in trial.user_attrs
     assert trial.user_attrs["constraint_violation"].startswith("max_train_cost: 3.10 s")
+
+
+def _refuse_over_cost(searcher, settings, tune_id):
+    """Hand out a sampled trial and end it as TrainCostBoundHook would: measured, refused; its graph's hash."""
+    import json
+
+    from necksearch.search.engine.hooks import TrainCostExceeded
+    from necksearch.search.engine.trainable import TRAIN_COST_FILE
+    config = searcher.suggest(tune_id)
+    work_dir = trial_dir(settings.run_dir, config["trial"]["number"])
+    work_dir.mkdir(parents=True)
+    (work_dir / TRAIN_COST_FILE).write_text(json.dumps({"s_per_iter": 3.1, "clock": "cpu", "iterations": 5,
+                                                        "max_s_per_iter": 2.5, "ratio_to_reference": 1.55}))
+    record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.10 cpu s per training iteration"))
+    searcher.on_trial_complete(tune_id, error=True)
+    return NeckGraph.from_dict(config["trial"]["graph"], source="t").canonical_hash()
+
+
+def test_the_train_cost_bound_is_kept_in_the_study_and_a_refused_graph_is_never_trained_again(tmp_path):
+    """The first session's bound holds for the later ones; after --resume, a draw of a graph the bound refused is
+    answered from its trial (PRUNED, the violation copied), not trained again."""
+    settings = make_settings(tmp_path)
+    storage = optuna.storages.InMemoryStorage()
+    first = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {},
+                         train_cost_bound=BOUND)
+    refused_hash = _refuse_over_cost(first, settings, "t0")
+    refused = frozen(first, 0)
+    assert refused.user_attrs["train_cost"]["s_per_iter"] == 3.1 and refused.state == States.PRUNED
+    resumed = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {},
+                           train_cost_bound=dict(BOUND, max_s_per_iter=9.0))  # this session measured otherwise
+    assert resumed.train_cost_bound == BOUND
+    resumed.study.enqueue_trial(refused.params)  # the next draw is the refused graph again
+    assert resumed.suggest("t1")["trial"]["number"] > 1  # answered without training; another drawn
+    again = resumed.study.trials[1]
+    assert again.state == States.PRUNED and again.user_attrs["duplicate_of"] == 0
+    assert again.user_attrs["graph_hash"] == refused_hash
+    assert again.user_attrs["constraint_violation"].startswith("max_train_cost: 3.10")
