@@ -196,7 +196,8 @@ def test_the_train_cost_bound_the_default_space_states_is_its_measurement():
     graphs refused (5% and 12% of the arms' CPU, best mAPs 0.091 and 0.185), at 1.25× 5 and 5 (36%, 39%; best
     0.305); none between 1.37× and 1.64× — recomputed from the rows and measurements."""
     from necksearch.graph.presets import PUBLISHED_NECKS
-    spec = importlib.util.spec_from_file_location("train_cost_bound", ROOT / "benchmarks/experiments/train_cost_bound.py")
+    spec = importlib.util.spec_from_file_location("train_cost_bound",
+                                                  ROOT / "benchmarks" / "experiments" / "train_cost_bound.py")
     experiment = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(experiment)
     record = json.loads((RESULTS / "train_cost_bound.json").read_text())

@@ -142,8 +142,8 @@ def render(graphs: Dict[str, Dict[str, Any]], bounds: Dict[str, Dict[str, Any]],
         lines += ["", "Measured CPU-seconds per training iteration (the measure `max_train_cost` bounds; the "
                   "calibration of a search's launch, one thread) of every published neck and every distinct searched "
                   "graph within reach of the bound; a graph not measured is taken to be below it."]
-    lines += ["", "| measured per | max_train_cost ratio | run | trained graphs | refused | their share of the run's CPU "
-              "| best mAP among them |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "| measured per | max_train_cost ratio | run | trained graphs | refused | their share of the run's "
+              "CPU | best mAP among them |", "|---|---|---|---|---|---|---|"]
     for per, ratios in bounds.items():
         for ratio, runs in ratios.items():
             for run, entry in runs.items():

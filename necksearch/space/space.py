@@ -28,10 +28,11 @@ class TrainCostBound:
     with its cost calibration; a sampled graph in its trial's first iterations: ``engine.hooks.TrainCostBoundHook``).
     A draw over it is refused like one that breaks a rule (PRUNED, ``constraint_violation``) after those few
     iterations; fixed points, confirmed graphs and distributed trials (``--workers`` > 1) train as asked. Seconds
-    are the training process's CPU-seconds on CPU with in-process data loading, else wall seconds; the bound in
-    seconds is measured when a search begins and kept in its study for every later session. Neck MACs cannot stand in: on the default space
-    the costliest draws have FPT's MACs, and the detector-level SRS and CS, which the MAC count leaves out, set most
-    of a trial's time (``benchmarks/results/draw_macs.json``, ``search_campaign.md``). ``why``: the measurement."""
+    are the training process's CPU-seconds on CPU with in-process data loading, else wall seconds; the bound
+    in seconds is measured when a search begins and kept in its study for every later session. Neck MACs cannot
+    stand in: on the default space the costliest draws have FPT's MACs, and the detector-level SRS and CS, which
+    the MAC count leaves out, set most of a trial's time (``benchmarks/results/draw_macs.json``,
+    ``benchmarks/results/train_cost_bound.md``). ``why``: the measurement."""
 
     reference: str
     ratio: float

@@ -61,7 +61,8 @@ def calibrate_graph(settings: "SearchSettings", recipe: "Recipe", graph: Dict[st
     model.eval()
     with torch.no_grad():
         val_s, _ = _time_steps(model.val_step, val_loader, VAL_ITERATIONS, sync)
-    return {"setup_s": setup_s, "train_s_per_iter": train_s, "train_cpu_s_per_iter": train_cpu_s, "val_s_per_iter": val_s,
+    return {"setup_s": setup_s, "train_s_per_iter": train_s, "train_cpu_s_per_iter": train_cpu_s,
+            "val_s_per_iter": val_s,
             "train_iters": len(train_loader), "val_iters": len(val_loader),
             "checkpoint_bytes": _checkpoint_bytes(model, optim_wrapper)}
 

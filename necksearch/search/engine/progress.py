@@ -3,7 +3,7 @@
     [  1:32] trial 2 a2fpn_lite (fixed point) started
     [  3:05] trial 2 a2fpn_lite  epoch 1/3  mAP 0.0041  loss 1.93   [2 running, 1 finished of 6]
     [  3:06] trial 1 pafpn  pruned after epoch 1 (mAP 0.0012)
-    [  4:10] trial 7 trial-7 refused: max_train_cost: 3.10 cpu s per training iteration (mean of 5) > ...
+    [  4:10] trial 7 trial-7 refused: max_train_cost: 3.10 cpu s per training iteration (median of 5) > ...
 """
 from __future__ import annotations
 

@@ -192,7 +192,8 @@ def fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any,
                                     trial_name_creator=_trial_name, trial_dirname_creator=_trial_name),
         run_config=tune.RunConfig(name=_session_name(settings.run_dir), storage_path=str(settings.run_dir / "tune"),
                                   failure_config=tune.FailureConfig(max_failures=settings.retries),
-                                  callbacks=[SearchProgress(remaining, settings.epochs, say, settings.run_dir)], verbose=0))
+                                  callbacks=[SearchProgress(remaining, settings.epochs, say, settings.run_dir)],
+                                  verbose=0))
     tuner.fit()
 
 

@@ -495,7 +495,7 @@ def test_a_trial_over_the_train_cost_bound_is_a_refusal_pruned_not_a_failure(tmp
     number = searcher.suggest("t0")["trial"]["number"]
     work_dir = trial_dir(settings.run_dir, number)
     work_dir.mkdir(parents=True)
-    record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.10 s per training iteration (mean of 5) > 1.25 "
+    record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.10 s per training iteration (median of 5) > 1.25 "
                                                "× augfpn's 2.00 s = 2.50 s"))
     searcher.on_trial_complete("t0", error=True)
     trial = frozen(searcher, number)

@@ -24,9 +24,10 @@ fixed_points: [fpn]
 def test_a_sampled_graph_over_the_train_cost_bound_is_refused_and_a_fixed_point_trains(tmp_path, search_data_root):
     space = tmp_path / "bounded.yaml"
     space.write_text(BOUNDED_SPACE)
-    done = run_search("bounded", tmp_path, search_data_root, str(space), "--num-trials", "3", "--epochs", "1",
-                      "--scheduler", "none", "--max-concurrent", "1")
-    assert "max_train_cost: a sampled graph is refused if its first training iterations cost more, on average, " \
+    done = run_search("bounded", tmp_path, search_data_root, str(space), "--num-trials", "3", "--epochs", "2",
+                      "--data-fraction", "1.0", "--scheduler", "none", "--max-concurrent", "1")  # 4 iterations an
+    # epoch: the 5 timed ones (never an epoch's first) are there by the second epoch
+    assert "max_train_cost: a sampled graph is refused if its first training iterations cost more (median of 5) " \
            "than 0.01 × fpn's" in done.stdout
     assert done.stdout.count(" refused: max_train_cost: ") == 2 and "retrying" not in done.stdout
     trials = {t.number: t for t in load_trials(tmp_path / "bounded", "bounded")}
@@ -34,7 +35,8 @@ def test_a_sampled_graph_over_the_train_cost_bound_is_refused_and_a_fixed_point_
     refused = [t for t in trials.values() if t.number > 0]
     assert len(refused) == 2
     for trial in refused:
-        assert trial.state == optuna.trial.TrialState.PRUNED and trial.values is None
+        # refused in its second epoch, before finishing it (Optuna gives a PRUNED trial its last reported value)
+        assert trial.state == optuna.trial.TrialState.PRUNED and trial.user_attrs["epochs_reached"] == 1
         assert trial.user_attrs["constraint_violation"].startswith("max_train_cost: ")
         assert "cpu s per training iteration" in trial.user_attrs["constraint_violation"]
         assert "fail_reason" not in trial.user_attrs
