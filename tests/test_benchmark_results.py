@@ -163,6 +163,32 @@ def test_the_found_neck_against_every_published_one_is_its_per_seed_maps():
     assert sorted(best["beats"]) == sorted(set(PUBLISHED_NECKS) - {"msca_fpn"})
 
 
+def test_the_found_neck_at_160_against_every_published_one_is_its_per_seed_maps():
+    """search_campaign.md at 3 ep / 160²: trial-468 0.367 ± 0.003; beyond noise above seven of the nine published
+    necks, msca_fpn among them, not a2fpn_lite and a2fpn — each row recomputed from the per-seed mAPs."""
+    from necksearch.graph.presets import PUBLISHED_NECKS
+    from necksearch.search.rank.statistics import mean_std, welch_interval
+    campaign = json.loads((RESULTS / "search_campaign.json").read_text())
+    confirmed = campaign["confirm"]["3,160,1.0"]
+    text = " ".join((RESULTS / "search_campaign.md").read_text().split())
+    best = campaign["best_against_published"]["found160/campaign-tpe-s0"]
+    assert best["graph"] == "trial-468" and best["maps"] == confirmed["tpe-s0/trial-468"]["maps"] == [0.369, 0.364, 0.369]
+    stats = mean_std(best["maps"])
+    assert f"{stats['mean']:.3f} ± {stats['std']:.3f}" == "0.367 ± 0.003" and "**0.367 ± 0.003**" in text
+    for name in PUBLISHED_NECKS:
+        diff, low, high = welch_interval(confirmed[name]["maps"], best["maps"])
+        row = f"| {name} | {diff:+.3f} [{low:+.3f}, {high:+.3f}] | {'yes' if low > 0 else 'no'} |".replace("-", "−")
+        assert row in text, row
+    assert sorted(set(PUBLISHED_NECKS) - set(best["beats"])) == ["a2fpn", "a2fpn_lite"]
+    assert "beyond noise above seven, MS-CA FPN among them (+0.026 [+0.012, +0.040])" in text
+    msca = mean_std(confirmed["msca_fpn"]["maps"])
+    readme = (ROOT / "README.md").read_text()
+    row = (f"| 3 ep, 160² | 0.367 ± 0.003 | msca_fpn {msca['mean']:.3f} ± {msca['std']:.3f} | 7 of 9, msca_fpn among "
+           f"them ({best['against']['msca_fpn']['diff']:+.3f} [{best['against']['msca_fpn']['low']:+.3f}, "
+           f"{best['against']['msca_fpn']['high']:+.3f}])")
+    assert row in readme, row
+
+
 def test_the_tpe_refusal_shares_quoted_are_its_draws():
     """tpe_refusals.md: refused after start-up 98–100% with FAIL, 4–5% with PRUNED, 24–29% random (and the rows)."""
     rows = json.loads((RESULTS / "tpe_refusals.json").read_text())
