@@ -67,8 +67,11 @@ def test_presets_json_lists_every_shipped_preset_and_found_neck_with_its_kind_an
 
 
 def test_presets_text_has_one_line_per_preset_then_per_found_neck(capsys):
-    from necksearch.graph.presets import list_found_necks, list_presets
+    from necksearch.graph.presets import PUBLISHED_NECKS, list_found_necks, list_presets
     assert main(["presets"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == list_presets() + list_found_necks()
-    assert lines[0].split()[1] == "published" and lines[-1].split()[1] == "found"
+    kinds = {line.split()[0]: line.split()[1] for line in lines}
+    assert {name for name, kind in kinds.items() if kind == "published"} == set(PUBLISHED_NECKS)
+    assert {name for name, kind in kinds.items() if kind == "found"} == set(list_found_necks())
+    assert kinds["fpt_gt_rt"] == "ablation"

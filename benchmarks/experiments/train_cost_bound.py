@@ -12,9 +12,10 @@ them (what the bound would have cost the search). CPU-seconds an epoch stand in 
 iteration that the bound measures (an epoch is a fixed number of iterations plus a validation, the same for every
 graph at one fidelity); with ``--measure-above R`` the bound's own measure is taken too: the training process's
 CPU-seconds per training iteration (``necksearch.search.cost.calibrate.calibrate_graph``, what a search calibrates
-its ``max_train_cost`` reference with; ``--iterations`` timed after one warm-up, one thread, in this process) of every
-published neck and of every distinct searched graph whose CPU-seconds an epoch reach R × the costliest published
-neck's, and the refusals are counted on those (a graph below R an epoch is taken to be below the bound).
+its ``max_train_cost`` reference with: the median of ``--iterations`` timed after one warm-up, one thread, in this
+process) of every published neck and of every distinct searched graph whose CPU-seconds an epoch reach R × the
+costliest published neck's, and the refusals are counted on those (a graph below R an epoch is taken to be below the
+bound).
 
     .venv/bin/python benchmarks/experiments/train_cost_bound.py \\
         --runs runs/campaign/campaign-random-s0,runs/campaign/campaign-tpe-s0,runs/found/campaign-random-s0 \\

@@ -25,7 +25,8 @@ Format (every key but ``templates`` optional)::
                                    # a sampled graph whose first training iterations cost more than ratio ×
                                    # the reference preset's (both measured on a trial's resources: CPU-seconds
                                    # on CPU, else wall; the reference when the search begins) is refused
-                                   # (fixed points, confirmations and distributed trials train as asked)
+                                   # (fixed points, confirmations, resumed and distributed trials train
+                                   # as asked)
     rules:                         # what the sampler may combine (a fixed point is trained as asked):
       - if: {lateral/op: mgc}      #   when every `if` label holds one of its values (per-level labels
         then: {td/op: gacarafe}    #   at every level), every `then` label must hold one of its values;

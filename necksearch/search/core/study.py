@@ -99,7 +99,7 @@ def is_trained(trial: Any) -> bool:
 
 def tell_refused(study: Any, trial: Any, violations: Sequence[str]) -> None:
     """Tell ``study`` that the space refused ``trial``'s draw (its ``max_neck_*`` bounds or one of its ``rules``;
-    ``max_train_cost`` refusals, which come after a few iterations, are told PRUNED the same way by the searcher):
+    ``max_train_cost`` refusals, which come after a few iterations, the searcher tells PRUNED when their trial ends):
     PRUNED with no value, the violations under ``constraint_violation``. PRUNED, not FAIL: Optuna's TPE models only
     COMPLETE and PRUNED trials, and told FAIL it kept proposing refused graphs (98-100% of its draws after start-up
     against 4-5% told PRUNED: ``benchmarks/results/tpe_refusals.md``)."""

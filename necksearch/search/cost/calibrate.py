@@ -11,6 +11,7 @@ share the machine as concurrent trials do.
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Sequence, Tuple
 
@@ -18,8 +19,10 @@ if TYPE_CHECKING:
     from necksearch.search.core.settings import Resources, SearchSettings
     from necksearch.train.recipe import Recipe
 
-#: Iterations timed per graph after the warm-up ones (the first iterations pay for lazy initialisation).
-TRAIN_ITERATIONS = 3
+#: Iterations timed per graph after the warm-up ones (the first iterations pay for lazy initialisation); a sampled
+#: trial times as many for the space's ``max_train_cost`` (``engine.hooks.TrainCostBoundHook``), whose reference this
+#: measures too.
+TRAIN_ITERATIONS = 5
 WARMUP_ITERATIONS = 1
 VAL_ITERATIONS = 2
 
@@ -99,18 +102,21 @@ def trial_parts(settings: "SearchSettings", recipe: "Recipe", graph: Dict[str, A
 
 
 def _time_steps(step, loader, iterations: int, sync: Callable[[], None]) -> Tuple[float, float]:
-    """Mean wall seconds and mean CPU-seconds of this process (data loading included: the loaders here load in this
-    process) of ``step(batch)`` over ``iterations`` batches after the warm-up ones (the loader cycles), ``sync()``
-    after each (a GPU's queued work finished)."""
+    """Mean wall seconds (what an estimate adds up) and median CPU-seconds of this process (what ``max_train_cost``
+    judges a trial by: ``TrainCostBoundHook``; data loading included, the loaders here load in this process) of
+    ``step(batch)`` over ``iterations`` batches after the warm-up ones (the loader cycles), ``sync()`` after each (a
+    GPU's queued work finished)."""
     batches = itertools.cycle(loader) if len(loader) < WARMUP_ITERATIONS + iterations else iter(loader)
     for _ in range(WARMUP_ITERATIONS):
         step(next(batches))
     sync()
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_seconds = time.perf_counter(), []
     for _ in range(iterations):
+        cpu_start = time.process_time()
         step(next(batches))
         sync()
-    return (time.perf_counter() - start) / iterations, (time.process_time() - cpu_start) / iterations
+        cpu_seconds.append(time.process_time() - cpu_start)
+    return (time.perf_counter() - start) / iterations, statistics.median(cpu_seconds)
 
 
 def calibrate_on_cluster(settings: "SearchSettings", recipe: "Recipe", graphs: Sequence[Tuple[str, Dict[str, Any]]],

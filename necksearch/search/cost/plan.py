@@ -18,6 +18,7 @@ from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.graph.presets import load_preset
 from necksearch.search.core import study as attrs
+from necksearch.search.cost.calibrate import TRAIN_ITERATIONS
 from necksearch.search.cost.estimate import (asha_rungs, describe_cost, estimate, format_duration, mean_cost,
                                              nothing_to_train)
 from necksearch.search.core.settings import SearchSettings
@@ -38,17 +39,20 @@ def trial_order(fixed_points: Sequence[str], finished: Sequence[str], remaining:
 
 
 def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points: Mapping[str, Dict[str, Any]],
-              order: List[Optional[str]], nodes: List[Dict[str, float]], startup_s: float) -> Dict[str, Any]:
+              order: List[Optional[str]], nodes: List[Dict[str, float]], startup_s: float,
+              stored_bound: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Calibrate, on the trial's resources, the fixed points the search will train and (when it will sample)
-    :data:`COST_SAMPLES` graphs drawn from the space; estimate the search from them."""
+    :data:`COST_SAMPLES` graphs drawn from the space; estimate the search from them. When it will sample and the space
+    has a ``max_train_cost``, the bound in seconds: ``stored_bound`` (the one a resumed search's study keeps), else
+    from its reference, calibrated too; none for distributed trials, which are not bounded."""
     from necksearch.search.cost.calibrate import calibrate_on_cluster
     from necksearch.search.cost.preflight import cluster_slots
     named = [name for name in order if name is not None]
     draws = _cost_samples(settings, space, fixed_points) if None in order else {}
     graphs = [(name, space.freeze(sample).to_dict())
               for name, sample in [*((n, fixed_points[n]) for n in named), *draws.items()]]
-    bound = space.max_train_cost if None in order else None
-    if bound is not None and bound.reference not in named:
+    bound = space.max_train_cost if None in order and settings.resources.workers <= 1 else None
+    if bound is not None and stored_bound is None and bound.reference not in named:
         graphs.append((bound_name(bound), load_preset(bound.reference).to_dict()))
     slots = cluster_slots(settings.cpus_per_trial, settings.gpus_per_trial, nodes)
     concurrency = max(1, min(settings.max_concurrent, slots, len(order) or 1))
@@ -72,7 +76,8 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
             "cluster": {"nodes": len(nodes), "cpus": sum(n.get("CPU", 0) for n in nodes),
                         "gpus": sum(n.get("GPU", 0) for n in nodes), "trial_slots": slots},
             "rungs": rungs, "calibration": costs, "estimate": cost, "max_hours": settings.max_hours,
-            "train_cost_bound": train_cost_bound(bound, costs, bound_clock(settings, recipe))
+            "train_cost_bound": (dict(stored_bound) if stored_bound else
+                                 train_cost_bound(bound, costs, bound_clock(settings, recipe)))
             if bound is not None and costs else None}
 
 
@@ -82,10 +87,11 @@ def bound_name(bound: TrainCostBound) -> str:
 
 
 def bound_clock(settings: SearchSettings, recipe: Recipe) -> str:
-    """What ``max_train_cost`` times: the training process's CPU-seconds (``cpu``), which do not grow when other work
-    shares the machine, when a trial trains on CPU and loads its data in its own process (the proxies:
-    ``num_workers=0``, as the calibration loads); else wall seconds (``wall``: the GPU's work, or loader workers' is
-    not the process's CPU time)."""
+    """What ``max_train_cost`` times: the training process's CPU-seconds (``cpu``), which grow far less than wall
+    seconds when other work shares the machine (though not nothing: a single loaded iteration measured 1.1× and over
+    1.5× augfpn's for one graph, hence the median of several), when a trial trains on CPU and loads its data in its
+    own process (the proxies: ``num_workers=0``, as the calibration loads); else wall seconds (``wall``: the GPU's
+    work, or loader workers', is not the process's CPU time)."""
     workers = recipe.config().train_dataloader.get("num_workers", 0)
     return "cpu" if settings.gpus_per_trial <= 0 and not workers else "wall"
 
@@ -113,7 +119,8 @@ def _cost_samples(settings: SearchSettings, space: Any, fixed_points: Mapping[st
 
 def bound_text(bound: Mapping[str, Any]) -> str:
     """The space's ``max_train_cost`` in seconds (``train_cost_bound``), in words."""
-    return (f"max_train_cost: a sampled graph is refused if its first training iterations cost more (median of 5) than "
+    return (f"max_train_cost: a sampled graph is refused if its first training iterations cost more (median of "
+            f"{TRAIN_ITERATIONS}) than "
             f"{bound['ratio']:g} × {bound['reference']}'s {bound['reference_s_per_iter']:.2f} {bound['clock']} s = "
             f"{bound['max_s_per_iter']:.2f} s")
 
@@ -133,8 +140,8 @@ def plan_text(plan: Mapping[str, Any]) -> str:
              "  early stopping: " + (f"ASHA rungs at epochs {', '.join(map(str, plan['rungs']))}; "
                                      if plan["rungs"] else "none; ")
              + f"{cost['expected_epochs']:g} epochs expected in all (at most {plan['to_train'] * fidelity['epochs']})",
-             f"  measured on the trial's resources (fixed points, and graphs drawn from the space that cost the "
-             f"{plan['sampled_trials']} sampled trials):"]
+             f"  measured on the trial's resources (fixed points, graphs drawn from the space that cost the "
+             f"{plan['sampled_trials']} sampled trials, and (bound) the reference of the space's max_train_cost):"]
     lines += [f"    {name:<14} {describe_cost(c)}" for name, c in plan["calibration"].items()]
     lines.append(f"  estimate: {format_duration(cost['wall_s'])} wall, {cost['cpu_hours']:.2f} CPU-hours, "
                  f"{cost['gpu_hours']:.2f} GPU-hours ({cost['trial_seconds'] / 60:.1f} trial-minutes; a full trial "

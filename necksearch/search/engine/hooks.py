@@ -30,6 +30,9 @@ from mmengine.dist import get_rank, is_distributed
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+from necksearch.search.cost.calibrate import TRAIN_ITERATIONS
+from necksearch.search.engine.trainable import TRAIN_COST_FILE
+
 #: ``score`` = mAP − TIE_BREAK × loss: mAP decides; among equal mAPs (all 0.0 early in a short proxy,
 #: where ASHA could otherwise not rank anyone) the lower training loss ranks higher.
 TIE_BREAK = 1e-6
@@ -113,26 +116,26 @@ class TrainCostExceeded(RuntimeError):
 
 @HOOKS.register_module(force=True)
 class TrainCostBoundHook(Hook):
-    """Time ``iterations`` training iterations after the first ``warmup`` (each from the end of the one before to
-    its own end, data loading included, as the calibration times them; never an epoch's first, which follows a
-    validation, so with short epochs they gather over several) on ``clock`` (``cpu``: this process's CPU-seconds;
-    ``wall``) and raise :class:`TrainCostExceeded` if their median exceeds ``max_s_per_iter``. A trial that ends
-    before it has timed them all is not judged (one iteration alone measured 1.1× and, on a loaded machine, over
-    1.5× augfpn's for the same graph)."""
+    """Time ``iterations`` training iterations (each from the end of the one before to its own end, data loading
+    included, as the calibration times them; never an epoch's first, which follows a validation or, the first of
+    all, pays for lazy initialisation; with short epochs they gather over several) on ``clock`` (``cpu``: this
+    process's CPU-seconds; ``wall``) and raise :class:`TrainCostExceeded` if their median exceeds
+    ``max_s_per_iter``. A trial that ends before it has timed them all is not judged (one iteration alone measured
+    1.1× and, on a loaded machine, over 1.5× augfpn's for the same graph)."""
 
     priority = "VERY_LOW"
 
     def __init__(self, max_s_per_iter: float, reference: str, ratio: float, reference_s_per_iter: float,
-                 clock: str = "cpu", warmup: int = 1, iterations: int = 5) -> None:
+                 clock: str = "cpu", iterations: int = TRAIN_ITERATIONS) -> None:
         self.max_s, self.reference_s = max_s_per_iter, reference_s_per_iter
         self.reference, self.ratio = reference, ratio
-        self.clock, self.warmup, self.iterations = clock, warmup, iterations
+        self.clock, self.iterations = clock, iterations
         self.durations: list = []
         self.last: Optional[float] = None
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
         now = time.process_time() if self.clock == "cpu" else time.perf_counter()
-        if len(self.durations) < self.iterations and batch_idx > 0 and runner.iter >= self.warmup:
+        if len(self.durations) < self.iterations and batch_idx > 0 and self.last is not None:
             self.durations.append(now - self.last)
             if len(self.durations) == self.iterations:
                 self.check(Path(runner.work_dir))
@@ -141,7 +144,6 @@ class TrainCostBoundHook(Hook):
     def check(self, work_dir: Path) -> None:
         """Judge the timed iterations; what was measured goes to ``WORK_DIR/train_cost.json`` either way (the
         searcher records it on the trial: ``train_cost``)."""
-        from necksearch.search.engine.trainable import TRAIN_COST_FILE
         median = statistics.median(self.durations)
         (work_dir / TRAIN_COST_FILE).write_text(json.dumps(
             {"s_per_iter": median, "clock": self.clock, "iterations": len(self.durations), "max_s_per_iter": self.max_s,

@@ -59,12 +59,11 @@ class SearchProgress(Callback):
 
     def _refusal(self, trial: Any) -> Optional[str]:
         """The space's ``max_train_cost`` refusal the trial's process recorded, if that is why it ended."""
-        from necksearch.search.engine.trainable import read_failure_record, trial_dir
+        from necksearch.search.engine.trainable import cost_refusal, trial_dir
         number = trial.config.get("trial", {}).get("number")
         if self.run_dir is None or number is None:
             return None
-        record = read_failure_record(trial_dir(self.run_dir, number))
-        return record["message"] if record and record["type"] == "TrainCostExceeded" else None
+        return cost_refusal(trial_dir(self.run_dir, number))
 
     def _finish(self) -> None:
         self.running = max(0, self.running - 1)

@@ -117,7 +117,8 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         order = trial_order(list(fixed_points), finished, settings.num_trials - done)
         if order:
             say("measuring the cost of a training iteration on the trial's resources ...")
-        plan = make_plan(settings, recipe, space, fixed_points, order, _nodes(), startup_s)
+        plan = make_plan(settings, recipe, space, fixed_points, order, _nodes(), startup_s,
+                         _stored_bound(settings, storage) if resume else None)
         if dry_run:
             say(plan_text(plan))
         check_disk(settings.runs_dir, plan["estimate"]["disk_bytes"],
@@ -149,6 +150,12 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     if order:
         record_actual(settings, searcher.study, time.monotonic() - session_start, since, say)
     return report
+
+
+def _stored_bound(settings: SearchSettings, storage: Any) -> Optional[Dict[str, Any]]:
+    """The ``max_train_cost`` in seconds the search's first session measured and kept in its study (``None``: none)."""
+    import optuna
+    return optuna.load_study(study_name=settings.name, storage=storage).user_attrs.get(attrs.TRAIN_COST_BOUND)
 
 
 def _finished_so_far(settings: SearchSettings, storage: Any):

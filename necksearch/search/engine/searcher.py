@@ -37,7 +37,7 @@ from ray.tune.search import Searcher
 from necksearch.search.core import study as attrs
 from necksearch.search.cost.budget import Budget
 from necksearch.search.core.settings import SearchSettings
-from necksearch.search.engine.trainable import read_failure, read_failure_record, read_train_cost, trial_dir
+from necksearch.search.engine.trainable import cost_refusal, read_failure, read_train_cost, trial_dir
 
 #: Draws in a row that may be duplicates or infeasible before the search stops as exhausted.
 MAX_DRAWS = 200
@@ -75,8 +75,10 @@ class NeckSearcher(Searcher):
         attrs.enqueue_fixed_points(self._study, fixed_points)
         attrs.enqueue_screened(self._study, screened or {})
         trials = self._study.get_trials(deepcopy=False)
-        self._finished = {**attrs.refused_over_cost(trials, self._fidelity),
-                          **attrs.finished_by_hash(trials, self._fidelity, stops_early=settings.scheduler != "none")}
+        self._finished = attrs.finished_by_hash(trials, self._fidelity, stops_early=settings.scheduler != "none")
+        #: graphs the space's max_train_cost refused: a later draw of one is answered from it (a fixed point's or a
+        #: confirmation's trial of the same graph still trains, as asked)
+        self._over_cost = attrs.refused_over_cost(trials, self._fidelity)
         # trials a killed run left RUNNING, each resumed by its own kind of run: a search's by the search, a
         # confirmation's by the confirmation (at the search's fidelity both hold trials)
         self._resumable = collections.deque(t for t in attrs.interrupted(trials, self._fidelity)
@@ -201,7 +203,8 @@ class NeckSearcher(Searcher):
         if self._budget is not None and trial_id in self._started and state == _states().COMPLETE:
             self._budget.observe(time.monotonic() - self._started[trial_id])
         self._live.pop(graph_hash, None)
-        self._finished[graph_hash] = self._study.trials[trial.number]
+        finished = self._over_cost if attrs.CONSTRAINT in note else self._finished
+        finished[graph_hash] = self._study.trials[trial.number]
 
     def save(self, checkpoint_path: str) -> None:
         Path(checkpoint_path).write_text("necksearch resumes from the Optuna study, not from this file\n")
@@ -260,13 +263,15 @@ class NeckSearcher(Searcher):
         return (graph, graph_hash, *count_neck(graph))
 
     def _answer_duplicate(self, trial: Any, graph_hash: str) -> bool:
-        """Record ``trial`` as a duplicate of the trial that has (or is evaluating) the same graph."""
+        """Record ``trial`` as a duplicate of the trial that has (or is evaluating) the same graph, or, for a sampled
+        one, of the trial whose graph the space's ``max_train_cost`` refused."""
         states = _states()
-        if graph_hash in self._finished:
-            original = self._finished[graph_hash]
+        sampled = not trial.user_attrs.get(attrs.FIXED_POINT) and attrs.CONFIRM not in trial.user_attrs
+        original = self._finished.get(graph_hash) or (self._over_cost.get(graph_hash) if sampled else None)
+        if original is not None:
             trial.set_user_attr(attrs.DUPLICATE_OF, original.number)
             trial.set_user_attr(attrs.GRAPH_HASH, graph_hash)
-            if attrs.CONSTRAINT in original.user_attrs:  # a graph the space's max_train_cost refused
+            if attrs.CONSTRAINT in original.user_attrs:
                 trial.set_user_attr(attrs.CONSTRAINT, original.user_attrs[attrs.CONSTRAINT])
             values = original.values if original.state == states.COMPLETE else None
             self._study.tell(trial, values, state=original.state)
@@ -309,9 +314,9 @@ class NeckSearcher(Searcher):
         states = _states()
         note: Dict[str, Any] = {}
         if error:
-            refused = read_failure_record(trial_dir(self._settings.run_dir, number))
-            if refused and refused["type"] == "TrainCostExceeded":  # the space's max_train_cost: a refusal
-                note[attrs.CONSTRAINT] = refused["message"]
+            refused = cost_refusal(trial_dir(self._settings.run_dir, number))
+            if refused:  # the space's max_train_cost: a refusal, not a failure
+                note[attrs.CONSTRAINT] = refused
                 return states.PRUNED, None, note
             note[attrs.FAIL_REASON] = read_failure(self._settings.run_dir, number)
             return states.FAIL, None, note

@@ -40,10 +40,10 @@ def train_trial(config: Dict[str, Any], recipe: "Recipe") -> None:
     settings, trial = SearchSettings.from_dict(config["settings"]), config["trial"]
     work_dir = trial_dir(settings.run_dir, trial["number"])
     work_dir.mkdir(parents=True, exist_ok=True)
-    refused = read_failure_record(work_dir)
-    if refused and refused["type"] == "TrainCostExceeded":  # a refusal is final: a retry would measure it again
+    refused = cost_refusal(work_dir)
+    if refused:  # a refusal is final: a retry would measure it again
         from necksearch.search.engine.hooks import TrainCostExceeded
-        raise TrainCostExceeded(refused["message"])
+        raise TrainCostExceeded(refused)
     (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
     try:
         _train(settings, recipe, trial, work_dir)
@@ -66,8 +66,9 @@ def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], 
     report = dict(type="TrialReportHook", params=int(trial["params"]), flops=int(trial["flops"]),
                   latency="latency" in settings.objectives)
     resume = (work_dir / "last_checkpoint").is_file()
-    bounded = trial.get("max_train_cost") and not resume and settings.resources.workers <= 1  # a resumed trial
-    # passed it; a distributed trial's ranks would each time their own iterations: not bounded (docs/guide/search.md)
+    # a trial resumed from a checkpoint is not bounded (it passed, or its epochs were too short to judge); nor is a
+    # distributed one, whose ranks would each time their own iterations (docs/guide/before-launch.md)
+    bounded = trial.get("max_train_cost") and not resume and settings.resources.workers <= 1
     hooks = [report] + ([dict(type="TrainCostBoundHook", **trial["max_train_cost"])] if bounded else [])
     cfg = recipe.training_config(graph, work_dir=work_dir, resume=resume,
                                  extra_hooks=hooks, keep_checkpoints=1)  # the last one resumes; 25 MB each
@@ -112,6 +113,13 @@ def read_failure_record(work_dir: Path) -> Optional[Dict[str, Any]]:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) and {"type", "message"} <= set(record) else None
+
+
+def cost_refusal(work_dir: Path) -> Optional[str]:
+    """The space's ``max_train_cost`` refusal the trial's process recorded (``TrainCostExceeded``), if that is how it
+    ended; ``None`` otherwise."""
+    record = read_failure_record(work_dir)
+    return record["message"] if record and record["type"] == "TrainCostExceeded" else None
 
 
 def read_train_cost(run_dir: Any, number: int) -> Optional[Dict[str, Any]]:

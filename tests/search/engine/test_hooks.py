@@ -179,7 +179,7 @@ def drive(hook, tmp_path, seconds, monkeypatch, iterations_per_epoch=4):
 
 def bound_hook(**kwargs):
     return TrainCostBoundHook(**dict(dict(max_s_per_iter=2.5, reference="augfpn", ratio=1.25,
-                                          reference_s_per_iter=2.0, warmup=1, iterations=3), **kwargs))
+                                          reference_s_per_iter=2.0, iterations=3), **kwargs))
 
 
 def test_a_graph_within_the_train_cost_bound_trains_on(tmp_path, monkeypatch):

@@ -538,3 +538,19 @@ def test_the_train_cost_bound_is_kept_in_the_study_and_a_refused_graph_is_never_
     assert again.state == States.PRUNED and again.user_attrs["duplicate_of"] == 0
     assert again.user_attrs["graph_hash"] == refused_hash
     assert again.user_attrs["constraint_violation"].startswith("max_train_cost: 3.10")
+
+
+def test_a_confirmation_of_a_graph_the_train_cost_bound_refused_trains_it_as_asked(tmp_path):
+    """A cost-refused draw answers later draws of its graph, never a confirmation's (or a fixed point's) trial."""
+    settings = make_settings(tmp_path)
+    storage = optuna.storages.InMemoryStorage()
+    search = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {},
+                          train_cost_bound=BOUND)
+    refused_hash = _refuse_over_cost(search, settings, "t0")
+    note = {"label": "trial-0", "hash": refused_hash, "seed": 0, "fidelity": settings.fidelity()}
+    search.study.enqueue_trial(frozen(search, 0).params, user_attrs={"confirm": note})
+    confirm = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {},
+                           queued_only=frozenset({refused_hash}))
+    config = confirm.suggest("c0")
+    assert config["trial"]["number"] == 1 and "max_train_cost" not in config["trial"]
+    assert "duplicate_of" not in confirm.study.trials[1].user_attrs
