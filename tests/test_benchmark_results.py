@@ -189,6 +189,28 @@ def test_the_found_neck_at_160_against_every_published_one_is_its_per_seed_maps(
     assert row in readme, row
 
 
+def test_the_seven_seed_comparison_quoted_is_its_per_seed_maps():
+    """search_campaign.md "More seeds" and README: over seeds 0-6 at 128² the found neck 0.294 ± 0.021 and msca_fpn
+    0.291 ± 0.013, +0.003 [−0.018, +0.024]; seeds 0-2 of each as in the 3-seed confirmation."""
+    from necksearch.search.rank.statistics import mean_std, welch_interval
+    campaign = json.loads((RESULTS / "search_campaign.json").read_text())
+    entry = campaign["more_seeds"]["found128s7/campaign-tpe-s0"]
+    found, msca = entry["graphs"]["trial-468"], entry["graphs"]["msca_fpn"]
+    assert found["seeds"] == msca["seeds"] == list(range(7)) and entry["fidelity"] == "3,128,1.0"
+    three = campaign["confirm"]["3,128,1.0"]
+    assert found["maps"][:3] == three["tpe-s0/trial-468"]["maps"] and msca["maps"][:3] == three["msca_fpn"]["maps"]
+    text = " ".join((RESULTS / "search_campaign.md").read_text().split())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    for graph, quoted in ((found, "0.294 ± 0.021"), (msca, "0.291 ± 0.013")):
+        stats = mean_std(graph["maps"])
+        assert f"{stats['mean']:.3f} ± {stats['std']:.3f}" == quoted and quoted in text and quoted in readme
+        assert " / ".join(f"{v:.3f}" for v in graph["maps"]) in text
+    diff, low, high = welch_interval(msca["maps"], found["maps"])
+    quoted = f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]".replace("-", "−")
+    assert quoted == "+0.003 [−0.018, +0.024]" and quoted in text and quoted in readme
+    assert entry["comparisons"]["trial-468 − msca_fpn"] == pytest.approx({"diff": diff, "low": low, "high": high})
+
+
 def test_the_tpe_refusal_shares_quoted_are_its_draws():
     """tpe_refusals.md: refused after start-up 98–100% with FAIL, 4–5% with PRUNED, 24–29% random (and the rows)."""
     rows = json.loads((RESULTS / "tpe_refusals.json").read_text())

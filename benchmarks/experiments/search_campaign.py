@@ -328,9 +328,9 @@ def summary(args: argparse.Namespace) -> None:
     for name, run_summary in runs.items():
         last = run_summary["best_so_far"][-1][1] if run_summary["best_so_far"] else None
         best = compared["confirmed_best"].get(name)
-        shown = f"{best['graph']}: {best['mean']:.3f} ± {best['std']:.3f}" if best else "–"
+        best_text = f"{best['graph']}: {best['mean']:.3f} ± {best['std']:.3f}" if best else "–"
         lines.append(f"| {name} | {len(run_summary['trials'])} | {run_summary['cpu_hours']:.2f} | "
-                     f"{'–' if last is None else f'{last:.3f}'} | {shown} |")
+                     f"{'–' if last is None else f'{last:.3f}'} | {best_text} |")
     for pair, cmp in compared["against_random"].items():
         lines.append(f"\n- {pair}: {cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}] (Welch 95%)")
     for label, graphs in record["confirm"].items():
