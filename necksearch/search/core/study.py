@@ -97,6 +97,12 @@ def is_trained(trial: Any) -> bool:
     return GRAPH_HASH in attrs and DUPLICATE_OF not in attrs and CONSTRAINT not in attrs and SCORED_BY_SUPERNET not in attrs
 
 
+def is_sampled(trial: Any) -> bool:
+    """Whether ``trial`` is a draw of the sampler: neither a fixed point nor a confirmation's trial (the space's rules
+    and ``max_train_cost`` hold only for these; the others train as asked)."""
+    return not trial.user_attrs.get(FIXED_POINT) and CONFIRM not in trial.user_attrs
+
+
 def tell_refused(study: Any, trial: Any, violations: Sequence[str]) -> None:
     """Tell ``study`` that the space refused ``trial``'s draw (its ``max_neck_*`` bounds or one of its ``rules``;
     ``max_train_cost`` refusals, which come after a few iterations, the searcher tells PRUNED when their trial ends):

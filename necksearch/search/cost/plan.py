@@ -120,9 +120,8 @@ def _cost_samples(settings: SearchSettings, space: Any, fixed_points: Mapping[st
 def bound_text(bound: Mapping[str, Any]) -> str:
     """The space's ``max_train_cost`` in seconds (``train_cost_bound``), in words."""
     return (f"max_train_cost: a sampled graph is refused if its first training iterations cost more (median of "
-            f"{TRAIN_ITERATIONS}) than "
-            f"{bound['ratio']:g} × {bound['reference']}'s {bound['reference_s_per_iter']:.2f} {bound['clock']} s = "
-            f"{bound['max_s_per_iter']:.2f} s")
+            f"{TRAIN_ITERATIONS}) than {bound['ratio']:g} × {bound['reference']}'s {bound['reference_s_per_iter']:.2f} "
+            f"{bound['clock']} s = {bound['max_s_per_iter']:.2f} s")
 
 
 def plan_text(plan: Mapping[str, Any]) -> str:

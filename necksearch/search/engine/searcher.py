@@ -237,7 +237,7 @@ class NeckSearcher(Searcher):
             trial.set_user_attr(key, value)
         violations = [] if attrs.CONFIRM in trial.user_attrs else \
             space.check_constraints({"params": params, "flops": flops})  # a graph being confirmed trains as asked
-        sampled = not trial.user_attrs.get(attrs.FIXED_POINT) and attrs.CONFIRM not in trial.user_attrs
+        sampled = attrs.is_sampled(trial)
         if sampled:
             violations += space.check_rules(trial.params)  # a fixed point trains whatever the rules say
         if violations:
@@ -266,7 +266,7 @@ class NeckSearcher(Searcher):
         """Record ``trial`` as a duplicate of the trial that has (or is evaluating) the same graph, or, for a sampled
         one, of the trial whose graph the space's ``max_train_cost`` refused."""
         states = _states()
-        sampled = not trial.user_attrs.get(attrs.FIXED_POINT) and attrs.CONFIRM not in trial.user_attrs
+        sampled = attrs.is_sampled(trial)
         original = self._finished.get(graph_hash) or (self._over_cost.get(graph_hash) if sampled else None)
         if original is not None:
             trial.set_user_attr(attrs.DUPLICATE_OF, original.number)
