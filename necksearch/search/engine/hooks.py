@@ -31,13 +31,14 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 from necksearch.search.cost.calibrate import TRAIN_ITERATIONS
-from necksearch.search.engine.trainable import TRAIN_COST_FILE
 
 #: ``score`` = mAP − TIE_BREAK × loss: mAP decides; among equal mAPs (all 0.0 early in a short proxy,
 #: where ASHA could otherwise not rank anyone) the lower training loss ranks higher.
 TIE_BREAK = 1e-6
 #: Every report also goes to WORK_DIR/reports.jsonl, so that a resumed trial can re-announce where it stands.
 REPORTS_FILE = "reports.jsonl"
+#: What the space's ``max_train_cost`` measured of the trial (:class:`TrainCostBoundHook`).
+TRAIN_COST_FILE = "train_cost.json"
 #: The Ray node id a distributed trial's process hands its ranks (they run outside Ray).
 NODE_ENV = "NECKSEARCH_RAY_NODE"
 

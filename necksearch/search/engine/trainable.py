@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 FAILURE_FILE = "failure.json"
 GRAPH_FILE = "graph.yaml"
-#: What the space's ``max_train_cost`` measured of the trial (``hooks.TrainCostBoundHook``).
-TRAIN_COST_FILE = "train_cost.json"
 
 
 def trial_dir(run_dir: Any, number: int) -> Path:
@@ -124,6 +122,7 @@ def cost_refusal(work_dir: Path) -> Optional[str]:
 
 def read_train_cost(run_dir: Any, number: int) -> Optional[Dict[str, Any]]:
     """What ``TrainCostBoundHook`` measured of trial ``number`` (``None``: not bounded, or not that far)."""
+    from necksearch.search.engine.hooks import TRAIN_COST_FILE
     try:
         return json.loads((trial_dir(run_dir, number) / TRAIN_COST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

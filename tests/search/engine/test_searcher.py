@@ -508,7 +508,7 @@ def _refuse_over_cost(searcher, settings, tune_id):
     import json
 
     from necksearch.search.engine.hooks import TrainCostExceeded
-    from necksearch.search.engine.trainable import TRAIN_COST_FILE
+    from necksearch.search.engine.hooks import TRAIN_COST_FILE
     config = searcher.suggest(tune_id)
     work_dir = trial_dir(settings.run_dir, config["trial"]["number"])
     work_dir.mkdir(parents=True)
