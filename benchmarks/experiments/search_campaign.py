@@ -2,11 +2,13 @@
 
 An arm is a sampler and an optional screen (``random``: Optuna's RandomSampler + ASHA; ``tpe``: TPE + ASHA;
 ``tpe_screen``: TPE + ASHA with ``--screen low_grad_norm:50``), run with each of ``--seeds`` (sampler seeds). Each (arm, seed)
-is one search of the default space at the default fidelity, named ``campaign-ARM-sSEED`` under ``--runs``, given
-``--hours`` of wall time with 2 trials at once (``--max-hours``: about 2× that in CPU-hours on this machine's 2
-cores), then confirmed: its ``--top`` best sampled graphs against ``--against`` over 3 seeds (``necksearch confirm``;
+is one search of the default space at the default fidelity, named ``campaign-ARM-sSEED`` under ``--runs``, 2 trials
+at once, given ``--cpu-hours`` of training for the whole run (``search --max-trial-hours``: CPU-hours of its trainings
+over every session, so that arms get equal budgets however often they are interrupted; the arms of 2026-12-06 ran
+before it existed, with ``--max-hours`` per session, and their budgets differ), then confirmed: its ``--top`` best sampled graphs against ``--against`` over 3 seeds (``necksearch confirm``;
 default: msca_fpn and a2fpn_lite, the two best published necks at the default fidelity in grid2, and fpn; the
-published necks are trained by the first run's confirmation and reused by the others' with ``confirm --reuse``).
+published necks are trained by the first run's confirmation and reused by the others' with ``confirm --reuse``:
+every run under ``--runs`` confirmed before, in this or an earlier invocation).
 ``run`` starts or resumes every (arm, seed) in turn (a killed
 campaign continues with the same command: the searches resume from their studies, confirmations reuse their
 trainings); ``summary`` trains nothing and writes ``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and
@@ -20,7 +22,7 @@ every published neck confirmed at its fidelity anywhere in the campaign (``best_
 confirmed against its closest published neck over more seeds (``--more-seeds``: a copy under ``runs/found128s7/``)
 is kept apart, in ``more_seeds``, so that the tables over seeds 0-2 stay as they are.
 
-    .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --hours 1
+    .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --cpu-hours 2
     .venv/bin/python benchmarks/experiments/search_campaign.py summary --out benchmarks/results/search_campaign
 """
 from __future__ import annotations
@@ -49,14 +51,13 @@ def run_name(arm: str, seed: int) -> str:
     return f"campaign-{arm}-s{seed}"
 
 
-def search_command(arm: str, seed: int, runs: Path, hours: float, trials: int) -> List[str]:
-    """The search of one (arm, seed): new, or resumed with a budget for this session."""
+def search_command(arm: str, seed: int, runs: Path, cpu_hours: float, trials: int) -> List[str]:
+    """The search of one (arm, seed), new or resumed, with the run's whole budget of training."""
     name = run_name(arm, seed)
+    budget = ["--runs-dir", str(runs), "--max-trial-hours", str(cpu_hours), "--num-trials", str(trials)]
     if (runs / name / "search.json").is_file():
-        return [*NECKSEARCH, "search", "--resume", "--name", name, "--runs-dir", str(runs), "--max-hours", str(hours),
-                "--num-trials", str(trials)]
-    return [*NECKSEARCH, "search", *ARMS[arm], "--seed", str(seed), "--name", name, "--runs-dir", str(runs),
-            "--max-hours", str(hours), "--num-trials", str(trials), "--fixed-points", "none"]
+        return [*NECKSEARCH, "search", "--resume", "--name", name, *budget]
+    return [*NECKSEARCH, "search", *ARMS[arm], "--seed", str(seed), "--name", name, *budget, "--fixed-points", "none"]
 
 
 def confirm_command(run_dir: Path, top: int, against: str, confirmed: List[Path]) -> List[str]:
@@ -67,13 +68,14 @@ def confirm_command(run_dir: Path, top: int, against: str, confirmed: List[Path]
 
 def run(args: argparse.Namespace) -> None:
     runs = ROOT / args.runs
-    confirmed: List[Path] = []
+    confirmed = [path for path in sorted(runs.glob("campaign-*")) if (path / "confirm.json").is_file()]
     for seed in [int(s) for s in args.seeds.split(",")]:
         for arm in args.arms.split(","):
-            subprocess.run(search_command(arm, seed, runs, args.hours, args.trials), cwd=ROOT, check=False)
+            subprocess.run(search_command(arm, seed, runs, args.cpu_hours, args.trials), cwd=ROOT, check=False)
             run_dir = runs / run_name(arm, seed)
-            done = subprocess.run(confirm_command(run_dir, args.top, args.against, confirmed), cwd=ROOT, check=False)
-            if done.returncode == 0:  # only a confirmed run's trainings are offered to the next ones
+            others = [path for path in confirmed if path != run_dir]
+            done = subprocess.run(confirm_command(run_dir, args.top, args.against, others), cwd=ROOT, check=False)
+            if done.returncode == 0 and run_dir not in confirmed:  # only confirmed runs' trainings are offered
                 confirmed.append(run_dir)
 
 
@@ -387,7 +389,8 @@ def main() -> None:
     go = sub.add_parser("run", help="start or resume every (arm, seed), then confirm each")
     go.add_argument("--arms", default="random,tpe,tpe_screen")
     go.add_argument("--seeds", default="0", help="sampler seeds, comma-separated")
-    go.add_argument("--hours", type=float, default=1.0, help="wall hours per search session (2 trials at once)")
+    go.add_argument("--cpu-hours", type=float, default=2.0, help="CPU-hours of training per run, every session "
+                                                                   "together (search --max-trial-hours)")
     go.add_argument("--trials", type=int, default=200, help="--num-trials: high enough that the budget ends a search")
     go.add_argument("--top", type=int, default=3)
     go.add_argument("--against", default=AGAINST, help="published necks the confirmations compare with (or "

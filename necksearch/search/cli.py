@@ -48,6 +48,11 @@ def add_search_parser(sub) -> None:
     _option(search, "--seed", type=int, help=f"sampler and training seed ({DEFAULTS.seed})")
     _option(search, "--max-hours", type=float, help="time budget of this session in hours: no trial starts whose "
                                                     "expected end would pass it; --resume continues (default: none)")
+    _option(search, "--max-trial-hours", type=float,
+            help="budget of the whole run, every session together, in hours of training summed over its trials "
+                 "(CPU-hours of the training processes on CPU, each trial's wall hours on GPU; confirmations and "
+                 "screening not counted): no trial starts that would take the run past it; --resume with a larger "
+                 "one continues (default: none)")
     _screen_options(search)
     search.add_argument("--confirm", type=int, metavar="K", default=0,
                         help="after the search, confirm its K best sampled graphs against its fixed points over 3 "

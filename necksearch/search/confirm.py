@@ -153,7 +153,7 @@ def seed_settings(settings: SearchSettings, fidelity: Fidelity, index: int, coun
                   max_concurrent: Optional[int]) -> SearchSettings:
     """The search settings one seed of the confirmation trains with: the queued graphs only, to the end."""
     return dataclasses.replace(settings, seed=settings.seed + index, scheduler="none", sampler="random",
-                               num_trials=count, fixed_points=(), screen=None, max_hours=None,
+                               num_trials=count, fixed_points=(), screen=None, max_hours=None, max_trial_hours=None,
                                max_concurrent=max_concurrent or settings.max_concurrent, **fidelity.as_dict())
 
 

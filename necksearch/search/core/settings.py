@@ -28,7 +28,7 @@ SCHEDULERS = ("asha", "none")
 RUNS_DIR = Path("runs") / "search"
 SETTINGS_FILE = "search.json"
 #: Settings ``--resume`` may change (every other one must match the stored run).
-RESUMABLE = ("num_trials", "max_concurrent", "address", "retries", "max_hours")
+RESUMABLE = ("num_trials", "max_concurrent", "address", "retries", "max_hours", "max_trial_hours")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -94,6 +94,8 @@ class SearchSettings:
     workers: int = 1
     #: Budget of one session in hours: no trial starts whose expected end would pass it (``None``: no budget).
     max_hours: Optional[float] = None
+    #: Budget of the whole run in trial-hours, over every session (``cost.budget``; ``None``: no budget).
+    max_trial_hours: Optional[float] = None
     #: ``SCORE:N``: score N graphs drawn from the space at initialisation and train the best by SCORE as the
     #: sampled trials (``rank/zero_cost.py``); ``None``: the sampler draws them.
     screen: Optional[str] = None
@@ -175,9 +177,9 @@ class SearchSettings:
         if not (math.isfinite(self.gpus_per_trial) and self.gpus_per_trial >= 0):
             raise NeckSearchError(f"--gpus-per-trial must be at least 0, got {self.gpus_per_trial}")
         _check_workers(self.workers, self.gpus_per_trial)
-        if self.max_hours is not None and not (isinstance(self.max_hours, (int, float)) and
-                                               math.isfinite(self.max_hours) and self.max_hours > 0):
-            raise NeckSearchError(f"--max-hours must be a positive number of hours, got {self.max_hours!r}")
+        for option, hours in (("--max-hours", self.max_hours), ("--max-trial-hours", self.max_trial_hours)):
+            if hours is not None and not (isinstance(hours, (int, float)) and math.isfinite(hours) and hours > 0):
+                raise NeckSearchError(f"{option} must be a positive number of hours, got {hours!r}")
         _one_of("--sampler", self.sampler, SAMPLERS)
         _one_of("--scheduler", self.scheduler, SCHEDULERS)
         objectives = parse_objectives(self.objectives)

@@ -36,6 +36,8 @@ FIDELITY = "fidelity"
 EPOCHS_REACHED = "epochs_reached"
 #: CPU-seconds of the trial's training process so far (``TrialReportHook``'s ``cpu_s``).
 CPU_SECONDS = "cpu_seconds"
+#: Wall seconds of the trial's training so far (``TrialReportHook``'s ``train_s``).
+TRAIN_SECONDS = "train_seconds"
 FAIL_REASON = "fail_reason"
 PRUNED_REASON = "pruned_reason"
 DUPLICATE_OF = "duplicate_of"
@@ -112,6 +114,12 @@ def tell_refused(study: Any, trial: Any, violations: Sequence[str]) -> None:
     from optuna.trial import TrialState
     trial.set_user_attr(CONSTRAINT, "; ".join(violations))
     study.tell(trial, state=TrialState.PRUNED)
+
+
+def spent_seconds(trial: Any, clock: str) -> float:
+    """What ``trial``'s training has spent up to its last epoch report, on ``clock`` (``cpu``: its CPU-seconds,
+    ``wall``: its wall seconds; ``cost.plan.cost_clock``)."""
+    return float(trial.user_attrs.get(CPU_SECONDS if clock == "cpu" else TRAIN_SECONDS, 0.0))
 
 
 def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:

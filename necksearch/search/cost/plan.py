@@ -76,8 +76,9 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
             "cluster": {"nodes": len(nodes), "cpus": sum(n.get("CPU", 0) for n in nodes),
                         "gpus": sum(n.get("GPU", 0) for n in nodes), "trial_slots": slots},
             "rungs": rungs, "calibration": costs, "estimate": cost, "max_hours": settings.max_hours,
+            "max_trial_hours": settings.max_trial_hours, "cost_clock": cost_clock(settings, recipe),
             "train_cost_bound": (dict(stored_bound) if stored_bound else
-                                 train_cost_bound(bound, costs, bound_clock(settings, recipe)))
+                                 train_cost_bound(bound, costs, cost_clock(settings, recipe)))
             if bound is not None and costs else None}
 
 
@@ -86,19 +87,23 @@ def bound_name(bound: TrainCostBound) -> str:
     return f"(bound) {bound.reference}"
 
 
-def bound_clock(settings: SearchSettings, recipe: Recipe) -> str:
-    """What ``max_train_cost`` times: the training process's CPU-seconds (``cpu``), which grow far less than wall
-    seconds when other work shares the machine (though not nothing: a single loaded iteration measured 1.1× and over
-    1.5× augfpn's for one graph, hence the median of several), when a trial trains on CPU and loads its data in its
-    own process (the proxies: ``num_workers=0``, as the calibration loads); else wall seconds (``wall``: the GPU's
-    work, or loader workers', is not the process's CPU time)."""
+#: How the hours of a clock (:func:`cost_clock`) are named in what a search says.
+CLOCK_HOURS = {"cpu": "CPU-hours", "wall": "trial-hours (wall)"}
+
+
+def cost_clock(settings: SearchSettings, recipe: Recipe) -> str:
+    """What ``max_train_cost`` times and ``--max-trial-hours`` counts: the training process's CPU-seconds (``cpu``),
+    which grow far less than wall seconds when other work shares the machine (though not nothing: a single loaded
+    iteration measured 1.1× and over 1.5× augfpn's for one graph, hence the median of several), when a trial trains
+    on CPU and loads its data in its own process (the proxies: ``num_workers=0``, as the calibration loads); else
+    wall seconds (``wall``: the GPU's work, or loader workers', is not the process's CPU time)."""
     workers = recipe.config().train_dataloader.get("num_workers", 0)
     return "cpu" if settings.gpus_per_trial <= 0 and not workers else "wall"
 
 
 def train_cost_bound(bound: TrainCostBound, costs: Mapping[str, Mapping[str, float]], clock: str) -> Dict[str, Any]:
     """The space's ``max_train_cost`` in seconds on this session's trial resources: ``ratio`` × the reference's
-    measured seconds per training iteration on ``clock`` (:func:`bound_clock`), what each sampled trial's
+    measured seconds per training iteration on ``clock`` (:func:`cost_clock`), what each sampled trial's
     ``TrainCostBoundHook`` holds to."""
     measured = costs.get(bound.reference, costs.get(bound_name(bound)))
     reference_s = float(measured["train_cpu_s_per_iter" if clock == "cpu" else "train_s_per_iter"])
@@ -151,6 +156,9 @@ def plan_text(plan: Mapping[str, Any]) -> str:
     if plan.get("max_hours"):
         lines.append(f"  --max-hours {plan['max_hours']:g}: no trial starts that would end past "
                      f"{format_duration(plan['max_hours'] * 3600)}")
+    if plan.get("max_trial_hours"):
+        lines.append(f"  --max-trial-hours {plan['max_trial_hours']:g}: no trial starts that would take the run's "
+                     f"trainings past {plan['max_trial_hours']:g} {CLOCK_HOURS[plan['cost_clock']]} in all")
     return "\n".join(lines)
 
 

@@ -8,7 +8,8 @@
   ``node`` (the Ray node id that ran it), ``cpu_s`` (CPU-seconds the training process has spent training and
   validating, earlier sessions of a resumed trial included; rank 0's alone in a distributed trial: a trial's cost
   that, unlike its wall time, does not grow when other work shares the machine — Ray runs its workers at niceness
-  15); each report is also appended to
+  15) and ``train_s`` (the same span in wall seconds: the cost of a trial that trains on a GPU); each report is
+  also appended to
   ``WORK_DIR/reports.jsonl``.
   In a distributed trial (``engine.distributed``) only rank 0 reports, and only to the file: its process
   has no Tune session, so the trial's own process relays each new line to Tune.
@@ -52,11 +53,12 @@ class TrialReportHook(Hook):
         self.measure_latency = bool(latency)
         self.losses: list = []
         self.cpu_start, self.cpu_before = time.process_time(), 0.0
+        self.wall_start, self.wall_before = time.perf_counter(), 0.0
 
     def before_train(self, runner) -> None:
-        self.cpu_start = time.process_time()
+        self.cpu_start, self.wall_start = time.process_time(), time.perf_counter()
         last = last_report(Path(runner.work_dir)) or {}
-        self.cpu_before = float(last.get("cpu_s", 0.0))
+        self.cpu_before, self.wall_before = float(last.get("cpu_s", 0.0)), float(last.get("train_s", 0.0))
         if self.measure_latency and get_rank() == 0:
             from necksearch.analysis.latency import neck_latency_ms
             device = next(runner.model.parameters()).device.type
@@ -81,7 +83,8 @@ class TrialReportHook(Hook):
         report = {"epoch": int(runner.epoch), "map": mean_ap, "map_50": float(metrics.get("coco/bbox_mAP_50", math.nan)),
                   "segm_map": float(metrics.get("coco/segm_mAP", math.nan)), "loss": loss,
                   "score": mean_ap - TIE_BREAK * min(loss, 1e3) if math.isfinite(loss) else mean_ap,
-                  "node": _node_id(), "cpu_s": self.cpu_before + time.process_time() - self.cpu_start, **self.costs}
+                  "node": _node_id(), "cpu_s": self.cpu_before + time.process_time() - self.cpu_start,
+                  "train_s": self.wall_before + time.perf_counter() - self.wall_start, **self.costs}
         with open(Path(runner.work_dir) / REPORTS_FILE, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(report) + "\n")
         if not is_distributed():  # distributed: no Tune session here; the trial's process relays the file

@@ -18,9 +18,9 @@ from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 from necksearch.errors import NeckSearchError
 from necksearch.catalogue.tables import PLUGINS_VARIABLE
 from necksearch.search.core import study as attrs
-from necksearch.search.cost.budget import Budget
+from necksearch.search.cost.budget import SESSION, Budget
 from necksearch.search.cost.estimate import format_duration
-from necksearch.search.cost.plan import read_cost, trial_order
+from necksearch.search.cost.plan import CLOCK_HOURS, read_cost, trial_order
 from necksearch.search.core.settings import Resources, SearchSettings, normalise, sampler_of
 from necksearch.train.recipe import Recipe
 
@@ -133,9 +133,12 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
             f"{','.join(settings.objectives)}, run directory {settings.run_dir}"
             + (f"; estimate {format_duration(plan['estimate']['wall_s'])} wall" if order else ""))
         stopped: set = set()
-        budget = Budget.of(settings, plan, session_start)
+        budget = Budget.of(settings, plan, session_start, plan["cost_clock"])
         searcher = NeckSearcher(settings, settings.space, storage, sampler_of(settings), fixed_points, stopped, budget,
                                 screened, train_cost_bound=plan.get("train_cost_bound"))
+        if budget.run_limit_s is not None:
+            say(f"--max-trial-hours {settings.max_trial_hours:g}: the run's trainings have spent "
+                f"{searcher.run_spend()['run_spent_s'] / 3600:.2f} {CLOCK_HOURS[budget.clock]} so far")
         if searcher.train_cost_bound and None in order:
             say(bound_text(searcher.train_cost_bound))
         if order:  # a session with nothing left to train has no cost to weigh against an estimate
@@ -145,11 +148,21 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         fit(settings, recipe, searcher, _scheduler(settings, stopped), say, _remaining(settings, searcher.study))
     report = write_report(settings, recipe, storage, url, say)
     if budget.ran_out:
-        say(f"--max-hours {settings.max_hours:g}: no more trials started (the next would have ended past the "
-            f"budget); continue with: necksearch search --resume --name {settings.name}")
+        say(budget_text(settings, budget))
     if order:
         record_actual(settings, searcher.study, time.monotonic() - session_start, since, say)
     return report
+
+
+def budget_text(settings: SearchSettings, budget: Budget) -> str:
+    """Which budget stopped the search handing out trials, and how to continue."""
+    resume = f"necksearch search --resume --name {settings.name}"
+    if budget.ran_out == SESSION:
+        return (f"--max-hours {settings.max_hours:g}: no more trials started (the next would have ended past the "
+                f"budget); continue with: {resume}")
+    return (f"--max-trial-hours {settings.max_trial_hours:g}: no more trials started (the next would have taken the "
+            f"run's trainings past {settings.max_trial_hours:g} {CLOCK_HOURS[budget.clock]}); continue with a "
+            f"larger budget: {resume} --max-trial-hours HOURS")
 
 
 def _stored_bound(settings: SearchSettings, storage: Any) -> Optional[Dict[str, Any]]:

@@ -124,7 +124,7 @@ class NeckSearcher(Searcher):
     # ------------------------------------------------------------------ Tune's Searcher interface
 
     def suggest(self, trial_id: str) -> Optional[Dict]:
-        if self._budget is not None and not self._budget.allows_another():
+        if self._budget is not None and not self._budget.allows_another(**self.run_spend()):
             return Searcher.FINISHED
         self._started[trial_id] = time.monotonic()
         while self._resumable:  # trials a killed search left RUNNING, under their own numbers
@@ -141,6 +141,17 @@ class NeckSearcher(Searcher):
             if config is not None:
                 return config
         return Searcher.FINISHED
+
+    def run_spend(self) -> Dict[str, Any]:
+        """For ``--max-trial-hours``: what the run's own trainings (fixed points included, confirmations not) have
+        spent so far, over every session, and the part of it each unfinished one holds."""
+        if self._budget is None or self._budget.run_limit_s is None:
+            return {}
+        own = [t for t in self._study.get_trials(deepcopy=False)
+               if attrs.is_trained(t) and attrs.CONFIRM not in t.user_attrs]
+        clock = self._budget.clock
+        return {"run_spent_s": sum(attrs.spent_seconds(t, clock) for t in own),
+                "running_spent_s": [attrs.spent_seconds(t, clock) for t in own if not t.state.is_finished()]}
 
     def _queued_trial(self) -> Optional[Any]:
         """The oldest WAITING trial queued for this fidelity (its ``confirm`` note), taken as RUNNING through the
@@ -176,8 +187,9 @@ class NeckSearcher(Searcher):
         trial.set_user_attr(attrs.EPOCHS_REACHED, epoch)
         if "node" in result:
             trial.set_user_attr(attrs.NODE, result["node"])
-        if attrs.finite_number(result.get("cpu_s")):
-            trial.set_user_attr(attrs.CPU_SECONDS, float(result["cpu_s"]))
+        for key, attr in (("cpu_s", attrs.CPU_SECONDS), ("train_s", attrs.TRAIN_SECONDS)):
+            if attrs.finite_number(result.get(key)):
+                trial.set_user_attr(attr, float(result[key]))
         reported = self._reported.setdefault(trial.number, set())
         if self.metric == "map" and attrs.finite_number(result.get("map")) and epoch not in reported:
             trial.report(float(result["map"]), step=epoch)

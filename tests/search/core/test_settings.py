@@ -34,6 +34,9 @@ def _settings(tmp_path, **kwargs):
     ("data_fraction", -0.1, "--data-fraction"),
     ("data_fraction", 1.5, "--data-fraction"),
     ("data_fraction", float("nan"), "--data-fraction"),
+    ("max_hours", 0.0, "--max-hours"),
+    ("max_trial_hours", -1.0, "--max-trial-hours"),
+    ("max_trial_hours", float("inf"), "--max-trial-hours"),
     ("sampler", "grid", "--sampler"),
     ("scheduler", "hyperband", "--scheduler"),
 ])

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from necksearch.search.cost.budget import Budget
+from necksearch.search.cost.budget import RUN, SESSION, Budget
 from necksearch.search.cost.estimate import asha_rungs, estimate, expected_epochs, makespan, mean_cost, trial_seconds
 from necksearch.search.cost.plan import session_trial_seconds, trial_order
 
@@ -77,6 +77,21 @@ def test_budget_learns_from_the_trials_of_the_session():
 
 def test_no_budget_allows_everything():
     assert Budget(deadline=None, trial_s=1e9).allows_another()
+
+
+def test_the_run_s_budget_counts_what_is_spent_and_what_running_trials_will_add():
+    """100 s of budget, trials of 30 s: 40 spent, one trial 10 s into its 30 holds 20 more; one more fits (90),
+    a second running one at 0 s would not (120); a running trial past its expected length adds nothing."""
+    budget = Budget(deadline=None, trial_s=30.0, run_limit_s=100.0)
+    assert budget.allows_another(run_spent_s=40.0, running_spent_s=[10.0]) and budget.ran_out is None
+    assert not budget.allows_another(run_spent_s=40.0, running_spent_s=[10.0, 0.0]) and budget.ran_out == RUN
+    assert Budget(deadline=None, trial_s=30.0, run_limit_s=100.0).allows_another(run_spent_s=70.0,
+                                                                                  running_spent_s=[45.0])
+
+
+def test_the_session_s_budget_is_named_when_it_refuses():
+    budget = Budget(deadline=100.0, trial_s=30.0, run_limit_s=1e9)
+    assert not budget.allows_another(now=80.0) and budget.ran_out == SESSION
 
 
 def test_a_session_costs_the_part_of_each_trial_it_ran_resumed_ones_included():

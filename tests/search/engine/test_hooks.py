@@ -91,6 +91,25 @@ def test_reports_count_the_training_process_cpu_seconds_across_a_resume(tmp_path
     assert json.loads((tmp_path / "reports.jsonl").read_text().splitlines()[-1])["cpu_s"] == reports[0]["cpu_s"]
 
 
+def test_reports_count_the_training_s_wall_seconds_across_a_resume(tmp_path, monkeypatch):
+    """``train_s`` is the wall time since training began (a sleep counts) plus the last report's before a resume."""
+    import json
+    import time
+
+    import ray
+    import ray.tune
+    reports = []
+    monkeypatch.setattr(ray.tune, "report", lambda metrics, **kwargs: reports.append(metrics))
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: SimpleNamespace(get_node_id=lambda: "node-1"))
+    (tmp_path / "reports.jsonl").write_text(json.dumps({"epoch": 1, "map": 0.1, "cpu_s": 1.0, "train_s": 50.0}) + "\n")
+    hook = TrialReportHook(params=1, flops=1)
+    before = time.perf_counter()
+    hook.before_train(runner(tmp_path, epoch=1))
+    time.sleep(0.3)
+    hook.after_val_epoch(runner(tmp_path, epoch=2), {"coco/bbox_mAP": 0.2})
+    assert 0.3 <= reports[0]["train_s"] - 50.0 <= time.perf_counter() - before
+
+
 def _no_ray_init(*args, **kwargs):
     raise AssertionError("a unit test must not start Ray")
 

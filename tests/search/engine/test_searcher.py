@@ -473,6 +473,30 @@ def test_a_confirmation_hands_out_only_its_own_queue_never_a_search_s_leftover_o
     assert [t.state for t in confirm.study.trials] == [States.WAITING, States.RUNNING, States.WAITING]
 
 
+def test_the_run_s_spend_counts_its_own_trainings_on_the_budget_s_clock_not_a_confirmation_s(tmp_path, fixed):
+    """--max-trial-hours: a finished and a running search trial count (CPU-seconds on the cpu clock, wall seconds on
+    the wall clock); a confirmation's training and an answered duplicate do not."""
+    from necksearch.search.cost.budget import Budget
+    settings = make_settings(tmp_path)
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    spent = {"cpu_seconds": 100.0, "train_seconds": 150.0}
+    note = {"label": "fpn", "hash": "c", "seed": 1, "fidelity": settings.fidelity()}
+    for state, extra in ((States.COMPLETE, {"graph_hash": "a"}), (States.RUNNING, {"graph_hash": "b"}),
+                         (States.COMPLETE, {"graph_hash": "c", "confirm": note}),
+                         (States.COMPLETE, {"graph_hash": "a", "duplicate_of": 0})):
+        study.add_trial(optuna.trial.create_trial(state=state, values=[0.1] if state == States.COMPLETE else None,
+                                                  user_attrs={"fidelity": settings.fidelity(), **spent, **extra}))
+    for clock, each in (("cpu", 100.0), ("wall", 150.0)):
+        budget = Budget(deadline=None, trial_s=60.0, run_limit_s=3600.0, clock=clock)
+        searcher = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, None, budget)
+        assert searcher.run_spend() == {"run_spent_s": 2 * each, "running_spent_s": [each]}
+    for limit, refused in ((2 * 100.0 + 60.0 - 1, True), (2 * 100.0 + 60.0, False)):  # spent + one more trial
+        budget = Budget(deadline=None, trial_s=60.0, run_limit_s=limit, clock="cpu")
+        searcher = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, None, budget)
+        assert (searcher.suggest("t0") is Searcher.FINISHED) == refused and (budget.ran_out == "run") == refused
+
+
 # ---------------------------------------------------------------------------------------------- max_train_cost
 
 BOUND = {"reference": "augfpn", "ratio": 1.25, "reference_s_per_iter": 2.0, "max_s_per_iter": 2.5}
