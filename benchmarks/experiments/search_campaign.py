@@ -106,10 +106,17 @@ def best_so_far(trials: List[Dict[str, Any]]) -> List[List[float]]:
 
 
 def summarise_run(run_dir: Path) -> Dict[str, Any]:
+    """A run's trials, their CPU-hours, its best so far and confirmation; a screened run's screening CPU-hours too
+    (``screen.json``: each scored graph's CPU-seconds; spent before the trials, not in ``cpu_hours``)."""
     trials = search_trials(run_dir)
     confirm = json.loads((run_dir / "confirm.json").read_text()) if (run_dir / "confirm.json").is_file() else None
-    return {"trials": trials, "cpu_hours": sum(t["cpu_s"] for t in trials) / 3600, "best_so_far": best_so_far(trials),
-            "confirm": confirm}
+    summary = {"trials": trials, "cpu_hours": sum(t["cpu_s"] for t in trials) / 3600,
+               "best_so_far": best_so_far(trials), "confirm": confirm}
+    screened = json.loads((run_dir / "screen.json").read_text()) if (run_dir / "screen.json").is_file() else {}
+    if screened:
+        summary["screen"] = {"graphs": len(screened),
+                             "cpu_hours": sum(g["scores"]["cpu_s"] for g in screened.values()) / 3600}
+    return summary
 
 
 def arm_comparison(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
