@@ -48,7 +48,7 @@ def test_the_tree_proxy_plans_a_search_on_real_imagery(tmp_path):
     assert not (tmp_path / "t").exists()  # a dry run writes no run
 
 
-@pytest.mark.slow  # 11 one- or two-epoch trainings at 64² on a tenth of the tree tiles: 6 min beside 2 trainings
+@pytest.mark.slow  # 13 one- or two-epoch trainings at 64² on a tenth of the tree tiles: 6 min beside 2 trainings
 def test_search_confirm_and_fidelity_run_end_to_end_on_the_tree_proxy(tmp_path):
     """Issue 21: the tree proxy's commands end to end at a tiny fidelity (1 epoch, 64², a tenth of the tiles): a
     search of fpn and two draws, its best draw confirmed over 2 seeds against fpn, and a fidelity run of two published
