@@ -1,14 +1,15 @@
 """A search campaign: arms of ``necksearch search`` at equal CPU budget, each arm's best confirmed over seeds.
 
 An arm is a sampler and an optional screen (``random``: Optuna's RandomSampler + ASHA; ``tpe``: TPE + ASHA;
-``tpe_screen``: TPE + ASHA with ``--screen low_grad_norm:50``), run with each of ``--seeds`` (sampler seeds). Each (arm, seed)
-is one search of the default space at the default fidelity, named ``campaign-ARM-sSEED`` under ``--runs``, 2 trials
-at once, given ``--cpu-hours`` of training for the whole run (``search --max-trial-hours``: CPU-hours of its trainings
-over every session, so that arms get equal budgets however often they are interrupted; the arms of 2026-12-06 ran
-before it existed, with ``--max-hours`` per session, and their budgets differ), then confirmed: its ``--top`` best sampled graphs against ``--against`` over 3 seeds (``necksearch confirm``;
-default: msca_fpn and a2fpn_lite, the two best published necks at the default fidelity in grid2, and fpn; the
-published necks are trained by the first run's confirmation and reused by the others' with ``confirm --reuse``:
-every run under ``--runs`` confirmed before, in this or an earlier invocation).
+``tpe_screen``: TPE + ASHA with ``--screen low_grad_norm:50``), run with each of ``--seeds`` (sampler seeds). Each
+(arm, seed) is one search of the default space at the default fidelity, named ``campaign-ARM-sSEED`` under ``--runs``,
+2 trials at once, given ``--cpu-hours`` of training for the whole run (``search --max-trial-hours``: CPU-hours of its
+trainings over every session, so that arms get equal budgets however often they are interrupted; the arms of
+2026-12-06 ran before it existed, with ``--max-hours`` per session, and their budgets differ: resumed, they keep their
+stored ``--max-hours`` as a session's budget beside it), then confirmed: its ``--top`` best sampled graphs against
+``--against`` over 3 seeds (``necksearch confirm``; default: msca_fpn and a2fpn_lite, the two best published necks at
+the default fidelity in grid2, and fpn; the published necks are trained by the first run's confirmation and reused by
+the others' with ``confirm --reuse``: every run under ``--runs`` confirmed before, in this or an earlier invocation).
 ``run`` starts or resumes every (arm, seed) in turn (a killed
 campaign continues with the same command: the searches resume from their studies, confirmations reuse their
 trainings); ``summary`` trains nothing and writes ``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and
@@ -86,8 +87,7 @@ def search_trials(run_dir: Path) -> List[Dict[str, Any]]:
     """The search's own trained trials in the order they finished: number, state, mAP, CPU-seconds, summary."""
     settings = json.loads((run_dir / "search.json").read_text())
     study = optuna.load_study(study_name=settings["name"], storage=f"sqlite:///{run_dir / 'study.db'}")
-    trials = [t for t in study.get_trials(deepcopy=False)
-              if attrs.is_trained(t) and attrs.CONFIRM not in t.user_attrs and t.state.is_finished()]
+    trials = [t for t in attrs.own_trainings(study.get_trials(deepcopy=False)) if t.state.is_finished()]
     trials.sort(key=lambda t: t.datetime_complete)
     return [{"number": t.number, "state": t.state.name, "map": t.values[0] if t.values else None,
              "cpu_s": t.user_attrs.get(attrs.CPU_SECONDS, 0.0), "summary": t.user_attrs.get(attrs.SUMMARY)}

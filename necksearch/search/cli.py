@@ -50,9 +50,10 @@ def add_search_parser(sub) -> None:
                                                     "expected end would pass it; --resume continues (default: none)")
     _option(search, "--max-trial-hours", type=float,
             help="budget of the whole run, every session together, in hours of training summed over its trials "
-                 "(CPU-hours of the training processes on CPU, each trial's wall hours on GPU; confirmations and "
-                 "screening not counted): no trial starts that would take the run past it; --resume with a larger "
-                 "one continues (default: none)")
+                 "(CPU-hours of the training processes when trials train on CPU and load their own data, each "
+                 "trial's wall hours otherwise: GPUs, loader workers, distributed trials; confirmations and "
+                 "screening not counted): no new trial starts that would take the run past it; --resume with a "
+                 "larger one continues (default: none)")
     _screen_options(search)
     search.add_argument("--confirm", type=int, metavar="K", default=0,
                         help="after the search, confirm its K best sampled graphs against its fixed points over 3 "

@@ -2,6 +2,7 @@
 and (slow) a tiny search confirmed end to end over 2 graphs × 2 seeds × 1 epoch."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -38,6 +39,13 @@ def test_counts_and_fidelity_are_checked():
     assert confirm_fidelity(SEARCH, Fidelity(3, 160, 1.0)) == Fidelity(3, 160, 1.0)
     with pytest.raises(NeckSearchError, match=r"lower than the search's \(epochs 2 < 3\)"):
         confirm_fidelity(SEARCH, Fidelity(2, 128, 1.0))
+
+
+def test_a_confirmation_trains_under_none_of_the_search_s_budgets():
+    """Its trainings are not the search's: neither --max-hours nor --max-trial-hours stops them."""
+    budgeted = dataclasses.replace(SEARCH, max_hours=0.5, max_trial_hours=2.0)
+    sub = seed_settings(budgeted, confirm_fidelity(budgeted, None), 1, 3, None)
+    assert (sub.max_hours, sub.max_trial_hours) == (None, None)
 
 
 def test_a_seed_queues_only_what_it_lacks_and_a_second_call_queues_nothing():

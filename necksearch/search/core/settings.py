@@ -94,7 +94,8 @@ class SearchSettings:
     workers: int = 1
     #: Budget of one session in hours: no trial starts whose expected end would pass it (``None``: no budget).
     max_hours: Optional[float] = None
-    #: Budget of the whole run in trial-hours, over every session (``cost.budget``; ``None``: no budget).
+    #: Budget of the whole run in hours of training, over every session, on the run's cost clock (CPU-hours or
+    #: trial wall hours: ``cost.budget``; ``None``: no budget).
     max_trial_hours: Optional[float] = None
     #: ``SCORE:N``: score N graphs drawn from the space at initialisation and train the best by SCORE as the
     #: sampled trials (``rank/zero_cost.py``); ``None``: the sampler draws them.

@@ -116,10 +116,19 @@ def tell_refused(study: Any, trial: Any, violations: Sequence[str]) -> None:
     study.tell(trial, state=TrialState.PRUNED)
 
 
+def own_trainings(trials: Iterable[Any]) -> List[Any]:
+    """A search's own trainings among ``trials``, finished or not: trained, and no confirmation's (fixed points are
+    the search's own)."""
+    return [t for t in trials if is_trained(t) and CONFIRM not in t.user_attrs]
+
+
 def spent_seconds(trial: Any, clock: str) -> float:
     """What ``trial``'s training has spent up to its last epoch report, on ``clock`` (``cpu``: its CPU-seconds,
-    ``wall``: its wall seconds; ``cost.plan.cost_clock``)."""
-    return float(trial.user_attrs.get(CPU_SECONDS if clock == "cpu" else TRAIN_SECONDS, 0.0))
+    ``wall``: its wall seconds; ``cost.plan.cost_clock``). A trial recorded before ``train_seconds`` existed
+    (2026-12-06) counts its CPU-seconds on the wall clock too: for a one-thread training, at most its wall time."""
+    user = trial.user_attrs
+    seconds = user.get(CPU_SECONDS) if clock == "cpu" else user.get(TRAIN_SECONDS, user.get(CPU_SECONDS))
+    return float(seconds or 0.0)
 
 
 def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:

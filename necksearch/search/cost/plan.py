@@ -70,15 +70,15 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
                         reduction_factor=settings.reduction_factor, concurrency=concurrency,
                         cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
                         startup_s=startup_s)
+    clock = cost_clock(settings, recipe)
     return {"space": space.name, "run_dir": str(settings.run_dir), "num_trials": settings.num_trials,
             "to_train": len(order), "fixed_points": named, "sampled_trials": order.count(None),
             "fidelity": settings.fidelity(), "per_trial": {"cpus": settings.cpus_per_trial, "gpus": settings.gpus_per_trial},
             "cluster": {"nodes": len(nodes), "cpus": sum(n.get("CPU", 0) for n in nodes),
                         "gpus": sum(n.get("GPU", 0) for n in nodes), "trial_slots": slots},
             "rungs": rungs, "calibration": costs, "estimate": cost, "max_hours": settings.max_hours,
-            "max_trial_hours": settings.max_trial_hours, "cost_clock": cost_clock(settings, recipe),
-            "train_cost_bound": (dict(stored_bound) if stored_bound else
-                                 train_cost_bound(bound, costs, cost_clock(settings, recipe)))
+            "max_trial_hours": settings.max_trial_hours, "cost_clock": clock,
+            "train_cost_bound": (dict(stored_bound) if stored_bound else train_cost_bound(bound, costs, clock))
             if bound is not None and costs else None}
 
 
@@ -95,10 +95,11 @@ def cost_clock(settings: SearchSettings, recipe: Recipe) -> str:
     """What ``max_train_cost`` times and ``--max-trial-hours`` counts: the training process's CPU-seconds (``cpu``),
     which grow far less than wall seconds when other work shares the machine (though not nothing: a single loaded
     iteration measured 1.1× and over 1.5× augfpn's for one graph, hence the median of several), when a trial trains
-    on CPU and loads its data in its own process (the proxies: ``num_workers=0``, as the calibration loads); else
-    wall seconds (``wall``: the GPU's work, or loader workers', is not the process's CPU time)."""
+    on CPU in one process that loads its own data (the proxies: ``num_workers=0``, as the calibration loads); else
+    wall seconds (``wall``: the GPU's work, loader workers' or the other ranks' of a distributed trial is not the
+    process's CPU time)."""
     workers = recipe.config().train_dataloader.get("num_workers", 0)
-    return "cpu" if settings.gpus_per_trial <= 0 and not workers else "wall"
+    return "cpu" if settings.gpus_per_trial <= 0 and not workers and settings.workers <= 1 else "wall"
 
 
 def train_cost_bound(bound: TrainCostBound, costs: Mapping[str, Mapping[str, float]], clock: str) -> Dict[str, Any]:

@@ -133,7 +133,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
             f"{','.join(settings.objectives)}, run directory {settings.run_dir}"
             + (f"; estimate {format_duration(plan['estimate']['wall_s'])} wall" if order else ""))
         stopped: set = set()
-        budget = Budget.of(settings, plan, session_start, plan["cost_clock"])
+        budget = Budget.of(settings, plan, session_start)
         searcher = NeckSearcher(settings, settings.space, storage, sampler_of(settings), fixed_points, stopped, budget,
                                 screened, train_cost_bound=plan.get("train_cost_bound"))
         if budget.run_limit_s is not None:

@@ -35,7 +35,7 @@ from typing import Any, Dict, Mapping, Optional
 from ray.tune.search import Searcher
 
 from necksearch.search.core import study as attrs
-from necksearch.search.cost.budget import Budget
+from necksearch.search.cost.budget import FITS, SPENT, Budget
 from necksearch.search.core.settings import SearchSettings
 from necksearch.search.engine.trainable import cost_refusal, read_failure, read_train_cost, trial_dir
 
@@ -124,15 +124,18 @@ class NeckSearcher(Searcher):
     # ------------------------------------------------------------------ Tune's Searcher interface
 
     def suggest(self, trial_id: str) -> Optional[Dict]:
-        if self._budget is not None and not self._budget.allows_another(**self.run_spend()):
+        if self._budget is not None and not self._budget.session_allows():
             return Searcher.FINISHED
-        self._started[trial_id] = time.monotonic()
-        while self._resumable:  # trials a killed search left RUNNING, under their own numbers
+        while self._resumable:  # trials a killed search left RUNNING, under their own numbers (already budgeted)
             interrupted = self._resumable.popleft()
             self._reported[interrupted.number] = set(interrupted.intermediate_values)
             config = self._hand_out(trial_id, self._reopen(interrupted.number))
             if config is not None:
                 return config
+        verdict = self._budget.run_verdict(**self.run_spend()) if self._budget is not None else FITS
+        if verdict != FITS:  # WAIT: running trials may end early and leave room; Tune asks again later
+            return Searcher.FINISHED if verdict == SPENT else None
+        self._started[trial_id] = time.monotonic()  # a new trial: its length teaches the session's budget
         for _ in range(MAX_DRAWS):
             trial = self._queued_trial() if self._queued_only is not None else self._study.ask()
             if trial is None:
@@ -143,15 +146,14 @@ class NeckSearcher(Searcher):
         return Searcher.FINISHED
 
     def run_spend(self) -> Dict[str, Any]:
-        """For ``--max-trial-hours``: what the run's own trainings (fixed points included, confirmations not) have
-        spent so far, over every session, and the part of it each unfinished one holds."""
+        """For ``--max-trial-hours``: what the run's own trainings have spent so far over every session, the part of
+        it each unfinished one holds, and what each completed one spent (``Budget.run_verdict``'s arguments)."""
         if self._budget is None or self._budget.run_limit_s is None:
             return {}
-        own = [t for t in self._study.get_trials(deepcopy=False)
-               if attrs.is_trained(t) and attrs.CONFIRM not in t.user_attrs]
-        clock = self._budget.clock
+        own, clock = attrs.own_trainings(self._study.get_trials(deepcopy=False)), self._budget.clock
         return {"run_spent_s": sum(attrs.spent_seconds(t, clock) for t in own),
-                "running_spent_s": [attrs.spent_seconds(t, clock) for t in own if not t.state.is_finished()]}
+                "running_spent_s": [attrs.spent_seconds(t, clock) for t in own if not t.state.is_finished()],
+                "completed_spent_s": [attrs.spent_seconds(t, clock) for t in own if t.state.name == "COMPLETE"]}
 
     def _queued_trial(self) -> Optional[Any]:
         """The oldest WAITING trial queued for this fidelity (its ``confirm`` note), taken as RUNNING through the

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from necksearch.search.cost.budget import RUN, SESSION, Budget
+from necksearch.search.cost.budget import FITS, RUN, SESSION, SPENT, WAIT, Budget
 from necksearch.search.cost.estimate import asha_rungs, estimate, expected_epochs, makespan, mean_cost, trial_seconds
 from necksearch.search.cost.plan import session_trial_seconds, trial_order
 
@@ -64,34 +64,47 @@ def test_trial_order_puts_unfinished_fixed_points_first():
 
 def test_budget_refuses_a_trial_that_would_end_past_it():
     budget = Budget(deadline=100.0, trial_s=30.0)
-    assert budget.allows_another(now=70.0) and not budget.ran_out
-    assert not budget.allows_another(now=71.0) and budget.ran_out
+    assert budget.session_allows(now=70.0) and not budget.ran_out
+    assert not budget.session_allows(now=71.0) and budget.ran_out == SESSION
 
 
 def test_budget_learns_from_the_trials_of_the_session():
     budget = Budget(deadline=100.0, trial_s=30.0)
     budget.observe(10.0)
     budget.observe(12.0)
-    assert budget.trial_s == 12.0 and budget.allows_another(now=88.0)
+    assert budget.trial_s == 12.0 and budget.session_allows(now=88.0)
 
 
 def test_no_budget_allows_everything():
-    assert Budget(deadline=None, trial_s=1e9).allows_another()
+    budget = Budget(deadline=None, trial_s=1e9)
+    assert budget.session_allows() and budget.run_verdict(run_spent_s=1e12, running_spent_s=[]) == FITS
 
 
 def test_the_run_s_budget_counts_what_is_spent_and_what_running_trials_will_add():
-    """100 s of budget, trials of 30 s: 40 spent, one trial 10 s into its 30 holds 20 more; one more fits (90),
-    a second running one at 0 s would not (120); a running trial past its expected length adds nothing."""
-    budget = Budget(deadline=None, trial_s=30.0, run_limit_s=100.0)
-    assert budget.allows_another(run_spent_s=40.0, running_spent_s=[10.0]) and budget.ran_out is None
-    assert not budget.allows_another(run_spent_s=40.0, running_spent_s=[10.0, 0.0]) and budget.ran_out == RUN
-    assert Budget(deadline=None, trial_s=30.0, run_limit_s=100.0).allows_another(run_spent_s=70.0,
-                                                                                  running_spent_s=[45.0])
+    """100 s of budget, trials of 30 s: 40 spent, one trial 10 s into its 30 holds 20 more, one more fits (90); with
+    a second running one at 0 s it fits only if they stop early (wait); at 80 spent it never fits (spent)."""
+    budget = Budget(deadline=None, trial_s=30.0, run_limit_s=100.0, run_trial_s=30.0)
+    assert budget.run_verdict(run_spent_s=40.0, running_spent_s=[10.0]) == FITS and budget.ran_out is None
+    assert budget.run_verdict(run_spent_s=40.0, running_spent_s=[10.0, 0.0]) == WAIT and budget.ran_out is None
+    assert budget.run_verdict(run_spent_s=80.0, running_spent_s=[10.0]) == SPENT and budget.ran_out == RUN
 
 
-def test_the_session_s_budget_is_named_when_it_refuses():
-    budget = Budget(deadline=100.0, trial_s=30.0, run_limit_s=1e9)
-    assert not budget.allows_another(now=80.0) and budget.ran_out == SESSION
+def test_a_trial_s_expected_spend_is_the_most_a_completed_one_spent():
+    """Before any trial completed: the plan's (30 s); after: the largest completed spend (50 s), not the plan's; a
+    running trial past it adds nothing."""
+    budget = Budget(deadline=None, trial_s=30.0, run_limit_s=100.0, run_trial_s=30.0)
+    assert budget.run_verdict(run_spent_s=60.0, running_spent_s=[], completed_spent_s=[]) == FITS
+    assert budget.run_verdict(run_spent_s=60.0, running_spent_s=[], completed_spent_s=[20.0, 50.0]) == SPENT
+    assert Budget(deadline=None, trial_s=30.0, run_limit_s=100.0).run_verdict(
+        run_spent_s=70.0, running_spent_s=[45.0], completed_spent_s=[30.0]) == FITS
+
+
+def test_the_plan_s_trial_counts_its_threads_on_the_cpu_clock():
+    settings = SimpleNamespace(max_hours=None, max_trial_hours=2.0, cpus_per_trial=4.0)
+    plan = {"estimate": {"full_trial_s": 100.0}}
+    assert Budget.of(settings, {**plan, "cost_clock": "cpu"}, 0.0).run_trial_s == 400.0
+    wall = Budget.of(settings, {**plan, "cost_clock": "wall"}, 0.0)
+    assert (wall.run_trial_s, wall.run_limit_s, wall.clock, wall.deadline) == (100.0, 7200.0, "wall", None)
 
 
 def test_a_session_costs_the_part_of_each_trial_it_ran_resumed_ones_included():

@@ -490,11 +490,46 @@ def test_the_run_s_spend_counts_its_own_trainings_on_the_budget_s_clock_not_a_co
     for clock, each in (("cpu", 100.0), ("wall", 150.0)):
         budget = Budget(deadline=None, trial_s=60.0, run_limit_s=3600.0, clock=clock)
         searcher = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, None, budget)
-        assert searcher.run_spend() == {"run_spent_s": 2 * each, "running_spent_s": [each]}
-    for limit, refused in ((2 * 100.0 + 60.0 - 1, True), (2 * 100.0 + 60.0, False)):  # spent + one more trial
-        budget = Budget(deadline=None, trial_s=60.0, run_limit_s=limit, clock="cpu")
-        searcher = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, None, budget)
-        assert (searcher.suggest("t0") is Searcher.FINISHED) == refused and (budget.ran_out == "run") == refused
+        assert searcher.run_spend() == {"run_spent_s": 2 * each, "running_spent_s": [each], "completed_spent_s": [each]}
+
+
+@pytest.mark.parametrize("limit, after", [(80.0, Searcher.FINISHED), (100.0, None), (120.0, "a trial")])
+def test_an_interrupted_trial_continues_within_the_run_s_budget_and_a_new_one_waits_or_is_refused(tmp_path, limit,
+                                                                                                 after):
+    """A killed session's trial has spent 30 of an expected 60 CPU-s: resumed with a run budget of 80, it continues
+    (30 spent + its 30 left fit), and no new trial starts (spent + its rest + 60 = 120); at 100 the searcher waits
+    (None: 30 + 60 fit if it stopped early), at 120 one starts."""
+    from necksearch.search.cost.budget import Budget
+    settings = make_settings(tmp_path)
+    storage = optuna.storages.InMemoryStorage()
+    killed = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {})
+    assert killed.suggest("t0")["trial"]["number"] == 0
+    storage.set_trial_user_attr(killed.study.trials[0]._trial_id, "cpu_seconds", 30.0)
+    budget = Budget(deadline=None, trial_s=60.0, run_limit_s=limit, clock="cpu", run_trial_s=60.0)
+    resumed = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=0), {}, None, budget)
+    assert resumed.suggest("t1")["trial"]["number"] == 0
+    answer = resumed.suggest("t2")
+    assert answer == after if after != "a trial" else answer["trial"]["number"] >= 1  # refused draws take numbers
+    assert budget.ran_out == ("run" if after is Searcher.FINISHED else None)
+
+
+def test_a_run_s_budget_counts_a_trial_just_handed_out_as_running(tmp_path):
+    """Two hand-outs in a row: the first (nothing spent yet) is expected to spend a full trial, so with room for one
+    the second waits."""
+    from necksearch.search.cost.budget import Budget
+    settings = make_settings(tmp_path)
+    budget = Budget(deadline=None, trial_s=60.0, run_limit_s=100.0, clock="cpu", run_trial_s=60.0)
+    searcher = NeckSearcher(settings, "default", optuna.storages.InMemoryStorage(),
+                            optuna.samplers.RandomSampler(seed=0), {}, None, budget)
+    assert searcher.suggest("t0")["trial"]["number"] == 0 and searcher.suggest("t1") is None
+
+
+def test_epoch_reports_record_cpu_and_wall_seconds(tmp_path, fixed):
+    searcher = make_searcher(make_settings(tmp_path), fixed)
+    searcher.suggest("t0")
+    searcher.on_trial_result("t0", {"epoch": 1, "map": 0.1, "cpu_s": 12.5, "train_s": 20.0})
+    assert {k: frozen(searcher, 0).user_attrs[k] for k in ("cpu_seconds", "train_seconds")} == \
+        {"cpu_seconds": 12.5, "train_seconds": 20.0}
 
 
 # ---------------------------------------------------------------------------------------------- max_train_cost
