@@ -10,7 +10,9 @@ with RT from ``--cells`` (label ``synthetic``). Graphs are the nine published ne
 Computes per graph mean ± std on each side; on the trees the pooled seed noise, the seed-to-seed Kendall τ (mean
 over seed pairs; over the nine published necks and over all graphs) and each published neck's mean against fpn's;
 between the two sides Kendall τ-b and Spearman ρ of the per-graph means with a 95% percentile bootstrap over graphs
-(graphs resampled with replacement, ``--draws`` times); a scatter of trees against synthetic means. Writes
+(graphs resampled with replacement, ``--draws`` times); a scatter of trees against synthetic means. The published
+necks trained on the trees at a higher fidelity too (:data:`HIGHER_TREES`) get the same side summary there, under
+``trees_higher``. Writes
 ``OUT.json`` (``{"trees": {graph: {"maps": [...]}}, "synthetic": {graph: {"maps": [...]}}, ...}``) and ``OUT.png``.
 
     .venv/bin/python benchmarks/experiments/transfer_trees.py --out benchmarks/results/transfer_trees
@@ -34,6 +36,8 @@ DRAWS = tuple(f"grid2_sample{i:02d}" for i in range(7))
 #: grid2's draws with RT, measured on the synthetic data before RT normalised its convs (fpt_rt.md): their
 #: synthetic side is the bare-conv reading until re-measured (label ``synthetic`` in the cells).
 STALE_RT = ("grid2_sample00", "grid2_sample01", "grid2_sample03")
+#: Tree fidelities above the proxy's 6 epochs at which the published necks were trained too (``trees_higher``).
+HIGHER_TREES = ("12ep|128px",)
 
 
 def cell_maps(cells: Dict, label: str, graph: str, fidelity: str) -> Dict[int, float]:
@@ -100,6 +104,27 @@ def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, f
             "trees_vs_fpn": {n: statistics.fmean(trees[n].values()) / fpn for n in published} if fpn else {}}
 
 
+def higher_fidelity(cells: Dict, synthetic: Dict[str, Dict[int, float]], fidelity: str, draws: int) -> Dict:
+    """The nine published necks on the trees at another ``fidelity`` (e.g. ``12ep|128px``, the issue's "raise the
+    fidelity until seed-to-seed τ holds"): per neck its seeds, the side's seed noise and seed-to-seed τ, each neck
+    against fpn, the transfer from the synthetic means over them, and the CPU-seconds its trainings took."""
+    trees = {n: cell_maps(cells, "trees", n, fidelity) for n in PUBLISHED_NECKS}
+    trees = {n: by_seed for n, by_seed in trees.items() if len(by_seed) >= 2}
+    if len(trees) < 3:
+        return {}
+    names = [n for n in PUBLISHED_NECKS if n in trees and synthetic.get(n)]
+    x = [statistics.fmean(synthetic[n].values()) for n in names]
+    y = [statistics.fmean(trees[n].values()) for n in names]
+    fpn = statistics.fmean(trees["fpn"].values()) if "fpn" in trees else None
+    prefix = tuple(f"trees|{n}|{fidelity}|seed" for n in trees)
+    return {"trees": {n: {"maps": [trees[n][s] for s in sorted(trees[n])], "seeds": sorted(trees[n]),
+                          **mean_std(list(trees[n].values()))} for n in names},
+            "summary": side_summary(trees), "transfer_published": {**rank_correlation(x, y),
+                                                                    "bootstrap_95": bootstrap(x, y, draws)},
+            "vs_fpn": {n: statistics.fmean(trees[n].values()) / fpn for n in names} if fpn else {},
+            "cpu_s": sum(cell.get("cpu_s") or 0.0 for key, cell in cells.items() if key.startswith(prefix))}
+
+
 def _subset(names: List[str], x: List[float], y: List[float], keep) -> Dict:
     """τ and ρ over the graphs ``keep(name, synthetic mean)`` admits, with their names."""
     kept = [i for i, n in enumerate(names) if keep(n, x[i])]
@@ -142,12 +167,17 @@ def main() -> None:
     for side, table in (("trees", trees), ("synthetic", synthetic)):
         result[side] = {n: {"maps": [table[n][s] for s in sorted(table[n])], "seeds": sorted(table[n]),
                             **mean_std(list(table[n].values()))} for n in result["graphs"]}
+    result["trees_higher"] = {fidelity: entry for fidelity in HIGHER_TREES
+                              if (entry := higher_fidelity(cells, synthetic, fidelity, args.draws))}
     out = Path(args.out)
     write_text_atomic(out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
     render(result, out.with_suffix(".png"))
     print(json.dumps({k: result[k] for k in ("transfer", "transfer_published", "transfer_trainable",
                                               "transfer_without_stale_rt", "trees_summary", "synthetic_summary",
                                               "trees_vs_fpn")}, indent=1))
+    for fidelity, entry in result["trees_higher"].items():
+        print(f"trees at {fidelity}:", json.dumps({k: entry[k] for k in ("summary", "transfer_published", "vs_fpn",
+                                                                            "cpu_s")}, indent=1))
 
 
 if __name__ == "__main__":

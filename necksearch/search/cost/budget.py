@@ -56,9 +56,10 @@ class Budget:
         return False
 
     def run_verdict(self, run_spent_s: float, running_spent_s: Iterable[float],
-                    completed_spent_s: Iterable[float] = ()) -> str:
+                    completed_spent_s: Iterable[float] = (), can_wait: bool = True) -> str:
         """Whether one more trial fits the run's budget: :data:`FITS`; :data:`WAIT` when it would fit only if the
-        running trials ended now; :data:`SPENT` (recorded) when it would not fit even then.
+        running trials ended now (and ``can_wait``: some of them run in this session, so their end will come);
+        :data:`SPENT` (recorded) otherwise.
         ``run_spent_s``: what the run's trials have spent, the running ones' recorded part included;
         ``running_spent_s``: the recorded part of each running trial; ``completed_spent_s``: what each completed
         trial of the run spent (the largest is the expected spend of a trial)."""
@@ -68,7 +69,7 @@ class Budget:
         remaining = sum(max(0.0, trial - spent) for spent in running_spent_s)
         if run_spent_s + remaining + trial <= self.run_limit_s:
             return FITS
-        if run_spent_s + trial <= self.run_limit_s:
+        if can_wait and run_spent_s + trial <= self.run_limit_s:
             return WAIT
         self.ran_out = RUN
         return SPENT

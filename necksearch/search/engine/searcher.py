@@ -132,7 +132,8 @@ class NeckSearcher(Searcher):
             config = self._hand_out(trial_id, self._reopen(interrupted.number))
             if config is not None:
                 return config
-        verdict = self._budget.run_verdict(**self.run_spend()) if self._budget is not None else FITS
+        verdict = self._budget.run_verdict(**self.run_spend(), can_wait=bool(self._live)) \
+            if self._budget is not None else FITS
         if verdict != FITS:  # WAIT: running trials may end early and leave room; Tune asks again later
             return Searcher.FINISHED if verdict == SPENT else None
         self._started[trial_id] = time.monotonic()  # a new trial: its length teaches the session's budget

@@ -89,6 +89,12 @@ def test_the_run_s_budget_counts_what_is_spent_and_what_running_trials_will_add(
     assert budget.run_verdict(run_spent_s=80.0, running_spent_s=[10.0]) == SPENT and budget.ran_out == RUN
 
 
+def test_the_run_s_budget_does_not_wait_on_trials_no_one_is_running():
+    """Trials the study holds as running that no trial of this session runs would never end: no waiting on them."""
+    budget = Budget(deadline=None, trial_s=30.0, run_limit_s=100.0, run_trial_s=30.0)
+    assert budget.run_verdict(run_spent_s=40.0, running_spent_s=[10.0, 0.0], can_wait=False) == SPENT
+
+
 def test_a_trial_s_expected_spend_is_the_most_a_completed_one_spent():
     """Before any trial completed: the plan's (30 s); after: the largest completed spend (50 s), not the plan's; a
     running trial past it adds nothing."""
