@@ -121,6 +121,8 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
                          _stored_bound(settings, storage) if resume else None)
         if dry_run:
             say(plan_text(plan))
+            if resume and settings.max_trial_hours:
+                say(f"  {run_spent_text(settings, storage, plan['cost_clock'])}")
         check_disk(settings.runs_dir, plan["estimate"]["disk_bytes"],
                    f"--num-trials {settings.num_trials} of --epochs {settings.epochs}")
         if dry_run:
@@ -137,8 +139,7 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         searcher = NeckSearcher(settings, settings.space, storage, sampler_of(settings), fixed_points, stopped, budget,
                                 screened, train_cost_bound=plan.get("train_cost_bound"))
         if budget.run_limit_s is not None:
-            say(f"--max-trial-hours {settings.max_trial_hours:g}: the run's trainings have spent "
-                f"{searcher.run_spend()['run_spent_s'] / 3600:.2f} {CLOCK_HOURS[budget.clock]} so far")
+            say(run_spent_text(settings, storage, budget.clock))
         if searcher.train_cost_bound and None in order:
             say(bound_text(searcher.train_cost_bound))
         if order:  # a session with nothing left to train has no cost to weigh against an estimate
@@ -152,6 +153,15 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
     if order:
         record_actual(settings, searcher.study, time.monotonic() - session_start, since, say)
     return report
+
+
+def run_spent_text(settings: SearchSettings, storage: Any, clock: str) -> str:
+    """What the run's own trainings have spent of ``--max-trial-hours``, over every session so far."""
+    import optuna
+    trials = optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False)
+    spent_h = sum(attrs.spent_seconds(t, clock) for t in attrs.own_trainings(trials)) / 3600
+    return (f"--max-trial-hours {settings.max_trial_hours:g}: the run's trainings have spent {spent_h:.2f} "
+            f"{CLOCK_HOURS[clock]} so far")
 
 
 def budget_text(settings: SearchSettings, budget: Budget) -> str:

@@ -52,8 +52,8 @@ def test_max_hours_stops_handing_out_trials_and_resume_continues(tmp_path, searc
 
 def test_max_trial_hours_is_the_run_s_budget_over_its_sessions(tmp_path, search_data_root):
     """A run budget of 3.6 CPU-seconds (smaller than a trial) starts none and says how to continue; --resume with
-    one that fits trains a trial, whose CPU- and wall seconds the study keeps; the next --resume with the same budget,
-    now spent, starts nothing more."""
+    one that fits trains a trial, whose CPU- and wall seconds the study keeps; a dry run says what the run has spent;
+    the next --resume with a budget that one more such trial would pass starts nothing more."""
     starved = _search("run-budget", tmp_path, search_data_root, "--num-trials", "2", "--fixed-points", "fpn",
                       "--epochs", "1", "--max-trial-hours", "0.001")
     assert starved.returncode == 1, starved.stderr[-3000:]
@@ -66,6 +66,8 @@ def test_max_trial_hours_is_the_run_s_budget_over_its_sessions(tmp_path, search_
     trained = [t for t in load_trials(tmp_path / "run-budget", "run-budget") if t.state.is_finished()]
     assert len(trained) == 1 and trained[0].user_attrs["cpu_seconds"] > 0 and trained[0].user_attrs["train_seconds"] > 0
     spent_h = trained[0].user_attrs["cpu_seconds"] / 3600
+    planned = _search("run-budget", tmp_path, search_data_root, "--resume", "--num-trials", "2", "--dry-run")
+    assert f"--max-trial-hours 1: the run's trainings have spent {spent_h:.2f} CPU-hours so far" in planned.stdout
     again = _search("run-budget", tmp_path, search_data_root, "--resume", "--num-trials", "2",
                     "--max-trial-hours", f"{spent_h * 1.01:.6f}")
     assert "no more trials started" in again.stdout and f"spent {spent_h:.2f} CPU-hours" in again.stdout
