@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 DRAWS = tuple(f"grid2_sample{i:02d}" for i in range(7))
 #: grid2's draws with RT, measured on the synthetic data before RT normalised its convs (fpt_rt.md): their
-#: synthetic side is the bare-conv reading until re-measured (label ``synthetic`` in the cells).
+#: synthetic side is the bare-conv reading until re-measured (label ``synthetic`` in the cells; all three were,
+#: 2026-12-06).
 STALE_RT = ("grid2_sample00", "grid2_sample01", "grid2_sample03")
 #: Tree fidelities above the proxy's 6 epochs at which the published necks were trained too (``trees_higher``).
 HIGHER_TREES = ("12ep|128px",)
@@ -85,23 +86,33 @@ def side_summary(table: Dict[str, Dict[int, float]]) -> Dict:
             "seed_tau_published": seed_agreement(published)["tau"], "seed_tau_all": seed_agreement(table)["tau"]}
 
 
-def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, float]], draws: int) -> Dict:
+def stale_rt(cells: Dict) -> List[str]:
+    """grid2's RT draws whose synthetic side is still the bare-conv reading (not re-measured in ``cells``)."""
+    return [name for name in STALE_RT if not cell_maps(cells, "synthetic", name, "3ep|128px")]
+
+
+def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, float]], draws: int,
+            stale: List[str] = ()) -> Dict:
+    """Transfer τ and ρ (all graphs, the published nine, the trainable ones, and without ``stale`` RT draws if
+    any), each side's summary, and each published neck's tree mean against fpn's."""
     names = [n for n in (*PUBLISHED_NECKS, *DRAWS) if trees.get(n) and synthetic.get(n)]
     x = [statistics.fmean(synthetic[n].values()) for n in names]
     y = [statistics.fmean(trees[n].values()) for n in names]
     published = [n for n in names if n in PUBLISHED_NECKS]
     fpn = statistics.fmean(trees["fpn"].values()) if trees.get("fpn") else None
-    return {"graphs": names,
+    result = {"graphs": names,
             "transfer": {**rank_correlation(x, y), "bootstrap_95": bootstrap(x, y, draws)},
             "transfer_published": {**rank_correlation([x[names.index(n)] for n in published],
                                                       [y[names.index(n)] for n in published]),
                                    "bootstrap_95": bootstrap([x[names.index(n)] for n in published],
                                                              [y[names.index(n)] for n in published], draws)},
             "transfer_trainable": _subset(names, x, y, lambda n, xs: xs >= 0.02),
-            "transfer_without_stale_rt": _subset(names, x, y, lambda n, xs: n not in STALE_RT),
             "trees_summary": side_summary({n: trees[n] for n in names}),
             "synthetic_summary": side_summary({n: synthetic[n] for n in names}),
             "trees_vs_fpn": {n: statistics.fmean(trees[n].values()) / fpn for n in published} if fpn else {}}
+    if stale:
+        result["transfer_without_stale_rt"] = _subset(names, x, y, lambda n, xs: n not in stale)
+    return result
 
 
 def higher_fidelity(cells: Dict, synthetic: Dict[str, Dict[int, float]], fidelity: str, draws: int) -> Dict:
@@ -163,7 +174,7 @@ def main() -> None:
     cells = json.loads(Path(args.cells).read_text())["cells"]
     trees = {n: cell_maps(cells, "trees", n, "6ep|128px") for n in (*PUBLISHED_NECKS, *DRAWS)}
     synthetic = synthetic_side(cells)
-    result = analyse(trees, synthetic, args.draws)
+    result = analyse(trees, synthetic, args.draws, stale_rt(cells))
     for side, table in (("trees", trees), ("synthetic", synthetic)):
         result[side] = {n: {"maps": [table[n][s] for s in sorted(table[n])], "seeds": sorted(table[n]),
                             **mean_std(list(table[n].values()))} for n in result["graphs"]}
@@ -174,7 +185,7 @@ def main() -> None:
     render(result, out.with_suffix(".png"))
     print(json.dumps({k: result[k] for k in ("transfer", "transfer_published", "transfer_trainable",
                                               "transfer_without_stale_rt", "trees_summary", "synthetic_summary",
-                                              "trees_vs_fpn")}, indent=1))
+                                              "trees_vs_fpn") if k in result}, indent=1))
     for fidelity, entry in result["trees_higher"].items():
         print(f"trees at {fidelity}:", json.dumps({k: entry[k] for k in ("summary", "transfer_published", "vs_fpn",
                                                                             "cpu_s")}, indent=1))
