@@ -55,7 +55,7 @@ class Budget:
         self.ran_out = SESSION
         return False
 
-    def run_verdict(self, run_spent_s: float, running_spent_s: Iterable[float],
+    def run_verdict(self, run_spent_s: float = 0.0, running_spent_s: Iterable[float] = (),
                     completed_spent_s: Iterable[float] = (), can_wait: bool = True) -> str:
         """Whether one more trial fits the run's budget: :data:`FITS`; :data:`WAIT` when it would fit only if the
         running trials ended now (and ``can_wait``: some of them run in this session, so their end will come);

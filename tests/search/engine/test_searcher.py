@@ -513,6 +513,15 @@ def test_an_interrupted_trial_continues_within_the_run_s_budget_and_a_new_one_wa
     assert budget.ran_out == ("run" if after is Searcher.FINISHED else None)
 
 
+def test_a_session_budget_alone_hands_out_trials(tmp_path):
+    """Every search has a Budget; one with --max-hours (or none) and no --max-trial-hours never asks the run's spend."""
+    from necksearch.search.cost.budget import Budget
+    searcher = NeckSearcher(make_settings(tmp_path), "default", optuna.storages.InMemoryStorage(),
+                            optuna.samplers.RandomSampler(seed=0), {}, None, Budget(deadline=None, trial_s=60.0))
+    assert searcher.run_spend() == {}
+    assert searcher.suggest("t0")["trial"]["number"] == 0 and searcher.suggest("t1")["trial"]["number"] >= 1
+
+
 def test_a_run_s_budget_counts_a_trial_just_handed_out_as_running(tmp_path):
     """Two hand-outs in a row: the first (nothing spent yet) is expected to spend a full trial, so with room for one
     the second waits."""
