@@ -175,6 +175,16 @@ def test_the_campaign_numbers_quoted_are_its_per_seed_maps():
     assert tpe_arm["confirmed_best"]["graph"] == "trial-468"
     diff, low, high = welch_interval(random_arm["confirmed_best"]["maps"], tpe_arm["confirmed_best"]["maps"])
     assert f"{shown(diff)} [{shown(low)}, {shown(high)}]" in text  # TPE − random
+    screen_arm = campaign["arms"]["tpe_screen"]["runs"]["campaign-tpe_screen-s0"]
+    assert len(screen_arm["trials"]) == 12 and round(screen_arm["cpu_hours"], 2) == 0.77
+    assert round(screen_arm["screen"]["cpu_hours"], 2) == 0.04 and screen_arm["screen"]["graphs"] == 50
+    assert screen_arm["confirmed_best"]["graph"] == "trial-4"
+    diff, low, high = welch_interval(random_arm["confirmed_best"]["maps"], screen_arm["confirmed_best"]["maps"])
+    assert f"{shown(diff)} [{shown(low)}, {shown(high)}]" in text  # TPE + screen − random
+    curves = {arm: campaign["arms"][arm]["runs"][f"campaign-{arm}-s0"]["confirmed_curve"]
+              for arm in ("random", "tpe", "tpe_screen")}  # the confirmed best by the screen arm's 0.77 CPU-hours
+    assert [round(value, 2) for value in curves["random"][0] + curves["tpe_screen"][1] + curves["tpe"][0]] == \
+        [0.20, 0.30, 0.26, 0.29, 0.85, 0.28]
 
 
 def test_the_found_neck_against_every_published_one_is_its_per_seed_maps():
