@@ -96,20 +96,14 @@ def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, f
     """Transfer τ and ρ (all graphs, the published nine, the trainable ones, and without ``stale`` RT draws if
     any), each side's summary, and each published neck's tree mean against fpn's."""
     names = [n for n in (*PUBLISHED_NECKS, *DRAWS) if trees.get(n) and synthetic.get(n)]
-    x = [statistics.fmean(synthetic[n].values()) for n in names]
-    y = [statistics.fmean(trees[n].values()) for n in names]
+    x, y = _means(synthetic, names), _means(trees, names)
     published = [n for n in names if n in PUBLISHED_NECKS]
-    fpn = statistics.fmean(trees["fpn"].values()) if trees.get("fpn") else None
-    result = {"graphs": names,
-            "transfer": {**rank_correlation(x, y), "bootstrap_95": bootstrap(x, y, draws)},
-            "transfer_published": {**rank_correlation([x[names.index(n)] for n in published],
-                                                      [y[names.index(n)] for n in published]),
-                                   "bootstrap_95": bootstrap([x[names.index(n)] for n in published],
-                                                             [y[names.index(n)] for n in published], draws)},
-            "transfer_trainable": _subset(names, x, y, lambda n, xs: xs >= 0.02),
-            "trees_summary": side_summary({n: trees[n] for n in names}),
-            "synthetic_summary": side_summary({n: synthetic[n] for n in names}),
-            "trees_vs_fpn": {n: statistics.fmean(trees[n].values()) / fpn for n in published} if fpn else {}}
+    result = {"graphs": names, "transfer": _transfer(x, y, draws),
+              "transfer_published": _transfer(_means(synthetic, published), _means(trees, published), draws),
+              "transfer_trainable": _subset(names, x, y, lambda n, xs: xs >= 0.02),
+              "trees_summary": side_summary({n: trees[n] for n in names}),
+              "synthetic_summary": side_summary({n: synthetic[n] for n in names}),
+              "trees_vs_fpn": _against_fpn(trees, published)}
     if stale:
         result["transfer_without_stale_rt"] = _subset(names, x, y, lambda n, xs: n not in stale)
     return result
@@ -124,16 +118,30 @@ def higher_fidelity(cells: Dict, synthetic: Dict[str, Dict[int, float]], fidelit
     if len(trees) < 3:
         return {}
     names = [n for n in PUBLISHED_NECKS if n in trees and synthetic.get(n)]
-    x = [statistics.fmean(synthetic[n].values()) for n in names]
-    y = [statistics.fmean(trees[n].values()) for n in names]
-    fpn = statistics.fmean(trees["fpn"].values()) if "fpn" in trees else None
     prefix = tuple(f"trees|{n}|{fidelity}|seed" for n in trees)
     return {"trees": {n: {"maps": [trees[n][s] for s in sorted(trees[n])], "seeds": sorted(trees[n]),
                           **mean_std(list(trees[n].values()))} for n in names},
-            "summary": side_summary(trees), "transfer_published": {**rank_correlation(x, y),
-                                                                    "bootstrap_95": bootstrap(x, y, draws)},
-            "vs_fpn": {n: statistics.fmean(trees[n].values()) / fpn for n in names} if fpn else {},
+            "summary": side_summary(trees),
+            "transfer_published": _transfer(_means(synthetic, names), _means(trees, names), draws),
+            "vs_fpn": _against_fpn(trees, names),
             "cpu_s": sum(cell.get("cpu_s") or 0.0 for key, cell in cells.items() if key.startswith(prefix))}
+
+
+def _means(table: Dict[str, Dict[int, float]], names: List[str]) -> List[float]:
+    return [statistics.fmean(table[n].values()) for n in names]
+
+
+def _transfer(x: List[float], y: List[float], draws: int) -> Dict:
+    """Kendall τ and Spearman ρ of ``x`` against ``y`` with their bootstrap intervals."""
+    return {**rank_correlation(x, y), "bootstrap_95": bootstrap(x, y, draws)}
+
+
+def _against_fpn(trees: Dict[str, Dict[int, float]], names: List[str]) -> Dict[str, float]:
+    """Each neck's tree mean over fpn's (empty without fpn)."""
+    if not trees.get("fpn"):
+        return {}
+    fpn = statistics.fmean(trees["fpn"].values())
+    return {n: statistics.fmean(trees[n].values()) / fpn for n in names}
 
 
 def _subset(names: List[str], x: List[float], y: List[float], keep) -> Dict:

@@ -131,6 +131,12 @@ def spent_seconds(trial: Any, clock: str) -> float:
     return float(seconds or 0.0)
 
 
+def run_spent_seconds(trials: Iterable[Any], clock: str) -> float:
+    """What a run's own trainings among ``trials`` have spent on ``clock``, every session together
+    (``--max-trial-hours``'s account)."""
+    return sum(spent_seconds(t, clock) for t in own_trainings(trials))
+
+
 def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:
     """The trained trials at ``fidelity``, finished or not, a confirmation's included."""
     return [t for t in trials if is_trained(t) and t.user_attrs.get(FIDELITY) == dict(fidelity)]

@@ -159,7 +159,7 @@ def run_spent_text(settings: SearchSettings, storage: Any, clock: str) -> str:
     """What the run's own trainings have spent of ``--max-trial-hours``, over every session so far."""
     import optuna
     trials = optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False)
-    spent_h = sum(attrs.spent_seconds(t, clock) for t in attrs.own_trainings(trials)) / 3600
+    spent_h = attrs.run_spent_seconds(trials, clock) / 3600
     return (f"--max-trial-hours {settings.max_trial_hours:g}: the run's trainings have spent {spent_h:.2f} "
             f"{CLOCK_HOURS[clock]} so far")
 

@@ -151,8 +151,9 @@ class NeckSearcher(Searcher):
         it each unfinished one holds, and what each completed one spent (``Budget.run_verdict``'s arguments)."""
         if self._budget is None or self._budget.run_limit_s is None:
             return {}
-        own, clock = attrs.own_trainings(self._study.get_trials(deepcopy=False)), self._budget.clock
-        return {"run_spent_s": sum(attrs.spent_seconds(t, clock) for t in own),
+        trials, clock = self._study.get_trials(deepcopy=False), self._budget.clock
+        own = attrs.own_trainings(trials)
+        return {"run_spent_s": attrs.run_spent_seconds(trials, clock),
                 "running_spent_s": [attrs.spent_seconds(t, clock) for t in own if not t.state.is_finished()],
                 "completed_spent_s": [attrs.spent_seconds(t, clock) for t in own if t.state.name == "COMPLETE"]}
 
