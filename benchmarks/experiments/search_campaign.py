@@ -21,10 +21,13 @@ copy of an arm's run under ``runs/found*/`` so that the arm's own confirmation s
 ``confirm`` in the JSON and are drawn in ``search_campaign_found.png``; every run's confirmed best is compared with
 every published neck confirmed at its fidelity anywhere in the campaign (``best_against_published``). A found graph
 confirmed against its closest published neck over more seeds (``--more-seeds``: a copy under ``runs/found128s7/``)
-is kept apart, in ``more_seeds``, so that the tables over seeds 0-2 stay as they are.
+is kept apart, in ``more_seeds``, so that the tables over seeds 0-2 stay as they are; ``cells`` adds to it seeds
+trained by ``proxy_cells.py`` (the same recipe) to graphs confirmed at a fidelity, without the runs.
 
     .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --cpu-hours 2
     .venv/bin/python benchmarks/experiments/search_campaign.py summary --out benchmarks/results/search_campaign
+    .venv/bin/python benchmarks/experiments/search_campaign.py cells --cells benchmarks/results/found160_cells.json \
+        --name cells/found160_cells --image-size 160
 """
 from __future__ import annotations
 
@@ -275,12 +278,8 @@ def more_seeds(paths: List[Path]) -> Dict[str, Dict[str, Any]]:
             seeds = sorted(int(seed) for seed, value in g["maps"].items() if value is not None)
             graphs[label] = {"published": g["published"], "hash": g["hash"], "seeds": seeds,
                              "maps": [g["maps"][str(seed)] for seed in seeds]}
-        comparisons = {f"{found} − {published}": dict(zip(("diff", "low", "high"), welch_interval(
-            graphs[published]["maps"], graphs[found]["maps"])))
-            for found in graphs if not graphs[found]["published"]
-            for published in graphs if graphs[published]["published"]}
         result[f"{path.parent.name}/{path.name}"] = {"fidelity": fidelity_label(confirm["fidelity"]),
-                                                      "graphs": graphs, "comparisons": comparisons}
+                                                      "graphs": graphs, "comparisons": found_against_published(graphs)}
     return result
 
 
@@ -314,6 +313,9 @@ def best_against_published(runs: Dict[str, Dict[str, Any]],
 def summary(args: argparse.Namespace) -> None:
     runs_dir = ROOT / args.runs
     runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
+    if not runs:
+        raise SystemExit(f"{runs_dir}: no campaign run (campaign-*/study.db) here; the summary would replace "
+                         f"{Path(args.out).with_suffix('.json')} with an empty record, so it writes nothing")
     found = found_confirmations([ROOT / path for path in args.found.split(",") if path])
     compared = arm_comparison(runs)
     arms: Dict[str, Dict[str, Any]] = {}
@@ -348,13 +350,77 @@ def summary(args: argparse.Namespace) -> None:
         lines += ["", f"{name} at {entry['fidelity']}: {entry['graph']} against each published neck:", "",
                   *against_rows(entry)]
     for name, entry in record["more_seeds"].items():
-        lines += ["", f"{name} at {entry['fidelity']}, more seeds:", ""]
-        for label, g in entry["graphs"].items():
-            stats = mean_std(g["maps"])
-            lines.append(f"- {label}: {len(g['maps'])} seeds, {stats['mean']:.3f} ± {stats['std']:.3f}")
-        lines += [f"- {pair}: {shown(c['diff'])} [{shown(c['low'])}, {shown(c['high'])}]"
-                  for pair, c in entry["comparisons"].items()]
+        lines += more_seeds_lines(name, entry)
     print("\n".join(lines))
+
+
+def more_seeds_lines(name: str, entry: Dict[str, Any]) -> List[str]:
+    """What the summary prints of one ``more_seeds`` entry: each graph's seeds and mean ± std, each comparison."""
+    lines = ["", f"{name} at {entry['fidelity']}, more seeds:", ""]
+    for label, g in entry["graphs"].items():
+        stats = mean_std(g["maps"])
+        lines.append(f"- {label}: {len(g['maps'])} seeds ({' / '.join(f'{v:.3f}' for v in g['maps'])}), "
+                     f"{stats['mean']:.3f} ± {stats['std']:.3f}")
+    return lines + [f"- {pair}: {shown(c['diff'])} [{shown(c['low'])}, {shown(c['high'])}]"
+                    for pair, c in entry["comparisons"].items()]
+
+
+def found_against_published(graphs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
+    """``"FOUND − PUBLISHED"`` → the difference of means and its Welch 95% interval, for every pair in ``graphs``."""
+    return {f"{found} − {published}": dict(zip(("diff", "low", "high"), welch_interval(
+        graphs[published]["maps"], graphs[found]["maps"])))
+        for found in graphs if not graphs[found]["published"]
+        for published in graphs if graphs[published]["published"]}
+
+
+def cell_seeds(cells_file: Path, label: str, epochs: int, image_size: int) -> Dict[str, Dict[int, float]]:
+    """graph → seed → bbox mAP of the trained cells of ``proxy_cells.py``'s results file at one regime and fidelity."""
+    by_graph: Dict[str, Dict[int, float]] = {}
+    for key, cell in json.loads(cells_file.read_text())["cells"].items():
+        regime, graph, cell_epochs, size, seed = key.split("|")
+        if (regime, cell_epochs, size) == (label, f"{epochs}ep", f"{image_size}px") and cell["map"] is not None:
+            by_graph.setdefault(graph, {})[int(seed.removeprefix("seed"))] = cell["map"]
+    return by_graph
+
+
+def merged_seeds(confirmed: Dict[str, Any], cells: Dict[int, float]) -> Dict[str, Any]:
+    """A confirmed graph's seeds with the cells' further seeds; a seed in both keeps the confirmation's mAP and is
+    listed under ``reproduced`` with the cell's (``train`` and a confirmation trial train the same recipe)."""
+    by_seed = dict(zip(confirmed["seeds"], confirmed["maps"]))
+    reproduced = {seed: {"confirm": by_seed[seed], "cell": value} for seed, value in cells.items() if seed in by_seed}
+    by_seed.update((seed, value) for seed, value in cells.items() if seed not in by_seed)
+    seeds = sorted(by_seed)
+    return {"published": confirmed["published"], "hash": confirmed["hash"], "seeds": seeds,
+            "maps": [by_seed[seed] for seed in seeds], "cell_seeds": sorted(cells), "reproduced": reproduced}
+
+
+def add_cells(args: argparse.Namespace) -> None:
+    """Extend confirmed graphs with more seeds trained as ``proxy_cells.py`` cells (the recipe of a confirmation
+    trial: fpn's seeds 0-2 at 128² give the confirmation's mAPs to the digit), into ``more_seeds`` of the committed
+    JSON; nothing else in it changes (``summary`` rebuilds the rest from the runs, which need not be on this machine)."""
+    out = Path(args.out).with_suffix(".json")
+    record = json.loads(out.read_text())
+    fidelity = f"{args.epochs},{args.image_size},1.0"
+    names = dict(pair.split("=", 1) for pair in args.names.split(",") if pair)
+    table = record["confirm"].get(fidelity)
+    if table is None:
+        raise SystemExit(f"{out}: nothing confirmed at {fidelity}; confirmed at {', '.join(record['confirm'])}")
+    graphs = {}
+    for graph, cells in cell_seeds(ROOT / args.cells, args.label, args.epochs, args.image_size).items():
+        name = names.get(graph, graph)
+        if name not in table:
+            raise SystemExit(f"{args.cells}: {graph!r} is not confirmed at {fidelity} in {out} "
+                             f"(name it with --names {graph}=GRAPH; confirmed: {', '.join(table)})")
+        graphs[name] = {**merged_seeds(table[name], cells), "cells_graph": graph}
+    mismatched = {name: g["reproduced"] for name, g in graphs.items()
+                  if any(seed["confirm"] != seed["cell"] for seed in g["reproduced"].values())}
+    if mismatched:
+        raise SystemExit(f"{args.cells}: cells do not reproduce the confirmation's mAPs: {mismatched}")
+    entry = {"fidelity": fidelity, "source": args.cells, "graphs": graphs,
+             "comparisons": found_against_published(graphs)}
+    record["more_seeds"][args.name] = entry
+    write_text_atomic(out, json.dumps(record, indent=1) + "\n")
+    print("\n".join(more_seeds_lines(args.name, entry)))
 
 
 def shown(value: float) -> str:
@@ -414,6 +480,17 @@ def main() -> None:
                         help="copies of arm runs in which a found graph and its closest published neck were confirmed "
                              "over more seeds, comma-separated (kept apart: ``more_seeds`` in the JSON)")
     report.set_defaults(func=summary)
+    cells = sub.add_parser("cells", help="train nothing; add seeds trained by proxy_cells.py to graphs confirmed at "
+                                         "a fidelity (``more_seeds`` of the JSON; the rest of it stays)")
+    cells.add_argument("--cells", required=True, help="proxy_cells.py's results file, relative to the repository")
+    cells.add_argument("--name", required=True, help="the entry's key in ``more_seeds``")
+    cells.add_argument("--label", default="default", help="the cells' regime (proxy_cells.py --label)")
+    cells.add_argument("--epochs", type=int, default=3)
+    cells.add_argument("--image-size", type=int, default=160)
+    cells.add_argument("--names", default="found_fpt_gt_rt_srs=tpe-s0/trial-468",
+                       help="CELLS_GRAPH=CONFIRMED_GRAPH pairs, comma-separated: a found preset's confirmed name")
+    cells.add_argument("--out", default="benchmarks/results/search_campaign")
+    cells.set_defaults(func=add_cells)
     args = parser.parse_args()
     args.func(args)
 

@@ -2,7 +2,7 @@
 
 A graph's mAP varies with the training seed; these functions say how much (``mean_std``, ``pooled_std``), how far
 two rankings agree (``rank_correlation``: scipy's Kendall τ-b and Spearman ρ; ``seed_agreement``: averaged over
-every pair of seeds) and whether one graph beats another beyond that noise (``welch_interval``).
+every pair of seeds, or of disjoint groups of seeds ranked by their means) and whether one graph beats another beyond that noise (``welch_interval``).
 """
 from __future__ import annotations
 
@@ -26,17 +26,28 @@ def pooled_std(groups: Sequence[Sequence[float]]) -> Optional[float]:
     return math.sqrt(statistics.fmean(variances)) if variances else None
 
 
-def seed_agreement(by_graph: Mapping[str, Mapping[int, float]]) -> Dict[str, Any]:
-    """Kendall τ and Spearman ρ between the rankings of every pair of seeds (over graphs both have), averaged."""
-    seeds = sorted({seed for by_seed in by_graph.values() for seed in by_seed})
+def seed_agreement(by_graph: Mapping[str, Mapping[int, float]], seeds_per_side: int = 1) -> Dict[str, Any]:
+    """Kendall τ and Spearman ρ between two rankings of the graphs by their mean over disjoint groups of
+    ``seeds_per_side`` seeds, averaged over every such pair of groups (over graphs that have all their seeds).
+
+    At 1 it compares every pair of seeds; at k, how far a ranking by k-seed means repeats with k other seeds (the
+    reliability that averaging k trainings per graph buys)."""
     pairs = []
-    for a, b in itertools.combinations(seeds, 2):
-        shared = [name for name, by_seed in by_graph.items() if a in by_seed and b in by_seed]
-        pairs.append(rank_correlation([by_graph[n][a] for n in shared], [by_graph[n][b] for n in shared]))
+    for group_a, group_b in disjoint_seed_groups(sorted({s for by_seed in by_graph.values() for s in by_seed}),
+                                                 seeds_per_side):
+        shared = [name for name, by_seed in by_graph.items() if all(s in by_seed for s in (*group_a, *group_b))]
+        pairs.append(rank_correlation([statistics.fmean(by_graph[n][s] for s in group_a) for n in shared],
+                                      [statistics.fmean(by_graph[n][s] for s in group_b) for n in shared]))
     taus = [p["tau"] for p in pairs if p["tau"] is not None]
     rhos = [p["rho"] for p in pairs if p["rho"] is not None]
     return {"tau": statistics.fmean(taus) if taus else None, "rho": statistics.fmean(rhos) if rhos else None,
             "pairs": pairs}
+
+
+def disjoint_seed_groups(seeds: Sequence[int], size: int) -> List[Tuple[Tuple[int, ...], Tuple[int, ...]]]:
+    """Every unordered pair of disjoint groups of ``size`` seeds (at 1: every pair of seeds, in order)."""
+    return [(a, b) for a in itertools.combinations(seeds, size)
+            for b in itertools.combinations([s for s in seeds if s not in a], size) if a < b]
 
 
 def rank_correlation(x: Sequence[float], y: Sequence[float]) -> Dict[str, Any]:

@@ -4,7 +4,8 @@ import statistics
 
 import pytest
 
-from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement, welch_interval
+from necksearch.search.rank.statistics import (disjoint_seed_groups, mean_std, pooled_std, rank_correlation,
+                                              seed_agreement, welch_interval)
 
 
 def test_rank_correlation_by_hand():
@@ -27,6 +28,19 @@ def test_seed_agreement_averages_over_seed_pairs():
     agreement = seed_agreement(by_graph)
     assert [p["tau"] for p in agreement["pairs"]] == [1.0, -1.0, -1.0]
     assert agreement["tau"] == pytest.approx(-1 / 3)
+
+
+def test_seed_agreement_of_two_seed_means_over_every_split():
+    """Four seeds split into two pairs three ways ({0,1}|{2,3}, {0,2}|{1,3}, {0,3}|{1,2}); each graph ranked by its
+    mean over each pair. Seeds 2 and 3 reverse b and c: the split that puts both on one side disagrees (τ 1/3), the
+    two that average each with seed 0 or 1 agree (τ 1)."""
+    by_graph = {"a": {0: 0.1, 1: 0.1, 2: 0.1, 3: 0.1}, "b": {0: 0.2, 1: 0.2, 2: 0.45, 3: 0.45},
+                "c": {0: 0.4, 1: 0.4, 2: 0.35, 3: 0.35}}
+    assert disjoint_seed_groups([0, 1, 2, 3], 2) == [((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))]
+    agreement = seed_agreement(by_graph, seeds_per_side=2)
+    assert [p["tau"] for p in agreement["pairs"]] == [pytest.approx(1 / 3), 1.0, 1.0]
+    assert agreement["tau"] == pytest.approx(7 / 9)
+    assert disjoint_seed_groups([0, 1, 2], 1) == [((0,), (1,)), ((0,), (2,)), ((1,), (2,))]
 
 
 def test_mean_std_of_none_one_and_several_values():
