@@ -253,6 +253,52 @@ def test_the_seven_seed_comparison_quoted_is_its_per_seed_maps():
     assert entry["comparisons"]["trial-468 − msca_fpn"] == pytest.approx({"diff": diff, "low": low, "high": high})
 
 
+def test_the_seven_seed_comparison_at_160_and_the_held_out_seeds_recompute():
+    """search_campaign.md "More seeds at 3 ep, 160²" and "Seeds that chose nothing", and README: seeds 3-6 of
+    found160_cells.json merged with the 160² confirmation's seeds 0-2 (the found neck's seed 0 trained again gave the
+    confirmation's 0.369); over seeds 0-6 beyond noise above none of msca_fpn, a2fpn, a2fpn_lite; on seeds 3-6 (which
+    chose nothing) against each published neck's confirmation seeds: 2 of 9 at 128², 5 of 9 at 160², below msca_fpn."""
+    from necksearch.search.rank.statistics import mean_std, welch_interval
+    campaign = _experiment("search_campaign")
+    record = json.loads((RESULTS / "search_campaign.json").read_text())
+    entry, three = record["more_seeds"]["cells/found160_cells"], record["confirm"]["3,160,1.0"]
+    cells = campaign.cell_seeds(RESULTS / "found160_cells.json", "default", 3, 160)
+    for name, graph in (("tpe-s0/trial-468", "found_fpt_gt_rt_srs"), ("msca_fpn", "msca_fpn"), ("a2fpn", "a2fpn"),
+                        ("a2fpn_lite", "a2fpn_lite")):
+        merged = json.loads(json.dumps({**campaign.merged_seeds(three[name], cells[graph]), "cells_graph": graph}))
+        assert entry["graphs"][name] == merged and merged["seeds"] == list(range(7))
+    assert entry["graphs"]["tpe-s0/trial-468"]["reproduced"] == {"0": {"confirm": 0.369, "cell": 0.369}}
+    text = " ".join((RESULTS / "search_campaign.md").read_text().split())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    found = entry["graphs"]["tpe-s0/trial-468"]["maps"]
+    for name, quoted in (("tpe-s0/trial-468", "0.349 ± 0.023"), ("msca_fpn", "0.340 ± 0.009"),
+                         ("a2fpn", "0.329 ± 0.018"), ("a2fpn_lite", "0.327 ± 0.015")):
+        stats = mean_std(entry["graphs"][name]["maps"])
+        assert f"{stats['mean']:.3f} ± {stats['std']:.3f}" == quoted and quoted in text, name
+        if name != "tpe-s0/trial-468":
+            diff, low, high = welch_interval(entry["graphs"][name]["maps"], found)
+            assert low < 0 and f"− {name} {diff:+.3f} [{low:+.3f}, {high:+.3f}]".replace("-", "−") in text
+    assert "against msca_fpn 0.340 ± 0.009: +0.009 [−0.013, +0.031]" in readme
+    assert json.loads(json.dumps(campaign.held_out(record))) == record["held_out"]
+    at128 = record["held_out"]["found128s7/campaign-tpe-s0: trial-468"]
+    at160 = record["held_out"]["cells/found160_cells: tpe-s0/trial-468"]
+    assert at128["seeds"] == at160["seeds"] == [3, 4, 5, 6]
+    assert sorted(at128["beats"]) == ["augfpn", "mssa_fpn"] and len(at160["beats"]) == 5
+    for held in (at128, at160):
+        assert held["against"]["msca_fpn"]["diff"] < 0 and len(held["against"]) == 9
+
+    def shown(cmp):
+        return f"{cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}]".replace("-", "−")
+
+    for name in at128["against"]:
+        row = (f"| {name} | {shown(at128['against'][name])} | {'yes' if name in at128['beats'] else 'no'} | "
+               f"{shown(at160['against'][name])} | {'yes' if name in at160['beats'] else 'no'} |")
+        assert row in text, row
+    for held, beats in ((at128, 2), (at160, 5)):
+        quoted = f"{held['mean']:.3f} ± {held['std']:.3f}: {beats} of 9; msca_fpn {shown(held['against']['msca_fpn'])}"
+        assert quoted in readme, quoted
+
+
 def test_the_tpe_refusal_shares_quoted_are_its_draws():
     """tpe_refusals.md: refused after start-up 98–100% with FAIL, 4–5% with PRUNED, 24–29% random (and the rows)."""
     rows = json.loads((RESULTS / "tpe_refusals.json").read_text())

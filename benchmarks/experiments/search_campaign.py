@@ -329,7 +329,11 @@ def summary(args: argparse.Namespace) -> None:
     record = {"confirm": confirmed_table({**runs, **found}), "random_draws": random_draws(), "arms": arms,
               "against_random": compared["against_random"]}
     record["best_against_published"] = best_against_published({**runs, **found}, record["confirm"])
-    record["more_seeds"] = more_seeds([ROOT / path for path in args.more_seeds.split(",") if path])
+    committed = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").is_file() else {}
+    record["more_seeds"] = {**more_seeds([ROOT / path for path in args.more_seeds.split(",") if path]),
+                            **{name: entry for name, entry in committed.get("more_seeds", {}).items()
+                               if name.startswith("cells/")}}  # added by ``cells``: no run holds them
+    record["held_out"] = held_out(record)
     write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
     render(runs, next(iter(confirmed_table(runs).values()), {}), out.with_suffix(".png"))
     if found:
@@ -351,7 +355,7 @@ def summary(args: argparse.Namespace) -> None:
                   *against_rows(entry)]
     for name, entry in record["more_seeds"].items():
         lines += more_seeds_lines(name, entry)
-    print("\n".join(lines))
+    print("\n".join(lines + held_out_lines(record)))
 
 
 def more_seeds_lines(name: str, entry: Dict[str, Any]) -> List[str]:
@@ -371,6 +375,39 @@ def found_against_published(graphs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict
         graphs[published]["maps"], graphs[found]["maps"])))
         for found in graphs if not graphs[found]["published"]
         for published in graphs if graphs[published]["published"]}
+
+
+def held_out(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """What ``confirm --holdout`` would say of each found graph trained at more seeds (``more_seeds``): its seeds
+    beyond the campaign's confirmation seeds at that fidelity (seeds that chose nothing: the search chose it by seed
+    0, the confirmation by seeds 0-2) against every published neck's confirmation seeds there (Welch 95%).
+    ``"ENTRY: GRAPH"`` → {fidelity, seeds, maps, mean, std, against, beats}."""
+    result = {}
+    for name, entry in record["more_seeds"].items():
+        table = record["confirm"][entry["fidelity"]]
+        confirmation_seeds = {seed for g in table.values() for seed in g["seeds"]}
+        for label, graph in entry["graphs"].items():
+            if graph["published"]:
+                continue
+            fresh = [(seed, value) for seed, value in zip(graph["seeds"], graph["maps"])
+                     if seed not in confirmation_seeds]
+            maps = [value for _, value in fresh]
+            against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
+                       for other, g in table.items() if g["published"] and len(g["maps"]) >= 2 and len(maps) >= 2}
+            result[f"{name}: {label}"] = {"fidelity": entry["fidelity"], "seeds": [seed for seed, _ in fresh],
+                                          "maps": maps, **mean_std(maps), "against": against,
+                                          "beats": [other for other, cmp in against.items() if cmp["low"] > 0]}
+    return result
+
+
+def held_out_lines(record: Dict[str, Any]) -> List[str]:
+    """What the summary prints of ``held_out``: each found graph's fresh seeds and its intervals, best first."""
+    lines = []
+    for name, entry in record["held_out"].items():
+        lines += ["", f"{name} at {entry['fidelity']}, held-out seeds {entry['seeds']}: {entry['mean']:.3f} ± "
+                      f"{entry['std']:.3f}, beyond noise above {len(entry['beats'])} of {len(entry['against'])}", "",
+                  *against_rows(entry)]
+    return lines
 
 
 def cell_seeds(cells_file: Path, label: str, epochs: int, image_size: int) -> Dict[str, Dict[int, float]]:
@@ -419,8 +456,9 @@ def add_cells(args: argparse.Namespace) -> None:
     entry = {"fidelity": fidelity, "source": args.cells, "graphs": graphs,
              "comparisons": found_against_published(graphs)}
     record["more_seeds"][args.name] = entry
+    record["held_out"] = held_out(record)
     write_text_atomic(out, json.dumps(record, indent=1) + "\n")
-    print("\n".join(more_seeds_lines(args.name, entry)))
+    print("\n".join(more_seeds_lines(args.name, entry) + held_out_lines(record)))
 
 
 def shown(value: float) -> str:

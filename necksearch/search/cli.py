@@ -333,6 +333,10 @@ def add_confirm_parser(sub) -> None:
                               "necks (fpn, pafpn, fpn_carafe, a2fpn, a2fpn_lite, fpt, augfpn, mssa_fpn, msca_fpn); "
                               "'all': every preset of the space, ablation rows too (default: the search's fixed "
                               "points)")
+    confirm.add_argument("--holdout", type=int, default=0, metavar="H",
+                         help="then train the best found graph again at H fresh seeds (after the S) and judge it "
+                              "there too: seeds that did not choose it, free of the winner's curse (0 or at least "
+                              "2; default 0)")
     confirm.add_argument("--max-concurrent", type=int, metavar="N", help="trainings at once (default: the search's)")
     confirm.add_argument("--reuse", metavar="DIRS",
                          help="run directories of other searches or fidelity runs of the same recipe and space, "
@@ -350,7 +354,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     settings = ConfirmSettings(run_dir=args.run_dir, top=args.top, trials=_trial_numbers(args.trials),
                                seeds=args.seeds, against=against,
                                fidelity=None if args.fidelity is None else Fidelity.parse(args.fidelity, "--fidelity"),
-                               max_concurrent=args.max_concurrent,
+                               max_concurrent=args.max_concurrent, holdout=args.holdout,
                                reuse=tuple(d.strip() for d in (args.reuse or "").split(",") if d.strip()))
     results = run_confirm(settings)
     return 0 if results["best"] is not None else 1

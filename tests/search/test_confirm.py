@@ -13,7 +13,8 @@ import pytest
 from necksearch.errors import NeckSearchError
 from necksearch.search.core import study as attrs
 from necksearch.search.confirm import (Candidate, ConfirmSettings, check_counts, confirm_fidelity, found_candidates,
-                                       queue_seed, seed_settings, summarise, verdict)
+                                       held_out_candidate, queue_seed, results_markdown, seed_settings, summarise,
+                                       summarise_holdout, verdict)
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.fidelity import Fidelity
 from tests.search.helpers import cli_error, load_trials, run_search, stored_search_run, study_with
@@ -34,6 +35,10 @@ def test_counts_and_fidelity_are_checked():
         check_counts(3, 1)
     with pytest.raises(NeckSearchError, match="--top must be at least 1"):
         check_counts(0, 3)
+    with pytest.raises(NeckSearchError, match="--holdout must be 0 or at least 2"):
+        check_counts(3, 3, 1)
+    check_counts(3, 3, 0)
+    check_counts(3, 3, 2)
     own = Fidelity(3, 128, 1.0)
     assert confirm_fidelity(SEARCH, None) == own
     assert confirm_fidelity(SEARCH, Fidelity(3, 160, 1.0)) == Fidelity(3, 160, 1.0)
@@ -94,6 +99,7 @@ def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
     assert "--top 3: search run has 2 distinct sampled graph(s) trained to the end" in \
         cli_error(capsys, "confirm", run_dir, "--top", "3")
     assert "--seeds must be at least 2" in cli_error(capsys, "confirm", run_dir, "--seeds", "1")
+    assert "--holdout must be 0 or at least 2" in cli_error(capsys, "confirm", run_dir, "--holdout", "1")
     assert "lower than the search's (image_size 96 < 128)" in cli_error(capsys, "confirm", run_dir, "--fidelity", "3,96,1")
     assert "unknown preset 'nosuchpreset'" in cli_error(capsys, "confirm", run_dir, "--top", "1", "--against", "nosuchpreset")
     assert "--trials 5: not a sampled trial of search run trained to the end (those are: 0, 1)" in \
@@ -136,6 +142,13 @@ def test_a_tiny_search_is_confirmed_over_two_seeds_reusing_its_own(tmp_path, sea
     assert (run_dir / "best" / "graph.png").is_file()
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and len(load_trials(run_dir, "tiny")) == len(trials), again.stderr[-3000:]
+    held = subprocess.run([*command, "--holdout", "2"], capture_output=True, text=True, timeout=900)
+    assert held.returncode == 0, held.stderr[-4000:]  # trial-1 alone at seeds 2 and 3
+    assert len(load_trials(run_dir, "tiny")) == len(trials) + 2
+    holdout = json.loads((run_dir / "confirm.json").read_text())["holdout"]
+    assert holdout["graph"] == "trial-1" and holdout["seeds"] == [2, 3] and holdout["n"] == 2
+    assert "- held out: trial-1, the best found graph over seeds 0, 1, trained again on seeds 2, 3" in \
+        (run_dir / "confirm.md").read_text()
 
 
 def test_the_best_published_neck_is_named_even_with_too_few_seeds_to_compare():
@@ -148,6 +161,29 @@ def test_the_best_published_neck_is_named_even_with_too_few_seeds_to_compare():
     assert results["best_published"] == "msca_fpn"
     assert verdict("trial-4", results["graphs"]["trial-4"], "msca_fpn") == \
         "trial-4: too few finished seeds (2 a side) to compare with msca_fpn"
+
+
+def test_the_best_found_graph_is_judged_again_on_held_out_seeds():
+    """Seeds 0-2 flatter trial-4 (beyond noise above fpn there); on seeds 3-4, which chose nothing, it is level."""
+    subs = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 3, None) for i in range(3)]
+    held = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 1, None) for i in (3, 4)]
+    candidates = CANDIDATES + [Candidate("trial-9", {}, "other", None)]
+    trials = [_trial(sub.fidelity(), "found", value) for sub, value in zip(subs, (0.31, 0.30, 0.32))]
+    trials += [_trial(sub.fidelity(), "other", value) for sub, value in zip(subs, (0.29, 0.28, 0.27))]
+    trials += [_trial(sub.fidelity(), "fpnhash", value) for sub, value in zip(subs, (0.26, 0.25, 0.27))]
+    results = summarise(trials, candidates, subs)
+    assert results["graphs"]["trial-4"]["beats"] == ["fpn"]
+    chosen = held_out_candidate(results, candidates)
+    assert chosen.label == "trial-4"  # the best mean of the found graphs (fpn, published, is never held out)
+    trials += [_trial(sub.fidelity(), "found", value) for sub, value in zip(held, (0.27, 0.25))]
+    results["holdout"] = summarise_holdout(trials, chosen, held, results)
+    assert results["holdout"]["seeds"] == [3, 4] and results["holdout"]["maps"] == {"3": 0.27, "4": 0.25}
+    assert results["holdout"]["mean"] == pytest.approx(0.26) and results["holdout"]["beats"] == []
+    assert results["holdout"]["against"]["fpn"]["diff"] == pytest.approx(0.0)
+    text = results_markdown("s", results)
+    assert ("- held out: trial-4, the best found graph over seeds 0, 1, 2, trained again on seeds 3, 4 (0.270 / 0.250, "
+            "0.260 ± 0.014), seeds that chose nothing: trial-4 does not beat fpn beyond noise: +0.000 [") in text
+    assert held_out_candidate({"seeds": [0, 1], "graphs": {"trial-4": {"n": 1}, "fpn": {"n": 2}}}, CANDIDATES) is None
 
 
 def test_a_found_graph_that_is_a_published_neck_is_confirmed_once(tmp_path, monkeypatch):
