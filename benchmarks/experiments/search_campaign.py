@@ -313,10 +313,17 @@ def best_against_published(runs: Dict[str, Dict[str, Any]],
 def summary(args: argparse.Namespace) -> None:
     runs_dir = ROOT / args.runs
     runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
-    if not runs:
-        raise SystemExit(f"{runs_dir}: no campaign run (campaign-*/study.db) here; the summary would replace "
-                         f"{Path(args.out).with_suffix('.json')} with an empty record, so it writes nothing")
+    committed_file = Path(args.out).with_suffix(".json")
+    committed = json.loads(committed_file.read_text()) if committed_file.is_file() else {}
+    copies = {f"{path.parent.name}/{path.name}" for path in (ROOT / p for p in args.more_seeds.split(",") if p)
+              if (path / "confirm.json").is_file()}
     found = found_confirmations([ROOT / path for path in args.found.split(",") if path])
+    missing = [*(name for arm in committed.get("arms", {}).values() for name in arm["runs"] if name not in runs),
+               *(name for name in committed.get("more_seeds", {}) if not name.startswith("cells/") and name not in copies),
+               *(name for name in committed.get("best_against_published", {}) if "/" in name and name not in found)]
+    if not runs or missing:
+        raise SystemExit(f"{committed_file} records runs that are not here ({', '.join(missing) or 'any'}): the "
+                         f"summary would rebuild it without them, so it writes nothing")
     compared = arm_comparison(runs)
     arms: Dict[str, Dict[str, Any]] = {}
     for name, run_summary in runs.items():
@@ -329,7 +336,6 @@ def summary(args: argparse.Namespace) -> None:
     record = {"confirm": confirmed_table({**runs, **found}), "random_draws": random_draws(), "arms": arms,
               "against_random": compared["against_random"]}
     record["best_against_published"] = best_against_published({**runs, **found}, record["confirm"])
-    committed = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").is_file() else {}
     record["more_seeds"] = {**more_seeds([ROOT / path for path in args.more_seeds.split(",") if path]),
                             **{name: entry for name, entry in committed.get("more_seeds", {}).items()
                                if name.startswith("cells/")}}  # added by ``cells``: no run holds them
@@ -384,7 +390,7 @@ def held_out(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     ``"ENTRY: GRAPH"`` → {fidelity, seeds, maps, mean, std, against, beats}."""
     result = {}
     for name, entry in record["more_seeds"].items():
-        table = record["confirm"][entry["fidelity"]]
+        table = record["confirm"].get(entry["fidelity"], {})
         confirmation_seeds = {seed for g in table.values() for seed in g["seeds"]}
         for label, graph in entry["graphs"].items():
             if graph["published"]:
@@ -392,6 +398,8 @@ def held_out(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
             fresh = [(seed, value) for seed, value in zip(graph["seeds"], graph["maps"])
                      if seed not in confirmation_seeds]
             maps = [value for _, value in fresh]
+            if len(maps) < 2:
+                continue  # fewer than two seeds that chose nothing: no interval
             against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
                        for other, g in table.items() if g["published"] and len(g["maps"]) >= 2 and len(maps) >= 2}
             result[f"{name}: {label}"] = {"fidelity": entry["fidelity"], "seeds": [seed for seed, _ in fresh],
@@ -437,6 +445,8 @@ def add_cells(args: argparse.Namespace) -> None:
     JSON; nothing else in it changes (``summary`` rebuilds the rest from the runs, which need not be on this machine)."""
     out = Path(args.out).with_suffix(".json")
     record = json.loads(out.read_text())
+    if not args.name.startswith("cells/"):
+        raise SystemExit(f"--name {args.name}: start it with cells/ (``summary`` keeps only those entries)")
     fidelity = f"{args.epochs},{args.image_size},1.0"
     names = dict(pair.split("=", 1) for pair in args.names.split(",") if pair)
     table = record["confirm"].get(fidelity)

@@ -13,16 +13,17 @@ another search or fidelity run of the same recipe trained to the end (``--reuse`
 same command continues: finished trials stay, interrupted ones resume from their last epoch checkpoint.
 
 Per graph it reports the mean ± sample std over seeds and, for each found graph, the difference to every
-published neck with a 95% Welch t interval (``statistics.welch_interval``). The best of K graphs by their means
-over the same seeds is flattered by them (a winner's curse: the search chose it by its mAP at the first seed, the
-confirmation by all S), so with ``--holdout H`` the best found graph is trained again at H fresh seeds once chosen
-and judged there too, against the published necks' S seeds (measured in ``benchmarks/results/search_campaign.md``:
-the campaign's best led MS-CA FPN by 0.011 at 128² and 0.026 at 160² over seeds 0-2, and trailed it on seeds 3-6
-at both). Welch, not a bootstrap over seeds:
+published neck with a 95% Welch t interval (``statistics.welch_interval``). Welch, not a bootstrap over seeds:
 with 3 seeds a graph has 10 distinct bootstrap resamples and the percentile interval is too narrow to trust; the t
 interval is wide with few seeds, which is the honest answer. The verdict "beats NAME beyond noise" is given only
 when the interval lies above 0. The confirmed best (highest mean over all seeds) becomes ``RUN_DIR/best/``; the
 results go to ``RUN_DIR/confirm.json``, ``confirm.md`` and ``confirm.png``.
+
+The best of K graphs by their means over the same seeds is flattered by them (a winner's curse: the search chose it
+by its mAP at the first seed, the confirmation by all S), so with ``--holdout H`` the found graph with the best mean
+over all S seeds is trained again at the H seeds after them once chosen, and judged there too against the published
+necks' S seeds (measured in ``benchmarks/results/search_campaign.md``: the campaign's best led MS-CA FPN by 0.011 at
+128² and 0.026 at 160² over seeds 0-2, and trailed it on seeds 3-6 at both).
 """
 from __future__ import annotations
 
@@ -229,10 +230,9 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     candidates = choose(settings, trials, load_space(settings.space), confirm)
     subs = [seed_settings(settings, fidelity, index, len(candidates), confirm.max_concurrent)
             for index in range(confirm.seeds)]
-    if confirm.reuse:
-        from necksearch.search.reuse import import_reused, source_trials
-        copied = import_reused(study, source_trials(settings, confirm.reuse), candidates, subs)
-        say(f"reused {len(copied)} training(s) from --reuse" + (f": {', '.join(copied)}" if copied else ""))
+    sources = reused_sources(settings, confirm.reuse)
+    if sources is not None:
+        reuse(study, sources, candidates, subs, say)
     say(f"confirm {settings.name}: {len(candidates)} graphs ({', '.join(c.label for c in candidates)}) × seeds "
         f"{', '.join(str(s.seed) for s in subs)} at {fidelity.describe()}")
     with ray_session(subs[0].resources):
@@ -244,15 +244,30 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
         if chosen is not None:
             held = [seed_settings(settings, fidelity, index, 1, confirm.max_concurrent)
                     for index in range(confirm.seeds, confirm.seeds + confirm.holdout)]
-            if confirm.reuse:
-                from necksearch.search.reuse import import_reused, source_trials
-                import_reused(study, source_trials(settings, confirm.reuse), [chosen], held)
+            if sources is not None:
+                reuse(study, sources, [chosen], held, say)
             for index, sub in enumerate(held, 1):
                 say(f"[held-out seed {index}/{len(held)}] seed {sub.seed}: {chosen.label}")
                 train_seed(sub, storage, [chosen], say)
             results["holdout"] = summarise_holdout(study.get_trials(deepcopy=False), chosen, held, results)
     write_results(settings, subs[0], study, results, say)
     return results
+
+
+def reused_sources(settings: SearchSettings, dirs: Tuple[str, ...]) -> Optional[List[Any]]:
+    """The finished trainings of the ``--reuse`` run directories (``None`` without any), read once."""
+    if not dirs:
+        return None
+    from necksearch.search.reuse import source_trials
+    return source_trials(settings, dirs)
+
+
+def reuse(study: Any, sources: List[Any], candidates: List[Candidate], subs: List[SearchSettings],
+          say: Callable[[str], None]) -> None:
+    """Copy into ``study`` what ``sources`` trained of ``candidates`` at ``subs``' (fidelity, seed), and say what."""
+    from necksearch.search.reuse import import_reused
+    copied = import_reused(study, sources, candidates, subs)
+    say(f"reused {len(copied)} training(s) from --reuse" + (f": {', '.join(copied)}" if copied else ""))
 
 
 # ---------------------------------------------------------------------- results

@@ -149,6 +149,8 @@ def test_a_tiny_search_is_confirmed_over_two_seeds_reusing_its_own(tmp_path, sea
     assert holdout["graph"] == "trial-1" and holdout["seeds"] == [2, 3] and holdout["n"] == 2
     assert "- held out: trial-1, the best found graph over seeds 0, 1, trained again on seeds 2, 3" in \
         (run_dir / "confirm.md").read_text()
+    rerun = subprocess.run([*command, "--holdout", "2"], capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0 and len(load_trials(run_dir, "tiny")) == len(trials) + 2, rerun.stderr[-3000:]
 
 
 def test_the_best_published_neck_is_named_even_with_too_few_seeds_to_compare():
@@ -164,9 +166,11 @@ def test_the_best_published_neck_is_named_even_with_too_few_seeds_to_compare():
 
 
 def test_the_best_found_graph_is_judged_again_on_held_out_seeds():
-    """Seeds 0-2 flatter trial-4 (beyond noise above fpn there); on seeds 3-4, which chose nothing, it is level."""
-    subs = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 3, None) for i in range(3)]
-    held = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 1, None) for i in (3, 4)]
+    """Seeds 5-7 (a search at seed 5) flatter trial-4 (beyond noise above fpn there); on seeds 8-9, which chose
+    nothing, it is level."""
+    search = dataclasses.replace(SEARCH, seed=5)
+    subs = [seed_settings(search, confirm_fidelity(search, None), i, 3, None) for i in range(3)]
+    held = [seed_settings(search, confirm_fidelity(search, None), i, 1, None) for i in (3, 4)]
     candidates = CANDIDATES + [Candidate("trial-9", {}, "other", None)]
     trials = [_trial(sub.fidelity(), "found", value) for sub, value in zip(subs, (0.31, 0.30, 0.32))]
     trials += [_trial(sub.fidelity(), "other", value) for sub, value in zip(subs, (0.29, 0.28, 0.27))]
@@ -177,11 +181,11 @@ def test_the_best_found_graph_is_judged_again_on_held_out_seeds():
     assert chosen.label == "trial-4"  # the best mean of the found graphs (fpn, published, is never held out)
     trials += [_trial(sub.fidelity(), "found", value) for sub, value in zip(held, (0.27, 0.25))]
     results["holdout"] = summarise_holdout(trials, chosen, held, results)
-    assert results["holdout"]["seeds"] == [3, 4] and results["holdout"]["maps"] == {"3": 0.27, "4": 0.25}
+    assert results["holdout"]["seeds"] == [8, 9] and results["holdout"]["maps"] == {"8": 0.27, "9": 0.25}
     assert results["holdout"]["mean"] == pytest.approx(0.26) and results["holdout"]["beats"] == []
     assert results["holdout"]["against"]["fpn"]["diff"] == pytest.approx(0.0)
     text = results_markdown("s", results)
-    assert ("- held out: trial-4, the best found graph over seeds 0, 1, 2, trained again on seeds 3, 4 (0.270 / 0.250, "
+    assert ("- held out: trial-4, the best found graph over seeds 5, 6, 7, trained again on seeds 8, 9 (0.270 / 0.250, "
             "0.260 ± 0.014), seeds that chose nothing: trial-4 does not beat fpn beyond noise: +0.000 [") in text
     assert held_out_candidate({"seeds": [0, 1], "graphs": {"trial-4": {"n": 1}, "fpn": {"n": 2}}}, CANDIDATES) is None
 

@@ -32,14 +32,15 @@ def test_seed_agreement_averages_over_seed_pairs():
 
 def test_seed_agreement_of_two_seed_means_over_every_split():
     """Four seeds split into two pairs three ways ({0,1}|{2,3}, {0,2}|{1,3}, {0,3}|{1,2}); each graph ranked by its
-    mean over each pair. Seeds 2 and 3 reverse b and c: the split that puts both on one side disagrees (τ 1/3), the
-    two that average each with seed 0 or 1 agree (τ 1)."""
-    by_graph = {"a": {0: 0.1, 1: 0.1, 2: 0.1, 3: 0.1}, "b": {0: 0.2, 1: 0.2, 2: 0.45, 3: 0.45},
-                "c": {0: 0.4, 1: 0.4, 2: 0.35, 3: 0.35}}
+    mean over each pair. b − c by seed is +0.3, −0.2, −0.05, +0.1: by the means b stays above c across {0,1}|{2,3}
+    (τ 1) and swaps across the other two splits (τ 1/3). Ranking a group by its first seed, or by its last, would
+    swap them in every split (τ 1/3 each), so only the means give these τs."""
+    by_graph = {"a": {0: 0.1, 1: 0.1, 2: 0.1, 3: 0.1}, "b": {0: 0.7, 1: 0.2, 2: 0.35, 3: 0.5},
+                "c": {0: 0.4, 1: 0.4, 2: 0.4, 3: 0.4}}
     assert disjoint_seed_groups([0, 1, 2, 3], 2) == [((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))]
     agreement = seed_agreement(by_graph, seeds_per_side=2)
-    assert [p["tau"] for p in agreement["pairs"]] == [pytest.approx(1 / 3), 1.0, 1.0]
-    assert agreement["tau"] == pytest.approx(7 / 9)
+    assert [p["tau"] for p in agreement["pairs"]] == [1.0, pytest.approx(1 / 3), pytest.approx(1 / 3)]
+    assert agreement["tau"] == pytest.approx(5 / 9)
     assert disjoint_seed_groups([0, 1, 2], 1) == [((0,), (1,)), ((0,), (2,)), ((1,), (2,))]
 
 
