@@ -13,7 +13,8 @@ between the two sides Kendall τ-b and Spearman ρ of the per-graph means with a
 (graphs resampled with replacement, ``--draws`` times); a scatter of trees against synthetic means. The published
 necks trained on the trees at a higher fidelity too (:data:`HIGHER_TREES`) get the same side summary there, under
 ``trees_higher``; with more than two seeds of each published neck at the proxy's fidelity, how far rankings by
-k-seed means repeat (``trees_seed_averaging``). Writes
+k-seed means repeat (``trees_seed_averaging``); what the two datasets' objects look like (``object_shapes``:
+density, classes, box sides at 128²; builds the datasets if missing). Writes
 ``OUT.json`` (``{"trees": {graph: {"maps": [...]}}, "synthetic": {graph: {"maps": [...]}}, ...}``) and ``OUT.png``.
 
     .venv/bin/python benchmarks/experiments/transfer_trees.py --out benchmarks/results/transfer_trees
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 from pathlib import Path
@@ -149,6 +151,22 @@ def seed_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
             "seed_noise": pooled_std([list(v.values()) for v in table.values()])}
 
 
+def object_shapes(image_size: int = 128) -> Dict[str, Dict]:
+    """What the two datasets' validation objects look like at the proxies' ``image_size`` (square images resized to
+    it): images, objects per image, classes, and the 10th/50th/90th percentile of a box's side (square root of its
+    area) in pixels — the measured side of "what the synthetic data lacks"."""
+    from necksearch.data import ensure_synthetic_coco, ensure_trees_coco
+    shapes = {}
+    for name, root in (("trees", ensure_trees_coco()), ("synthetic", ensure_synthetic_coco())):
+        data = json.loads((root / "annotations" / "instances_val.json").read_text())
+        factor = image_size / max(data["images"][0]["width"], data["images"][0]["height"])
+        sides = sorted(math.sqrt(a["bbox"][2] * a["bbox"][3]) * factor for a in data["annotations"])
+        shapes[name] = {"images": len(data["images"]), "objects_per_image": len(sides) / len(data["images"]),
+                        "classes": len(data["categories"]), "image_size": image_size,
+                        "side_px_p10_p50_p90": [sides[int(q * (len(sides) - 1))] for q in (0.1, 0.5, 0.9)]}
+    return shapes
+
+
 def _means(table: Dict[str, Dict[int, float]], names: List[str]) -> List[float]:
     return [statistics.fmean(table[n].values()) for n in names]
 
@@ -170,6 +188,20 @@ def _subset(names: List[str], x: List[float], y: List[float], keep) -> Dict:
     """τ and ρ over the graphs ``keep(name, synthetic mean)`` admits, with their names."""
     kept = [i for i, n in enumerate(names) if keep(n, x[i])]
     return {**rank_correlation([x[i] for i in kept], [y[i] for i in kept]), "graphs": [names[i] for i in kept]}
+
+
+def per_graph_rows(result: Dict) -> List[str]:
+    """transfer_trees.md's per-graph table, best tree mean first: each side's per-seed mAPs and mean, the trees' std
+    and each published neck's tree mean over fpn's."""
+    rows = ["| graph | synthetic seeds | synthetic mean | trees seeds | trees mean ± std | trees / fpn |",
+            "|---|---|---|---|---|---|"]
+    for name in sorted(result["graphs"], key=lambda n: -result["trees"][n]["mean"]):
+        synthetic, trees = result["synthetic"][name], result["trees"][name]
+        ratio = result["trees_vs_fpn"].get(name)
+        rows.append(f"| {name} | {' / '.join(f'{v:.3f}' for v in synthetic['maps'])} | {synthetic['mean']:.3f} | "
+                    f"{' / '.join(f'{v:.3f}' for v in trees['maps'])} | {trees['mean']:.3f} ± {trees['std']:.3f} | "
+                    f"{'' if ratio is None else f'{ratio:.2f}'} |")
+    return rows
 
 
 def render(result: Dict, path: Path) -> None:
@@ -211,6 +243,7 @@ def main() -> None:
     result["trees_higher"] = {fidelity: entry for fidelity in HIGHER_TREES
                               if (entry := higher_fidelity(cells, synthetic, fidelity, args.draws))}
     result["trees_seed_averaging"] = seed_averaging(cells)
+    result["object_shapes"] = object_shapes()
     out = Path(args.out)
     write_text_atomic(out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
     render(result, out.with_suffix(".png"))
@@ -221,6 +254,8 @@ def main() -> None:
         print(f"trees at {fidelity}:", json.dumps({k: entry[k] for k in ("summary", "transfer_published", "vs_fpn",
                                                                             "cpu_s")}, indent=1))
     print("trees, rankings by k-seed means:", json.dumps(result["trees_seed_averaging"], indent=1))
+    print("validation objects at 128²:", json.dumps(result["object_shapes"], indent=1))
+    print("\n".join(per_graph_rows(result)))
 
 
 if __name__ == "__main__":
