@@ -334,9 +334,9 @@ def add_confirm_parser(sub) -> None:
                               "'all': every preset of the space, ablation rows too (default: the search's fixed "
                               "points)")
     confirm.add_argument("--holdout", type=int, default=0, metavar="H",
-                         help="then train the best found graph again at H fresh seeds (after the S) and judge it "
-                              "there too: seeds that did not choose it, free of the winner's curse (0 or at least "
-                              "2; default 0)")
+                         help="then train the found graph with the best mean over the S seeds again at the H seeds "
+                              "after them and judge it there too: seeds that did not choose it, free of the winner's "
+                              "curse (0 or at least 2; default 0)")
     confirm.add_argument("--max-concurrent", type=int, metavar="N", help="trainings at once (default: the search's)")
     confirm.add_argument("--reuse", metavar="DIRS",
                          help="run directories of other searches or fidelity runs of the same recipe and space, "

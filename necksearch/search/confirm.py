@@ -55,8 +55,8 @@ class ConfirmSettings:
     max_concurrent: Optional[int] = None
     #: Run directories (searches or fidelity runs of the same recipe) whose finished trainings answer too.
     reuse: Tuple[str, ...] = ()
-    #: Fresh seeds (after the S) on which the confirmed best found graph is trained again once chosen: its verdict
-    #: on seeds that chose nothing (0: none).
+    #: Fresh seeds (the ones after the S) at which the found graph with the best mean over all S is trained again
+    #: once chosen: its verdict on seeds that chose nothing (0: none).
     holdout: int = 0
 
 
@@ -310,7 +310,8 @@ def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchS
 
 def held_out_candidate(results: Mapping[str, Any], candidates: List[Candidate]) -> Optional[Candidate]:
     """The found graph with the highest mean over all of the confirmation's seeds (``None`` when none has them)."""
-    full = [c for c in candidates if c.fixed_point is None and results["graphs"][c.label]["n"] == len(results["seeds"])]
+    full = [c for c in candidates
+            if c.fixed_point is None and results["graphs"][c.label]["n"] == len(results["seeds"])]
     return max(full, key=lambda c: results["graphs"][c.label]["mean"], default=None)
 
 

@@ -2,7 +2,8 @@
 
 A graph's mAP varies with the training seed; these functions say how much (``mean_std``, ``pooled_std``), how far
 two rankings agree (``rank_correlation``: scipy's Kendall τ-b and Spearman ρ; ``seed_agreement``: averaged over
-every pair of seeds, or of disjoint groups of seeds ranked by their means) and whether one graph beats another beyond that noise (``welch_interval``).
+every pair of seeds, or of disjoint groups of seeds ranked by their means) and whether one graph beats another
+beyond that noise (``welch_interval``).
 """
 from __future__ import annotations
 
