@@ -340,6 +340,27 @@ def test_the_seven_seed_comparison_at_160_and_the_held_out_seeds_recompute():
         assert quoted in readme, quoted
 
 
+def test_the_random_arm_s_best_on_held_out_seeds_recomputes():
+    """search_campaign.md: found_fpt_gt_rt_srs_cs (random-s0 trial 0) at 128² seeds 3-6 from found128_cells.json
+    (its seed 0 again gave 0.282): 0.251 ± 0.038, beyond noise above none of the nine, −0.044 [−0.103, +0.014]
+    against msca_fpn."""
+    campaign = _experiment("search_campaign")
+    record = json.loads((RESULTS / "search_campaign.json").read_text())
+    confirmed = record["confirm"]["3,128,1.0"]["random-s0/trial-0"]
+    cells = campaign.cell_seeds(RESULTS / "found128_cells.json", "default", 3, 128)["found_fpt_gt_rt_srs_cs"]
+    merged = json.loads(json.dumps({**campaign.merged_seeds(confirmed, cells),
+                                    "cells_graph": "found_fpt_gt_rt_srs_cs"}))
+    assert record["more_seeds"]["cells/found128_cells"]["graphs"]["random-s0/trial-0"] == merged
+    assert merged["reproduced"] == {"0": {"confirm": 0.282, "cell": 0.282}}
+    held = record["held_out"]["cells/found128_cells: random-s0/trial-0"]
+    assert held["seeds"] == [3, 4, 5, 6] and held["beats"] == [] and len(held["against"]) == 9
+    msca = held["against"]["msca_fpn"]
+    text = " ".join((RESULTS / "search_campaign.md").read_text().split())
+    quoted = (f"{' / '.join(f'{v:.3f}' for v in held['maps'])}, **{held['mean']:.3f} ± {held['std']:.3f}, beyond noise "
+              f"above none of the nine** and {msca['diff']:+.3f} [{msca['low']:+.3f}, {msca['high']:+.3f}]")
+    assert quoted.replace("-", "−") in text, quoted
+
+
 def test_the_tpe_refusal_shares_quoted_are_its_draws():
     """tpe_refusals.md: refused after start-up 98–100% with FAIL, 4–5% with PRUNED, 24–29% random (and the rows)."""
     rows = json.loads((RESULTS / "tpe_refusals.json").read_text())
