@@ -315,11 +315,11 @@ def summary(args: argparse.Namespace) -> None:
     runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
     committed_file = Path(args.out).with_suffix(".json")
     committed = json.loads(committed_file.read_text()) if committed_file.is_file() else {}
-    copies = {f"{path.parent.name}/{path.name}" for path in (ROOT / p for p in args.more_seeds.split(",") if p)
-              if (path / "confirm.json").is_file()}
+    copies = more_seeds([ROOT / path for path in args.more_seeds.split(",") if path])
     found = found_confirmations([ROOT / path for path in args.found.split(",") if path])
     missing = [*(name for arm in committed.get("arms", {}).values() for name in arm["runs"] if name not in runs),
-               *(name for name in committed.get("more_seeds", {}) if not name.startswith("cells/") and name not in copies),
+               *(name for name in committed.get("more_seeds", {})
+                 if not name.startswith("cells/") and name not in copies),
                *(name for name in committed.get("best_against_published", {}) if "/" in name and name not in found)]
     if not runs or missing:
         raise SystemExit(f"{committed_file} records runs that are not here ({', '.join(missing) or 'any'}): the "
@@ -336,7 +336,7 @@ def summary(args: argparse.Namespace) -> None:
     record = {"confirm": confirmed_table({**runs, **found}), "random_draws": random_draws(), "arms": arms,
               "against_random": compared["against_random"]}
     record["best_against_published"] = best_against_published({**runs, **found}, record["confirm"])
-    record["more_seeds"] = {**more_seeds([ROOT / path for path in args.more_seeds.split(",") if path]),
+    record["more_seeds"] = {**copies,
                             **{name: entry for name, entry in committed.get("more_seeds", {}).items()
                                if name.startswith("cells/")}}  # added by ``cells``: no run holds them
     record["held_out"] = held_out(record)
@@ -401,7 +401,7 @@ def held_out(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
             if len(maps) < 2:
                 continue  # fewer than two seeds that chose nothing: no interval
             against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
-                       for other, g in table.items() if g["published"] and len(g["maps"]) >= 2 and len(maps) >= 2}
+                       for other, g in table.items() if g["published"] and len(g["maps"]) >= 2}
             result[f"{name}: {label}"] = {"fidelity": entry["fidelity"], "seeds": [seed for seed, _ in fresh],
                                           "maps": maps, **mean_std(maps), "against": against,
                                           "beats": [other for other, cmp in against.items() if cmp["low"] > 0]}
@@ -442,7 +442,8 @@ def merged_seeds(confirmed: Dict[str, Any], cells: Dict[int, float]) -> Dict[str
 def add_cells(args: argparse.Namespace) -> None:
     """Extend confirmed graphs with more seeds trained as ``proxy_cells.py`` cells (the recipe of a confirmation
     trial: fpn's seeds 0-2 at 128² give the confirmation's mAPs to the digit), into ``more_seeds`` of the committed
-    JSON; nothing else in it changes (``summary`` rebuilds the rest from the runs, which need not be on this machine)."""
+    JSON; nothing else in it changes (``summary`` rebuilds the rest from the runs, which need not be on this
+    machine)."""
     out = Path(args.out).with_suffix(".json")
     record = json.loads(out.read_text())
     if not args.name.startswith("cells/"):
