@@ -9,18 +9,24 @@ takes). It must exist and hold at least one study: the dashboard never creates a
 journal file. Every trial shows the user attributes listed in ``study.py`` (graph hash, fixed point,
 fidelity, epochs reached, why it failed or was pruned); mAP per epoch is the intermediate-value curve.
 
-The server is optuna-dashboard's own (``run_server``: wsgiref, one request at a time), listening on
-127.0.0.1 unless ``--host`` says otherwise. The dashboard can change a study (tell trials, delete
+The application is optuna-dashboard's (``optuna_dashboard.wsgi``), served by wsgiref one request at a
+time on 127.0.0.1 unless ``--host`` says otherwise. It is served here rather than by ``run_server``
+because that one stops on the KeyboardInterrupt of Ctrl-C, which wsgiref swallows (and keeps serving)
+when it lands while a response is being written; here SIGINT and SIGTERM only set an event, and the
+server stops between requests. The dashboard can change a study (tell trials, delete
 studies) and has no authentication, so ``--host 0.0.0.0`` should only be used on a trusted network;
 an SSH tunnel (``ssh -L 8080:127.0.0.1:8080 HEAD``) is the safer way to watch a cluster's search.
 """
 from __future__ import annotations
 
 import dataclasses
+import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable, List, Optional
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from necksearch.errors import NeckSearchError
 from necksearch.search.core.study import ARTIFACTS, artifact_store
@@ -31,6 +37,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 #: Hosts that listen on every interface (reachable from the network).
 ALL_INTERFACES = ("0.0.0.0", "::", "")
+#: The signals that stop the server (Ctrl-C, and what ``kill`` and job schedulers send).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclasses.dataclass
@@ -79,7 +87,7 @@ def dashboard_address(host: str, port: int) -> str:
 
 def run_dashboard(run_dir: Optional[str], storage: Optional[str], host: str = DEFAULT_HOST,
                   port: int = DEFAULT_PORT, write: Optional[Callable[[str], None]] = None) -> int:
-    """Serve optuna-dashboard on the storage until Ctrl-C (then return 0)."""
+    """Serve optuna-dashboard on the storage until Ctrl-C or SIGTERM (then return 0)."""
     say = write or (lambda text: print(text, flush=True))
     if not 1 <= port <= 65535:
         raise NeckSearchError(f"--port must be in 1..65535, got {port}")
@@ -93,12 +101,45 @@ def run_dashboard(run_dir: Optional[str], storage: Optional[str], host: str = DE
                   "this machine can read and change the study", file=sys.stderr, flush=True)
         try:
             store = artifact_store(target.artifacts.parent) if target.artifacts else None  # the trials' graph drawings
-            optuna_dashboard.run_server(target.storage, host=host, port=port, artifact_store=store)
+            app = optuna_dashboard.wsgi(target.storage, artifact_store=store)
+            serve_until_stopped(app, host, port)
         except OSError as err:
             raise NeckSearchError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before the server started
         pass
     return 0
+
+
+class _QuietHostHandler(WSGIRequestHandler):
+    """wsgiref's handler without a reverse DNS lookup for each request's log line."""
+
+    def address_string(self) -> str:
+        return self.client_address[0]
+
+
+def serve_until_stopped(app: Callable, host: str, port: int) -> None:
+    """Serve the WSGI ``app`` on ``host:port`` until one of ``STOP_SIGNALS`` arrives, then close the socket.
+
+    The server runs in a thread; the signals (handled on the main thread, which must call this) only set
+    an event, so a request being answered is finished before the server stops.
+    """
+    server_class = WSGIServer
+    if ":" in host:  # an IPv6 address
+        server_class = type("WSGIServer6", (WSGIServer,), {"address_family": socket.AF_INET6})
+    server = make_server(host, port, app, server_class=server_class, handler_class=_QuietHostHandler)
+    stop = threading.Event()
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in STOP_SIGNALS}
+    serving = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+    try:
+        serving.start()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if serving.is_alive():
+            server.shutdown()
+        server.server_close()
 
 
 def _check_exists(url: str, what: str) -> None:

@@ -179,25 +179,69 @@ def test_dashboard_refuses_a_port_in_use(tmp_path, capsys, quiet_optuna):
 
 
 def test_dashboard_serves_a_run_directory_until_interrupted(tmp_path, monkeypatch, capsys, quiet_optuna):
-    """The run directory's study, the line printed, the host and port handed to optuna-dashboard, exit 0."""
+    """The run directory's study, the line printed, the host and port served on, exit 0."""
     import optuna
     import optuna_dashboard
+    from necksearch.search import dashboard
     settings = SearchSettings(name="local", runs_dir=str(tmp_path))
     settings.save()
     optuna.create_study(study_name="local", storage=f"sqlite:///{settings.run_dir / 'study.db'}")
     (settings.run_dir / "artifacts").mkdir()
     calls, stores = [], []
+    make_app = optuna_dashboard.wsgi
 
-    def fake_run_server(storage, host, port, artifact_store=None):
-        calls.append((storage, host, port))
+    def recording_wsgi(storage, artifact_store=None):
         stores.append(artifact_store)
-        raise KeyboardInterrupt
+        calls.append(storage)
+        return make_app(storage, artifact_store=artifact_store)
 
-    monkeypatch.setattr(optuna_dashboard, "run_server", fake_run_server)
+    served = []
+    monkeypatch.setattr(optuna_dashboard, "wsgi", recording_wsgi)
+    monkeypatch.setattr(dashboard, "serve_until_stopped", lambda app, host, port: served.append((host, port)))
     port = _free_port()
     assert main(["dashboard", str(settings.run_dir), "--port", str(port)]) == 0
     out = capsys.readouterr().out
     assert out.strip() == f"optuna-dashboard for local at http://127.0.0.1:{port}/"
-    assert [(host, p) for _, host, p in calls] == [("127.0.0.1", port)]
-    assert optuna.get_all_study_names(calls[0][0]) == ["local"]
+    assert served == [("127.0.0.1", port)]
+    assert optuna.get_all_study_names(calls[0]) == ["local"]
     assert isinstance(stores[0], optuna.artifacts.FileSystemArtifactStore)  # the trials' graph drawings
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_during_a_response_finishes_it_and_stops_the_server(stop):
+    """Ctrl-C while a response is being written (what failed CI on 2026-12-07: wsgiref swallowed the
+    KeyboardInterrupt and kept serving): the client gets the whole response, the server returns, the
+    socket is closed and the previous signal handlers are back."""
+    import os
+    import threading
+    from necksearch.search.dashboard import serve_until_stopped
+
+    body = b"x" * 100_000
+
+    def app(environ, start_response):
+        os.kill(os.getpid(), stop)  # the signal arrives while this request is being answered
+        time.sleep(0.2)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    port, received = _free_port(), []
+
+    def client():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+                    received.append(response.read())
+                return
+            except urllib.error.URLError:
+                time.sleep(0.05)
+
+    before = signal.getsignal(stop)
+    asking = threading.Thread(target=client)
+    asking.start()
+    serve_until_stopped(app, "127.0.0.1", port)  # returns only because of the signal
+    asking.join(timeout=10)
+    assert received == [body]
+    assert signal.getsignal(stop) is before
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
