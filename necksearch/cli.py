@@ -192,7 +192,7 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\r[synth] {done}/{total} images", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
-    given = dict(seed=args.seed, num_train=args.train, num_val=args.val, image_hw=args.size)
+    given = dict(seed=args.seed, num_train=args.train, num_val=args.val, image_hw=args.size, style=args.style)
     out = make_synthetic_coco(args.out, progress=progress, force=args.force,
                               **{key: value for key, value in given.items() if value is not None})
     for split in ("train", "val"):
@@ -312,6 +312,8 @@ def _add_data_parser(sub) -> None:
     synth.add_argument("--train", type=int, metavar="N", help="training images (default 400)")
     synth.add_argument("--val", type=int, metavar="N", help="validation images (default 100)")
     synth.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="image size (default 320 320)")
+    synth.add_argument("--style", metavar="NAME", help="shapes (default: 3-8 objects of 7 classes, 8 px to 0.6 "
+                       "of the side) or dense (10-20 objects of one class at 1/16-3/16 of the side, like tree crowns)")
     synth.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
     synth.set_defaults(func=cmd_data_synth)
 

@@ -19,6 +19,15 @@ def test_synth_writes_the_dataset_and_prints_its_path(tmp_path, capsys):
     assert len(json.loads((out / "annotations" / "instances_val.json").read_text())["images"]) == 2
 
 
+def test_synth_dense_style_writes_one_class(tmp_path, capsys):
+    out = tmp_path / "dense"
+    assert main(["data", "synth", "--out", str(out), "--style", "dense", *SMALL]) == 0
+    stamp = json.loads((out / "synth.json").read_text())
+    assert (stamp["style"], stamp["classes"]) == ("dense", ["object"])
+    val = json.loads((out / "annotations" / "instances_val.json").read_text())
+    assert [c["name"] for c in val["categories"]] == ["object"] and len(val["annotations"]) >= 2 * 8
+
+
 def test_synth_refuses_a_non_empty_dir_unless_forced(tmp_path, capsys):
     out = tmp_path / "ds"
     assert main(["data", "synth", "--out", str(out), *SMALL]) == 0
@@ -34,6 +43,7 @@ def test_synth_refuses_a_non_empty_dir_unless_forced(tmp_path, capsys):
     (["--size", "20", "20"], "got (20, 20)"),
     (["--train", "0"], "at least 1 image"),
     (["--seed", "-2"], "got -2"),
+    (["--style", "crowded"], "unknown synthetic style 'crowded' (known: shapes, dense)"),
 ])
 def test_synth_mistakes_exit_2_with_one_line(tmp_path, capsys, args, message):
     assert main(["data", "synth", "--out", str(tmp_path / "ds"), *args]) == 2

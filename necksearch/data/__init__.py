@@ -6,7 +6,7 @@ Layout written by :func:`make_synthetic_coco` (and ``necksearch data synth --out
     DIR/val/000000.png ...
     DIR/annotations/instances_train.json   COCO: images, annotations (polygon or RLE), categories
     DIR/annotations/instances_val.json
-    DIR/synth.json                         stamp: generator version, seed, sizes, classes
+    DIR/synth.json                         stamp: generator version, style, seed, sizes, classes
 
 Classes (category ids 1..7): circle, square, triangle, ring, cross, star, ellipse; the class is the
 shape alone: each instance gets its own colours and fill (solid, gradient, stripes, checker, speckle).
@@ -17,8 +17,14 @@ annotation is the visible part. The background is a colour gradient with smooth 
 thin polyline strokes that are no object. Image ``i`` of a split is drawn by
 ``numpy.random.default_rng([seed, split, i])``: the same seed gives the same bytes.
 
+That is the ``shapes`` style. ``style="dense"`` (``data synth --style dense``) draws the same shapes,
+fills and background but labels every object ``object`` (one class) and puts 10–20 in an image at
+scales of 1/16–3/16 of the shorter side: the density and box sizes of the NEON tree crowns at 128²
+(:mod:`necksearch.data.scene`), to test what the synthetic ranking of necks misses on real imagery.
+
 Parameters: ``seed`` (≥ 0), ``num_train`` / ``num_val`` images (default 400 / 100), ``image_hw``
-(default (320, 320), sides 64..4096), ``progress(done, total)``, ``force`` (replace a non-empty dir).
+(default (320, 320), sides 64..4096), ``style`` (``shapes`` or ``dense``), ``progress(done, total)``,
+``force`` (replace a non-empty dir).
 :func:`ensure_synthetic_coco` keeps one dataset at :func:`default_root` (``data/synth``) and reuses
 it while its stamp matches; :func:`synthetic_dataset_cfg` gives MMDetection's ``CocoDataset`` and
 ``CocoMetric`` settings for it. Needs numpy, pillow and pycocotools (the ``full`` extra).

@@ -14,21 +14,22 @@ from typing import Dict, List, Optional, Union
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from necksearch.data.scene import Instance
-from necksearch.data.shapes import CLASSES
+from necksearch.data.scene import Instance, SceneStyle
 
 #: COCO's object size ranges (area in px², ``[low, high)``), as its evaluation uses them.
 AREA_RANGES = {"small": (0, 32 ** 2), "medium": (32 ** 2, 96 ** 2), "large": (96 ** 2, float("inf"))}
 
-CATEGORIES = [{"id": index + 1, "name": name, "supercategory": "shape"} for index, name in enumerate(CLASSES)]
+def categories(style: SceneStyle) -> List[dict]:
+    """The COCO categories a synthetic dataset of ``style`` is labelled with (ids from 1)."""
+    return [{"id": index + 1, "name": name, "supercategory": "shape"} for index, name in enumerate(style.classes)]
 
 
-def annotation(instance: Instance, image_id: int) -> dict:
+def annotation(instance: Instance, image_id: int, category_id: int) -> dict:
     """The COCO annotation of an object's visible part, without its ``id``."""
     rle = mask_utils.encode(np.asfortranarray(instance.visible, dtype=np.uint8))
     whole = instance.placed.hole is None and np.array_equal(instance.visible, instance.full)
     segmentation = [instance.placed.outer] if whole else {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
-    return {"image_id": image_id, "category_id": CLASSES.index(instance.category) + 1,
+    return {"image_id": image_id, "category_id": category_id,
             "bbox": [int(v) for v in mask_utils.toBbox(rle)], "area": int(mask_utils.area(rle)),
             "iscrowd": 0, "segmentation": segmentation}
 
@@ -37,15 +38,14 @@ def image_record(image_id: int, file_name: str, hw) -> dict:
     return {"id": image_id, "file_name": file_name, "height": int(hw[0]), "width": int(hw[1])}
 
 
-def dataset_json(images: List[dict], annotations: List[dict], info: dict, categories: List[dict] = CATEGORIES,
+def dataset_json(images: List[dict], annotations: List[dict], info: dict, category_list: List[dict],
                  licenses: Optional[List[dict]] = None) -> str:
     """The annotation file's text: compact, keys in a fixed order, so equal data gives equal bytes.
 
-    ``categories`` default to the synthetic shapes'; ``licenses`` (COCO's list of ``{id, name, url}``)
-    is written only when given.
+    ``licenses`` (COCO's list of ``{id, name, url}``) is written only when given.
     """
     head = {"info": info, **({"licenses": licenses} if licenses is not None else {})}
-    return json.dumps({**head, "images": images, "annotations": annotations, "categories": categories},
+    return json.dumps({**head, "images": images, "annotations": annotations, "categories": category_list},
                       separators=(",", ":"))
 
 

@@ -1,13 +1,19 @@
 """One synthetic image: a cluttered background, then shapes painted largest first with their visible masks.
 
 Background: a two-colour linear gradient, smooth low-frequency colour noise, soft blobs and hard
-polyline strokes (clutter that belongs to no class). Objects: a class drawn uniformly, a scale
-(square root of the shape's area) log-uniform between ``MIN_SCALE`` px and ``MAX_SCALE_FRACTION``
-of the shorter image side, a random rotation, and a random fill (solid, gradient, stripes, checker
-or speckle) in colours that contrast with what lies beneath, so that only the shape tells the class.
-A new object may cover earlier ones but must leave each at least ``MIN_VISIBLE`` of its area,
-otherwise its position is drawn again (and the object is skipped after ``PLACEMENT_TRIES``).
-Objects are painted with hard edges, so an object's visible mask is exactly its pixels in the image.
+polyline strokes (clutter that belongs to no class). Objects: a shape drawn uniformly, a scale
+(square root of the shape's area) log-uniform within the style's range, a random rotation, and a
+random fill (solid, gradient, stripes, checker or speckle) in colours that contrast with what lies
+beneath, so that only the shape tells the class. A new object may cover earlier ones but must leave
+each at least ``MIN_VISIBLE`` of its area, otherwise its position is drawn again (and the object is
+skipped after ``PLACEMENT_TRIES``). Objects are painted with hard edges, so an object's visible mask
+is exactly its pixels in the image.
+
+A :class:`SceneStyle` says how many objects an image holds, their scale range and what they are
+labelled. ``shapes`` (the default, the embedded dataset's) spreads 3–8 objects of seven classes from
+8 px to 0.6 of the image side; ``dense`` draws 10–20 objects of one class at 1/16–3/16 of the side,
+the density and box sizes measured on the NEON tree crowns (``benchmarks/results/transfer_trees.md``,
+"What the synthetic data lacks").
 """
 from __future__ import annotations
 
@@ -20,13 +26,40 @@ from PIL import Image, ImageDraw
 
 from necksearch.data.shapes import CLASSES, SHAPES, Placed, extent, place, rasterize
 
-MIN_SCALE = 8.0                  # px, square root of the smallest object's area
-MAX_SCALE_FRACTION = 0.6         # of the shorter side, square root of the largest object's area
+MIN_SCALE = 8.0                  # px, square root of the smallest object's area in any style
 MAX_RADIUS_FRACTION = 0.45       # of the shorter side: a shape's circumradius is capped to fit the image
-OBJECTS_PER_IMAGE = (3, 8)       # inclusive range of objects drawn per image (before skips)
 MIN_VISIBLE = 0.6                # share of its own area every object keeps visible
 PLACEMENT_TRIES = 25
 MIN_CONTRAST = 90.0              # RGB distance between an object's first colour and the mean beneath it
+
+
+@dataclass(frozen=True)
+class SceneStyle:
+    """How an image is populated: objects drawn per image (inclusive, before skips), the range of their
+    scales (square root of the area) as fractions of the shorter side (never below ``MIN_SCALE`` px),
+    and the labels written: the shapes' own class names, or one name for every shape."""
+
+    name: str
+    objects_per_image: Tuple[int, int]
+    scale_fractions: Tuple[float, float]
+    classes: Tuple[str, ...]
+
+    def scale_range(self, hw: Tuple[int, int]) -> Tuple[float, float]:
+        """The smallest and largest scale in px for an image of ``hw``."""
+        side = min(hw)
+        return max(MIN_SCALE, self.scale_fractions[0] * side), self.scale_fractions[1] * side
+
+    def category_id(self, shape: str) -> int:
+        """The COCO category id (from 1) an object of ``shape`` is written with."""
+        return CLASSES.index(shape) + 1 if len(self.classes) > 1 else 1
+
+
+SHAPES_STYLE = SceneStyle("shapes", objects_per_image=(3, 8), scale_fractions=(0.0, 0.6), classes=CLASSES)
+#: Tree crowns at 128² (``object_shapes`` in transfer_trees.json): 14.4 a tile, box sides 11 / 18 / 28 px
+#: (10th / 50th / 90th percentile), one class. 10–20 objects at scales 1/16–3/16 of the side give box sides
+#: of about 1/11–1/4 of it (13–32 px at 128²).
+DENSE_STYLE = SceneStyle("dense", objects_per_image=(10, 20), scale_fractions=(1 / 16, 3 / 16), classes=("object",))
+STYLES = {style.name: style for style in (SHAPES_STYLE, DENSE_STYLE)}
 
 
 @dataclass
@@ -39,12 +72,13 @@ class Instance:
     visible: np.ndarray
 
 
-def render_scene(rng: np.random.Generator, hw: Tuple[int, int]) -> Tuple[np.ndarray, List[Instance]]:
+def render_scene(rng: np.random.Generator, hw: Tuple[int, int],
+                 style: SceneStyle = SHAPES_STYLE) -> Tuple[np.ndarray, List[Instance]]:
     """An (H, W, 3) uint8 image and its objects, in painting order."""
     image = background(rng, hw)
     add_distractors(rng, image)
     instances: List[Instance] = []
-    for category, scale in sample_objects(rng, hw):
+    for category, scale in sample_objects(rng, hw, style):
         instance = place_instance(rng, category, scale, instances, hw)
         if instance is not None:
             for earlier in instances:
@@ -54,13 +88,15 @@ def render_scene(rng: np.random.Generator, hw: Tuple[int, int]) -> Tuple[np.ndar
     return np.clip(np.rint(image), 0, 255).astype(np.uint8), instances
 
 
-def sample_objects(rng: np.random.Generator, hw: Tuple[int, int]) -> List[Tuple[str, float]]:
-    """(class, scale) pairs, largest first (an object is only ever covered by smaller ones); scales are
-    log-uniform, stratified so that every image spans the range."""
-    count = int(rng.integers(OBJECTS_PER_IMAGE[0], OBJECTS_PER_IMAGE[1] + 1))
+def sample_objects(rng: np.random.Generator, hw: Tuple[int, int],
+                   style: SceneStyle = SHAPES_STYLE) -> List[Tuple[str, float]]:
+    """(shape, scale) pairs, largest first (an object is only ever covered by smaller ones); scales are
+    log-uniform, stratified so that every image spans the style's range."""
+    fewest, most = style.objects_per_image
+    count = int(rng.integers(fewest, most + 1))
     categories = rng.integers(len(CLASSES), size=count)
     strata = (np.arange(count) + rng.uniform(size=count)) / count
-    low, high = math.log(MIN_SCALE), math.log(MAX_SCALE_FRACTION * min(hw))
+    low, high = (math.log(scale) for scale in style.scale_range(hw))
     scales = np.exp(low + strata * (high - low))
     return sorted(((CLASSES[c], float(s)) for c, s in zip(categories, scales)), key=lambda p: -p[1])
 

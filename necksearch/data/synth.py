@@ -1,6 +1,6 @@
 """Writing the synthetic dataset: one seeded generator per image, into a temp dir renamed into place.
 
-``DIR/synth.json`` (the stamp: generator version, seed, sizes, classes) is written last;
+``DIR/synth.json`` (the stamp: generator version, style, seed, sizes, classes) is written last;
 ``ensure_synthetic_coco`` reuses a dataset whose stamp matches and regenerates it otherwise.
 """
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image
 
-from necksearch.data.coco import annotation, dataset_json, image_record
-from necksearch.data.scene import render_scene
-from necksearch.data.shapes import CLASSES
+from necksearch.data.coco import annotation, categories, dataset_json, image_record
+from necksearch.data.scene import SHAPES_STYLE, STYLES, render_scene
 from necksearch.errors import NeckSearchError
 from necksearch.files import dir_written_whole, make_dir
 
@@ -27,6 +26,7 @@ DEFAULT_SEED = 0
 DEFAULT_TRAIN = 400
 DEFAULT_VAL = 100
 DEFAULT_HW = (320, 320)
+DEFAULT_STYLE = SHAPES_STYLE.name
 SPLITS = ("train", "val")
 STAMP = "synth.json"
 
@@ -37,10 +37,13 @@ PathLike = Union[str, Path]
 
 def make_synthetic_coco(out_dir: PathLike, seed: int = DEFAULT_SEED, num_train: int = DEFAULT_TRAIN,
                         num_val: int = DEFAULT_VAL, image_hw: Sequence[int] = DEFAULT_HW,
-                        progress: Optional[Progress] = None, force: bool = False) -> Path:
-    """Write the dataset to ``out_dir`` and return it; a non-empty ``out_dir`` is replaced only with ``force``."""
+                        progress: Optional[Progress] = None, force: bool = False, style: str = DEFAULT_STYLE) -> Path:
+    """Write the dataset to ``out_dir`` and return it; a non-empty ``out_dir`` is replaced only with ``force``.
+
+    ``style`` names a :data:`necksearch.data.scene.STYLES` entry (``shapes`` or ``dense``).
+    """
     out = Path(out_dir)
-    stamp = make_stamp(seed, num_train, num_val, image_hw)
+    stamp = make_stamp(seed, num_train, num_val, image_hw, style)
     with dir_written_whole(out, force) as temp:
         _write(temp, stamp, _counter(num_train + num_val, progress))
     return out
@@ -48,21 +51,22 @@ def make_synthetic_coco(out_dir: PathLike, seed: int = DEFAULT_SEED, num_train: 
 
 def ensure_synthetic_coco(root: Optional[PathLike] = None, *, seed: int = DEFAULT_SEED,
                           num_train: int = DEFAULT_TRAIN, num_val: int = DEFAULT_VAL,
-                          image_hw: Sequence[int] = DEFAULT_HW, progress: Optional[Progress] = None) -> Path:
+                          image_hw: Sequence[int] = DEFAULT_HW, progress: Optional[Progress] = None,
+                          style: str = DEFAULT_STYLE) -> Path:
     """The dataset at ``root`` (default :func:`default_root`), generated unless its stamp matches.
 
     Concurrent callers wait on a lock file beside ``root``; a non-empty ``root`` without a stamp is
     never overwritten.
     """
     root = Path(root) if root is not None else default_root()
-    wanted = make_stamp(seed, num_train, num_val, image_hw)
+    wanted = make_stamp(seed, num_train, num_val, image_hw, style)
     make_dir(root.parent)
     with open(root.parent / f".{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if read_stamp(root) == wanted:
             return root
         return make_synthetic_coco(root, seed, num_train, num_val, image_hw, progress,
-                                   force=(root / STAMP).is_file())
+                                   force=(root / STAMP).is_file(), style=style)
 
 
 def default_root() -> Path:
@@ -71,16 +75,19 @@ def default_root() -> Path:
     return (repo if (repo / "pyproject.toml").is_file() else Path.cwd()) / "data" / "synth"
 
 
-def make_stamp(seed: int, num_train: int, num_val: int, image_hw: Sequence[int]) -> dict:
+def make_stamp(seed: int, num_train: int, num_val: int, image_hw: Sequence[int], style: str = DEFAULT_STYLE) -> dict:
     """What identifies a dataset's content; checks the arguments on the way."""
+    if style not in STYLES:
+        raise NeckSearchError(f"unknown synthetic style {style!r} (known: {', '.join(STYLES)})")
     if seed < 0:
         raise NeckSearchError(f"seed must be at least 0, got {seed}")
     if num_train < 1 or num_val < 1:
         raise NeckSearchError(f"train and val need at least 1 image each, got {num_train} and {num_val}")
     if len(image_hw) != 2 or not all(64 <= side <= 4096 for side in image_hw):
         raise NeckSearchError(f"image size must be two sides (H W) of 64..4096 px, got {tuple(image_hw)}")
-    return {"generator_version": GENERATOR_VERSION, "seed": int(seed), "num_train": int(num_train),
-            "num_val": int(num_val), "image_hw": [int(side) for side in image_hw], "classes": list(CLASSES)}
+    return {"generator_version": GENERATOR_VERSION, "style": style, "seed": int(seed), "num_train": int(num_train),
+            "num_val": int(num_val), "image_hw": [int(side) for side in image_hw],
+            "classes": list(STYLES[style].classes)}
 
 
 def read_stamp(root: Path) -> Optional[dict]:
@@ -109,17 +116,18 @@ def _write_split(root: Path, split_index: int, stamp: dict, tick: Callable[[], N
             images.append(image)
             annotations += [{"id": len(annotations) + k + 1, **obj} for k, obj in enumerate(objects)]
             tick()
-    info = {"description": "necksearch synthetic shapes", "split": split, **stamp}
-    return dataset_json(images, annotations, info)
+    info = {"description": f"necksearch synthetic {stamp['style']}", "split": split, **stamp}
+    return dataset_json(images, annotations, info, categories(STYLES[stamp["style"]]))
 
 
 def _write_image(root: Path, split_index: int, stamp: dict, index: int) -> Tuple[dict, List[dict]]:
     """Draw image ``index`` of a split with its own generator, save it; its record and annotations (no ids)."""
-    hw = tuple(stamp["image_hw"])
-    pixels, instances = render_scene(np.random.default_rng([stamp["seed"], split_index, index]), hw)
+    hw, style = tuple(stamp["image_hw"]), STYLES[stamp["style"]]
+    pixels, instances = render_scene(np.random.default_rng([stamp["seed"], split_index, index]), hw, style)
     name = f"{index:06d}.png"
     Image.fromarray(pixels).save(root / SPLITS[split_index] / name, compress_level=1)
-    return image_record(index + 1, name, hw), [annotation(instance, index + 1) for instance in instances]
+    return image_record(index + 1, name, hw), [annotation(i, index + 1, style.category_id(i.category))
+                                               for i in instances]
 
 
 def _counter(total: int, progress: Optional[Progress]) -> Callable[[], None]:

@@ -1,4 +1,5 @@
 """The synthetic dataset: COCO-valid, masks as painted, scales and classes spread, seeded, written atomically."""
+import hashlib
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ from pycocotools.coco import COCO
 
 from necksearch.data import (AREA_RANGES, CLASSES, dataset_stats, default_root, ensure_synthetic_coco,
                              make_synthetic_coco, synth)
-from necksearch.data.scene import MIN_VISIBLE, render_scene
+from necksearch.data.scene import DENSE_STYLE, MIN_VISIBLE, render_scene
 from necksearch.errors import NeckSearchError
 from tests.data.conftest import SMALL
 
@@ -109,6 +110,38 @@ def test_background_is_cluttered(synth_root):
         assert pixels[~objects].std(axis=0).mean() > 8
 
 
+def test_the_shapes_style_draws_what_the_generator_drew_before_styles():
+    """Pins the default data's bytes to GENERATOR_VERSION 1: the fingerprint of images 0-5 of seed 0's train split
+    (pixels, classes and visible areas) as drawn before ``SceneStyle`` existed (2026-12-07). If this fails, the
+    same seed draws different data: bump GENERATOR_VERSION and the fingerprint together."""
+    digest = hashlib.sha256()
+    for index in range(6):
+        pixels, instances = render_scene(np.random.default_rng([0, 0, index]), (320, 320))
+        digest.update(pixels.tobytes())
+        digest.update(repr([(i.category, int(i.visible.sum())) for i in instances]).encode())
+    assert synth.GENERATOR_VERSION == 1
+    assert digest.hexdigest() == "ceba321be6356dd5dc94300f40a056a7d0c9ab6dab77c3fcb024905cb3961b85"
+
+
+def test_dense_style_matches_the_tree_crowns_density_and_box_sides(tmp_path):
+    """One class; 10-20 objects an image (fewer only when placement fails); box sides at 128² close to the NEON
+    crowns' 11 / 18 / 28 px (10th / 50th / 90th percentile, transfer_trees.json ``object_shapes``); masks are
+    still the painted pixels."""
+    root = make_synthetic_coco(tmp_path / "dense", seed=0, num_train=24, num_val=2, style="dense")
+    coco = load(root)
+    assert [c["name"] for c in coco.dataset["categories"]] == ["object"]
+    assert {a["category_id"] for a in coco.dataset["annotations"]} == {1}
+    per_image = [len(coco.getAnnIds(imgIds=image_id)) for image_id in coco.getImgIds()]
+    assert max(per_image) <= 20 and min(per_image) >= 8 and 12 <= np.mean(per_image) <= 18, per_image
+    sides = np.sqrt([a["bbox"][2] * a["bbox"][3] for a in coco.dataset["annotations"]]) * 128 / 320
+    p10, p50, p90 = np.percentile(sides, [10, 50, 90])
+    assert 9 <= p10 <= 14 and 15 <= p50 <= 22 and 24 <= p90 <= 33, (p10, p50, p90)
+    pixels, instances = render_scene(np.random.default_rng([0, 0, 3]), (320, 320), DENSE_STYLE)
+    assert np.array_equal(np.asarray(Image.open(root / "train" / "000003.png")), pixels)
+    for ann, instance in zip(coco.loadAnns(coco.getAnnIds(imgIds=4)), instances):
+        assert np.array_equal(coco.annToMask(ann).astype(bool), instance.visible)
+
+
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     roots = [make_synthetic_coco(tmp_path / name, seed=seed, **TINY) for name, seed in (("a", 7), ("b", 7), ("c", 8))]
     files = ["annotations/instances_train.json", "annotations/instances_val.json", "synth.json"]
@@ -131,7 +164,7 @@ def test_refuses_a_non_empty_dir_unless_forced(tmp_path):
 
 
 def test_a_failure_leaves_no_half_dataset(tmp_path, monkeypatch):
-    def broken(rng, hw):
+    def broken(rng, hw, style):
         raise KeyboardInterrupt
     monkeypatch.setattr(synth, "render_scene", broken)
     with pytest.raises(KeyboardInterrupt):
@@ -144,6 +177,7 @@ def test_a_failure_leaves_no_half_dataset(tmp_path, monkeypatch):
     (dict(num_train=0), "got 0 and 2"),
     (dict(image_hw=(32, 128)), "got (32, 128)"),
     (dict(image_hw=(96, 128, 3)), "got (96, 128, 3)"),
+    (dict(style="crowns"), "unknown synthetic style 'crowns' (known: shapes, dense)"),
 ])
 def test_bad_arguments_name_the_value(tmp_path, bad, message):
     with pytest.raises(NeckSearchError, match=message.replace("(", r"\(").replace(")", r"\)")):
