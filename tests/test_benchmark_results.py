@@ -427,3 +427,23 @@ def test_the_train_cost_bound_the_default_space_states_is_its_measurement():
                      "none of the random arm's 19", "1 of TPE's 22 (5% of its trial CPU, single-seed mAP 0.087)",
                      "refused 9 and 7", "trial-4 (0.305", "measured 1.43x and 1.86x", "ratio: 1.5"):
         assert fragment in space_file, fragment
+
+
+def test_dense_transfer_compares_both_synthetic_datasets_on_the_same_graphs():
+    """``dense_transfer`` on made-up cells: dense in the trees' order (τ 1), the shapes reversed (τ −1), a graph with
+    one dense seed left out, the published subset and the CPU-seconds summed over the graphs kept."""
+    transfer = _experiment("transfer_trees")
+    names = list(transfer.PUBLISHED_NECKS[:4]) + [transfer.DRAWS[0]]
+    trees = {n: {0: 0.1 * i, 1: 0.1 * i + 0.01} for i, n in enumerate(names)}
+    shapes = {n: {0: 1.0 - 0.1 * i, 1: 1.0 - 0.1 * i} for i, n in enumerate(names)}
+    cells = {f"dense|{n}|3ep|128px|seed{s}": {"map": 0.2 * i + 0.01 * s, "cpu_s": 10.0}
+             for i, n in enumerate(names) for s in (0, 1)}
+    cells[f"dense|{names[3]}|3ep|128px|seed1"]["map"] = None  # failed: one seed only
+    result = transfer.dense_transfer(cells, trees, shapes, draws=50)
+    kept = [n for n in names if n != names[3]]
+    assert result["all"]["graphs"] == kept and list(result["dense"]) == kept
+    assert result["all"]["dense_to_trees"]["tau"] == 1.0 and result["all"]["shapes_to_trees"]["tau"] == -1.0
+    assert result["all"]["shapes_to_dense"]["tau"] == -1.0
+    assert result["published"]["graphs"] == kept[:3] and result["cpu_s"] == 80.0
+    assert result["dense"][names[0]]["maps"] == [0.0, 0.01]
+    assert transfer.dense_transfer({}, trees, shapes, draws=50) == {}

@@ -13,8 +13,10 @@ between the two sides Kendall τ-b and Spearman ρ of the per-graph means with a
 (graphs resampled with replacement, ``--draws`` times); a scatter of trees against synthetic means. The published
 necks trained on the trees at a higher fidelity too (:data:`HIGHER_TREES`) get the same side summary there, under
 ``trees_higher``; with more than two seeds of each published neck at the proxy's fidelity, how far rankings by
-k-seed means repeat (``trees_seed_averaging``); what the two datasets' objects look like (``object_shapes``:
-density, classes, box sides at 128²; builds the datasets if missing). Writes
+k-seed means repeat (``trees_seed_averaging``); what the datasets' objects look like (``object_shapes``:
+density, classes, box sides at 128²; builds the datasets if missing); and the dense synthetic data built to match
+the crowns (``data synth --style dense``, label ``dense`` in ``--cells``, the synthetic default fidelity): its
+ranking against the trees' and the shapes' over the graphs it trained (``dense``). Writes
 ``OUT.json`` (``{"trees": {graph: {"maps": [...]}}, "synthetic": {graph: {"maps": [...]}}, ...}``) and ``OUT.png``.
 
     .venv/bin/python benchmarks/experiments/transfer_trees.py --out benchmarks/results/transfer_trees
@@ -42,6 +44,11 @@ DRAWS = tuple(f"grid2_sample{i:02d}" for i in range(7))
 STALE_RT = ("grid2_sample00", "grid2_sample01", "grid2_sample03")
 #: Tree fidelities above the proxy's 6 epochs at which the published necks were trained too (``trees_higher``).
 HIGHER_TREES = ("12ep|128px",)
+#: The synthetic default fidelity, at which the shapes and the dense synthetic data were trained.
+SYNTHETIC_FIDELITY = "3ep|128px"
+#: ``data synth --style dense`` (one class, 10-20 objects an image at the crowns' box sides), built where
+#: ``object_shapes`` reads it.
+DENSE_ROOT = ROOT / "data" / "synth_dense"
 
 
 def cell_maps(cells: Dict, label: str, graph: str, fidelity: str) -> Dict[int, float]:
@@ -57,9 +64,9 @@ def synthetic_side(cells: Dict) -> Dict[str, Dict[int, float]]:
     table = {name: {int(s): v for s, v in grid[name]["low"].items()} for name in PUBLISHED_NECKS}
     table.update({f"grid2_{name}": {int(s): v for s, v in grid[name]["low"].items()} for name in grid
                   if name.startswith("sample")})
-    table["fpt"] = cell_maps(fixed, "fixed", "fpt", "3ep|128px")
+    table["fpt"] = cell_maps(fixed, "fixed", "fpt", SYNTHETIC_FIDELITY)
     for name in DRAWS:
-        remeasured = cell_maps(cells, "synthetic", name, "3ep|128px")
+        remeasured = cell_maps(cells, "synthetic", name, SYNTHETIC_FIDELITY)
         if remeasured:
             table[name] = remeasured
     return table
@@ -91,7 +98,7 @@ def side_summary(table: Dict[str, Dict[int, float]]) -> Dict:
 
 def stale_rt(cells: Dict) -> List[str]:
     """grid2's RT draws whose synthetic side is still the bare-conv reading (not re-measured in ``cells``)."""
-    return [name for name in STALE_RT if not cell_maps(cells, "synthetic", name, "3ep|128px")]
+    return [name for name in STALE_RT if not cell_maps(cells, "synthetic", name, SYNTHETIC_FIDELITY)]
 
 
 def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, float]], draws: int,
@@ -157,7 +164,8 @@ def object_shapes(image_size: int = 128) -> Dict[str, Dict]:
     area) in pixels — the measured side of "what the synthetic data lacks"."""
     from necksearch.data import ensure_synthetic_coco, ensure_trees_coco
     shapes = {}
-    for name, root in (("trees", ensure_trees_coco()), ("synthetic", ensure_synthetic_coco())):
+    for name, root in (("trees", ensure_trees_coco()), ("synthetic", ensure_synthetic_coco()),
+                       ("dense", ensure_synthetic_coco(DENSE_ROOT, style="dense"))):
         data = json.loads((root / "annotations" / "instances_val.json").read_text())
         factor = image_size / max(data["images"][0]["width"], data["images"][0]["height"])
         sides = sorted(math.sqrt(a["bbox"][2] * a["bbox"][3]) * factor for a in data["annotations"])
@@ -165,6 +173,31 @@ def object_shapes(image_size: int = 128) -> Dict[str, Dict]:
                         "classes": len(data["categories"]), "image_size": image_size,
                         "side_px_p10_p50_p90": [sides[int(q * (len(sides) - 1))] for q in (0.1, 0.5, 0.9)]}
     return shapes
+
+
+def dense_transfer(cells: Dict, trees: Dict[str, Dict[int, float]], shapes: Dict[str, Dict[int, float]],
+                   draws: int) -> Dict:
+    """The dense synthetic data against the trees, over the graphs trained on it at the synthetic default fidelity
+    (at least two seeds) that the trees and the shapes have too: per graph its seeds, its seed noise and seed τ,
+    dense → trees τ and ρ with the bootstrap, and the shapes → trees and shapes → dense over the same graphs (all
+    of them, and the published necks among them), so that the two synthetic datasets are compared on equal terms."""
+    dense = {n: cell_maps(cells, "dense", n, SYNTHETIC_FIDELITY) for n in (*PUBLISHED_NECKS, *DRAWS)}
+    names = [n for n in (*PUBLISHED_NECKS, *DRAWS) if len(dense[n]) >= 2 and trees.get(n) and shapes.get(n)]
+    if len(names) < 3:
+        return {}
+    published = [n for n in names if n in PUBLISHED_NECKS]
+
+    def over(graphs: List[str]) -> Dict:
+        d, t, s = _means(dense, graphs), _means(trees, graphs), _means(shapes, graphs)
+        return {"graphs": graphs, "dense_to_trees": _transfer(d, t, draws), "shapes_to_trees": _transfer(s, t, draws),
+                "shapes_to_dense": rank_correlation(s, d)}
+
+    prefix = tuple(f"dense|{n}|{SYNTHETIC_FIDELITY}|seed" for n in names)
+    return {"dense": {n: {"maps": [dense[n][s] for s in sorted(dense[n])], "seeds": sorted(dense[n]),
+                          **mean_std(list(dense[n].values()))} for n in names},
+            "summary": side_summary({n: dense[n] for n in names}), "all": over(names),
+            "published": over(published) if len(published) >= 3 else {},
+            "cpu_s": sum(cell.get("cpu_s") or 0.0 for key, cell in cells.items() if key.startswith(prefix))}
 
 
 def _means(table: Dict[str, Dict[int, float]], names: List[str]) -> List[float]:
@@ -205,26 +238,35 @@ def per_graph_rows(result: Dict) -> List[str]:
 
 
 def render(result: Dict, path: Path) -> None:
+    """Tree means against the shapes' (left) and, once measured, against the dense synthetic data's (right)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    for name in result["graphs"]:
-        s, t = result["synthetic"][name], result["trees"][name]
-        colour = "tab:blue" if name in PUBLISHED_NECKS else "tab:orange"
-        ax.errorbar(s["mean"], t["mean"], xerr=s["std"], yerr=t["std"], fmt="o", color=colour, capsize=2)
-        ax.annotate(name.replace("grid2_", ""), (s["mean"], t["mean"]), xytext=(4, 3), textcoords="offset points",
-                    fontsize=7)
-    transfer = result["transfer"]
-    ax.set_xlabel("synthetic shapes: bbox mAP (3 ep, 128², mean ± std over seeds)")
-    ax.set_ylabel("tree crowns: bbox mAP (6 ep, 128², mean ± std over seeds)")
-    ax.set_title(f"synthetic → trees: Kendall τ {transfer['tau']:.2f} [{transfer['bootstrap_95']['tau'][0]:.2f}, "
-                 f"{transfer['bootstrap_95']['tau'][1]:.2f}], Spearman ρ {transfer['rho']:.2f} "
-                 "(blue: published, orange: draws)", fontsize=9)
-    ax.grid(alpha=0.3)
+    dense = result.get("dense")
+    fig, axes = plt.subplots(1, 2 if dense else 1, figsize=(13 if dense else 7, 5.5), squeeze=False)
+    _scatter(axes[0][0], result["graphs"], result["synthetic"], result["trees"], result["transfer"],
+             "synthetic shapes: bbox mAP (3 ep, 128², mean ± std over seeds)", "synthetic → trees")
+    if dense:
+        _scatter(axes[0][1], dense["all"]["graphs"], dense["dense"], result["trees"], dense["all"]["dense_to_trees"],
+                 "dense synthetic (data synth --style dense): bbox mAP (3 ep, 128²)", "dense → trees")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _scatter(ax, graphs: List[str], x_side: Dict, y_side: Dict, transfer: Dict, xlabel: str, title: str) -> None:
+    for name in graphs:
+        x, y = x_side[name], y_side[name]
+        colour = "tab:blue" if name in PUBLISHED_NECKS else "tab:orange"
+        ax.errorbar(x["mean"], y["mean"], xerr=x["std"], yerr=y["std"], fmt="o", color=colour, capsize=2)
+        ax.annotate(name.replace("grid2_", ""), (x["mean"], y["mean"]), xytext=(4, 3), textcoords="offset points",
+                    fontsize=7)
+    interval = transfer["bootstrap_95"]["tau"]
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("tree crowns: bbox mAP (6 ep, 128², mean ± std over seeds)")
+    ax.set_title(f"{title}: Kendall τ {transfer['tau']:.2f} [{interval[0]:.2f}, {interval[1]:.2f}], Spearman ρ "
+                 f"{transfer['rho']:.2f} (blue: published, orange: draws)", fontsize=9)
+    ax.grid(alpha=0.3)
 
 
 def main() -> None:
@@ -243,6 +285,7 @@ def main() -> None:
     result["trees_higher"] = {fidelity: entry for fidelity in HIGHER_TREES
                               if (entry := higher_fidelity(cells, synthetic, fidelity, args.draws))}
     result["trees_seed_averaging"] = seed_averaging(cells)
+    result["dense"] = dense_transfer(cells, trees, synthetic, args.draws)
     result["object_shapes"] = object_shapes()
     out = Path(args.out)
     write_text_atomic(out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
@@ -254,6 +297,9 @@ def main() -> None:
         print(f"trees at {fidelity}:", json.dumps({k: entry[k] for k in ("summary", "transfer_published", "vs_fpn",
                                                                             "cpu_s")}, indent=1))
     print("trees, rankings by k-seed means:", json.dumps(result["trees_seed_averaging"], indent=1))
+    if result["dense"]:
+        print("dense synthetic:", json.dumps({k: result["dense"][k] for k in ("summary", "all", "published", "cpu_s")},
+                                             indent=1))
     print("validation objects at 128²:", json.dumps(result["object_shapes"], indent=1))
     print("\n".join(per_graph_rows(result)))
 
