@@ -59,6 +59,10 @@ def add_search_parser(sub) -> None:
                         help="after the search, confirm its K best sampled graphs against its fixed points over 3 "
                              "seeds at its fidelity (as `necksearch confirm RUN_DIR --top K`); best/ becomes the "
                              "confirmed best (default 0: no confirmation)")
+    search.add_argument("--holdout", type=int, metavar="H", default=0,
+                        help="with --confirm: then train the confirmed graph with the best mean again at the H seeds "
+                             "after the 3 and judge it there, free of the winner's curse (as `necksearch confirm "
+                             "--holdout H`; 0 or at least 2; default 0)")
     _dry_run_option(search)
     search.set_defaults(func=cmd_search)
 
@@ -137,9 +141,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         settings = stored.resumed_with({key: getattr(spelled, key) for key in given if key not in ("name", "runs_dir")})
     else:
         settings = SearchSettings(**given)
+    if args.holdout and not args.confirm:
+        raise NeckSearchError(f"--holdout {args.holdout} needs --confirm K: the held-out seeds judge the confirmed best")
     if args.confirm:
         from necksearch.search.confirm import check_counts
-        check_counts(args.confirm, 3)
+        check_counts(args.confirm, 3, args.holdout)
     with contextlib.redirect_stderr(sys.stderr):
         report = run_search(settings, resume=args.resume, dry_run=args.dry_run)
     if args.dry_run:
@@ -148,7 +154,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 1  # no trial completed: nothing to export or confirm
     if args.confirm:
         from necksearch.search.confirm import ConfirmSettings, run_confirm
-        run_confirm(ConfirmSettings(run_dir=str(report.run_dir), top=args.confirm))
+        run_confirm(ConfirmSettings(run_dir=str(report.run_dir), top=args.confirm, holdout=args.holdout))
     return 0
 
 

@@ -107,6 +107,24 @@ def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
     assert "--trials x: give trial numbers" in cli_error(capsys, "confirm", run_dir, "--trials", "x")
 
 
+def test_search_confirm_hands_its_holdout_to_the_confirmation(tmp_path, capsys, monkeypatch):
+    """``search --confirm K --holdout H`` confirms the run with H held-out seeds; --holdout alone, or 1, is refused
+    in one line before anything trains."""
+    from necksearch.search import confirm
+    from necksearch.search.engine import run as engine
+    searched, confirmed = [], []
+    monkeypatch.setattr(engine, "run_search", lambda settings, resume, dry_run: searched.append(settings) or
+                        type("Report", (), {"best": object(), "run_dir": tmp_path / settings.name})())
+    monkeypatch.setattr(confirm, "run_confirm", confirmed.append)
+    from necksearch.cli import main
+    assert main(["search", "--name", "s", "--runs-dir", str(tmp_path), "--confirm", "2", "--holdout", "4"]) == 0
+    assert [(c.run_dir, c.top, c.holdout, c.seeds) for c in confirmed] == [(str(tmp_path / "s"), 2, 4, 3)]
+    assert "--holdout 2 needs --confirm K" in cli_error(capsys, "search", "--runs-dir", tmp_path, "--holdout", "2")
+    assert "--holdout must be 0 or at least 2" in cli_error(capsys, "search", "--runs-dir", tmp_path, "--confirm", "1",
+                                                             "--holdout", "1")
+    assert len(searched) == 1 and len(confirmed) == 1
+
+
 def test_trials_named_are_confirmed_instead_of_the_top_ones(tmp_path):
     from necksearch.search.core.settings import load_run
     from necksearch.search.core.storage import load_study, open_storage, storage_url
