@@ -4,12 +4,14 @@ the committed ablation_orders.json must be what the cells give, and the quoted m
 import importlib.util
 import json
 import statistics
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+EXPERIMENTS = ROOT / "benchmarks" / "experiments"
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +61,19 @@ def test_every_rt_pairing_gains_or_ties(orders, cells):
 def test_quoted_published_seed_tau_with_fpt_remeasured(cells):
     """README and rank_fidelity.md: with fpt's re-measured seeds, the published nine's seed τ 0.71 (ρ 0.83), noise
     0.014 (benchmarks/experiments/grid2_refit.py)."""
-    spec = importlib.util.spec_from_file_location("grid2_refit", ROOT / "benchmarks/experiments/grid2_refit.py")
-    refit = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(refit)
+    refit = _experiment("grid2_refit")
     table = refit.published_seeds(json.loads((RESULTS / "rank_fidelity_grid2.json").read_text()))
-    table["fpt"] = refit.cell_seeds(cells, "fixed", "fpt")
+    table["fpt"] = refit.seed_maps(cells, "fixed", "fpt")
     result = refit.summary(table)
     assert (round(result["seed_tau"], 2), round(result["seed_rho"], 2), round(result["seed_noise"], 3)) == \
         (0.71, 0.83, 0.014)
 
 
 def _experiment(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "experiments" / f"{name}.py")
+    """A script of benchmarks/experiments as a module, its directory on sys.path as when it runs (``cells``)."""
+    if str(EXPERIMENTS) not in sys.path:
+        sys.path.insert(0, str(EXPERIMENTS))
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -83,7 +86,7 @@ def test_transfer_numbers_recompute_from_the_per_seed_cells():
     lowest; grid2's RT draws re-measured (none stale); the per-graph table as the script prints it."""
     transfer = _experiment("transfer_trees")
     cells = json.loads((RESULTS / "transfer_trees_cells.json").read_text())["cells"]
-    trees = {n: transfer.cell_maps(cells, "trees", n, "6ep|128px") for n in (*transfer.PUBLISHED_NECKS, *transfer.DRAWS)}
+    trees = {n: transfer.seed_maps(cells, "trees", n, "6ep|128px") for n in (*transfer.PUBLISHED_NECKS, *transfer.DRAWS)}
     assert [len(trees[n]) for n in transfer.PUBLISHED_NECKS] == [8] * 9 and [len(trees[n]) for n in transfer.DRAWS] == [3] * 7
     assert transfer.stale_rt(cells) == []
     result = transfer.analyse(trees, transfer.synthetic_side(cells), draws=2000)
@@ -141,7 +144,7 @@ def test_the_twelve_epoch_tree_numbers_recompute_from_the_cells():
     summary = higher["summary"]
     assert (round(summary["seed_tau_published"], 2), round(summary["seed_noise_published"], 3)) == (-0.03, 0.010)
     assert round(min(higher["vs_fpn"].values()), 2) == 0.83 and round(higher["transfer_published"]["tau"], 2) == 0.42
-    six = {n: transfer.cell_maps(cells, "trees", n, "6ep|128px") for n in higher["trees"]}  # the same seeds, 0-1
+    six = {n: transfer.seed_maps(cells, "trees", n, "6ep|128px") for n in higher["trees"]}  # the same seeds, 0-1
     agreement = rank_correlation([statistics.fmean([six[n][0], six[n][1]]) for n in higher["trees"]],
                                  [g["mean"] for g in higher["trees"].values()])
     assert (round(agreement["tau"], 2), round(agreement["rho"], 2)) == (0.42, 0.62)
@@ -394,10 +397,7 @@ def test_the_train_cost_bound_the_default_space_states_is_its_measurement():
     and 1 of 22 trained graphs refused (5% of TPE's CPU, mAP 0.087); at 1.0× 9 and 7, trial-4 (0.305) and trial-0
     among them; the nearest to 1.5× at 1.43× and 1.86× — recomputed from the rows and measurements."""
     from necksearch.graph.presets import PUBLISHED_NECKS
-    spec = importlib.util.spec_from_file_location("train_cost_bound",
-                                                  ROOT / "benchmarks" / "experiments" / "train_cost_bound.py")
-    experiment = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(experiment)
+    experiment = _experiment("train_cost_bound")
     record = json.loads((RESULTS / "train_cost_bound.json").read_text())
     graphs = experiment.per_graph(record["rows"])
     assert {key: graph["cpu_s_per_epoch"] for key, graph in graphs.items()} == pytest.approx(
@@ -447,3 +447,17 @@ def test_dense_transfer_compares_both_synthetic_datasets_on_the_same_graphs():
     assert result["published"]["graphs"] == kept[:3] and result["cpu_s"] == 80.0
     assert result["dense"][names[0]]["maps"] == [0.0, 0.01]
     assert transfer.dense_transfer({}, trees, shapes, draws=50) == {}
+
+
+def test_cell_keys_read_back_and_group_by_graph_and_seed():
+    """cells.py: a key names label, graph (a file's stem), fidelity and seed; unfinished cells and other labels or
+    fidelities are left out of the per-graph maps."""
+    cells = _experiment("cells")
+    key = cells.cell_key("trees", "graphs/grid2_sample03.yaml", 6, 128, 11)
+    assert key == "trees|grid2_sample03|6ep|128px|seed11" and cells.parse_key(key) == ("trees", "grid2_sample03", 6, 128, 11)
+    recorded = {key: {"map": 0.1}, cells.cell_key("trees", "fpn", 6, 128, 2): {"map": None},
+                cells.cell_key("trees", "fpn", 6, 128, 3): {"map": 0.2}, cells.cell_key("trees", "fpn", 12, 128, 3): {"map": 0.3},
+                cells.cell_key("dense", "fpn", 6, 128, 3): {"map": 0.4}}
+    assert cells.maps_by_graph(recorded, "trees", "6ep|128px") == {"grid2_sample03": {11: 0.1}, "fpn": {3: 0.2}}
+    assert cells.seed_maps(recorded, "dense", "fpn", "6ep|128px") == {3: 0.4}
+    assert cells.seed_maps(recorded, "dense", "fpn") == {} and cells.DEFAULT_FIDELITY == "3ep|128px"

@@ -17,7 +17,7 @@ import json
 import statistics
 from pathlib import Path
 
-
+from cells import seed_maps
 from necksearch.files import write_text_atomic
 from necksearch.search.rank.statistics import pooled_std, rank_correlation, welch_interval
 
@@ -49,14 +49,12 @@ TABLES = {
                  "augfpn_cs_srs": 38.0, "augfpn_rfa_srs": 37.9, "augfpn": 38.7},
     },
 }
-DEFAULT_FIDELITY = "3ep|128px"
 
 
 def row_maps(cells: dict, label_graph: str) -> dict:
     """{seed: mAP} of one ``label|graph``'s finished cells at the default fidelity."""
-    prefix = f"{label_graph}|{DEFAULT_FIDELITY}|seed"
-    return {int(key[len(prefix):]): cell["map"] for key, cell in cells.items()
-            if key.startswith(prefix) and cell.get("map") is not None}
+    label, graph = label_graph.split("|")
+    return seed_maps(cells, label, graph)
 
 
 def table_results(cells: dict, table: dict) -> dict:

@@ -15,22 +15,16 @@ import json
 import statistics
 from pathlib import Path
 
+from cells import seed_maps
 from necksearch.search.rank.statistics import pooled_std, seed_agreement
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ("fpn", "pafpn", "fpn_carafe", "a2fpn", "a2fpn_lite", "fpt", "augfpn", "mssa_fpn", "msca_fpn")
-CELL_FIDELITY = "3ep|128px"
 
 
 def published_seeds(grid: dict) -> dict:
     """{graph: {seed: mAP}} of the published necks at grid2's low (the default) fidelity."""
     return {name: {int(seed): value for seed, value in grid["raw"][name]["low"].items()} for name in PUBLISHED}
-
-
-def cell_seeds(cells: dict, label: str, graph: str) -> dict:
-    prefix = f"{label}|{graph}|{CELL_FIDELITY}|seed"
-    return {int(key[len(prefix):]): cell["map"] for key, cell in cells.items()
-            if key.startswith(prefix) and cell.get("map") is not None}
 
 
 def summary(table: dict) -> dict:
@@ -53,7 +47,7 @@ def main() -> None:
     after = dict(before)
     for item in args.replace:
         graph, label = item.split("=", 1)
-        after[graph] = cell_seeds(cells, label, graph)
+        after[graph] = seed_maps(cells, label, graph)
         if sorted(after[graph]) != sorted(before[graph]):
             raise SystemExit(f"{item}: cells for seeds {sorted(after[graph])}, grid2 has {sorted(before[graph])}; "
                              f"a replacement needs the same seeds")

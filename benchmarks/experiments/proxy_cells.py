@@ -27,15 +27,12 @@ import sys
 import time
 from pathlib import Path
 
+from cells import cell_key
 from necksearch.files import write_text_atomic
 from necksearch.train.hooks import read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 NECKSEARCH = [sys.executable, "-m", "necksearch"]
-
-
-def cell_key(label: str, graph: str, epochs: int, image_size: int, seed: int) -> str:
-    return f"{label}|{Path(graph).stem}|{epochs}ep|{image_size}px|seed{seed}"
 
 
 def last_metrics(records: list, prefix: str) -> dict:

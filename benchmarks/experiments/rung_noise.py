@@ -49,6 +49,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy.stats import kendalltau
 
+from cells import cell_key, parse_key
+
 ROOT = Path(__file__).resolve().parents[2]
 DETECTION_LOSSES = ("loss_rpn_cls", "loss_rpn_bbox", "loss_cls", "loss_bbox")
 
@@ -56,12 +58,6 @@ Curves = Dict[str, Dict[int, List[float]]]  # graph id -> seed -> bbox mAP after
 
 
 # ---------------------------------------------------------------------------------------------- reading
-
-
-def parse_key(key: str) -> Tuple[str, str, int, int, int]:
-    """``label|graph|3ep|128px|seed0`` -> (label, graph, epochs, image size, seed)."""
-    label, graph, epochs, size, seed = key.split("|")
-    return label, graph, int(epochs[:-2]), int(size[:-2]), int(seed[4:])
 
 
 def load_cells(paths: Sequence[Path], labels: Sequence[str], epochs: int, image_size: int) -> Dict[str, dict]:
@@ -281,7 +277,7 @@ def main() -> None:
     for gid, by_seed in groups.items():
         label, graph = gid.split("|")
         for seed, curve in by_seed.items():
-            key = f"{label}|{graph}|{args.epochs}ep|{args.image_size}px|seed{seed}"
+            key = cell_key(label, graph, args.epochs, args.image_size, seed)
             work_dir = runs / key.replace("|", "__") if runs else None
             found = work_dir is not None and work_dir.is_dir()
             losses.setdefault(gid, {})[seed] = epoch1_losses(work_dir) if found else None
@@ -307,7 +303,7 @@ def main() -> None:
                              for o in block["per_seed"]]
 
     raw = {gid: {str(seed): {"map_by_epoch": curve, "epoch1_training_loss": losses[gid][seed],
-                             "metrics_jsonl_agrees": checks[f"{gid}|{args.epochs}ep|{args.image_size}px|seed{seed}"]}
+                             "metrics_jsonl_agrees": checks[cell_key(*gid.split("|"), args.epochs, args.image_size, seed)]}
                  for seed, curve in sorted(by_seed.items())}
            for gid, by_seed in groups.items()}
     missing_logs = sorted(f"{g}|seed{s}" for g in losses for s, r in losses[g].items() if r is None)

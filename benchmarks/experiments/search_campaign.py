@@ -40,6 +40,7 @@ from typing import Any, Dict, List
 
 import optuna
 
+from cells import cell_fidelity, maps_by_graph
 from necksearch.files import write_text_atomic
 from necksearch.search.core import study as attrs
 from necksearch.search.rank.statistics import mean_std, welch_interval
@@ -420,12 +421,7 @@ def held_out_lines(record: Dict[str, Any]) -> List[str]:
 
 def cell_seeds(cells_file: Path, label: str, epochs: int, image_size: int) -> Dict[str, Dict[int, float]]:
     """graph → seed → bbox mAP of the trained cells of ``proxy_cells.py``'s results file at one regime and fidelity."""
-    by_graph: Dict[str, Dict[int, float]] = {}
-    for key, cell in json.loads(cells_file.read_text())["cells"].items():
-        regime, graph, cell_epochs, size, seed = key.split("|")
-        if (regime, cell_epochs, size) == (label, f"{epochs}ep", f"{image_size}px") and cell["map"] is not None:
-            by_graph.setdefault(graph, {})[int(seed.removeprefix("seed"))] = cell["map"]
-    return by_graph
+    return maps_by_graph(json.loads(cells_file.read_text())["cells"], label, cell_fidelity(epochs, image_size))
 
 
 def merged_seeds(confirmed: Dict[str, Any], cells: Dict[int, float]) -> Dict[str, Any]:

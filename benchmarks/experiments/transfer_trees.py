@@ -31,6 +31,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, List
 
+from cells import DEFAULT_FIDELITY, seed_maps
 from necksearch.graph.presets import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
 from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
@@ -44,17 +45,9 @@ DRAWS = tuple(f"grid2_sample{i:02d}" for i in range(7))
 STALE_RT = ("grid2_sample00", "grid2_sample01", "grid2_sample03")
 #: Tree fidelities above the proxy's 6 epochs at which the published necks were trained too (``trees_higher``).
 HIGHER_TREES = ("12ep|128px",)
-#: The synthetic default fidelity, at which the shapes and the dense synthetic data were trained.
-SYNTHETIC_FIDELITY = "3ep|128px"
 #: ``data synth --style dense`` (one class, 10-20 objects an image at the crowns' box sides), built where
 #: ``object_shapes`` reads it.
 DENSE_ROOT = ROOT / "data" / "synth_dense"
-
-
-def cell_maps(cells: Dict, label: str, graph: str, fidelity: str) -> Dict[int, float]:
-    prefix = f"{label}|{graph}|{fidelity}|seed"
-    return {int(key[len(prefix):]): cell["map"] for key, cell in cells.items()
-            if key.startswith(prefix) and cell.get("map") is not None}
 
 
 def synthetic_side(cells: Dict) -> Dict[str, Dict[int, float]]:
@@ -64,9 +57,9 @@ def synthetic_side(cells: Dict) -> Dict[str, Dict[int, float]]:
     table = {name: {int(s): v for s, v in grid[name]["low"].items()} for name in PUBLISHED_NECKS}
     table.update({f"grid2_{name}": {int(s): v for s, v in grid[name]["low"].items()} for name in grid
                   if name.startswith("sample")})
-    table["fpt"] = cell_maps(fixed, "fixed", "fpt", SYNTHETIC_FIDELITY)
+    table["fpt"] = seed_maps(fixed, "fixed", "fpt", DEFAULT_FIDELITY)
     for name in DRAWS:
-        remeasured = cell_maps(cells, "synthetic", name, SYNTHETIC_FIDELITY)
+        remeasured = seed_maps(cells, "synthetic", name, DEFAULT_FIDELITY)
         if remeasured:
             table[name] = remeasured
     return table
@@ -98,7 +91,7 @@ def side_summary(table: Dict[str, Dict[int, float]]) -> Dict:
 
 def stale_rt(cells: Dict) -> List[str]:
     """grid2's RT draws whose synthetic side is still the bare-conv reading (not re-measured in ``cells``)."""
-    return [name for name in STALE_RT if not cell_maps(cells, "synthetic", name, SYNTHETIC_FIDELITY)]
+    return [name for name in STALE_RT if not seed_maps(cells, "synthetic", name, DEFAULT_FIDELITY)]
 
 
 def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, float]], draws: int,
@@ -123,7 +116,7 @@ def higher_fidelity(cells: Dict, synthetic: Dict[str, Dict[int, float]], fidelit
     """The nine published necks on the trees at another ``fidelity`` (e.g. ``12ep|128px``, the issue's "raise the
     fidelity until seed-to-seed τ holds"): per neck its seeds, the side's seed noise and seed-to-seed τ, each neck
     against fpn, the transfer from the synthetic means over them, and the CPU-seconds its trainings took."""
-    trees = {n: cell_maps(cells, "trees", n, fidelity) for n in PUBLISHED_NECKS}
+    trees = {n: seed_maps(cells, "trees", n, fidelity) for n in PUBLISHED_NECKS}
     trees = {n: by_seed for n, by_seed in trees.items() if len(by_seed) >= 2}
     if len(trees) < 3:
         return {}
@@ -142,7 +135,7 @@ def seed_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
     necks' seeds that all of them have on the trees at ``fidelity``, the τ and ρ between rankings by the means of
     two disjoint groups of k seeds (``seed_agreement(..., seeds_per_side=k)``, every split averaged) for each k up
     to half the seeds, and what a ranking by k-seed means costs (k × the nine's mean CPU-seconds per training)."""
-    trees = {n: cell_maps(cells, "trees", n, fidelity) for n in PUBLISHED_NECKS}
+    trees = {n: seed_maps(cells, "trees", n, fidelity) for n in PUBLISHED_NECKS}
     common = sorted(set.intersection(*(set(by_seed) for by_seed in trees.values())))
     if len(common) < 2:
         return {}
@@ -181,7 +174,7 @@ def dense_transfer(cells: Dict, trees: Dict[str, Dict[int, float]], shapes: Dict
     (at least two seeds) that the trees and the shapes have too: per graph its seeds, its seed noise and seed τ,
     dense → trees τ and ρ with the bootstrap, and the shapes → trees and shapes → dense over the same graphs (all
     of them, and the published necks among them), so that the two synthetic datasets are compared on equal terms."""
-    dense = {n: cell_maps(cells, "dense", n, SYNTHETIC_FIDELITY) for n in (*PUBLISHED_NECKS, *DRAWS)}
+    dense = {n: seed_maps(cells, "dense", n, DEFAULT_FIDELITY) for n in (*PUBLISHED_NECKS, *DRAWS)}
     names = [n for n in (*PUBLISHED_NECKS, *DRAWS) if len(dense[n]) >= 2 and trees.get(n) and shapes.get(n)]
     if len(names) < 3:
         return {}
@@ -192,7 +185,7 @@ def dense_transfer(cells: Dict, trees: Dict[str, Dict[int, float]], shapes: Dict
         return {"graphs": graphs, "dense_to_trees": _transfer(d, t, draws), "shapes_to_trees": _transfer(s, t, draws),
                 "shapes_to_dense": rank_correlation(s, d)}
 
-    prefix = tuple(f"dense|{n}|{SYNTHETIC_FIDELITY}|seed" for n in names)
+    prefix = tuple(f"dense|{n}|{DEFAULT_FIDELITY}|seed" for n in names)
     return {"dense": {n: {"maps": [dense[n][s] for s in sorted(dense[n])], "seeds": sorted(dense[n]),
                           **mean_std(list(dense[n].values()))} for n in names},
             "summary": side_summary({n: dense[n] for n in names}), "all": over(names),
@@ -276,7 +269,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap resamples")
     args = parser.parse_args()
     cells = json.loads(Path(args.cells).read_text())["cells"]
-    trees = {n: cell_maps(cells, "trees", n, "6ep|128px") for n in (*PUBLISHED_NECKS, *DRAWS)}
+    trees = {n: seed_maps(cells, "trees", n, "6ep|128px") for n in (*PUBLISHED_NECKS, *DRAWS)}
     synthetic = synthetic_side(cells)
     result = analyse(trees, synthetic, args.draws, stale_rt(cells))
     for side, table in (("trees", trees), ("synthetic", synthetic)):

@@ -1,0 +1,44 @@
+"""The per-seed trainings ``proxy_cells.py`` records, one *cell* each (``{"cells": {KEY: record}}``), keyed
+``label|graph|Eep|Spx|seedN``: making a key, reading one back, and the finished cells' bbox mAPs.
+
+The experiment scripts import this as a sibling module: run as ``python benchmarks/experiments/NAME.py``, their
+directory is first on ``sys.path`` (the tests that load them put it there too).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Tuple
+
+#: The synthetic default search's fidelity (3 epochs, 128², all data) as a key's middle part.
+DEFAULT_FIDELITY = "3ep|128px"
+
+
+def cell_fidelity(epochs: int, image_size: int) -> str:
+    """``3ep|128px``: the fidelity part of a key."""
+    return f"{epochs}ep|{image_size}px"
+
+
+def cell_key(label: str, graph: str, epochs: int, image_size: int, seed: int) -> str:
+    """The key of a training: its regime's label, the graph's name (a graph file's stem), fidelity and seed."""
+    return f"{label}|{Path(graph).stem}|{cell_fidelity(epochs, image_size)}|seed{seed}"
+
+
+def parse_key(key: str) -> Tuple[str, str, int, int, int]:
+    """``label|graph|3ep|128px|seed0`` → (label, graph, epochs, image size, seed)."""
+    label, graph, epochs, size, seed = key.split("|")
+    return label, graph, int(epochs.removesuffix("ep")), int(size.removesuffix("px")), int(seed.removeprefix("seed"))
+
+
+def maps_by_graph(cells: Dict[str, dict], label: str, fidelity: str = DEFAULT_FIDELITY) -> Dict[str, Dict[int, float]]:
+    """graph → seed → bbox mAP of the finished cells of one label at one fidelity (``3ep|128px``)."""
+    table: Dict[str, Dict[int, float]] = {}
+    for key, cell in cells.items():
+        cell_label, graph, epochs, size, seed = parse_key(key)
+        if cell_label == label and cell_fidelity(epochs, size) == fidelity and cell.get("map") is not None:
+            table.setdefault(graph, {})[seed] = cell["map"]
+    return table
+
+
+def seed_maps(cells: Dict[str, dict], label: str, graph: str, fidelity: str = DEFAULT_FIDELITY) -> Dict[int, float]:
+    """seed → bbox mAP of one graph's finished cells (empty when it has none)."""
+    return maps_by_graph(cells, label, fidelity).get(graph, {})
