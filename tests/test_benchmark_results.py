@@ -86,7 +86,8 @@ def test_transfer_numbers_recompute_from_the_per_seed_cells():
     lowest; grid2's RT draws re-measured (none stale); the per-graph table as the script prints it."""
     transfer = _experiment("transfer_trees")
     cells = json.loads((RESULTS / "transfer_trees_cells.json").read_text())["cells"]
-    trees = {n: transfer.seed_maps(cells, "trees", n, "6ep|128px") for n in (*transfer.PUBLISHED_NECKS, *transfer.DRAWS)}
+    graphs = (*transfer.PUBLISHED_NECKS, *transfer.DRAWS)
+    trees = {n: transfer.seed_maps(cells, "trees", n, "6ep|128px") for n in graphs}
     assert [len(trees[n]) for n in transfer.PUBLISHED_NECKS] == [8] * 9 and [len(trees[n]) for n in transfer.DRAWS] == [3] * 7
     assert transfer.stale_rt(cells) == []
     result = transfer.analyse(trees, transfer.synthetic_side(cells), draws=2000)
@@ -454,10 +455,14 @@ def test_cell_keys_read_back_and_group_by_graph_and_seed():
     fidelities are left out of the per-graph maps."""
     cells = _experiment("cells")
     key = cells.cell_key("trees", "graphs/grid2_sample03.yaml", 6, 128, 11)
-    assert key == "trees|grid2_sample03|6ep|128px|seed11" and cells.parse_key(key) == ("trees", "grid2_sample03", 6, 128, 11)
-    recorded = {key: {"map": 0.1}, cells.cell_key("trees", "fpn", 6, 128, 2): {"map": None},
-                cells.cell_key("trees", "fpn", 6, 128, 3): {"map": 0.2}, cells.cell_key("trees", "fpn", 12, 128, 3): {"map": 0.3},
-                cells.cell_key("dense", "fpn", 6, 128, 3): {"map": 0.4}}
+    assert key == "trees|grid2_sample03|6ep|128px|seed11"
+    assert cells.parse_key(key) == ("trees", "grid2_sample03", 6, 128, 11)
+    recorded = {key: {"map": 0.1, "cpu_s": 5.0}, cells.cell_key("trees", "fpn", 6, 128, 2): {"map": None, "cpu_s": 1.0},
+                cells.cell_key("trees", "fpn", 6, 128, 3): {"map": 0.2, "cpu_s": 2.0},
+                cells.cell_key("trees", "fpn", 12, 128, 3): {"map": 0.3, "cpu_s": 4.0},
+                cells.cell_key("dense", "fpn", 6, 128, 3): {"map": 0.4, "cpu_s": 8.0}}
     assert cells.maps_by_graph(recorded, "trees", "6ep|128px") == {"grid2_sample03": {11: 0.1}, "fpn": {3: 0.2}}
     assert cells.seed_maps(recorded, "dense", "fpn", "6ep|128px") == {3: 0.4}
     assert cells.seed_maps(recorded, "dense", "fpn") == {} and cells.DEFAULT_FIDELITY == "3ep|128px"
+    assert cells.cpu_seconds(recorded, "trees", ["fpn"], "6ep|128px") == 3.0  # the failed cell's CPU too
+    assert cells.cpu_seconds(recorded, "trees", ["fpn", "grid2_sample03"], "6ep|128px", seeds=[3, 11]) == 7.0

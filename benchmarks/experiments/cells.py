@@ -7,7 +7,7 @@ directory is first on ``sys.path`` (the tests that load them put it there too).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 #: The synthetic default search's fidelity (3 epochs, 128², all data) as a key's middle part.
 DEFAULT_FIDELITY = "3ep|128px"
@@ -37,6 +37,19 @@ def maps_by_graph(cells: Dict[str, dict], label: str, fidelity: str = DEFAULT_FI
         if cell_label == label and cell_fidelity(epochs, size) == fidelity and cell.get("map") is not None:
             table.setdefault(graph, {})[seed] = cell["map"]
     return table
+
+
+def cpu_seconds(cells: Dict[str, dict], label: str, graphs: Iterable[str], fidelity: str,
+                seeds: Optional[Iterable[int]] = None) -> float:
+    """The CPU-seconds the trainings of ``graphs`` (at ``seeds``, default all) took, failed ones included."""
+    graphs, seeds = set(graphs), None if seeds is None else set(seeds)
+    total = 0.0
+    for key, cell in cells.items():
+        cell_label, graph, epochs, size, seed = parse_key(key)
+        if (cell_label == label and graph in graphs and cell_fidelity(epochs, size) == fidelity
+                and (seeds is None or seed in seeds)):
+            total += cell.get("cpu_s") or 0.0
+    return total
 
 
 def seed_maps(cells: Dict[str, dict], label: str, graph: str, fidelity: str = DEFAULT_FIDELITY) -> Dict[int, float]:

@@ -302,8 +302,11 @@ def main() -> None:
         block["per_seed"] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in o.items()}
                              for o in block["per_seed"]]
 
+    def agrees(gid: str, seed: int) -> Optional[bool]:
+        return checks[cell_key(*gid.split("|"), args.epochs, args.image_size, seed)]
+
     raw = {gid: {str(seed): {"map_by_epoch": curve, "epoch1_training_loss": losses[gid][seed],
-                             "metrics_jsonl_agrees": checks[cell_key(*gid.split("|"), args.epochs, args.image_size, seed)]}
+                             "metrics_jsonl_agrees": agrees(gid, seed)}
                  for seed, curve in sorted(by_seed.items())}
            for gid, by_seed in groups.items()}
     missing_logs = sorted(f"{g}|seed{s}" for g in losses for s, r in losses[g].items() if r is None)

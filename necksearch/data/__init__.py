@@ -6,7 +6,7 @@ Layout written by :func:`make_synthetic_coco` (and ``necksearch data synth --out
     DIR/val/000000.png ...
     DIR/annotations/instances_train.json   COCO: images, annotations (polygon or RLE), categories
     DIR/annotations/instances_val.json
-    DIR/synth.json                         stamp: generator version, style, seed, sizes, classes
+    DIR/synth.json                         stamp: generator version, seed, sizes, classes (style if not shapes)
 
 Classes (category ids 1..7): circle, square, triangle, ring, cross, star, ellipse; the class is the
 shape alone: each instance gets its own colours and fill (solid, gradient, stripes, checker, speckle).
@@ -27,7 +27,8 @@ Parameters: ``seed`` (≥ 0), ``num_train`` / ``num_val`` images (default 400 / 
 ``force`` (replace a non-empty dir).
 :func:`ensure_synthetic_coco` keeps one dataset at :func:`default_root` (``data/synth``) and reuses
 it while its stamp matches; :func:`synthetic_dataset_cfg` gives MMDetection's ``CocoDataset`` and
-``CocoMetric`` settings for it. Needs numpy, pillow and pycocotools (the ``full`` extra).
+``CocoMetric`` settings for a ``shapes`` dataset (a ``dense`` one trains through ``--data DIR``, which reads the
+classes from its annotations). Needs numpy, pillow and pycocotools (the ``full`` extra).
 
 Real imagery: :func:`make_trees_coco` (``necksearch data trees --out DIR``, :mod:`necksearch.data.trees`)
 writes the same layout for one class, ``tree``: NEON aerial photos of tree crowns with their boxes, as

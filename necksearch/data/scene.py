@@ -51,7 +51,7 @@ class SceneStyle:
 
     def category_id(self, shape: str) -> int:
         """The COCO category id (from 1) an object of ``shape`` is written with."""
-        return CLASSES.index(shape) + 1 if len(self.classes) > 1 else 1
+        return self.classes.index(shape) + 1 if len(self.classes) > 1 else 1
 
 
 SHAPES_STYLE = SceneStyle("shapes", objects_per_image=(3, 8), scale_fractions=(0.0, 0.6), classes=CLASSES)

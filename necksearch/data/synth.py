@@ -1,7 +1,7 @@
 """Writing the synthetic dataset: one seeded generator per image, into a temp dir renamed into place.
 
-``DIR/synth.json`` (the stamp: generator version, style, seed, sizes, classes) is written last;
-``ensure_synthetic_coco`` reuses a dataset whose stamp matches and regenerates it otherwise.
+``DIR/synth.json`` (the stamp: generator version, seed, sizes, classes, and the style unless ``shapes``) is
+written last; ``ensure_synthetic_coco`` reuses a dataset whose stamp matches and regenerates it otherwise.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from necksearch.data.coco import annotation, categories, dataset_json, image_record
-from necksearch.data.scene import SHAPES_STYLE, STYLES, render_scene
+from necksearch.data.scene import SHAPES_STYLE, STYLES, SceneStyle, render_scene
 from necksearch.errors import NeckSearchError
 from necksearch.files import dir_written_whole, make_dir
 
@@ -85,9 +85,17 @@ def make_stamp(seed: int, num_train: int, num_val: int, image_hw: Sequence[int],
         raise NeckSearchError(f"train and val need at least 1 image each, got {num_train} and {num_val}")
     if len(image_hw) != 2 or not all(64 <= side <= 4096 for side in image_hw):
         raise NeckSearchError(f"image size must be two sides (H W) of 64..4096 px, got {tuple(image_hw)}")
-    return {"generator_version": GENERATOR_VERSION, "style": style, "seed": int(seed), "num_train": int(num_train),
-            "num_val": int(num_val), "image_hw": [int(side) for side in image_hw],
-            "classes": list(STYLES[style].classes)}
+    stamp = {"generator_version": GENERATOR_VERSION, "seed": int(seed), "num_train": int(num_train),
+             "num_val": int(num_val), "image_hw": [int(side) for side in image_hw],
+             "classes": list(STYLES[style].classes)}
+    if style != DEFAULT_STYLE:  # the shapes' stamp stays the one written before styles existed
+        stamp["style"] = style
+    return stamp
+
+
+def stamp_style(stamp: dict) -> SceneStyle:
+    """The style a stamp was drawn in (the shapes when it names none)."""
+    return STYLES[stamp.get("style", DEFAULT_STYLE)]
 
 
 def read_stamp(root: Path) -> Optional[dict]:
@@ -116,13 +124,14 @@ def _write_split(root: Path, split_index: int, stamp: dict, tick: Callable[[], N
             images.append(image)
             annotations += [{"id": len(annotations) + k + 1, **obj} for k, obj in enumerate(objects)]
             tick()
-    info = {"description": f"necksearch synthetic {stamp['style']}", "split": split, **stamp}
-    return dataset_json(images, annotations, info, categories(STYLES[stamp["style"]]))
+    style = stamp_style(stamp)
+    info = {"description": f"necksearch synthetic {style.name}", "split": split, **stamp}
+    return dataset_json(images, annotations, info, categories(style))
 
 
 def _write_image(root: Path, split_index: int, stamp: dict, index: int) -> Tuple[dict, List[dict]]:
     """Draw image ``index`` of a split with its own generator, save it; its record and annotations (no ids)."""
-    hw, style = tuple(stamp["image_hw"]), STYLES[stamp["style"]]
+    hw, style = tuple(stamp["image_hw"]), stamp_style(stamp)
     pixels, instances = render_scene(np.random.default_rng([stamp["seed"], split_index, index]), hw, style)
     name = f"{index:06d}.png"
     Image.fromarray(pixels).save(root / SPLITS[split_index] / name, compress_level=1)

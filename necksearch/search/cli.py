@@ -142,7 +142,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         settings = SearchSettings(**given)
     if args.holdout and not args.confirm:
-        raise NeckSearchError(f"--holdout {args.holdout} needs --confirm K: the held-out seeds judge the confirmed best")
+        raise NeckSearchError(f"--holdout {args.holdout} needs --confirm K: the held-out seeds judge the "
+                              "confirmed best")
     if args.confirm:
         from necksearch.search.confirm import check_counts
         check_counts(args.confirm, 3, args.holdout)

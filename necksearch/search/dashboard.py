@@ -9,11 +9,11 @@ takes). It must exist and hold at least one study: the dashboard never creates a
 journal file. Every trial shows the user attributes listed in ``study.py`` (graph hash, fixed point,
 fidelity, epochs reached, why it failed or was pruned); mAP per epoch is the intermediate-value curve.
 
-The application is optuna-dashboard's (``optuna_dashboard.wsgi``), served by wsgiref one request at a
-time on 127.0.0.1 unless ``--host`` says otherwise. It is served here rather than by ``run_server``
-because that one stops on the KeyboardInterrupt of Ctrl-C, which wsgiref swallows (and keeps serving)
-when it lands while a response is being written; here SIGINT and SIGTERM only set an event, and the
-server stops between requests. The dashboard can change a study (tell trials, delete
+The application is optuna-dashboard's (``optuna_dashboard.wsgi``), served by wsgiref (a thread per
+connection) on 127.0.0.1 unless ``--host`` says otherwise. It is served here rather than by its
+``run_server`` because that one stops on the KeyboardInterrupt of Ctrl-C, which wsgiref swallows (and
+keeps serving) when it lands while a response is being written: here SIGINT and SIGTERM are noted by
+the main thread, which stops the server. The dashboard can change a study (tell trials, delete
 studies) and has no authentication, so ``--host 0.0.0.0`` should only be used on a trusted network;
 an SSH tunnel (``ssh -L 8080:127.0.0.1:8080 HEAD``) is the safer way to watch a cluster's search.
 """
@@ -24,7 +24,9 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any, Callable, List, Optional
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -93,18 +95,14 @@ def run_dashboard(run_dir: Optional[str], storage: Optional[str], host: str = DE
         raise NeckSearchError(f"--port must be in 1..65535, got {port}")
     try:
         target = resolve_target(run_dir, storage)
-        _check_can_listen(host, port)
         import optuna_dashboard
+        store = artifact_store(target.artifacts.parent) if target.artifacts else None  # the trials' graph drawings
+        server = listen(host, port, optuna_dashboard.wsgi(target.storage, artifact_store=store))
         say(f"optuna-dashboard for {', '.join(target.study_names)} at {dashboard_address(host, port)}")
         if host in ALL_INTERFACES:
             print(f"necksearch: warning: --host {host or '(empty)'} listens on every interface: anyone who can reach "
                   "this machine can read and change the study", file=sys.stderr, flush=True)
-        try:
-            store = artifact_store(target.artifacts.parent) if target.artifacts else None  # the trials' graph drawings
-            app = optuna_dashboard.wsgi(target.storage, artifact_store=store)
-            serve_until_stopped(app, host, port)
-        except OSError as err:
-            raise NeckSearchError(f"cannot serve on {host}:{port}: {err.strerror or err}") from None
+        serve_until_stopped(server)
     except KeyboardInterrupt:  # Ctrl-C before the server started
         pass
     return 0
@@ -117,26 +115,50 @@ class _QuietHostHandler(WSGIRequestHandler):
         return self.client_address[0]
 
 
-def serve_until_stopped(app: Callable, host: str, port: int) -> None:
-    """Serve the WSGI ``app`` on ``host:port`` until one of ``STOP_SIGNALS`` arrives, then close the socket.
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """wsgiref's server answering each connection on a daemon thread of its own: a connection that sends nothing
+    (a browser's preconnect) holds up neither the other requests nor a stop."""
 
-    The server runs in a thread; the signals (handled on the main thread, which must call this) only set
-    an event, so a request being answered is finished before the server stops.
-    """
-    server_class = WSGIServer
-    if ":" in host:  # an IPv6 address
-        server_class = type("WSGIServer6", (WSGIServer,), {"address_family": socket.AF_INET6})
-    server = make_server(host, port, app, server_class=server_class, handler_class=_QuietHostHandler)
-    stop = threading.Event()
-    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in STOP_SIGNALS}
-    serving = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+    daemon_threads = True
+
+
+def listen(host: str, port: int, app: Callable) -> WSGIServer:
+    """The WSGI ``app``'s server bound to ``host:port`` in the address family the host resolves to (not yet
+    serving); an unknown host or a port that cannot be listened on is refused in one line."""
     try:
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    except socket.gaierror as err:
+        raise NeckSearchError(f"--host {host!r}: unknown host: {err.strerror or err}") from None
+    server_class = type("DashboardServer", (_ThreadingWSGIServer,), {"address_family": family})
+    try:
+        return make_server(host, port, app, server_class=server_class, handler_class=_QuietHostHandler)
+    except OSError as err:
+        raise NeckSearchError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+
+
+def serve_until_stopped(server: WSGIServer) -> None:
+    """Serve until one of ``STOP_SIGNALS`` arrives (or the server's thread ends), then stop and close the socket.
+
+    Runs on the main thread, where Python delivers signals. The handlers only append to a list (no lock, so a
+    signal can never wait on a lock its own thread holds) and the main thread polls it; ``serve_forever`` runs on
+    a thread of its own, so a stop never waits on a request. A response being written at the stop goes on in its
+    daemon thread while the process lives.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        server.server_close()
+        raise RuntimeError("serve_until_stopped must run on the main thread, where signals are delivered")
+    received: List[int] = []
+    serving = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+    previous = {}
+    try:
+        for number in STOP_SIGNALS:
+            previous[number] = signal.signal(number, lambda number, frame: received.append(number))
         serving.start()
-        while not stop.wait(0.5):
-            pass
+        while not received and serving.is_alive():
+            time.sleep(0.2)
     finally:
         for number, handler in previous.items():
-            signal.signal(number, handler)
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
         if serving.is_alive():
             server.shutdown()
         server.server_close()
@@ -154,21 +176,6 @@ def _check_exists(url: str, what: str) -> None:
         path = url
     if not Path(path).is_file():
         raise NeckSearchError(f"{what}: no study storage at {path} (no such file)")
-
-
-def _check_can_listen(host: str, port: int) -> None:
-    """Refuse a host that is not this machine's, or a port in use, before saying where the dashboard is."""
-    try:
-        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as err:
-        raise NeckSearchError(f"--host {host!r}: unknown host: {err.strerror or err}") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
-        try:
-            probe.bind(address)
-        except OSError as err:
-            raise NeckSearchError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
 
 
 def _first_line(err: BaseException) -> str:

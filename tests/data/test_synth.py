@@ -39,6 +39,7 @@ def test_layout_counts_and_stamp(synth_root):
     assert len(list((synth_root / "val").glob("*.png"))) == SMALL["num_val"]
     stamp = json.loads((synth_root / "synth.json").read_text())
     assert stamp == synth.make_stamp(**SMALL) and stamp["classes"] == list(CLASSES)
+    assert "style" not in stamp  # the shapes' stamp is the one written before styles existed: no regeneration
     coco = load(synth_root, "val")
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == list(CLASSES)
     assert all(img["height"] == 320 and img["width"] == 320 for img in coco.dataset["images"])
@@ -138,7 +139,9 @@ def test_dense_style_matches_the_tree_crowns_density_and_box_sides(tmp_path):
     assert 9 <= p10 <= 14 and 15 <= p50 <= 22 and 24 <= p90 <= 33, (p10, p50, p90)
     pixels, instances = render_scene(np.random.default_rng([0, 0, 3]), (320, 320), DENSE_STYLE)
     assert np.array_equal(np.asarray(Image.open(root / "train" / "000003.png")), pixels)
-    for ann, instance in zip(coco.loadAnns(coco.getAnnIds(imgIds=4)), instances):
+    anns = coco.loadAnns(coco.getAnnIds(imgIds=4))
+    assert len(anns) == len(instances) >= 10
+    for ann, instance in zip(anns, instances):
         assert np.array_equal(coco.annToMask(ann).astype(bool), instance.visible)
 
 

@@ -121,7 +121,8 @@ def quiet_optuna():
 
 def _refused(capsys, argv, *fragments):
     assert main(argv) == 2
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "optuna-dashboard for" not in out  # a refused dashboard never says where it serves
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("necksearch: error: "), err
     for fragment in fragments:
@@ -176,6 +177,8 @@ def test_dashboard_refuses_a_port_in_use(tmp_path, capsys, quiet_optuna):
         port = taken.getsockname()[1]
         _refused(capsys, ["dashboard", "--storage", str(tmp_path / "s.db"), "--port", str(port)], "cannot listen")
     _refused(capsys, ["dashboard", "--storage", str(tmp_path / "s.db"), "--port", "70000"], "--port")
+    _refused(capsys, ["dashboard", "--storage", str(tmp_path / "s.db"), "--host", "no-such-host.invalid"],
+             "--host 'no-such-host.invalid': unknown host")
 
 
 def test_dashboard_serves_a_run_directory_until_interrupted(tmp_path, monkeypatch, capsys, quiet_optuna):
@@ -197,7 +200,8 @@ def test_dashboard_serves_a_run_directory_until_interrupted(tmp_path, monkeypatc
 
     served = []
     monkeypatch.setattr(optuna_dashboard, "wsgi", recording_wsgi)
-    monkeypatch.setattr(dashboard, "serve_until_stopped", lambda app, host, port: served.append((host, port)))
+    monkeypatch.setattr(dashboard, "serve_until_stopped", lambda server: served.append(server.server_address[:2])
+                        or server.server_close())
     port = _free_port()
     assert main(["dashboard", str(settings.run_dir), "--port", str(port)]) == 0
     out = capsys.readouterr().out
@@ -207,41 +211,60 @@ def test_dashboard_serves_a_run_directory_until_interrupted(tmp_path, monkeypatc
     assert isinstance(stores[0], optuna.artifacts.FileSystemArtifactStore)  # the trials' graph drawings
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_a_stop_signal_during_a_response_finishes_it_and_stops_the_server(stop):
+def test_a_stop_signal_during_a_response_stops_the_server_at_once(stop):
     """Ctrl-C while a response is being written (what failed CI on 2026-12-07: wsgiref swallowed the
-    KeyboardInterrupt and kept serving): the client gets the whole response, the server returns, the
-    socket is closed and the previous signal handlers are back."""
+    KeyboardInterrupt and kept serving) and while another connection sends nothing (a browser's preconnect):
+    the server returns within a second or so, the socket is closed, the previous signal handlers are back, and
+    the response in progress still reaches its client."""
     import os
     import threading
-    from necksearch.search.dashboard import serve_until_stopped
+    from necksearch.search.dashboard import listen, serve_until_stopped
 
     body = b"x" * 100_000
 
     def app(environ, start_response):
         os.kill(os.getpid(), stop)  # the signal arrives while this request is being answered
-        time.sleep(0.2)
+        time.sleep(0.5)
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
         return [body]
 
-    port, received = _free_port(), []
+    server = listen("127.0.0.1", 0, app)
+    port, received = server.server_address[1], []
+    idle = socket.create_connection(("127.0.0.1", port))  # connected, sends nothing
 
     def client():
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-                    received.append(response.read())
-                return
-            except urllib.error.URLError:
-                time.sleep(0.05)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            received.append(response.read())
 
     before = signal.getsignal(stop)
     asking = threading.Thread(target=client)
     asking.start()
-    serve_until_stopped(app, "127.0.0.1", port)  # returns only because of the signal
+    started = time.monotonic()
+    serve_until_stopped(server)  # returns only because of the signal
+    stopped_after = time.monotonic() - started
     asking.join(timeout=10)
+    idle.close()
+    assert stopped_after < 5, stopped_after
     assert received == [body]
     assert signal.getsignal(stop) is before
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+
+
+def test_serving_off_the_main_thread_is_refused_and_closes_the_socket():
+    import threading
+    from necksearch.search.dashboard import listen, serve_until_stopped
+    server, raised = listen("127.0.0.1", 0, lambda environ, start_response: []), []
+
+    def off_main():
+        try:
+            serve_until_stopped(server)
+        except RuntimeError as err:
+            raised.append(str(err))
+
+    worker = threading.Thread(target=off_main)
+    worker.start()
+    worker.join(timeout=10)
+    assert raised and "main thread" in raised[0] and server.socket.fileno() == -1
