@@ -29,9 +29,9 @@ import math
 import random
 import statistics
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
-from cells import DEFAULT_FIDELITY, seed_maps
+from cells import DEFAULT_FIDELITY, cpu_seconds, seed_maps
 from necksearch.graph.presets import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
 from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
@@ -121,31 +121,31 @@ def higher_fidelity(cells: Dict, synthetic: Dict[str, Dict[int, float]], fidelit
     if len(trees) < 3:
         return {}
     names = [n for n in PUBLISHED_NECKS if n in trees and synthetic.get(n)]
-    prefix = tuple(f"trees|{n}|{fidelity}|seed" for n in trees)
     return {"trees": {n: {"maps": [trees[n][s] for s in sorted(trees[n])], "seeds": sorted(trees[n]),
                           **mean_std(list(trees[n].values()))} for n in names},
             "summary": side_summary(trees),
             "transfer_published": _transfer(_means(synthetic, names), _means(trees, names), draws),
-            "vs_fpn": _against_fpn(trees, names),
-            "cpu_s": sum(cell.get("cpu_s") or 0.0 for key, cell in cells.items() if key.startswith(prefix))}
+            "vs_fpn": _against_fpn(trees, names), "cpu_s": cpu_seconds(cells, "trees", trees, fidelity)}
 
 
 def seed_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
     """The issue's "raise the fidelity until seed-to-seed τ holds" along the seeds axis: over the nine published
     necks' seeds that all of them have on the trees at ``fidelity``, the τ and ρ between rankings by the means of
     two disjoint groups of k seeds (``seed_agreement(..., seeds_per_side=k)``, every split averaged) for each k up
-    to half the seeds, and what a ranking by k-seed means costs (k × the nine's mean CPU-seconds per training)."""
+    to half the seeds, the ρ that Spearman–Brown predicts for it from the single-seed ρ, and what a ranking by k-seed
+    means costs (k × the nine's mean CPU-seconds per training)."""
     trees = {n: seed_maps(cells, "trees", n, fidelity) for n in PUBLISHED_NECKS}
     common = sorted(set.intersection(*(set(by_seed) for by_seed in trees.values())))
     if len(common) < 2:
         return {}
     table = {n: {s: trees[n][s] for s in common} for n in PUBLISHED_NECKS}
-    keys = [f"trees|{n}|{fidelity}|seed{s}" for n in PUBLISHED_NECKS for s in common]
-    cpu_per_training = statistics.fmean(cells[key]["cpu_s"] for key in keys)
+    trainings = len(PUBLISHED_NECKS) * len(common)
+    cpu_per_training = cpu_seconds(cells, "trees", PUBLISHED_NECKS, fidelity, common) / trainings
     by_k = {}
     for k in range(1, len(common) // 2 + 1):
         agreement = seed_agreement(table, seeds_per_side=k)
         by_k[str(k)] = {"tau": agreement["tau"], "rho": agreement["rho"], "splits": len(agreement["pairs"]),
+                        "rho_spearman_brown": spearman_brown(by_k["1"]["rho"], k) if k > 1 else agreement["rho"],
                         "cpu_hours_nine": k * len(PUBLISHED_NECKS) * cpu_per_training / 3600}
     return {"fidelity": fidelity, "seeds": common, "cpu_s_per_training": cpu_per_training, "by_seeds_per_side": by_k,
             "seed_noise": pooled_std([list(v.values()) for v in table.values()])}
@@ -185,12 +185,11 @@ def dense_transfer(cells: Dict, trees: Dict[str, Dict[int, float]], shapes: Dict
         return {"graphs": graphs, "dense_to_trees": _transfer(d, t, draws), "shapes_to_trees": _transfer(s, t, draws),
                 "shapes_to_dense": rank_correlation(s, d)}
 
-    prefix = tuple(f"dense|{n}|{DEFAULT_FIDELITY}|seed" for n in names)
     return {"dense": {n: {"maps": [dense[n][s] for s in sorted(dense[n])], "seeds": sorted(dense[n]),
                           **mean_std(list(dense[n].values()))} for n in names},
             "summary": side_summary({n: dense[n] for n in names}), "all": over(names),
             "published": over(published) if len(published) >= 3 else {},
-            "cpu_s": sum(cell.get("cpu_s") or 0.0 for key, cell in cells.items() if key.startswith(prefix))}
+            "cpu_s": cpu_seconds(cells, "dense", names, DEFAULT_FIDELITY)}
 
 
 def _means(table: Dict[str, Dict[int, float]], names: List[str]) -> List[float]:
@@ -208,6 +207,13 @@ def _against_fpn(trees: Dict[str, Dict[int, float]], names: List[str]) -> Dict[s
         return {}
     fpn = statistics.fmean(trees["fpn"].values())
     return {n: statistics.fmean(trees[n].values()) / fpn for n in names}
+
+
+def spearman_brown(single: float, k: int) -> Optional[float]:
+    """The reliability of a mean of ``k`` seeds predicted from a single seed's, ``k·r / (1 + (k − 1)·r)``
+    (Spearman 1910, Brown 1910), read here with the single-seed Spearman ρ between two seeds' rankings as r;
+    ``None`` for r ≤ 0, where the prophecy does not apply."""
+    return k * single / (1 + (k - 1) * single) if single > 0 else None
 
 
 def _subset(names: List[str], x: List[float], y: List[float], keep) -> Dict:
