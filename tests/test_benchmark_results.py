@@ -139,6 +139,42 @@ def test_rankings_by_k_seed_means_on_the_trees_recompute_from_the_cells():
         assert f"{shapes[name]['objects_per_image']:.1f}" in quoted and sides in quoted and quoted in flat
 
 
+def test_the_dense_synthetic_numbers_recompute_from_the_cells():
+    """transfer_trees.md "What the synthetic data lacks", its summary and README: the 16 graphs on three seeds of
+    ``data synth --style dense``; dense → trees τ 0.33 (bootstrap −0.03–0.65) over 16 against the shapes' 0.24, 0.39
+    over the nine against 0.42; shapes → dense 0.71 / 0.70; the dense seed τ 0.78 and noise 0.010 over the nine,
+    48 trainings of 6,519 CPU-s; the per-graph rows; its objects 15.2 an image, 12 / 18 / 29 px at 128²."""
+    transfer = _experiment("transfer_trees")
+    cells = json.loads((RESULTS / "transfer_trees_cells.json").read_text())["cells"]
+    graphs = (*transfer.PUBLISHED_NECKS, *transfer.DRAWS)
+    trees = {n: transfer.seed_maps(cells, "trees", n, "6ep|128px") for n in graphs}
+    dense = transfer.dense_transfer(cells, trees, transfer.synthetic_side(cells), draws=2000)
+    assert len(dense["dense"]) == 16 and all(len(graph["maps"]) == 3 for graph in dense["dense"].values())
+    every, nine = dense["all"], dense["published"]
+    dense_to_trees = every["dense_to_trees"]
+    assert round(dense_to_trees["tau"], 2) == 0.33
+    assert [round(v, 2) for v in dense_to_trees["bootstrap_95"]["tau"]] == [-0.03, 0.65]
+    assert (round(every["shapes_to_trees"]["tau"], 2), round(every["shapes_to_dense"]["tau"], 2)) == (0.24, 0.71)
+    assert [round(nine[key]["tau"], 2) for key in ("dense_to_trees", "shapes_to_trees", "shapes_to_dense")] == \
+        [0.39, 0.42, 0.70]
+    summary = dense["summary"]
+    assert (round(summary["seed_tau_published"], 2), round(summary["seed_noise_published"], 3)) == (0.78, 0.010)
+    assert round(dense["cpu_s"]) == 6519 and sum(key.startswith("dense|") for key in cells) == 48
+    committed = json.loads((RESULTS / "transfer_trees.json").read_text())
+    assert committed["dense"] == json.loads(json.dumps(dense))
+    text = (RESULTS / "transfer_trees.md").read_text()
+    for name, graph in dense["dense"].items():
+        seeds = " / ".join(f"{v:.3f}" for v in graph["maps"])
+        assert f"| {name} | {seeds} | {graph['mean']:.3f} ± {graph['std']:.3f} |" in text
+    assert "| all 16 | 0.33 (−0.03–0.65) | 0.24 (−0.12–0.58) | 0.71 |" in text
+    objects = committed["object_shapes"]["dense"]
+    sides = " / ".join(f"{v:.0f}" for v in objects["side_px_p10_p50_p90"])
+    quoted = f"{objects['objects_per_image']:.1f} an image, {sides}"
+    assert quoted == "15.2 an image, 12 / 18 / 29" and f"{quoted} px" in " ".join(text.split())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "ranks the necks as the shapes do (τ 0.71), not as the trees (0.33 over the 16)" in readme
+
+
 def test_the_twelve_epoch_tree_numbers_recompute_from_the_cells():
     """transfer_trees.md, "Twice the epochs": seed-to-seed τ −0.03 over the nine, noise 0.010, every neck ≥ 0.83×
     fpn, 6 against 12 epochs τ 0.42 (ρ 0.62), 6,035 CPU-s against 3,357 (1.8×), synthetic → trees τ 0.42."""
