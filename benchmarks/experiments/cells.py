@@ -7,7 +7,7 @@ directory is first on ``sys.path`` (the tests that load them put it there too).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 #: The synthetic default search's fidelity (3 epochs, 128², all data) as a key's middle part.
 DEFAULT_FIDELITY = "3ep|128px"
@@ -36,6 +36,18 @@ def maps_by_graph(cells: Dict[str, dict], label: str, fidelity: str = DEFAULT_FI
         cell_label, graph, epochs, size, seed = parse_key(key)
         if cell_label == label and cell_fidelity(epochs, size) == fidelity and cell.get("map") is not None:
             table.setdefault(graph, {})[seed] = cell["map"]
+    return table
+
+
+def curves_by_graph(cells: Dict[str, dict], label: str, fidelity: str = DEFAULT_FIDELITY
+                    ) -> Dict[str, Dict[int, List[float]]]:
+    """graph → seed → bbox mAP after each epoch, of the finished cells (those with a final mAP) of one label and
+    fidelity."""
+    table: Dict[str, Dict[int, List[float]]] = {}
+    for key, cell in cells.items():
+        cell_label, graph, epochs, size, seed = parse_key(key)
+        if cell_label == label and cell_fidelity(epochs, size) == fidelity and cell.get("map") is not None:
+            table.setdefault(graph, {})[seed] = list(cell["map_by_epoch"])
     return table
 
 

@@ -13,7 +13,8 @@ between the two sides Kendall τ-b and Spearman ρ of the per-graph means with a
 (graphs resampled with replacement, ``--draws`` times); a scatter of trees against synthetic means. The published
 necks trained on the trees at a higher fidelity too (:data:`HIGHER_TREES`) get the same side summary there, under
 ``trees_higher``; with more than two seeds of each published neck at the proxy's fidelity, how far rankings by
-k-seed means repeat (``trees_seed_averaging``); what the datasets' objects look like (``object_shapes``:
+k-seed means repeat (``trees_seed_averaging``), and how far a score averaged over the last epochs' evaluations
+repeats (``trees_epoch_averaging``); what the datasets' objects look like (``object_shapes``:
 density, classes, box sides at 128²; builds the datasets if missing); and the dense synthetic data built to match
 the crowns (``data synth --style dense``, label ``dense`` in ``--cells``, the synthetic default fidelity): its
 ranking against the trees' and the shapes' over the graphs it trained (``dense``). Writes
@@ -31,7 +32,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from cells import DEFAULT_FIDELITY, cpu_seconds, seed_maps
+from cells import DEFAULT_FIDELITY, cpu_seconds, curves_by_graph, seed_maps
 from necksearch.graph.presets import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
 from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
@@ -45,6 +46,8 @@ DRAWS = tuple(f"grid2_sample{i:02d}" for i in range(7))
 STALE_RT = ("grid2_sample00", "grid2_sample01", "grid2_sample03")
 #: Tree fidelities above the proxy's 6 epochs at which the published necks were trained too (``trees_higher``).
 HIGHER_TREES = ("12ep|128px",)
+#: How many of the last epochs' evaluations a tree score averages (``trees_epoch_averaging``; 1: the final mAP).
+EPOCH_WINDOWS = (1, 2, 3, 4, 5, 6)
 #: ``data synth --style dense`` (one class, 10-20 objects an image at the crowns' box sides), built where
 #: ``object_shapes`` reads it.
 DENSE_ROOT = ROOT / "data" / "synth_dense"
@@ -209,6 +212,35 @@ def _against_fpn(trees: Dict[str, Dict[int, float]], names: List[str]) -> Dict[s
     return {n: statistics.fmean(trees[n].values()) / fpn for n in names}
 
 
+def epoch_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
+    """A smoother tree score at no training cost: each published neck scored by the mean of its last ``w`` epochs'
+    bbox mAP (``w`` in :data:`EPOCH_WINDOWS`; the proxy evaluates every epoch) over the seeds all nine have. Per
+    window: the k-seed agreement (τ for k up to half the seeds), the pooled seed noise, the τ between the window's
+    all-seed means and the final mAP's (how far it still ranks what the final mAP ranks), and the agreement at k = 1
+    and 3 within each half of the seeds (whether a gain holds on seeds the other half never saw)."""
+    curves = {n: curves_by_graph(cells, "trees", fidelity).get(n, {}) for n in PUBLISHED_NECKS}
+    common = sorted(set.intersection(*(set(by_seed) for by_seed in curves.values())))
+    if len(common) < 2:
+        return {}
+
+    def scores(window: int, seeds: List[int]) -> Dict[str, Dict[int, float]]:
+        return {n: {s: statistics.fmean(curves[n][s][-window:]) for s in seeds} for n in PUBLISHED_NECKS}
+
+    final = _means(scores(1, common), list(PUBLISHED_NECKS))
+    halves = (common[:len(common) // 2], common[len(common) // 2:])
+    by_window = {}
+    for window in EPOCH_WINDOWS:
+        table = scores(window, common)
+        by_window[str(window)] = {
+            "tau_by_seeds_per_side": {str(k): seed_agreement(table, seeds_per_side=k)["tau"]
+                                      for k in range(1, len(common) // 2 + 1)},
+            "seed_noise": pooled_std([list(v.values()) for v in table.values()]),
+            "tau_against_final": rank_correlation(final, _means(table, list(PUBLISHED_NECKS)))["tau"],
+            "halves": [{str(k): seed_agreement(scores(window, half), seeds_per_side=k)["tau"] for k in (1, 3)}
+                       for half in halves]}
+    return {"fidelity": fidelity, "seeds": common, "halves": [list(h) for h in halves], "by_window": by_window}
+
+
 def spearman_brown(single: float, k: int) -> Optional[float]:
     """The reliability of a mean of ``k`` seeds predicted from a single seed's, ``k·r / (1 + (k − 1)·r)``
     (Spearman 1910, Brown 1910), read here with the single-seed Spearman ρ between two seeds' rankings as r;
@@ -289,6 +321,7 @@ def main() -> None:
     result["trees_higher"] = {fidelity: entry for fidelity in HIGHER_TREES
                               if (entry := higher_fidelity(cells, synthetic, fidelity, args.draws))}
     result["trees_seed_averaging"] = seed_averaging(cells)
+    result["trees_epoch_averaging"] = epoch_averaging(cells)
     result["dense"] = dense_transfer(cells, trees, synthetic, args.draws)
     result["object_shapes"] = object_shapes()
     out = Path(args.out)
@@ -301,6 +334,7 @@ def main() -> None:
         print(f"trees at {fidelity}:", json.dumps({k: entry[k] for k in ("summary", "transfer_published", "vs_fpn",
                                                                             "cpu_s")}, indent=1))
     print("trees, rankings by k-seed means:", json.dumps(result["trees_seed_averaging"], indent=1))
+    print("trees, scores averaged over the last epochs:", json.dumps(result["trees_epoch_averaging"], indent=1))
     if result["dense"]:
         print("dense synthetic:", json.dumps({k: result["dense"][k] for k in ("summary", "all", "published", "cpu_s")},
                                              indent=1))
