@@ -176,7 +176,8 @@ def dense_transfer(cells: Dict, trees: Dict[str, Dict[int, float]], shapes: Dict
     """The dense synthetic data against the trees, over the graphs trained on it at the synthetic default fidelity
     (at least two seeds) that the trees and the shapes have too: per graph its seeds, its seed noise and seed τ,
     dense → trees τ and ρ with the bootstrap, and the shapes → trees and shapes → dense over the same graphs (all
-    of them, and the published necks among them), so that the two synthetic datasets are compared on equal terms."""
+    of them, the published necks among them, and the ones that train on both synthetic datasets: mAP ≥ 0.02), so
+    that the two synthetic datasets are compared on equal terms."""
     dense = {n: seed_maps(cells, "dense", n, DEFAULT_FIDELITY) for n in (*PUBLISHED_NECKS, *DRAWS)}
     names = [n for n in (*PUBLISHED_NECKS, *DRAWS) if len(dense[n]) >= 2 and trees.get(n) and shapes.get(n)]
     if len(names) < 3:
@@ -191,6 +192,7 @@ def dense_transfer(cells: Dict, trees: Dict[str, Dict[int, float]], shapes: Dict
     return {"dense": {n: {"maps": [dense[n][s] for s in sorted(dense[n])], "seeds": sorted(dense[n]),
                           **mean_std(list(dense[n].values()))} for n in names},
             "summary": side_summary({n: dense[n] for n in names}), "all": over(names),
+            "trainable": over([n for n in names if min(_means(dense, [n])[0], _means(shapes, [n])[0]) >= 0.02]),
             "published": over(published) if len(published) >= 3 else {},
             "cpu_s": cpu_seconds(cells, "dense", names, DEFAULT_FIDELITY)}
 
@@ -217,11 +219,16 @@ def epoch_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
     bbox mAP (``w`` in :data:`EPOCH_WINDOWS`; the proxy evaluates every epoch) over the seeds all nine have. Per
     window: the k-seed agreement (τ for k up to half the seeds), the pooled seed noise, the τ between the window's
     all-seed means and the final mAP's (how far it still ranks what the final mAP ranks), and the agreement at k = 1
-    and 3 within each half of the seeds (whether a gain holds on seeds the other half never saw)."""
-    curves = {n: curves_by_graph(cells, "trees", fidelity).get(n, {}) for n in PUBLISHED_NECKS}
+    and 3 within each half of the seeds (whether a gain shows in both halves: a consistency check, since a window
+    chosen on all seeds is not validated by them). Every curve must have at least the largest window's epochs."""
+    by_graph = curves_by_graph(cells, "trees", fidelity)
+    curves = {n: by_graph.get(n, {}) for n in PUBLISHED_NECKS}
     common = sorted(set.intersection(*(set(by_seed) for by_seed in curves.values())))
     if len(common) < 2:
         return {}
+    short = [f"{n} seed {s}" for n in PUBLISHED_NECKS for s in common if len(curves[n][s]) < max(EPOCH_WINDOWS)]
+    if short:
+        raise ValueError(f"curves shorter than {max(EPOCH_WINDOWS)} epochs at {fidelity}: {', '.join(short)}")
 
     def scores(window: int, seeds: List[int]) -> Dict[str, Dict[int, float]]:
         return {n: {s: statistics.fmean(curves[n][s][-window:]) for s in seeds} for n in PUBLISHED_NECKS}
@@ -244,8 +251,8 @@ def epoch_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
 def spearman_brown(single: float, k: int) -> Optional[float]:
     """The reliability of a mean of ``k`` seeds predicted from a single seed's, ``k·r / (1 + (k − 1)·r)``
     (Spearman 1910, Brown 1910), read here with the single-seed Spearman ρ between two seeds' rankings as r;
-    ``None`` for r ≤ 0, where the prophecy does not apply."""
-    return k * single / (1 + (k - 1) * single) if single > 0 else None
+    ``None`` for r ≤ 0 (or unknown), where the prophecy does not apply."""
+    return k * single / (1 + (k - 1) * single) if single is not None and single > 0 else None
 
 
 def _subset(names: List[str], x: List[float], y: List[float], keep) -> Dict:
