@@ -541,5 +541,8 @@ def test_cell_keys_read_back_and_group_by_graph_and_seed():
     assert cells.maps_by_graph(recorded, "trees", "6ep|128px") == {"grid2_sample03": {11: 0.1}, "fpn": {3: 0.2}}
     assert cells.seed_maps(recorded, "dense", "fpn", "6ep|128px") == {3: 0.4}
     assert cells.seed_maps(recorded, "dense", "fpn") == {} and cells.DEFAULT_FIDELITY == "3ep|128px"
+    assert cells.maps_of(recorded, "trees", ["fpn", "pafpn"], "6ep|128px") == {"fpn": {3: 0.2}, "pafpn": {}}
+    assert sorted((graph, seed) for graph, seed, _ in cells.cells_at(recorded, "trees", "6ep|128px")) == \
+        [("fpn", 2), ("fpn", 3), ("grid2_sample03", 11)]  # the failed cell too
     assert cells.cpu_seconds(recorded, "trees", ["fpn"], "6ep|128px") == 3.0  # the failed cell's CPU too
     assert cells.cpu_seconds(recorded, "trees", ["fpn", "grid2_sample03"], "6ep|128px", seeds=[3, 11]) == 7.0

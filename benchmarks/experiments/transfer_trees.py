@@ -32,7 +32,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from cells import DEFAULT_FIDELITY, cpu_seconds, curves_by_graph, seed_maps
+from cells import DEFAULT_FIDELITY, cpu_seconds, curves_by_graph, maps_of, seed_maps
 from necksearch.graph.presets import PUBLISHED_NECKS
 from necksearch.files import write_text_atomic
 from necksearch.search.rank.statistics import mean_std, pooled_std, rank_correlation, seed_agreement
@@ -46,6 +46,8 @@ DRAWS = tuple(f"grid2_sample{i:02d}" for i in range(7))
 STALE_RT = ("grid2_sample00", "grid2_sample01", "grid2_sample03")
 #: Tree fidelities above the proxy's 6 epochs at which the published necks were trained too (``trees_higher``).
 HIGHER_TREES = ("12ep|128px",)
+#: Below this bbox mAP a graph did not train (issue 23's collapse threshold, ``collapse_rate.py``'s default).
+COLLAPSED = 0.02
 #: How many of the last epochs' evaluations a tree score averages (``trees_epoch_averaging``; 1: the final mAP).
 EPOCH_WINDOWS = (1, 2, 3, 4, 5, 6)
 #: ``data synth --style dense`` (one class, 10-20 objects an image at the crowns' box sides), built where
@@ -60,11 +62,8 @@ def synthetic_side(cells: Dict) -> Dict[str, Dict[int, float]]:
     table = {name: {int(s): v for s, v in grid[name]["low"].items()} for name in PUBLISHED_NECKS}
     table.update({f"grid2_{name}": {int(s): v for s, v in grid[name]["low"].items()} for name in grid
                   if name.startswith("sample")})
-    table["fpt"] = seed_maps(fixed, "fixed", "fpt", DEFAULT_FIDELITY)
-    for name in DRAWS:
-        remeasured = seed_maps(cells, "synthetic", name, DEFAULT_FIDELITY)
-        if remeasured:
-            table[name] = remeasured
+    table["fpt"] = seed_maps(fixed, "fixed", "fpt")
+    table.update({name: maps for name, maps in maps_of(cells, "synthetic", DRAWS).items() if maps})
     return table
 
 
@@ -94,7 +93,8 @@ def side_summary(table: Dict[str, Dict[int, float]]) -> Dict:
 
 def stale_rt(cells: Dict) -> List[str]:
     """grid2's RT draws whose synthetic side is still the bare-conv reading (not re-measured in ``cells``)."""
-    return [name for name in STALE_RT if not seed_maps(cells, "synthetic", name, DEFAULT_FIDELITY)]
+    remeasured = maps_of(cells, "synthetic", STALE_RT)
+    return [name for name in STALE_RT if not remeasured[name]]
 
 
 def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, float]], draws: int,
@@ -106,7 +106,7 @@ def analyse(trees: Dict[str, Dict[int, float]], synthetic: Dict[str, Dict[int, f
     published = [n for n in names if n in PUBLISHED_NECKS]
     result = {"graphs": names, "transfer": _transfer(x, y, draws),
               "transfer_published": _transfer(_means(synthetic, published), _means(trees, published), draws),
-              "transfer_trainable": _subset(names, x, y, lambda n, xs: xs >= 0.02),
+              "transfer_trainable": _subset(names, x, y, lambda n, xs: xs >= COLLAPSED),
               "trees_summary": side_summary({n: trees[n] for n in names}),
               "synthetic_summary": side_summary({n: synthetic[n] for n in names}),
               "trees_vs_fpn": _against_fpn(trees, published)}
@@ -119,7 +119,7 @@ def higher_fidelity(cells: Dict, synthetic: Dict[str, Dict[int, float]], fidelit
     """The nine published necks on the trees at another ``fidelity`` (e.g. ``12ep|128px``, the issue's "raise the
     fidelity until seed-to-seed τ holds"): per neck its seeds, the side's seed noise and seed-to-seed τ, each neck
     against fpn, the transfer from the synthetic means over them, and the CPU-seconds its trainings took."""
-    trees = {n: seed_maps(cells, "trees", n, fidelity) for n in PUBLISHED_NECKS}
+    trees = maps_of(cells, "trees", PUBLISHED_NECKS, fidelity)
     trees = {n: by_seed for n, by_seed in trees.items() if len(by_seed) >= 2}
     if len(trees) < 3:
         return {}
@@ -137,7 +137,7 @@ def seed_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
     two disjoint groups of k seeds (``seed_agreement(..., seeds_per_side=k)``, every split averaged) for each k up
     to half the seeds, the ρ that Spearman–Brown predicts for it from the single-seed ρ, and what a ranking by k-seed
     means costs (k × the nine's mean CPU-seconds per training)."""
-    trees = {n: seed_maps(cells, "trees", n, fidelity) for n in PUBLISHED_NECKS}
+    trees = maps_of(cells, "trees", PUBLISHED_NECKS, fidelity)
     common = sorted(set.intersection(*(set(by_seed) for by_seed in trees.values())))
     if len(common) < 2:
         return {}
@@ -176,9 +176,9 @@ def dense_transfer(cells: Dict, trees: Dict[str, Dict[int, float]], shapes: Dict
     """The dense synthetic data against the trees, over the graphs trained on it at the synthetic default fidelity
     (at least two seeds) that the trees and the shapes have too: per graph its seeds, its seed noise and seed τ,
     dense → trees τ and ρ with the bootstrap, and the shapes → trees and shapes → dense over the same graphs (all
-    of them, the published necks among them, and the ones that train on both synthetic datasets: mAP ≥ 0.02), so
+    of them, the published necks among them, and the ones that train on both synthetic datasets: ≥ COLLAPSED), so
     that the two synthetic datasets are compared on equal terms."""
-    dense = {n: seed_maps(cells, "dense", n, DEFAULT_FIDELITY) for n in (*PUBLISHED_NECKS, *DRAWS)}
+    dense = maps_of(cells, "dense", (*PUBLISHED_NECKS, *DRAWS))
     names = [n for n in (*PUBLISHED_NECKS, *DRAWS) if len(dense[n]) >= 2 and trees.get(n) and shapes.get(n)]
     if len(names) < 3:
         return {}
@@ -192,7 +192,7 @@ def dense_transfer(cells: Dict, trees: Dict[str, Dict[int, float]], shapes: Dict
     return {"dense": {n: {"maps": [dense[n][s] for s in sorted(dense[n])], "seeds": sorted(dense[n]),
                           **mean_std(list(dense[n].values()))} for n in names},
             "summary": side_summary({n: dense[n] for n in names}), "all": over(names),
-            "trainable": over([n for n in names if min(_means(dense, [n])[0], _means(shapes, [n])[0]) >= 0.02]),
+            "trainable": over([n for n in names if min(_means(dense, [n]) + _means(shapes, [n])) >= COLLAPSED]),
             "published": over(published) if len(published) >= 3 else {},
             "cpu_s": cpu_seconds(cells, "dense", names, DEFAULT_FIDELITY)}
 
@@ -293,9 +293,9 @@ def render(result: Dict, path: Path) -> None:
 
 
 def _scatter(ax, graphs: List[str], x_side: Dict, y_side: Dict, transfer: Dict, xlabel: str, title: str) -> None:
-    """Each graph's two means with their stds; graphs that train on neither side (mAP < 0.02) are counted in τ
-    but left off the axes, which would otherwise squeeze every trainable graph into a corner."""
-    collapsed = [n for n in graphs if x_side[n]["mean"] < 0.02 and y_side[n]["mean"] < 0.02]
+    """Each graph's two means with their stds; graphs that train on neither side (mAP < ``COLLAPSED``) are counted
+    in τ but left off the axes, which would otherwise squeeze every trainable graph into a corner."""
+    collapsed = [n for n in graphs if max(x_side[n]["mean"], y_side[n]["mean"]) < COLLAPSED]
     for name in (n for n in graphs if n not in collapsed):
         x, y = x_side[name], y_side[name]
         colour = "tab:blue" if name in PUBLISHED_NECKS else "tab:orange"
@@ -319,7 +319,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap resamples")
     args = parser.parse_args()
     cells = json.loads(Path(args.cells).read_text())["cells"]
-    trees = {n: seed_maps(cells, "trees", n, "6ep|128px") for n in (*PUBLISHED_NECKS, *DRAWS)}
+    trees = maps_of(cells, "trees", (*PUBLISHED_NECKS, *DRAWS), "6ep|128px")
     synthetic = synthetic_side(cells)
     result = analyse(trees, synthetic, args.draws, stale_rt(cells))
     for side, table in (("trees", trees), ("synthetic", synthetic)):
