@@ -207,6 +207,11 @@ def test_the_dense_synthetic_numbers_recompute_from_the_cells():
     sides = " / ".join(f"{v:.0f}" for v in objects["side_px_p10_p50_p90"])
     quoted = f"{objects['objects_per_image']:.1f} an image, {sides}"
     assert quoted == "15.2 an image, 12 / 18 / 29" and f"{quoted} px" in " ".join(text.split())
+    guide = " ".join((ROOT / "docs" / "guide" / "data.md").read_text().split())
+    assert f"at 128² their boxes measure {sides} px" in guide and f"{objects['objects_per_image']:.1f} an image" in guide
+    trees = committed["object_shapes"]["trees"]
+    assert " / ".join(f"{v:.0f}" for v in trees["side_px_p10_p50_p90"]) == "11 / 18 / 28" and \
+        f"the crowns' {trees['objects_per_image']:.1f}" in guide
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert "ranks the necks as the shapes do (τ 0.71), not as the trees (0.33 over the 16)" in readme
 
