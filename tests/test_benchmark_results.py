@@ -87,7 +87,7 @@ def test_transfer_numbers_recompute_from_the_per_seed_cells():
     transfer = _experiment("transfer_trees")
     cells = json.loads((RESULTS / "transfer_trees_cells.json").read_text())["cells"]
     graphs = (*transfer.PUBLISHED_NECKS, *transfer.DRAWS)
-    trees = {n: transfer.seed_maps(cells, "trees", n, "6ep|128px") for n in graphs}
+    trees = transfer.explored_tree_maps(cells, graphs)
     assert [len(trees[n]) for n in transfer.PUBLISHED_NECKS] == [12] * 9 and [len(trees[n]) for n in transfer.DRAWS] == [3] * 7
     assert transfer.stale_rt(cells) == []
     result = transfer.analyse(trees, transfer.synthetic_side(cells), draws=2000)
@@ -173,7 +173,7 @@ def test_the_dense_synthetic_numbers_recompute_from_the_cells():
     transfer = _experiment("transfer_trees")
     cells = json.loads((RESULTS / "transfer_trees_cells.json").read_text())["cells"]
     graphs = (*transfer.PUBLISHED_NECKS, *transfer.DRAWS)
-    trees = {n: transfer.seed_maps(cells, "trees", n, "6ep|128px") for n in graphs}
+    trees = transfer.explored_tree_maps(cells, graphs)
     dense = transfer.dense_transfer(cells, trees, transfer.synthetic_side(cells), draws=2000)
     assert len(dense["dense"]) == 16 and all(len(graph["maps"]) == 3 for graph in dense["dense"].values())
     every, nine = dense["all"], dense["published"]
@@ -510,6 +510,32 @@ def test_the_train_cost_bound_the_default_space_states_is_its_measurement():
                      "none of the random arm's 19", "1 of TPE's 22 (5% of its trial CPU, single-seed mAP 0.087)",
                      "refused 9 and 7", "trial-4 (0.305", "measured 1.43x and 1.86x", "ratio: 1.5"):
         assert fragment in space_file, fragment
+
+
+def test_the_fresh_seeds_check_scores_only_the_fresh_seeds():
+    """``fresh_seeds`` on made-up curves: the last four epochs rank the nine alike on every fresh seed (τ 1) while the
+    final epoch alternates between two orders; seeds outside :data:`FRESH_SEEDS` (here seed 0, reversed) are
+    ignored there and set the explored ranking; a neck missing a fresh seed leaves that seed out."""
+    transfer = _experiment("transfer_trees")
+    names = transfer.PUBLISHED_NECKS
+    cells = {}
+    for rank, name in enumerate(names):
+        for seed in (0, *transfer.FRESH_SEEDS):
+            final = 0.5 + 0.01 * (rank if seed % 2 else len(names) - rank)
+            base = 0.001 * rank if seed else 1.0 - 0.001 * rank
+            curve = [0.0, base, base, base, base - (final - 0.5), final - 0.5 + base]
+            cells[f"trees|{name}|6ep|128px|seed{seed}"] = {"map": curve[-1], "map_by_epoch": curve, "cpu_s": 10.0}
+    del cells[f"trees|{names[0]}|6ep|128px|seed17"]
+    result = transfer.fresh_seeds(cells)
+    assert result["seeds"] == list(range(12, 17)) and result["window"] == transfer.CHOSEN_WINDOW == 4
+    four, final = result["by_window"]["4"], result["by_window"]["1"]
+    assert four["tau_by_seeds_per_side"]["1"] == 1.0 and four["seed_noise"] == pytest.approx(0.0)
+    assert final["tau_by_seeds_per_side"]["1"] < 0.5 and list(four["tau_by_seeds_per_side"]) == ["1", "2"]
+    assert four["splits"] == {"1": 10, "2": 15}
+    assert four["tau_against_explored_final"] == -1.0  # seed 0 ranks them the other way round
+    assert result["cpu_s"] == 9 * 5 * 10.0 and result["cpu_s_per_training"] == 10.0
+    assert transfer.fresh_seeds({k: v for k, v in cells.items() if not k.endswith(("seed12", "seed13", "seed14",
+                                                                                   "seed15", "seed16"))}) == {}
 
 
 def test_dense_transfer_compares_both_synthetic_datasets_on_the_same_graphs():

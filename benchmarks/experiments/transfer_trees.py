@@ -50,6 +50,13 @@ HIGHER_TREES = ("12ep|128px",)
 COLLAPSED = 0.02
 #: How many of the last epochs' evaluations a tree score averages (``trees_epoch_averaging``; 1: the final mAP).
 EPOCH_WINDOWS = (1, 2, 3, 4, 5, 6)
+#: The published necks' tree seeds of every section up to "A smoother score", on which its window was chosen.
+EXPLORED_SEEDS = tuple(range(12))
+#: The window "A smoother score" chose on :data:`EXPLORED_SEEDS` (the last four epochs), fixed before
+#: :data:`FRESH_SEEDS` were trained.
+CHOSEN_WINDOW = 4
+#: Tree seeds trained after the window was fixed, to check it on seeds that chose nothing (``trees_fresh_seeds``).
+FRESH_SEEDS = tuple(range(12, 18))
 #: ``data synth --style dense`` (one class, 10-20 objects an image at the crowns' box sides), built where
 #: ``object_shapes`` reads it.
 DENSE_ROOT = ROOT / "data" / "synth_dense"
@@ -131,13 +138,20 @@ def higher_fidelity(cells: Dict, synthetic: Dict[str, Dict[int, float]], fidelit
             "vs_fpn": _against_fpn(trees, names), "cpu_s": cpu_seconds(cells, "trees", trees, fidelity)}
 
 
+def explored_tree_maps(cells: Dict, graphs, fidelity: str = "6ep|128px") -> Dict[str, Dict[int, float]]:
+    """graph → seed → bbox mAP on the trees at :data:`EXPLORED_SEEDS` (the seeds every section but the fresh seeds'
+    measured)."""
+    return {n: {s: m for s, m in by_seed.items() if s in EXPLORED_SEEDS}
+            for n, by_seed in maps_of(cells, "trees", graphs, fidelity).items()}
+
+
 def seed_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
     """The issue's "raise the fidelity until seed-to-seed τ holds" along the seeds axis: over the nine published
     necks' seeds that all of them have on the trees at ``fidelity``, the τ and ρ between rankings by the means of
     two disjoint groups of k seeds (``seed_agreement(..., seeds_per_side=k)``, every split averaged) for each k up
     to half the seeds, the ρ that Spearman–Brown predicts for it from the single-seed ρ, and what a ranking by k-seed
     means costs (k × the nine's mean CPU-seconds per training)."""
-    trees = maps_of(cells, "trees", PUBLISHED_NECKS, fidelity)
+    trees = explored_tree_maps(cells, PUBLISHED_NECKS, fidelity)
     common = sorted(set.intersection(*(set(by_seed) for by_seed in trees.values())))
     if len(common) < 2:
         return {}
@@ -221,17 +235,12 @@ def epoch_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
     all-seed means and the final mAP's (how far it still ranks what the final mAP ranks), and the agreement at k = 1
     and 3 within each half of the seeds (whether a gain shows in both halves: a consistency check, since a window
     chosen on all seeds is not validated by them). Every curve must have at least the largest window's epochs."""
-    by_graph = curves_by_graph(cells, "trees", fidelity)
-    curves = {n: by_graph.get(n, {}) for n in PUBLISHED_NECKS}
-    common = sorted(set.intersection(*(set(by_seed) for by_seed in curves.values())))
+    curves, common = published_curves(cells, fidelity, EXPLORED_SEEDS)
     if len(common) < 2:
         return {}
-    short = [f"{n} seed {s}" for n in PUBLISHED_NECKS for s in common if len(curves[n][s]) < max(EPOCH_WINDOWS)]
-    if short:
-        raise ValueError(f"curves shorter than {max(EPOCH_WINDOWS)} epochs at {fidelity}: {', '.join(short)}")
 
     def scores(window: int, seeds: List[int]) -> Dict[str, Dict[int, float]]:
-        return {n: {s: statistics.fmean(curves[n][s][-window:]) for s in seeds} for n in PUBLISHED_NECKS}
+        return window_scores(curves, window, seeds)
 
     final = _means(scores(1, common), list(PUBLISHED_NECKS))
     halves = (common[:len(common) // 2], common[len(common) // 2:])
@@ -246,6 +255,51 @@ def epoch_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
             "halves": [{str(k): seed_agreement(scores(window, half), seeds_per_side=k)["tau"] for k in (1, 3)}
                        for half in halves]}
     return {"fidelity": fidelity, "seeds": common, "halves": [list(h) for h in halves], "by_window": by_window}
+
+
+def published_curves(cells: Dict, fidelity: str, seeds) -> tuple:
+    """(graph → seed → mAP after each epoch, the seeds among ``seeds`` that all nine published necks finished) on
+    the trees at ``fidelity``; every such curve must have at least the largest window's epochs."""
+    by_graph = curves_by_graph(cells, "trees", fidelity)
+    curves = {n: {s: c for s, c in by_graph.get(n, {}).items() if s in seeds} for n in PUBLISHED_NECKS}
+    common = sorted(set.intersection(*(set(by_seed) for by_seed in curves.values())))
+    short = [f"{n} seed {s}" for n in PUBLISHED_NECKS for s in common if len(curves[n][s]) < max(EPOCH_WINDOWS)]
+    if short:
+        raise ValueError(f"curves shorter than {max(EPOCH_WINDOWS)} epochs at {fidelity}: {', '.join(short)}")
+    return curves, common
+
+
+def window_scores(curves: Dict[str, Dict[int, List[float]]], window: int, seeds: List[int]) -> Dict[str, Dict[int, float]]:
+    """graph → seed → the mean bbox mAP of its last ``window`` epochs (``study.training_score``'s reading)."""
+    return {n: {s: statistics.fmean(curves[n][s][-window:]) for s in seeds} for n in curves}
+
+
+def fresh_seeds(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
+    """The chosen window checked where it was not chosen: on :data:`FRESH_SEEDS` of the nine published necks, the
+    k-seed agreement (k up to half of them) and the pooled seed noise of the final mAP and of the mean of the last
+    :data:`CHOSEN_WINDOW` epochs, their all-seed rankings' τ against each other and against the explored seeds'
+    final-mAP ranking, and the seeds' CPU cost."""
+    curves, common = published_curves(cells, fidelity, FRESH_SEEDS)
+    if len(common) < 2:
+        return {}
+    explored, explored_seeds = published_curves(cells, fidelity, EXPLORED_SEEDS)
+    explored_final = _means(window_scores(explored, 1, explored_seeds), list(PUBLISHED_NECKS))
+    by_window = {}
+    for window in (1, CHOSEN_WINDOW):
+        table = window_scores(curves, window, common)
+        agreement = {str(k): seed_agreement(table, seeds_per_side=k) for k in range(1, len(common) // 2 + 1)}
+        means = _means(table, list(PUBLISHED_NECKS))
+        by_window[str(window)] = {
+            "tau_by_seeds_per_side": {k: a["tau"] for k, a in agreement.items()},
+            "splits": {k: len(a["pairs"]) for k, a in agreement.items()},
+            "seed_noise": pooled_std([list(v.values()) for v in table.values()]),
+            "means": dict(zip(PUBLISHED_NECKS, means)),
+            "tau_against_explored_final": rank_correlation(explored_final, means)["tau"]}
+    cpu = cpu_seconds(cells, "trees", PUBLISHED_NECKS, fidelity, common)
+    return {"fidelity": fidelity, "seeds": common, "window": CHOSEN_WINDOW, "by_window": by_window,
+            "tau_window_against_final": rank_correlation(list(by_window["1"]["means"].values()),
+                                                         list(by_window[str(CHOSEN_WINDOW)]["means"].values()))["tau"],
+            "cpu_s": cpu, "cpu_s_per_training": cpu / (len(PUBLISHED_NECKS) * len(common))}
 
 
 def spearman_brown(single: float, k: int) -> Optional[float]:
@@ -319,7 +373,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap resamples")
     args = parser.parse_args()
     cells = json.loads(Path(args.cells).read_text())["cells"]
-    trees = maps_of(cells, "trees", (*PUBLISHED_NECKS, *DRAWS), "6ep|128px")
+    trees = explored_tree_maps(cells, (*PUBLISHED_NECKS, *DRAWS))
     synthetic = synthetic_side(cells)
     result = analyse(trees, synthetic, args.draws, stale_rt(cells))
     for side, table in (("trees", trees), ("synthetic", synthetic)):
@@ -329,6 +383,7 @@ def main() -> None:
                               if (entry := higher_fidelity(cells, synthetic, fidelity, args.draws))}
     result["trees_seed_averaging"] = seed_averaging(cells)
     result["trees_epoch_averaging"] = epoch_averaging(cells)
+    result["trees_fresh_seeds"] = fresh_seeds(cells)
     result["dense"] = dense_transfer(cells, trees, synthetic, args.draws)
     result["object_shapes"] = object_shapes()
     out = Path(args.out)
@@ -342,6 +397,7 @@ def main() -> None:
                                                                             "cpu_s")}, indent=1))
     print("trees, rankings by k-seed means:", json.dumps(result["trees_seed_averaging"], indent=1))
     print("trees, scores averaged over the last epochs:", json.dumps(result["trees_epoch_averaging"], indent=1))
+    print("trees, the chosen window on fresh seeds:", json.dumps(result["trees_fresh_seeds"], indent=1))
     if result["dense"]:
         print("dense synthetic:", json.dumps({k: result["dense"][k] for k in ("summary", "all", "published", "cpu_s")},
                                              indent=1))

@@ -264,6 +264,7 @@ def add_fidelity_parser(sub) -> None:
                           help="continue the run --name: finished trainings stay, interrupted ones continue")
     fidelity.add_argument("--summary", action="store_true",
                           help="train nothing: write the results of the run --name from the searches finished so far")
+    _average_last_option(fidelity)
     _fidelity_judge_options(fidelity)
     fidelity.set_defaults(func=cmd_fidelity)
 
@@ -301,14 +302,14 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
         return 0
     if args.summary:
         from necksearch.search.fidelity import summarise_run
-        summarise_run(Path(args.runs_dir) / args.name)
+        summarise_run(Path(args.runs_dir) / args.name, average_last=args.average_last)
         return 0
     settings = FidelitySettings(graphs=tuple(args.graphs), samples=args.samples, sample_seed=args.sample_seed,
                                 space=args.space, name=args.name, runs_dir=args.runs_dir, config=args.config,
                                 data_root=args.data_root, low=Fidelity.parse(args.low, "--low"),
                                 high=Fidelity.parse(args.high, "--high"), seeds=args.seeds,
                                 high_seeds=args.high_seeds, max_concurrent=args.max_concurrent,
-                                cpus_per_trial=args.cpus_per_trial)
+                                cpus_per_trial=args.cpus_per_trial, average_last=args.average_last)
     results = run_fidelity(settings, resume=args.resume)
     trained = sum(stats[level]["n"] for stats in results["graphs"].values() for level in ("low", "high"))
     return 0 if trained else 1
@@ -344,6 +345,7 @@ def add_confirm_parser(sub) -> None:
                          help="then train the found graph with the best mean over the S seeds again at the H seeds "
                               "after them and judge it there too: seeds that did not choose it, free of the winner's "
                               "curse (0 or at least 2; default 0)")
+    _average_last_option(confirm)
     confirm.add_argument("--max-concurrent", type=int, metavar="N", help="trainings at once (default: the search's)")
     confirm.add_argument("--reuse", metavar="DIRS",
                          help="run directories of other searches or fidelity runs of the same recipe and space, "
@@ -362,9 +364,18 @@ def cmd_confirm(args: argparse.Namespace) -> int:
                                seeds=args.seeds, against=against,
                                fidelity=None if args.fidelity is None else Fidelity.parse(args.fidelity, "--fidelity"),
                                max_concurrent=args.max_concurrent, holdout=args.holdout,
+                               average_last=args.average_last,
                                reuse=tuple(d.strip() for d in (args.reuse or "").split(",") if d.strip()))
     results = run_confirm(settings)
     return 0 if results["best"] is not None else 1
+
+
+def _average_last_option(parser) -> None:
+    """``--average-last W`` of ``confirm`` and ``fidelity``: each training scored by its last W epochs' mean mAP."""
+    parser.add_argument("--average-last", type=int, default=1, metavar="W",
+                        help="score each training by the mean bbox mAP of its last W epochs instead of its final "
+                             "mAP, less noisy (needs a single-objective search; default 1: the final mAP); a "
+                             "finished run is scored again without training")
 
 
 def _trial_numbers(text: Optional[str]) -> Tuple[int, ...]:

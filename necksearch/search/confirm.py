@@ -16,7 +16,9 @@ Per graph it reports the mean ± sample std over seeds and, for each found graph
 published neck with a 95% Welch t interval (``statistics.welch_interval``). Welch, not a bootstrap over seeds:
 with 3 seeds a graph has 10 distinct bootstrap resamples and the percentile interval is too narrow to trust; the t
 interval is wide with few seeds, which is the honest answer. The verdict "beats NAME beyond noise" is given only
-when the interval lies above 0. The confirmed best (highest mean over all seeds) becomes ``RUN_DIR/best/``; the
+when the interval lies above 0. A training's score is its final bbox mAP, or with ``--average-last W`` the mean of its
+last W epochs' mAP (``study.training_score``: less noise from one epoch's evaluation; a finished confirmation is
+scored again without training anything). The confirmed best (highest mean over all seeds) becomes ``RUN_DIR/best/``; the
 results go to ``RUN_DIR/confirm.json``, ``confirm.md`` and ``confirm.png``.
 
 The best of K graphs by their means over the same seeds is flattered by them (a winner's curse: the search chose it
@@ -58,6 +60,8 @@ class ConfirmSettings:
     #: Fresh seeds (the ones after the S) at which the found graph with the best mean over all S is trained again
     #: once chosen: its verdict on seeds that chose nothing (0: none).
     holdout: int = 0
+    #: Each training scored by the mean mAP of its last this many epochs (1: its final mAP; ``study.training_score``).
+    average_last: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,6 +227,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     check_counts(confirm.top, confirm.seeds, confirm.holdout)
     settings = load_run(confirm.run_dir, "confirm")
     fidelity = confirm_fidelity(settings, confirm.fidelity)
+    attrs.check_average_last(confirm.average_last, fidelity.epochs)
     storage = open_storage(storage_url(settings.storage, settings.run_dir))
     study = load_study(settings.name, storage, f"confirm: the storage of {settings.run_dir}")
     trials = study.get_trials(deepcopy=False)
@@ -239,7 +244,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
         for index, sub in enumerate(subs, 1):
             say(f"[seed {index}/{len(subs)}] seed {sub.seed}")
             train_seed(sub, storage, candidates, say)
-        results = summarise(study.get_trials(deepcopy=False), candidates, subs)
+        results = summarise(study.get_trials(deepcopy=False), candidates, subs, confirm.average_last)
         chosen = held_out_candidate(results, candidates) if confirm.holdout else None
         if chosen is not None:
             held = [seed_settings(settings, fidelity, index, 1, confirm.max_concurrent)
@@ -249,7 +254,8 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
             for index, sub in enumerate(held, 1):
                 say(f"[held-out seed {index}/{len(held)}] seed {sub.seed}: {chosen.label}")
                 train_seed(sub, storage, [chosen], say)
-            results["holdout"] = summarise_holdout(study.get_trials(deepcopy=False), chosen, held, results)
+            results["holdout"] = summarise_holdout(study.get_trials(deepcopy=False), chosen, held, results,
+                                                   confirm.average_last)
     write_results(settings, subs[0], study, results, say)
     return results
 
@@ -273,22 +279,27 @@ def reuse(study: Any, sources: List[Any], candidates: List[Candidate], subs: Lis
 # ---------------------------------------------------------------------- results
 
 
-def seed_values(trials: List[Any], candidates: List[Candidate], subs: List[SearchSettings]) -> Dict[str, Dict[int, Any]]:
-    """label → seed → the candidate's mAP there (``None``: its training failed), from every trial of the study."""
+def seed_values(trials: List[Any], candidates: List[Candidate], subs: List[SearchSettings],
+                last: int = 1) -> Dict[str, Dict[int, Any]]:
+    """label → seed → the candidate's score there (``study.training_score``; ``None``: its training failed), from
+    every trial of the study."""
     table: Dict[str, Dict[int, Any]] = {c.label: {} for c in candidates}
     for sub in subs:
         answered = attrs.finished_by_hash(trials, sub.fidelity(), stops_early=False)
         for candidate in candidates:
             trial = answered.get(candidate.graph_hash)
             if trial is not None:
-                table[candidate.label][sub.seed] = trial.values[0] if trial.state.name == "COMPLETE" else None
+                table[candidate.label][sub.seed] = (attrs.training_score(trial, last) if trial.state.name == "COMPLETE"
+                                                    else None)
     return table
 
 
-def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchSettings]) -> Dict[str, Any]:
-    """Per graph mean ± std over seeds; each found graph against every published one (Welch 95% interval)."""
+def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchSettings],
+              last: int = 1) -> Dict[str, Any]:
+    """Per graph mean ± std over seeds of the score (the mean mAP of the ``last`` epochs); each found graph against
+    every published one (Welch 95% interval)."""
     from necksearch.search.rank.statistics import mean_std
-    table = seed_values(trials, candidates, subs)
+    table = seed_values(trials, candidates, subs, last)
     graphs = {}
     for c in candidates:
         maps = [table[c.label][s.seed] for s in subs if table[c.label].get(s.seed) is not None]
@@ -305,7 +316,7 @@ def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchS
     full = [label for label, g in graphs.items() if g["n"] == len(subs)]
     best = max(full, key=lambda label: graphs[label]["mean"], default=None)
     return {"fidelity": subs[0].training_fidelity.as_dict(), "seeds": [s.seed for s in subs],
-            "interval": "Welch t, 95%", "graphs": graphs, "best_published": best_published, "best": best}
+            "score": attrs.score_name(last), "interval": "Welch t, 95%", "graphs": graphs, "best_published": best_published, "best": best}
 
 
 def held_out_candidate(results: Mapping[str, Any], candidates: List[Candidate]) -> Optional[Candidate]:
@@ -316,7 +327,7 @@ def held_out_candidate(results: Mapping[str, Any], candidates: List[Candidate]) 
 
 
 def summarise_holdout(trials: List[Any], chosen: Candidate, held: List[SearchSettings],
-                      results: Mapping[str, Any]) -> Dict[str, Any]:
+                      results: Mapping[str, Any], last: int = 1) -> Dict[str, Any]:
     """The chosen graph on the held-out seeds, against every published neck's confirmation seeds (Welch 95%).
 
     Choosing the best of K graphs by their means over the S seeds favours the graph those seeds happened to flatter
@@ -324,7 +335,7 @@ def summarise_holdout(trials: List[Any], chosen: Candidate, held: List[SearchSet
     graphs competed. Seeds that chose nothing give an unbiased estimate (the published necks were not chosen, so
     theirs are unbiased already)."""
     from necksearch.search.rank.statistics import mean_std
-    by_seed = seed_values(trials, [chosen], held)[chosen.label]
+    by_seed = seed_values(trials, [chosen], held, last)[chosen.label]
     graph = {"graph": chosen.label, "hash": chosen.graph_hash, "seeds": [s.seed for s in held],
              "maps": {str(seed): value for seed, value in sorted(by_seed.items())},
              **mean_std([value for value in by_seed.values() if value is not None])}
@@ -363,7 +374,7 @@ def results_markdown(name: str, results: Mapping[str, Any]) -> str:
     """The per-graph table and the verdicts, as Markdown."""
     seeds = results["seeds"]
     lines = [f"Confirmation of search `{name}` at {Fidelity.of(results['fidelity']).describe()}, seeds {', '.join(map(str, seeds))}; "
-             f"differences to the published necks with a {results['interval']} interval.", "",
+             f"{_score(results)}; differences to the published necks with a {results['interval']} interval.", "",
              "| graph | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± std |",
              "|---|" + "---|" * (len(seeds) + 1)]
     ordered = sorted(results["graphs"].items(), key=lambda item: -(item[1]["mean"] or -1))
@@ -386,6 +397,11 @@ def results_markdown(name: str, results: Mapping[str, Any]) -> str:
     lines.append(f"- confirmed best: {best or '–'}" + (f", against {', '.join(l for l, g in results['graphs'].items() if g['published'])}"
                                                        if best else ""))
     return "\n".join(lines) + "\n"
+
+
+def _score(results: Mapping[str, Any]) -> str:
+    """What the results compare (confirmations written before ``--average-last`` compared the final mAP)."""
+    return results.get("score", attrs.score_name(1))
 
 
 def _cell(value: Any) -> str:
@@ -413,7 +429,7 @@ def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any,
     trial = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)[best["hash"]]
     against = [label for label, g in results["graphs"].items() if g["published"] and label != results["best"]]
     note = (f"{results['best']} (this trial trained it at seed {sub.seed}), the confirmed best over seeds "
-            f"{', '.join(map(str, results['seeds']))}: mAP {best['mean']:.4f} ± {best['std']:.4f}, against "
+            f"{', '.join(map(str, results['seeds']))}: {_score(results)} {best['mean']:.4f} ± {best['std']:.4f}, against "
             f"{', '.join(against)} (confirm.md)")
     export_best(sub.recipe(), settings.name, trial, settings.run_dir / "best", note=note)
 
@@ -432,7 +448,7 @@ def render_confirm(results: Mapping[str, Any], path: Path) -> Path:
         if g["mean"] is not None:
             ax.errorbar(x, g["mean"], yerr=g["std"], fmt="_", color=colour, markersize=18, capsize=4, zorder=2)
     ax.set_xticks(range(len(ordered)), [label for label, _ in ordered], rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel(f"bbox mAP ({Fidelity.of(results['fidelity']).describe()})")
+    ax.set_ylabel(f"{_score(results)} ({Fidelity.of(results['fidelity']).describe()})")
     ax.set_title(f"confirmation over seeds {', '.join(map(str, results['seeds']))} (grey: published)")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

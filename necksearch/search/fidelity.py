@@ -59,6 +59,9 @@ class FidelitySettings:
     high_seeds: Optional[int] = None
     max_concurrent: int = 2
     cpus_per_trial: float = 1.0
+    #: Each training scored by the mean mAP of its last this many epochs (1: its final mAP; ``study.training_score``):
+    #: a choice of the command that writes the results, not of the run (``--summary`` scores a run again).
+    average_last: int = 1
 
     @property
     def run_dir(self) -> Path:
@@ -80,6 +83,8 @@ class FidelitySettings:
         if len(self.graphs) + self.samples < 2:
             raise NeckSearchError("a ranking needs at least 2 graphs: give presets or graph files, or --samples N")
         _check_higher(self.low, self.high)
+        from necksearch.search.core.study import check_average_last
+        check_average_last(self.average_last, self.low.epochs)  # the high fidelity trains no fewer epochs
         return self
 
 
@@ -166,9 +171,11 @@ def check_finished(report: Any, settings: FidelitySettings) -> None:
                               f"unfinished; continue with: necksearch fidelity --resume --name {settings.name}")
 
 
-def summarise_run(run_dir: Path, write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
-    """The results of the fidelity run in ``run_dir`` from the searches that have finished (nothing trained)."""
-    settings = load(Path(run_dir).expanduser().resolve())
+def summarise_run(run_dir: Path, write: Optional[Callable[[str], None]] = None,
+                  average_last: int = 1) -> Dict[str, Any]:
+    """The results of the fidelity run in ``run_dir`` from the searches that have finished (nothing trained), each
+    training scored by its last ``average_last`` epochs' mean mAP."""
+    settings = dataclasses.replace(load(Path(run_dir).expanduser().resolve()), average_last=average_last).checked()
     settings.runs_dir = str(Path(run_dir).expanduser().resolve().parent)
     results = summarise(collect(settings, list(_stored_samples(settings))), settings)
     write_results(settings.run_dir, results, write or (lambda text: print(text, flush=True)))
@@ -189,7 +196,7 @@ def prepare(settings: FidelitySettings, resume: bool) -> FidelitySettings:
     if resume:
         if not exists:
             raise NeckSearchError(f"--resume: {settings.run_dir} holds no fidelity run to continue")
-        settings = load(settings.run_dir)
+        settings = dataclasses.replace(load(settings.run_dir), average_last=settings.average_last)
     return settings.checked()
 
 
@@ -235,8 +242,9 @@ def trained_graphs(run_dir: Path) -> Tuple[FidelitySettings, Any, Dict[str, Dict
 
 
 def collect(settings: FidelitySettings, names: Sequence[str]) -> Dict[str, Dict[str, Dict[int, float]]]:
-    """graph → level → seed → the final mAP of its COMPLETE trial, read from the studies (the durable record:
-    a search stopped half-way counts with the trials it finished)."""
+    """graph → level → seed → the score of its COMPLETE trial (its final mAP, or the mean of its last
+    ``settings.average_last`` epochs'), read from the studies (the durable record: a search stopped half-way counts
+    with the trials it finished)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -252,7 +260,7 @@ def collect(settings: FidelitySettings, names: Sequence[str]) -> Dict[str, Dict[
             for trial in optuna.load_study(study_name=f"{level}-seed{seed}", storage=storage).get_trials(deepcopy=False):
                 name = trial.user_attrs.get(attrs.FIXED_POINT)
                 if trial.state == TrialState.COMPLETE and name in table and attrs.DUPLICATE_OF not in trial.user_attrs:
-                    table[name][level][seed] = float(trial.value)
+                    table[name][level][seed] = attrs.training_score(trial, settings.average_last)
     return table
 
 
@@ -265,11 +273,14 @@ def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: 
     noise = {level: pooled_std([list(by_seed[level].values()) for by_seed in table.values()]) for level in LEVELS}
     both = [name for name, stats in graphs.items() if all(stats[level]["n"] for level in LEVELS)]
     low_high = rank_correlation([graphs[n]["low"]["mean"] for n in both], [graphs[n]["high"]["mean"] for n in both])
-    results = {"fidelities": {"low": settings.low.as_dict(), "high": settings.high.as_dict()}, "config": settings.config,
+    from necksearch.search.core.study import score_name
+    results = {"fidelities": {"low": settings.low.as_dict(), "high": settings.high.as_dict()},
+               "score": score_name(settings.average_last), "config": settings.config,
                "space": settings.space, "seeds": {level: settings.seed_count(level) for level in LEVELS},
                "graphs": graphs, "seed_noise": noise, "seed_to_seed": agreement,
                "low_to_high": {**low_high, "graphs": len(both)}, "raw": table}
-    results["measurements"] = measurement_entries(results)
+    # rank_fidelity.json's measurements are of the final mAP, the score a search ranks by
+    results["measurements"] = measurement_entries(results) if settings.average_last == 1 else []
     return results
 
 

@@ -91,6 +91,23 @@ def test_a_difference_within_the_noise_is_no_win_and_a_failed_seed_is_left_out()
     assert results["best"] == "trial-4"  # the only graph with every seed finished
 
 
+def test_each_seed_can_be_scored_by_the_mean_of_its_last_epochs():
+    """``--average-last 2``: the mean of epochs 2 and 3 per seed; a seed whose record lacks them is refused."""
+    subs = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 2, None) for i in range(2)]
+
+    def trained(sub, graph_hash, curve):
+        return optuna.trial.create_trial(value=curve[-1], intermediate_values=dict(enumerate(curve, 1)), user_attrs={
+            attrs.GRAPH_HASH: graph_hash, attrs.FIDELITY: sub.fidelity(), attrs.EPOCHS_REACHED: len(curve)})
+    trials = [trained(subs[0], "found", [0.1, 0.30, 0.26]), trained(subs[1], "found", [0.1, 0.28, 0.30]),
+              trained(subs[0], "fpnhash", [0.1, 0.20, 0.28]), trained(subs[1], "fpnhash", [0.1, 0.22, 0.24])]
+    final, smoothed = summarise(trials, CANDIDATES, subs), summarise(trials, CANDIDATES, subs, 2)
+    assert final["graphs"]["trial-4"]["maps"] == {"0": 0.26, "1": 0.30} and final["score"] == "bbox mAP"
+    assert smoothed["graphs"]["trial-4"]["maps"] == {"0": pytest.approx(0.28), "1": pytest.approx(0.29)}
+    assert smoothed["graphs"]["fpn"]["mean"] == pytest.approx(0.235)
+    assert smoothed["score"] == "mean bbox mAP of the last 2 epochs"
+    assert "; mean bbox mAP of the last 2 epochs; differences" in results_markdown("s", smoothed)
+
+
 @pytest.mark.usefixtures("no_ray")
 def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
     assert "is not a directory" in cli_error(capsys, "confirm", tmp_path / "missing")
@@ -100,6 +117,9 @@ def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
         cli_error(capsys, "confirm", run_dir, "--top", "3")
     assert "--seeds must be at least 2" in cli_error(capsys, "confirm", run_dir, "--seeds", "1")
     assert "--holdout must be 0 or at least 2" in cli_error(capsys, "confirm", run_dir, "--holdout", "1")
+    assert "--average-last 4 is more epochs than the 3 trained" in \
+        cli_error(capsys, "confirm", run_dir, "--average-last", "4")
+    assert "--average-last must be at least 1" in cli_error(capsys, "confirm", run_dir, "--average-last", "0")
     assert "lower than the search's (image_size 96 < 128)" in cli_error(capsys, "confirm", run_dir, "--fidelity", "3,96,1")
     assert "unknown preset 'nosuchpreset'" in cli_error(capsys, "confirm", run_dir, "--top", "1", "--against", "nosuchpreset")
     assert "--trials 5: not a sampled trial of search run trained to the end (those are: 0, 1)" in \

@@ -47,6 +47,17 @@ def test_summary_of_a_table():
     assert entry["high"] == "2 ep, 64², 0.5 of the data"
 
 
+def test_a_smoothed_score_is_named_and_records_no_measurement_of_the_final_map():
+    """``--average-last 2``: rank_fidelity.json's entries are of the final mAP, which a search ranks by."""
+    table = {"fpn": {"low": {0: 0.10, 1: 0.12}, "high": {0: 0.30, 1: 0.32}},
+             "pafpn": {"low": {0: 0.08, 1: 0.09}, "high": {0: 0.25, 1: 0.27}}}
+    results = summarise(table, FidelitySettings(graphs=("fpn", "pafpn"), low=Fidelity(2, 64, 0.5),
+                                                high=Fidelity(3, 64, 0.5), average_last=2))
+    assert results["score"] == "mean bbox mAP of the last 2 epochs" and results["measurements"] == []
+    from necksearch.search.fidelity_report import results_markdown
+    assert "3 ep, 64², 0.5 of the data, 3 seeds; score: mean bbox mAP of the last 2 epochs" in results_markdown(results)
+
+
 def test_the_whole_dataset_is_described_as_all_of_it():
     table = {"fpn": {"low": {0: 0.10, 1: 0.12}, "high": {0: 0.30}}, "pafpn": {"low": {0: 0.08, 1: 0.09}, "high": {0: 0.2}},
              "mine": {"low": {0: 0.02, 1: 0.01}, "high": {0: 0.05}}}
@@ -74,6 +85,9 @@ def test_bad_fidelity_strings(text, message):
     (["fpn"], "at least 2 graphs"),
     (["fpn", "fpn"], "given twice"),
     (["fpn", "pafpn", "--samples", "-1"], "--samples"),
+    (["fpn", "pafpn", "--low", "1,64,0.5", "--high", "2,64,0.5", "--average-last", "2"],
+     "--average-last 2 is more epochs than the 1 trained"),
+    (["fpn", "pafpn", "--average-last", "0"], "--average-last must be at least 1"),
     (["fpn", "pafpn", "--name", "a/b"], "--name"),
     (["fpn", "pafpn", "--data-root", "/no/such/data/root"], "data root /no/such/data/root does not exist"),
 ])

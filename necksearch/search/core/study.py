@@ -28,6 +28,8 @@ import math
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Sequence
 
+from necksearch.errors import NeckSearchError
+
 GRAPH_HASH = "graph_hash"
 GRAPH_YAML = "graph_yaml"
 FIXED_POINT = "fixed_point"
@@ -177,6 +179,42 @@ def artifact_store(run_dir: Path) -> Any:
     from optuna.artifacts import FileSystemArtifactStore
     (Path(run_dir) / ARTIFACTS).mkdir(parents=True, exist_ok=True)
     return FileSystemArtifactStore(str(Path(run_dir) / ARTIFACTS))
+
+
+def training_score(trial: Any, last: int = 1) -> float:
+    """A finished training's score: its final bbox mAP (``last`` 1), or the mean of its last ``last`` epochs'
+    validation mAP, read from the mAP per epoch its study recorded (intermediate values: a single-objective study).
+
+    Averaging the last epochs takes out part of the noise of one epoch's evaluation: on the tree proxy the mean of the
+    last four ranks the nine published necks alike across seeds more often than the final mAP does
+    (``benchmarks/results/transfer_trees.md``, "A smoother score"). ``NeckSearchError`` names the trial whose
+    record lacks one of those epochs."""
+    if last == 1:
+        return float(trial.values[0])
+    reached = int(trial.user_attrs.get(EPOCHS_REACHED, 0))
+    epochs = range(reached - last + 1, reached + 1)
+    if reached < last:
+        raise NeckSearchError(f"--average-last {last}: trial {trial.number} trained {reached} epoch(s)")
+    missing = [epoch for epoch in epochs if epoch not in trial.intermediate_values]
+    if missing:
+        raise NeckSearchError(f"--average-last {last}: trial {trial.number} holds no mAP for epoch(s) "
+                              f"{', '.join(map(str, missing))} of its {reached} (only a single-objective search "
+                              "records the mAP of every epoch)")
+    return sum(trial.intermediate_values[epoch] for epoch in epochs) / last
+
+
+def check_average_last(last: Any, epochs: Any) -> None:
+    """``--average-last`` is a whole number of at least 1 and no more than the ``epochs`` trained (``None``: the
+    config's own epochs, checked per trial by :func:`training_score`)."""
+    if isinstance(last, bool) or not isinstance(last, int) or last < 1:
+        raise NeckSearchError(f"--average-last must be at least 1 (1: the final epoch's mAP), got {last!r}")
+    if epochs is not None and last > epochs:
+        raise NeckSearchError(f"--average-last {last} is more epochs than the {epochs} trained")
+
+
+def score_name(last: int) -> str:
+    """What :func:`training_score` measures, in words."""
+    return "bbox mAP" if last == 1 else f"mean bbox mAP of the last {last} epochs"
 
 
 def finite_number(value: Any) -> bool:
