@@ -14,10 +14,11 @@ between the two sides Kendall τ-b and Spearman ρ of the per-graph means with a
 necks trained on the trees at a higher fidelity too (:data:`HIGHER_TREES`) get the same side summary there, under
 ``trees_higher``; with more than two seeds of each published neck at the proxy's fidelity, how far rankings by
 k-seed means repeat (``trees_seed_averaging``), and how far a score averaged over the last epochs' evaluations
-repeats (``trees_epoch_averaging``); what the datasets' objects look like (``object_shapes``:
-density, classes, box sides at 128²; builds the datasets if missing); and the dense synthetic data built to match
-the crowns (``data synth --style dense``, label ``dense`` in ``--cells``, the synthetic default fidelity): its
-ranking against the trees' and the shapes' over the graphs it trained (``dense``). Writes
+repeats (``trees_epoch_averaging``), both on tree seeds 0-11 (:data:`EXPLORED_SEEDS`), and the window chosen there
+checked on seeds trained after it was fixed (``trees_fresh_seeds``); what the datasets' objects look like
+(``object_shapes``: density, classes, box sides at 128²; builds the datasets if missing); and the dense synthetic
+data built to match the crowns (``data synth --style dense``, label ``dense`` in ``--cells``, the synthetic default
+fidelity): its ranking against the trees' and the shapes' over the graphs it trained (``dense``). Writes
 ``OUT.json`` (``{"trees": {graph: {"maps": [...]}}, "synthetic": {graph: {"maps": [...]}}, ...}``) and ``OUT.png``.
 
     .venv/bin/python benchmarks/experiments/transfer_trees.py --out benchmarks/results/transfer_trees
@@ -146,11 +147,11 @@ def explored_tree_maps(cells: Dict, graphs, fidelity: str = "6ep|128px") -> Dict
 
 
 def seed_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
-    """The issue's "raise the fidelity until seed-to-seed τ holds" along the seeds axis: over the nine published
-    necks' seeds that all of them have on the trees at ``fidelity``, the τ and ρ between rankings by the means of
-    two disjoint groups of k seeds (``seed_agreement(..., seeds_per_side=k)``, every split averaged) for each k up
-    to half the seeds, the ρ that Spearman–Brown predicts for it from the single-seed ρ, and what a ranking by k-seed
-    means costs (k × the nine's mean CPU-seconds per training)."""
+    """The issue's "raise the fidelity until seed-to-seed τ holds" along the seeds axis: over the nine published necks'
+    :data:`EXPLORED_SEEDS` that all of them have on the trees at ``fidelity``, the τ and ρ between rankings by the
+    means of two disjoint groups of k seeds (``seed_agreement(..., seeds_per_side=k)``, every split averaged) for
+    each k up to half the seeds, the ρ that Spearman–Brown predicts for it from the single-seed ρ, and what a
+    ranking by k-seed means costs (k × the nine's mean CPU-seconds per training)."""
     trees = explored_tree_maps(cells, PUBLISHED_NECKS, fidelity)
     common = sorted(set.intersection(*(set(by_seed) for by_seed in trees.values())))
     if len(common) < 2:
@@ -229,12 +230,12 @@ def _against_fpn(trees: Dict[str, Dict[int, float]], names: List[str]) -> Dict[s
 
 
 def epoch_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
-    """A smoother tree score at no training cost: each published neck scored by the mean of its last ``w`` epochs'
-    bbox mAP (``w`` in :data:`EPOCH_WINDOWS`; the proxy evaluates every epoch) over the seeds all nine have. Per
-    window: the k-seed agreement (τ for k up to half the seeds), the pooled seed noise, the τ between the window's
-    all-seed means and the final mAP's (how far it still ranks what the final mAP ranks), and the agreement at k = 1
-    and 3 within each half of the seeds (whether a gain shows in both halves: a consistency check, since a window
-    chosen on all seeds is not validated by them). Every curve must have at least the largest window's epochs."""
+    """A smoother tree score at no training cost: each published neck scored by the mean of its last ``w`` epochs' bbox
+    mAP (``w`` in :data:`EPOCH_WINDOWS`; the proxy evaluates every epoch) over the :data:`EXPLORED_SEEDS` all nine have.
+    Per window: the k-seed agreement (τ for k up to half the seeds), the pooled seed noise, the τ between the window's
+    all-seed means and the final mAP's (how far it still ranks what the final mAP ranks), and the agreement at k = 1 and
+    3 within each half of the seeds (whether a gain shows in both halves: a consistency check, since a window chosen on
+    all seeds is not validated by them). Every curve must have at least the largest window's epochs."""
     curves, common = published_curves(cells, fidelity, EXPLORED_SEEDS)
     if len(common) < 2:
         return {}
@@ -269,7 +270,8 @@ def published_curves(cells: Dict, fidelity: str, seeds) -> tuple:
     return curves, common
 
 
-def window_scores(curves: Dict[str, Dict[int, List[float]]], window: int, seeds: List[int]) -> Dict[str, Dict[int, float]]:
+def window_scores(curves: Dict[str, Dict[int, List[float]]], window: int,
+                  seeds: List[int]) -> Dict[str, Dict[int, float]]:
     """graph → seed → the mean bbox mAP of its last ``window`` epochs (``study.training_score``'s reading)."""
     return {n: {s: statistics.fmean(curves[n][s][-window:]) for s in seeds} for n in curves}
 

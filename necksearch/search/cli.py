@@ -291,6 +291,9 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     given = [flag for flag in ("resume", "summary", "zero_cost", "supernet") if getattr(args, flag)]
     if given and not args.name:
         raise NeckSearchError(f"--{given[0].replace('_', '-')} needs --name of the fidelity run")
+    if (args.zero_cost or args.supernet) and args.average_last != 1:
+        raise NeckSearchError("--average-last scores a run's trainings; --zero-cost and --supernet judge rankers "
+                              "against their final mAP: give one or the other")
     if args.zero_cost or args.supernet:
         from necksearch.search.judge import Supernet, ZeroCost, judge
         if args.zero_cost:

@@ -228,6 +228,9 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     settings = load_run(confirm.run_dir, "confirm")
     fidelity = confirm_fidelity(settings, confirm.fidelity)
     attrs.check_average_last(confirm.average_last, fidelity.epochs)
+    if confirm.average_last > 1 and len(settings.objectives) > 1:
+        raise NeckSearchError(f"--average-last {confirm.average_last}: search {settings.name} optimises "
+                              f"{', '.join(settings.objectives)}, and a multi-objective study records no mAP per epoch")
     storage = open_storage(storage_url(settings.storage, settings.run_dir))
     study = load_study(settings.name, storage, f"confirm: the storage of {settings.run_dir}")
     trials = study.get_trials(deepcopy=False)
@@ -316,7 +319,8 @@ def summarise(trials: List[Any], candidates: List[Candidate], subs: List[SearchS
     full = [label for label, g in graphs.items() if g["n"] == len(subs)]
     best = max(full, key=lambda label: graphs[label]["mean"], default=None)
     return {"fidelity": subs[0].training_fidelity.as_dict(), "seeds": [s.seed for s in subs],
-            "score": attrs.score_name(last), "interval": "Welch t, 95%", "graphs": graphs, "best_published": best_published, "best": best}
+            "score": attrs.score_name(last), "interval": "Welch t, 95%", "graphs": graphs,
+            "best_published": best_published, "best": best}
 
 
 def held_out_candidate(results: Mapping[str, Any], candidates: List[Candidate]) -> Optional[Candidate]:
@@ -429,8 +433,8 @@ def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any,
     trial = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)[best["hash"]]
     against = [label for label, g in results["graphs"].items() if g["published"] and label != results["best"]]
     note = (f"{results['best']} (this trial trained it at seed {sub.seed}), the confirmed best over seeds "
-            f"{', '.join(map(str, results['seeds']))}: {_score(results)} {best['mean']:.4f} ± {best['std']:.4f}, against "
-            f"{', '.join(against)} (confirm.md)")
+            f"{', '.join(map(str, results['seeds']))}: {_score(results)} {best['mean']:.4f} ± {best['std']:.4f}, "
+            f"against {', '.join(against)} (confirm.md)")
     export_best(sub.recipe(), settings.name, trial, settings.run_dir / "best", note=note)
 
 

@@ -202,7 +202,8 @@ def prepare(settings: FidelitySettings, resume: bool) -> FidelitySettings:
 
 def save(settings: FidelitySettings, samples: Mapping[str, Any]) -> None:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    record = {"settings": dataclasses.asdict(settings), "samples": dict(samples)}
+    stored = {key: value for key, value in dataclasses.asdict(settings).items() if key != "average_last"}
+    record = {"settings": stored, "samples": dict(samples)}
     write_text_atomic(settings.run_dir / SETTINGS_FILE, json.dumps(record, indent=2) + "\n")
 
 
@@ -210,6 +211,7 @@ def load(run_dir: Path) -> FidelitySettings:
     path = Path(run_dir) / SETTINGS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))["settings"]
+        data.pop("average_last", None)  # the results' choice, not the run's (a run saved by c1360c5 stored it)
         settings = FidelitySettings(**{**data, "low": Fidelity.of(data["low"]), "high": Fidelity.of(data["high"])})
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise NeckSearchError(f"{path} is not a readable fidelity settings file: {err}") from None

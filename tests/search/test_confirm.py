@@ -92,7 +92,7 @@ def test_a_difference_within_the_noise_is_no_win_and_a_failed_seed_is_left_out()
 
 
 def test_each_seed_can_be_scored_by_the_mean_of_its_last_epochs():
-    """``--average-last 2``: the mean of epochs 2 and 3 per seed; a seed whose record lacks them is refused."""
+    """``--average-last 2``: the mean of epochs 2 and 3 per seed (a record that lacks them: test_study.py)."""
     subs = [seed_settings(SEARCH, confirm_fidelity(SEARCH, None), i, 2, None) for i in range(2)]
 
     def trained(sub, graph_hash, curve):
@@ -120,6 +120,11 @@ def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
     assert "--average-last 4 is more epochs than the 3 trained" in \
         cli_error(capsys, "confirm", run_dir, "--average-last", "4")
     assert "--average-last must be at least 1" in cli_error(capsys, "confirm", run_dir, "--average-last", "0")
+    two = stored_search_run(tmp_path / "two", 0.2, 0.3)
+    stored = json.loads((two / "search.json").read_text())
+    (two / "search.json").write_text(json.dumps({**stored, "objectives": ["map", "params"]}))
+    assert "search run optimises map, params, and a multi-objective study records no mAP per epoch" in \
+        cli_error(capsys, "confirm", two, "--average-last", "2")
     assert "lower than the search's (image_size 96 < 128)" in cli_error(capsys, "confirm", run_dir, "--fidelity", "3,96,1")
     assert "unknown preset 'nosuchpreset'" in cli_error(capsys, "confirm", run_dir, "--top", "1", "--against", "nosuchpreset")
     assert "--trials 5: not a sampled trial of search run trained to the end (those are: 0, 1)" in \

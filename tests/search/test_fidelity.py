@@ -58,6 +58,16 @@ def test_a_smoothed_score_is_named_and_records_no_measurement_of_the_final_map()
     assert "3 ep, 64², 0.5 of the data, 3 seeds; score: mean bbox mAP of the last 2 epochs" in results_markdown(results)
 
 
+def test_the_score_is_the_results_choice_not_stored_with_the_run(tmp_path):
+    """A run started with --average-last stores no score: --summary, --resume and the rankers' judge (which compares
+    with the final mAP) each use their own."""
+    from necksearch.search.fidelity import load, save
+    settings = FidelitySettings(graphs=("fpn", "pafpn"), name="grid", runs_dir=str(tmp_path), average_last=2)
+    save(settings, {})
+    assert "average_last" not in json.loads((tmp_path / "grid" / "fidelity.json").read_text())["settings"]
+    assert load(tmp_path / "grid").average_last == 1
+
+
 def test_the_whole_dataset_is_described_as_all_of_it():
     table = {"fpn": {"low": {0: 0.10, 1: 0.12}, "high": {0: 0.30}}, "pafpn": {"low": {0: 0.08, 1: 0.09}, "high": {0: 0.2}},
              "mine": {"low": {0: 0.02, 1: 0.01}, "high": {0: 0.05}}}
@@ -88,6 +98,7 @@ def test_bad_fidelity_strings(text, message):
     (["fpn", "pafpn", "--low", "1,64,0.5", "--high", "2,64,0.5", "--average-last", "2"],
      "--average-last 2 is more epochs than the 1 trained"),
     (["fpn", "pafpn", "--average-last", "0"], "--average-last must be at least 1"),
+    (["--zero-cost", "--name", "x", "--average-last", "2"], "--zero-cost and --supernet judge rankers against"),
     (["fpn", "pafpn", "--name", "a/b"], "--name"),
     (["fpn", "pafpn", "--data-root", "/no/such/data/root"], "data root /no/such/data/root does not exist"),
 ])

@@ -197,9 +197,10 @@ def training_score(trial: Any, last: int = 1) -> float:
         raise NeckSearchError(f"--average-last {last}: trial {trial.number} trained {reached} epoch(s)")
     missing = [epoch for epoch in epochs if epoch not in trial.intermediate_values]
     if missing:
+        why = ("a multi-objective study records no mAP per epoch" if len(trial.values or ()) > 1 else
+               "its training reported none for them")
         raise NeckSearchError(f"--average-last {last}: trial {trial.number} holds no mAP for epoch(s) "
-                              f"{', '.join(map(str, missing))} of its {reached} (only a single-objective search "
-                              "records the mAP of every epoch)")
+                              f"{', '.join(map(str, missing))} of its {reached} ({why})")
     return sum(trial.intermediate_values[epoch] for epoch in epochs) / last
 
 

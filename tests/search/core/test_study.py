@@ -32,10 +32,13 @@ def test_a_training_scores_its_final_map_or_the_mean_of_its_last_epochs():
 
 
 def test_a_record_without_the_epochs_averaged_is_refused_naming_the_trial():
-    """A multi-objective study records no mAP per epoch (Optuna has no intermediate values there); a trial number
-    is -1 until a study holds it."""
-    with pytest.raises(NeckSearchError, match=r"trial -1 holds no mAP for epoch\(s\) 2, 3 of its 3 \(only a single"):
-        attrs.training_score(_finished(0.30, {}, 3), 2)
+    """A multi-objective study records no mAP per epoch (Optuna has no intermediate values there), and a killed
+    training may have lost an epoch's report; a trial number is -1 until a study holds it."""
+    two_objectives = optuna.trial.create_trial(values=[0.30, 3e6], user_attrs={attrs.EPOCHS_REACHED: 3})
+    with pytest.raises(NeckSearchError, match=r"trial -1 holds no mAP for epoch\(s\) 2, 3 of its 3 \(a multi-obj"):
+        attrs.training_score(two_objectives, 2)
+    with pytest.raises(NeckSearchError, match=r"holds no mAP for epoch\(s\) 3 of its 3 \(its training reported none"):
+        attrs.training_score(_finished(0.30, {1: 0.1, 2: 0.2}, 3), 2)
     with pytest.raises(NeckSearchError, match=r"^--average-last 4: trial -1 trained 2 epoch\(s\)$"):
         attrs.training_score(_finished(0.30, {1: 0.1, 2: 0.3}, 2), 4)
 
