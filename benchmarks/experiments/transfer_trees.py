@@ -58,6 +58,8 @@ EXPLORED_SEEDS = tuple(range(12))
 CHOSEN_WINDOW = 4
 #: Tree seeds trained after the window was fixed, to check it on seeds that chose nothing (``trees_fresh_seeds``).
 FRESH_SEEDS = tuple(range(12, 18))
+#: The windows a training at the synthetic default fidelity (3 epochs) can average (``default_fidelity_windows``).
+DEFAULT_WINDOWS = (1, 2, 3)
 #: ``data synth --style dense`` (one class, 10-20 objects an image at the crowns' box sides), built where
 #: ``object_shapes`` reads it.
 DENSE_ROOT = ROOT / "data" / "synth_dense"
@@ -258,15 +260,16 @@ def epoch_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
     return {"fidelity": fidelity, "seeds": common, "halves": [list(h) for h in halves], "by_window": by_window}
 
 
-def published_curves(cells: Dict, fidelity: str, seeds) -> tuple:
-    """(graph → seed → mAP after each epoch, the seeds among ``seeds`` that all nine published necks finished) on
-    the trees at ``fidelity``; every such curve must have at least the largest window's epochs."""
-    by_graph = curves_by_graph(cells, "trees", fidelity)
+def published_curves(cells: Dict, fidelity: str, seeds, label: str = "trees",
+                     epochs: int = max(EPOCH_WINDOWS)) -> tuple:
+    """(graph → seed → mAP after each epoch, the seeds among ``seeds`` that all nine published necks finished) of
+    ``label`` at ``fidelity``; every such curve must have at least ``epochs`` epochs."""
+    by_graph = curves_by_graph(cells, label, fidelity)
     curves = {n: {s: c for s, c in by_graph.get(n, {}).items() if s in seeds} for n in PUBLISHED_NECKS}
     common = sorted(set.intersection(*(set(by_seed) for by_seed in curves.values())))
-    short = [f"{n} seed {s}" for n in PUBLISHED_NECKS for s in common if len(curves[n][s]) < max(EPOCH_WINDOWS)]
+    short = [f"{n} seed {s}" for n in PUBLISHED_NECKS for s in common if len(curves[n][s]) < epochs]
     if short:
-        raise ValueError(f"curves shorter than {max(EPOCH_WINDOWS)} epochs at {fidelity}: {', '.join(short)}")
+        raise ValueError(f"{label} curves shorter than {epochs} epochs at {fidelity}: {', '.join(short)}")
     return curves, common
 
 
@@ -302,6 +305,66 @@ def fresh_seeds(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
             "tau_window_against_final": rank_correlation(list(by_window["1"]["means"].values()),
                                                          list(by_window[str(CHOSEN_WINDOW)]["means"].values()))["tau"],
             "cpu_s": cpu, "cpu_s_per_training": cpu / (len(PUBLISHED_NECKS) * len(common))}
+
+
+def sampled_agreement(table: Dict[str, Dict[int, float]], k: int, splits: int, seed: int = 0) -> float:
+    """The mean Kendall τ between rankings by the means of two disjoint groups of ``k`` seeds, over ``splits``
+    random splits (``random.Random(seed)``): ``seed_agreement`` at k for seed counts whose splits are too many to
+    enumerate (18 seeds, 6 a side: 8.6 million)."""
+    rng = random.Random(seed)
+    seeds = sorted(set.intersection(*(set(by_seed) for by_seed in table.values())))
+    taus = []
+    for _ in range(splits):
+        drawn = rng.sample(seeds, 2 * k)
+        sides = [_means({n: {s: table[n][s] for s in half} for n in table}, list(table))
+                 for half in (drawn[:k], drawn[k:])]
+        taus.append(rank_correlation(*sides)["tau"])
+    return statistics.fmean(t for t in taus if t is not None)
+
+
+def all_tree_seeds(cells: Dict, fidelity: str = "6ep|128px", splits: int = 2000) -> Dict:
+    """Over every tree seed of the nine published necks (explored and fresh together): the k-seed agreement for k up
+    to half of them, sampled (:func:`sampled_agreement`, ``splits`` splits a k), for the final mAP and the mean of the
+    last :data:`CHOSEN_WINDOW` epochs, and the CPU-hours a ranking of the nine by k-seed means costs."""
+    curves, common = published_curves(cells, fidelity, range(max(FRESH_SEEDS) + 1))
+    if len(common) <= len(EXPLORED_SEEDS):
+        return {}
+    trainings = len(PUBLISHED_NECKS) * len(common)
+    cpu_per_training = cpu_seconds(cells, "trees", PUBLISHED_NECKS, fidelity, common) / trainings
+    by_window = {str(window): {str(k): sampled_agreement(window_scores(curves, window, common), k, splits)
+                               for k in range(1, len(common) // 2 + 1)} for window in (1, CHOSEN_WINDOW)}
+    return {"seeds": common, "splits": splits, "tau_by_seeds_per_side": by_window,
+            "cpu_hours_nine": {str(k): k * len(PUBLISHED_NECKS) * cpu_per_training / 3600
+                               for k in range(1, len(common) // 2 + 1)}}
+
+
+def default_fidelity_windows(cells: Dict) -> Dict:
+    """Whether a smoother score helps at the search's default fidelity (3 epochs, 128²) too: on the nine published
+    necks' seeds 0-2 on the shapes (label ``synthetic``) and on the dense shapes (``dense``), per window of the last
+    1-3 epochs the seed-to-seed τ and ρ (means over seed pairs), the pooled seed noise and the τ against the final
+    mAP's ranking; for the shapes also the largest difference between these retrainings' final mAPs and the ones
+    the sections above use (grid2's, fpt's from ``fpt_rt_cells.json``): whether they reproduce them."""
+    result = {}
+    for label in ("synthetic", "dense"):
+        curves, common = published_curves(cells, DEFAULT_FIDELITY, range(3), label, max(DEFAULT_WINDOWS))
+        if len(common) < 2:
+            continue
+        final = _means(window_scores(curves, 1, common), list(PUBLISHED_NECKS))
+        by_window = {}
+        for window in DEFAULT_WINDOWS:
+            table = window_scores(curves, window, common)
+            agreement, means = seed_agreement(table), _means(table, list(PUBLISHED_NECKS))
+            by_window[str(window)] = {"tau": agreement["tau"], "rho": agreement["rho"],
+                                      "seed_noise": pooled_std([list(v.values()) for v in table.values()]),
+                                      "tau_against_final": rank_correlation(final, means)["tau"]}
+        result[label] = {"seeds": common, "by_window": by_window}
+    if "synthetic" in result:
+        used = synthetic_side(cells)
+        retrained = window_scores(published_curves(cells, DEFAULT_FIDELITY, range(3), "synthetic", 1)[0], 1,
+                                  result["synthetic"]["seeds"])
+        result["synthetic"]["largest_difference_to_used"] = max(
+            abs(retrained[n][s] - used[n][s]) for n in PUBLISHED_NECKS for s in result["synthetic"]["seeds"])
+    return result
 
 
 def spearman_brown(single: float, k: int) -> Optional[float]:
@@ -348,6 +411,33 @@ def render(result: Dict, path: Path) -> None:
     plt.close(fig)
 
 
+def render_seeds(result: Dict, path: Path) -> None:
+    """Seed-to-seed τ on the trees against seeds a side: the final mAP and the last-epochs mean over every seed
+    (sampled splits), the same on the fresh seeds alone, and the issue's 0.6."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    every, fresh = result["trees_all_seeds"], result["trees_fresh_seeds"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for window, colour in (("1", "tab:grey"), (str(CHOSEN_WINDOW), "tab:green")):
+        name = "final mAP" if window == "1" else f"mean of the last {window} epochs"
+        taus = every["tau_by_seeds_per_side"][window]
+        ax.plot([int(k) for k in taus], list(taus.values()), "o-", color=colour,
+                label=f"{name}, seeds {every['seeds'][0]}–{every['seeds'][-1]}")
+        taus = fresh["by_window"][window]["tau_by_seeds_per_side"]
+        ax.plot([int(k) for k in taus], list(taus.values()), "s--", color=colour, mfc="none",
+                label=f"{name}, fresh seeds {fresh['seeds'][0]}–{fresh['seeds'][-1]} only")
+    ax.axhline(0.6, color="tab:red", lw=0.8, ls=":", label="issue 21's target τ 0.6")
+    ax.set_xlabel("seeds a side (each ranking by k-seed means)")
+    ax.set_ylabel("Kendall τ between the two rankings")
+    ax.set_title("the nine published necks on the trees (6 ep, 128²)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def _scatter(ax, graphs: List[str], x_side: Dict, y_side: Dict, transfer: Dict, xlabel: str, title: str) -> None:
     """Each graph's two means with their stds; graphs that train on neither side (mAP < ``COLLAPSED``) are counted
     in τ but left off the axes, which would otherwise squeeze every trainable graph into a corner."""
@@ -386,11 +476,15 @@ def main() -> None:
     result["trees_seed_averaging"] = seed_averaging(cells)
     result["trees_epoch_averaging"] = epoch_averaging(cells)
     result["trees_fresh_seeds"] = fresh_seeds(cells)
+    result["trees_all_seeds"] = all_tree_seeds(cells)
+    result["default_fidelity_windows"] = default_fidelity_windows(cells)
     result["dense"] = dense_transfer(cells, trees, synthetic, args.draws)
     result["object_shapes"] = object_shapes()
     out = Path(args.out)
     write_text_atomic(out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
     render(result, out.with_suffix(".png"))
+    if result["trees_all_seeds"] and result["trees_fresh_seeds"]:
+        render_seeds(result, out.with_name(out.name + "_seeds.png"))
     print(json.dumps({k: result[k] for k in ("transfer", "transfer_published", "transfer_trainable",
                                               "transfer_without_stale_rt", "trees_summary", "synthetic_summary",
                                               "trees_vs_fpn") if k in result}, indent=1))
@@ -400,6 +494,9 @@ def main() -> None:
     print("trees, rankings by k-seed means:", json.dumps(result["trees_seed_averaging"], indent=1))
     print("trees, scores averaged over the last epochs:", json.dumps(result["trees_epoch_averaging"], indent=1))
     print("trees, the chosen window on fresh seeds:", json.dumps(result["trees_fresh_seeds"], indent=1))
+    print("trees, every seed:", json.dumps(result["trees_all_seeds"], indent=1))
+    print("the last epochs at the synthetic default fidelity:",
+          json.dumps(result["default_fidelity_windows"], indent=1))
     if result["dense"]:
         print("dense synthetic:", json.dumps({k: result["dense"][k] for k in ("summary", "all", "published", "cpu_s")},
                                              indent=1))
