@@ -377,8 +377,9 @@ def _average_last_option(parser) -> None:
     """``--average-last W`` of ``confirm`` and ``fidelity``: each training scored by its last W epochs' mean mAP."""
     parser.add_argument("--average-last", type=int, default=1, metavar="W",
                         help="score each training by the mean bbox mAP of its last W epochs instead of its final "
-                             "mAP, less noisy (needs a single-objective search; default 1: the final mAP); a "
-                             "finished run is scored again without training")
+                             "mAP (needs a single-objective search; default 1: the final mAP; on the tree proxy and "
+                             "the synthetic default it ranked no better, docs/guide/confirm.md); a finished run is "
+                             "scored again without training")
 
 
 def _trial_numbers(text: Optional[str]) -> Tuple[int, ...]:
