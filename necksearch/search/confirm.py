@@ -17,9 +17,9 @@ published neck with a 95% Welch t interval (``statistics.welch_interval``). Welc
 with 3 seeds a graph has 10 distinct bootstrap resamples and the percentile interval is too narrow to trust; the t
 interval is wide with few seeds, which is the honest answer. The verdict "beats NAME beyond noise" is given only
 when the interval lies above 0. A training's score is its final bbox mAP, or with ``--average-last W`` the mean of its
-last W epochs' mAP (``study.training_score``: less noise from one epoch's evaluation; a finished confirmation is
-scored again without training anything). The confirmed best (highest mean over all seeds) becomes ``RUN_DIR/best/``; the
-results go to ``RUN_DIR/confirm.json``, ``confirm.md`` and ``confirm.png``.
+last W epochs' mAP (``study.training_score``; measured, it ranked no better than the final mAP; a finished
+confirmation is scored again without training anything). The confirmed best (highest mean over all seeds) becomes
+``RUN_DIR/best/``; the results go to ``RUN_DIR/confirm.json``, ``confirm.md`` and ``confirm.png``.
 
 The best of K graphs by their means over the same seeds is flattered by them (a winner's curse: the search chose it
 by its mAP at the first seed, the confirmation by all S), so with ``--holdout H`` the found graph with the best mean

@@ -185,10 +185,11 @@ def training_score(trial: Any, last: int = 1) -> float:
     """A finished training's score: its final bbox mAP (``last`` 1), or the mean of its last ``last`` epochs'
     validation mAP, read from the mAP per epoch its study recorded (intermediate values: a single-objective study).
 
-    Averaging the last epochs takes out part of the noise of one epoch's evaluation: on the tree proxy the mean of the
-    last four ranks the nine published necks alike across seeds more often than the final mAP does
-    (``benchmarks/results/transfer_trees.md``, "A smoother score"). ``NeckSearchError`` names the trial whose
-    record lacks one of those epochs."""
+    Averaging the last epochs lowers a training's seed noise, but it weighs earlier epochs too: measured on the tree
+    proxy (last 4 of 6 epochs) and at the synthetic default (last 2 or 3 of 3) it ranked the nine published necks no
+    more alike across fresh seeds than the final mAP (``benchmarks/results/transfer_trees.md``, "Fresh seeds", "The
+    last epochs at the search's fidelity"). ``NeckSearchError`` names the trial whose record lacks one of those
+    epochs."""
     if last == 1:
         return float(trial.values[0])
     reached = int(trial.user_attrs.get(EPOCHS_REACHED, 0))
