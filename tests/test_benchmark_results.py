@@ -578,8 +578,8 @@ def test_the_train_cost_bound_the_default_space_states_is_its_measurement():
 def test_the_last_epochs_at_the_search_fidelity_recompute_from_the_cells():
     """transfer_trees.md "The last epochs at the search's fidelity": at 3 epochs no window beats the final mAP (shapes
     τ 0.69 / 0.54 / 0.63, dense 0.78 / 0.70 / 0.64); the shapes' retrainings differ from grid2's by up to 0.030 and
-    from the campaign's confirmations in pafpn, a2fpn and a2fpn_lite only (up to 0.035); 27 trainings of 2,773 CPU-s;
-    the table."""
+    from the campaign's confirmations in pafpn, a2fpn and a2fpn_lite only (up to 0.035), the three presets whose
+    replayed graph orders its ops differently; 27 trainings of 2,773 CPU-s; the table."""
     transfer = _experiment("transfer_trees")
     cells = json.loads((RESULTS / "transfer_trees_cells.json").read_text())["cells"]
     windows = transfer.default_fidelity_windows(cells)
@@ -594,6 +594,24 @@ def test_the_last_epochs_at_the_search_fidelity_recompute_from_the_cells():
              for n in transfer.PUBLISHED_NECKS}
     assert sorted(n for n, d in apart.items() if d > 0.0005) == ["a2fpn", "a2fpn_lite", "pafpn"]
     assert round(max(apart.values()), 3) == 0.035
+    import optuna
+    from necksearch.graph.presets import resolve_graph
+    from necksearch.space import load_space
+    space = load_space("default")  # the three are the presets whose replay (a confirmation's graph) orders its ops anew
+    reordered = [n for n in transfer.PUBLISHED_NECKS if [node.op for node in resolve_graph(n).nodes] !=
+                 [node.op for node in space.freeze(space.suggest(optuna.trial.FixedTrial(
+                     space.sample_of(resolve_graph(n))))).nodes]]
+    assert sorted(reordered) == ["a2fpn", "a2fpn_lite", "pafpn"]
+    import torch
+    from necksearch.nn.graph_neck import GraphNeck
+
+    def initial_weight_sum(graph):
+        torch.manual_seed(0)
+        return float(sum(p.detach().double().abs().sum() for p in GraphNeck(graph, [24, 40, 112, 320]).parameters()))
+    for name, same in (("fpn", True), ("msca_fpn", True), ("a2fpn_lite", False)):
+        preset = resolve_graph(name)
+        replayed = space.freeze(space.suggest(optuna.trial.FixedTrial(space.sample_of(preset))))
+        assert (initial_weight_sum(preset) == initial_weight_sum(replayed)) is same, name
     trained = [key for key in cells if key.startswith("synthetic|") and key.split("|")[1] in transfer.PUBLISHED_NECKS]
     assert len(trained) == 27 and round(sum(cells[key]["cpu_s"] for key in trained)) == 2773
     committed = json.loads((RESULTS / "transfer_trees.json").read_text())
