@@ -232,7 +232,7 @@ def confirmed_table(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Dict
         confirm = run_summary["confirm"]
         if not confirm:
             continue
-        if confirm.get("score", "bbox mAP") != "bbox mAP":  # confirm --average-last: not the campaign's score
+        if attrs.recorded_score(confirm) != attrs.score_name(1):  # confirm --average-last: not the campaign's score
             raise SystemExit(f"{name}: confirm.json compares {confirm['score']}, the campaign the final bbox mAP: "
                              f"confirm it again without --average-last")
         graphs = table.setdefault(fidelity_label(confirm["fidelity"]), {})

@@ -241,22 +241,18 @@ def epoch_averaging(cells: Dict, fidelity: str = "6ep|128px") -> Dict:
     curves, common = published_curves(cells, fidelity, EXPLORED_SEEDS)
     if len(common) < 2:
         return {}
-
-    def scores(window: int, seeds: List[int]) -> Dict[str, Dict[int, float]]:
-        return window_scores(curves, window, seeds)
-
-    final = _means(scores(1, common), list(PUBLISHED_NECKS))
+    final = _means(window_scores(curves, 1, common), list(PUBLISHED_NECKS))
     halves = (common[:len(common) // 2], common[len(common) // 2:])
     by_window = {}
     for window in EPOCH_WINDOWS:
-        table = scores(window, common)
+        table = window_scores(curves, window, common)
         by_window[str(window)] = {
             "tau_by_seeds_per_side": {str(k): seed_agreement(table, seeds_per_side=k)["tau"]
                                       for k in range(1, len(common) // 2 + 1)},
             "seed_noise": pooled_std([list(v.values()) for v in table.values()]),
             "tau_against_final": rank_correlation(final, _means(table, list(PUBLISHED_NECKS)))["tau"],
-            "halves": [{str(k): seed_agreement(scores(window, half), seeds_per_side=k)["tau"] for k in (1, 3)}
-                       for half in halves]}
+            "halves": [{str(k): seed_agreement(window_scores(curves, window, half), seeds_per_side=k)["tau"]
+                        for k in (1, 3)} for half in halves]}
     return {"fidelity": fidelity, "seeds": common, "halves": [list(h) for h in halves], "by_window": by_window}
 
 
@@ -349,7 +345,8 @@ def default_fidelity_windows(cells: Dict) -> Dict:
         curves, common = published_curves(cells, DEFAULT_FIDELITY, range(3), label, max(DEFAULT_WINDOWS))
         if len(common) < 2:
             continue
-        final = _means(window_scores(curves, 1, common), list(PUBLISHED_NECKS))
+        final_maps = window_scores(curves, 1, common)
+        final = _means(final_maps, list(PUBLISHED_NECKS))
         by_window = {}
         for window in DEFAULT_WINDOWS:
             table = window_scores(curves, window, common)
@@ -358,12 +355,10 @@ def default_fidelity_windows(cells: Dict) -> Dict:
                                       "seed_noise": pooled_std([list(v.values()) for v in table.values()]),
                                       "tau_against_final": rank_correlation(final, means)["tau"]}
         result[label] = {"seeds": common, "by_window": by_window}
-    if "synthetic" in result:
-        used = synthetic_side(cells)
-        retrained = window_scores(published_curves(cells, DEFAULT_FIDELITY, range(3), "synthetic", 1)[0], 1,
-                                  result["synthetic"]["seeds"])
-        result["synthetic"]["largest_difference_to_used"] = max(
-            abs(retrained[n][s] - used[n][s]) for n in PUBLISHED_NECKS for s in result["synthetic"]["seeds"])
+        if label == "synthetic":
+            used = synthetic_side(cells)
+            result[label]["largest_difference_to_used"] = max(
+                abs(final_maps[n][s] - used[n][s]) for n in PUBLISHED_NECKS for s in common)
     return result
 
 

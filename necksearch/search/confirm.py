@@ -378,7 +378,8 @@ def results_markdown(name: str, results: Mapping[str, Any]) -> str:
     """The per-graph table and the verdicts, as Markdown."""
     seeds = results["seeds"]
     lines = [f"Confirmation of search `{name}` at {Fidelity.of(results['fidelity']).describe()}, seeds {', '.join(map(str, seeds))}; "
-             f"{_score(results)}; differences to the published necks with a {results['interval']} interval.", "",
+             f"{attrs.recorded_score(results)}; differences to the published necks with a {results['interval']} "
+             "interval.", "",
              "| graph | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± std |",
              "|---|" + "---|" * (len(seeds) + 1)]
     ordered = sorted(results["graphs"].items(), key=lambda item: -(item[1]["mean"] or -1))
@@ -401,11 +402,6 @@ def results_markdown(name: str, results: Mapping[str, Any]) -> str:
     lines.append(f"- confirmed best: {best or '–'}" + (f", against {', '.join(l for l, g in results['graphs'].items() if g['published'])}"
                                                        if best else ""))
     return "\n".join(lines) + "\n"
-
-
-def _score(results: Mapping[str, Any]) -> str:
-    """What the results compare (confirmations written before ``--average-last`` compared the final mAP)."""
-    return results.get("score", attrs.score_name(1))
 
 
 def _cell(value: Any) -> str:
@@ -433,8 +429,8 @@ def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any,
     trial = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)[best["hash"]]
     against = [label for label, g in results["graphs"].items() if g["published"] and label != results["best"]]
     note = (f"{results['best']} (this trial trained it at seed {sub.seed}), the confirmed best over seeds "
-            f"{', '.join(map(str, results['seeds']))}: {_score(results)} {best['mean']:.4f} ± {best['std']:.4f}, "
-            f"against {', '.join(against)} (confirm.md)")
+            f"{', '.join(map(str, results['seeds']))}: {attrs.recorded_score(results)} {best['mean']:.4f} ± "
+            f"{best['std']:.4f}, against {', '.join(against)} (confirm.md)")
     export_best(sub.recipe(), settings.name, trial, settings.run_dir / "best", note=note)
 
 
@@ -452,7 +448,7 @@ def render_confirm(results: Mapping[str, Any], path: Path) -> Path:
         if g["mean"] is not None:
             ax.errorbar(x, g["mean"], yerr=g["std"], fmt="_", color=colour, markersize=18, capsize=4, zorder=2)
     ax.set_xticks(range(len(ordered)), [label for label, _ in ordered], rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel(f"{_score(results)} ({Fidelity.of(results['fidelity']).describe()})")
+    ax.set_ylabel(f"{attrs.recorded_score(results)} ({Fidelity.of(results['fidelity']).describe()})")
     ax.set_title(f"confirmation over seeds {', '.join(map(str, results['seeds']))} (grey: published)")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from necksearch.errors import NeckSearchError
 from necksearch.files import write_text_atomic
 from necksearch.search.fidelity_report import write_results
+from necksearch.search.core import study as attrs
 from necksearch.search.core.draws import seeded_draws
 from necksearch.search.core.settings import SearchSettings, check_name
 from necksearch.train.fidelity import Fidelity
@@ -83,8 +84,7 @@ class FidelitySettings:
         if len(self.graphs) + self.samples < 2:
             raise NeckSearchError("a ranking needs at least 2 graphs: give presets or graph files, or --samples N")
         _check_higher(self.low, self.high)
-        from necksearch.search.core.study import check_average_last
-        check_average_last(self.average_last, self.low.epochs)  # the high fidelity trains no fewer epochs
+        attrs.check_average_last(self.average_last, self.low.epochs)  # the high fidelity trains no fewer epochs
         return self
 
 
@@ -250,7 +250,6 @@ def collect(settings: FidelitySettings, names: Sequence[str]) -> Dict[str, Dict[
     import optuna
     from optuna.trial import TrialState
 
-    from necksearch.search.core import study as attrs
     from necksearch.search.core.storage import open_storage, storage_url
     storage = open_storage(storage_url(str(settings.run_dir / "study.db"), settings.run_dir))
     studies = {summary.study_name for summary in optuna.get_all_study_summaries(storage)}
@@ -275,9 +274,8 @@ def summarise(table: Mapping[str, Mapping[str, Mapping[int, float]]], settings: 
     noise = {level: pooled_std([list(by_seed[level].values()) for by_seed in table.values()]) for level in LEVELS}
     both = [name for name, stats in graphs.items() if all(stats[level]["n"] for level in LEVELS)]
     low_high = rank_correlation([graphs[n]["low"]["mean"] for n in both], [graphs[n]["high"]["mean"] for n in both])
-    from necksearch.search.core.study import score_name
     results = {"fidelities": {"low": settings.low.as_dict(), "high": settings.high.as_dict()},
-               "score": score_name(settings.average_last), "config": settings.config,
+               "score": attrs.score_name(settings.average_last), "config": settings.config,
                "space": settings.space, "seeds": {level: settings.seed_count(level) for level in LEVELS},
                "graphs": graphs, "seed_noise": noise, "seed_to_seed": agreement,
                "low_to_high": {**low_high, "graphs": len(both)}, "raw": table}

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
-from necksearch.search.core.study import score_name
+from necksearch.search.core.study import recorded_score
 from necksearch.train.fidelity import Fidelity
 from necksearch.search.rank.statistics import number_text
 
@@ -26,7 +26,7 @@ def results_markdown(results: Mapping[str, Any]) -> str:
     low, high = results["fidelities"]["low"], results["fidelities"]["high"]
     lines = [f"low = {Fidelity.of(low).describe()}, {results['seeds']['low']} seeds; "
              f"high = {Fidelity.of(high).describe()}, "
-             f"{results['seeds']['high']} seeds; score: {_score(results)}", "",
+             f"{results['seeds']['high']} seeds; score: {recorded_score(results)}", "",
              "| graph | low mAP (mean ± std) | high mAP (mean ± std) |", "|---|---|---|"]
     order = sorted(results["graphs"].items(), key=lambda item: -(item[1]["high"]["mean"] or -1))
     for name, stats in order:
@@ -61,8 +61,9 @@ def render_scatter(results: Mapping[str, Any], path: Path) -> Path:
         bottom, top = ax.get_ylim()
         ax.set_ylim(bottom, max(top, max(y for _, y in labels) + 0.03 * (top - bottom)))
     low_high = results["low_to_high"]
-    ax.set_xlabel(f"{_score(results)} at low fidelity ({Fidelity.of(results['fidelities']['low']).describe()})")
-    ax.set_ylabel(f"{_score(results)} at high fidelity ({Fidelity.of(results['fidelities']['high']).describe()})")
+    score = recorded_score(results)
+    ax.set_xlabel(f"{score} at low fidelity ({Fidelity.of(results['fidelities']['low']).describe()})")
+    ax.set_ylabel(f"{score} at high fidelity ({Fidelity.of(results['fidelities']['high']).describe()})")
     ax.set_title(f"rank fidelity: Kendall τ {number_text(low_high['tau'])}, Spearman ρ {number_text(low_high['rho'])}")
     ax.grid(alpha=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,11 +90,6 @@ def _label_positions(points: Sequence[Tuple[float, float]]) -> List[Tuple[float,
         placed.append((x, y))
         labels[index] = (x, y)
     return [labels[i] for i in range(len(points))]
-
-
-def _score(results: Mapping[str, Any]) -> str:
-    """What the results rank by (results written before ``--average-last`` ranked by the final mAP)."""
-    return results.get("score", score_name(1))
 
 
 def _pm(stats: Mapping[str, Any]) -> str:

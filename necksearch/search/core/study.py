@@ -219,6 +219,12 @@ def score_name(last: int) -> str:
     return "bbox mAP" if last == 1 else f"mean bbox mAP of the last {last} epochs"
 
 
+def recorded_score(results: Mapping[str, Any]) -> str:
+    """The score a confirmation's or fidelity run's results compare (``score_name``; results written before
+    ``--average-last`` compared the final mAP and do not name it)."""
+    return results.get("score", score_name(1))
+
+
 def finite_number(value: Any) -> bool:
     """A reported metric that is a real number (not None, NaN, inf or a bool)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
