@@ -367,6 +367,16 @@ def test_the_campaign_numbers_quoted_are_its_per_seed_maps():
         [0.20, 0.30, 0.26, 0.29, 0.85, 0.28]
 
 
+def test_every_campaign_run_is_confirmed_at_seeds_0_to_2_with_held_out_seeds_after():
+    """Whatever its sampler seed, a run's graphs are confirmed at seeds 0-2 (so runs compare seed for seed and reuse
+    each other's published necks) and its best found graph again at the ``--holdout`` seeds after them."""
+    campaign = _experiment("search_campaign")
+    command = campaign.confirm_command(Path("runs/campaign/campaign-random-s1"), 3, "fpn", [Path("a"), Path("b")], 4)
+    assert command[command.index("confirm"):] == [
+        "confirm", "runs/campaign/campaign-random-s1", "--top", "3", "--seeds", "3", "--first-seed", "0",
+        "--holdout", "4", "--against", "fpn", "--reuse", "a,b"]
+
+
 def test_the_found_neck_against_every_published_one_is_its_per_seed_maps():
     """search_campaign.md's found-neck table: trial-468's Welch interval against each of the nine published necks,
     recomputed from the per-seed mAPs, and "beyond noise" exactly where the interval is above 0."""

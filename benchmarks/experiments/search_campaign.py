@@ -1,28 +1,30 @@
 """A search campaign: arms of ``necksearch search`` at equal CPU budget, each arm's best confirmed over seeds.
 
 An arm is a sampler and an optional screen (``random``: Optuna's RandomSampler + ASHA; ``tpe``: TPE + ASHA;
-``tpe_screen``: TPE + ASHA with ``--screen low_grad_norm:50``), run with each of ``--seeds`` (sampler seeds). Each
-(arm, seed) is one search of the default space at the default fidelity, named ``campaign-ARM-sSEED`` under ``--runs``,
-2 trials at once, given ``--cpu-hours`` of training for the whole run (``search --max-trial-hours``: CPU-hours of its
-trainings over every session, so that arms get equal budgets however often they are interrupted; the arms of
-2026-12-06 ran before it existed, with ``--max-hours`` per session, and their budgets differ: resumed, they keep their
-stored ``--max-hours`` as a session's budget beside it), then confirmed: its ``--top`` best sampled graphs against
-``--against`` over 3 seeds (``necksearch confirm``; default: msca_fpn and a2fpn_lite, the two best published necks at
-the default fidelity in grid2, and fpn; the published necks are trained by the first run's confirmation and reused by
-the others' with ``confirm --reuse``: every run under ``--runs`` confirmed before, in this or an earlier invocation).
-``run`` starts or resumes every (arm, seed) in turn (a killed
-campaign continues with the same command: the searches resume from their studies, confirmations reuse their
-trainings); ``summary`` trains nothing and writes ``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and
-order; every confirmed graph's per-seed mAPs under ``confirm`` by fidelity label; the random draws' collapse count)
-and ``search_campaign.png`` (per run, against the cumulative CPU-hours of its search's trainings: the best confirmed
-3-seed mean among the graphs found so far, and the best single-seed mAP so far), and prints the table. The best found
-graphs confirmed against the nine published necks (``necksearch confirm COPY --top 3 --against published``, in a
-copy of an arm's run under ``runs/found*/`` so that the arm's own confirmation stays; one copy per fidelity) join
-``confirm`` in the JSON and are drawn in ``search_campaign_found.png``; every run's confirmed best is compared with
-every published neck confirmed at its fidelity anywhere in the campaign (``best_against_published``). A found graph
-confirmed against its closest published neck over more seeds (``--more-seeds``: a copy under ``runs/found128s7/``)
-is kept apart, in ``more_seeds``, so that the tables over seeds 0-2 stay as they are; ``cells`` adds to it seeds
-trained by ``proxy_cells.py`` (the same recipe) to graphs confirmed at a fidelity, without the runs.
+``tpe_screen``: TPE + ASHA with ``--screen low_grad_norm:50``), run with each of ``--seeds`` (sampler seeds). Each (arm,
+seed) is one search of the default space at the default fidelity, named ``campaign-ARM-sSEED`` under ``--runs``, 2
+trials at once, given ``--cpu-hours`` of training for the whole run (``search --max-trial-hours``: CPU-hours of its
+trainings over every session, so that arms get equal budgets however often they are interrupted; the arms of 2026-12-06
+ran before it existed, with ``--max-hours`` per session, and their budgets differ: resumed, they keep their stored
+``--max-hours`` as a session's budget beside it), then confirmed: its ``--top`` best sampled graphs against
+``--against`` over seeds 0-2 whatever the sampler seed (``necksearch confirm --first-seed 0``: every run's graphs
+compare seed for seed), its best found graph again at ``--holdout`` seeds after them (default 4; the runs of 2026-12-06
+were confirmed without it); ``--against`` defaults to msca_fpn and a2fpn_lite, the two best published necks at the
+default fidelity in grid2, and fpn (the published necks are trained by the first run's confirmation and reused by the
+others' with ``confirm --reuse``: every run under ``--runs`` confirmed before, in this or an earlier invocation).
+``run`` starts or resumes every (arm, seed) in turn (a killed campaign continues with the same command: the searches
+resume from their studies, confirmations reuse their trainings); ``summary`` trains nothing and writes
+``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and order; every confirmed graph's per-seed mAPs under
+``confirm`` by fidelity label; the random draws' collapse count) and ``search_campaign.png`` (per run, against the
+cumulative CPU-hours of its search's trainings: the best confirmed 3-seed mean among the graphs found so far, and the
+best single-seed mAP so far), and prints the table. The best found graphs confirmed against the nine published necks
+(``necksearch confirm COPY --top 3 --against published``, in a copy of an arm's run under ``runs/found*/`` so that the
+arm's own confirmation stays; one copy per fidelity) join ``confirm`` in the JSON and are drawn in
+``search_campaign_found.png``; every run's confirmed best is compared with every published neck confirmed at its
+fidelity anywhere in the campaign (``best_against_published``). A found graph confirmed against its closest published
+neck over more seeds (``--more-seeds``: a copy under ``runs/found128s7/``) is kept apart, in ``more_seeds``, so that the
+tables over seeds 0-2 stay as they are; ``cells`` adds to it seeds trained by ``proxy_cells.py`` (the same recipe) to
+graphs confirmed at a fidelity, without the runs.
 
     .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --cpu-hours 2
     .venv/bin/python benchmarks/experiments/search_campaign.py summary --out benchmarks/results/search_campaign
@@ -48,6 +50,8 @@ from necksearch.search.rank.statistics import mean_std, welch_interval
 ROOT = Path(__file__).resolve().parents[2]
 NECKSEARCH = [sys.executable, "-m", "necksearch"]
 AGAINST = "msca_fpn,a2fpn_lite,fpn"
+#: The seeds every run's graphs are confirmed at (2026-12-06's sampler-seed-0 runs confirmed at their own 0-2).
+CONFIRM_SEEDS = (0, 1, 2)
 ARMS = {"random": ["--sampler", "random"], "tpe": ["--sampler", "tpe"],
         "tpe_screen": ["--sampler", "tpe", "--screen", "low_grad_norm:50"]}
 
@@ -65,10 +69,13 @@ def search_command(arm: str, seed: int, runs: Path, cpu_hours: float, trials: in
     return [*NECKSEARCH, "search", *ARMS[arm], "--seed", str(seed), "--name", name, *budget, "--fixed-points", "none"]
 
 
-def confirm_command(run_dir: Path, top: int, against: str, confirmed: List[Path]) -> List[str]:
-    """The confirmation of one search; the published necks' trainings of the runs ``confirmed`` before are reused."""
+def confirm_command(run_dir: Path, top: int, against: str, confirmed: List[Path], holdout: int) -> List[str]:
+    """The confirmation of one search at the campaign's seeds (``CONFIRM_SEEDS``, whatever the sampler seed, so
+    that every run's graphs compare seed for seed), its best found graph again at ``holdout`` seeds after them; the
+    published necks' trainings of the runs ``confirmed`` before are reused."""
     reuse = ["--reuse", ",".join(map(str, confirmed))] if confirmed else []
-    return [*NECKSEARCH, "confirm", str(run_dir), "--top", str(top), "--seeds", "3", "--against", against, *reuse]
+    return [*NECKSEARCH, "confirm", str(run_dir), "--top", str(top), "--seeds", str(len(CONFIRM_SEEDS)),
+            "--first-seed", str(CONFIRM_SEEDS[0]), "--holdout", str(holdout), "--against", against, *reuse]
 
 
 def run(args: argparse.Namespace) -> None:
@@ -79,7 +86,8 @@ def run(args: argparse.Namespace) -> None:
             subprocess.run(search_command(arm, seed, runs, args.cpu_hours, args.trials), cwd=ROOT, check=False)
             run_dir = runs / run_name(arm, seed)
             others = [path for path in confirmed if path != run_dir]
-            done = subprocess.run(confirm_command(run_dir, args.top, args.against, others), cwd=ROOT, check=False)
+            done = subprocess.run(confirm_command(run_dir, args.top, args.against, others, args.holdout), cwd=ROOT,
+                                  check=False)
             if done.returncode == 0 and run_dir not in confirmed:  # only confirmed runs' trainings are offered
                 confirmed.append(run_dir)
 
@@ -516,6 +524,8 @@ def main() -> None:
     go.add_argument("--top", type=int, default=3)
     go.add_argument("--against", default=AGAINST, help="published necks the confirmations compare with (or "
                                                        "published: the nine)")
+    go.add_argument("--holdout", type=int, default=4, help="confirm --holdout: the best found graph of each run "
+                                                           "again at this many seeds after the confirmation's")
     go.add_argument("--runs", default="runs/campaign")
     go.set_defaults(func=run)
     report = sub.add_parser("summary", help="train nothing; write the campaign's JSON and picture, print its table")

@@ -336,6 +336,10 @@ def add_confirm_parser(sub) -> None:
                                                           "--top best (e.g. 0,10)")
     confirm.add_argument("--seeds", type=int, default=3, metavar="S",
                          help="seeds per graph, at least 2: the search's seed and the next S-1 (default 3)")
+    confirm.add_argument("--first-seed", type=int, metavar="N",
+                         help="confirm at seeds N to N+S-1 instead of from the search's seed: runs of different "
+                              "sampler seeds confirmed on one set of seeds compare seed for seed and --reuse each "
+                              "other's published necks")
     confirm.add_argument("--fidelity", metavar="E,S,F",
                          help=f"{','.join(Fidelity.KEYS).replace('_', ' ')} to confirm at, no lower than the "
                               "search's (default: the search's)")
@@ -367,7 +371,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
                                seeds=args.seeds, against=against,
                                fidelity=None if args.fidelity is None else Fidelity.parse(args.fidelity, "--fidelity"),
                                max_concurrent=args.max_concurrent, holdout=args.holdout,
-                               average_last=args.average_last,
+                               average_last=args.average_last, first_seed=args.first_seed,
                                reuse=tuple(d.strip() for d in (args.reuse or "").split(",") if d.strip()))
     results = run_confirm(settings)
     return 0 if results["best"] is not None else 1

@@ -4,13 +4,14 @@ which of them is better beyond the seed noise.
 A search ranks each graph by one training at one seed, and the seed moves a graph's mAP by about as much as the
 published necks differ (``benchmarks/results/rank_fidelity.md``): its single-seed winner may be luck. Confirmation
 trains the search's K best distinct sampled graphs (or the trials ``--trials`` names) and the published necks it is
-judged against at S seeds (the search's seed and the S − 1 following ones), at the search's fidelity or a higher one,
-with no early stopping, as trials of the search's own study: one Ray Tune run per seed through the search's
-trainable and searcher, each trial with the user attribute ``confirm`` (label, hash, seed, fidelity) and published ones with ``fixed_point``, so
-optuna-dashboard shows them beside the search. A graph already trained at a (fidelity, seed) in the study — the
-search's own trial at its seed, or an earlier confirmation's — is reused, not trained again, and so is one that
-another search or fidelity run of the same recipe trained to the end (``--reuse``, ``search/reuse.py``). Killed, the
-same command continues: finished trials stay, interrupted ones resume from their last epoch checkpoint.
+judged against at S seeds (the search's seed and the S − 1 following ones, or from ``--first-seed``), at the search's
+fidelity or a higher one, with no early stopping, as trials of the search's own study: one Ray Tune run per seed through
+the search's trainable and searcher, each trial with the user attribute ``confirm`` (label, hash, seed, fidelity) and
+published ones with ``fixed_point``, so optuna-dashboard shows them beside the search. A graph already trained at a
+(fidelity, seed) in the study — the search's own trial at its seed, or an earlier confirmation's — is reused, not
+trained again, and so is one that another search or fidelity run of the same recipe trained to the end (``--reuse``,
+``search/reuse.py``). Killed, the same command continues: finished trials stay, interrupted ones resume from their last
+epoch checkpoint.
 
 Per graph it reports the mean ± sample std over seeds and, for each found graph, the difference to every
 published neck with a 95% Welch t interval (``statistics.welch_interval``). Welch, not a bootstrap over seeds:
@@ -62,6 +63,9 @@ class ConfirmSettings:
     holdout: int = 0
     #: Each training scored by the mean mAP of its last this many epochs (1: its final mAP; ``study.training_score``).
     average_last: int = 1
+    #: The first of the S seeds (``None``: the search's seed): runs of other sampler seeds confirmed on one set of
+    #: seeds compare seed for seed, and ``reuse`` finds their published necks' trainings.
+    first_seed: Optional[int] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +98,7 @@ def confirm_fidelity(settings: SearchSettings, asked: Optional[Fidelity]) -> Fid
     return asked
 
 
-def check_counts(top: Any, seeds: Any, holdout: Any = 0) -> None:
+def check_counts(top: Any, seeds: Any, holdout: Any = 0, first_seed: Any = None) -> None:
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2:
         raise NeckSearchError(f"--seeds must be at least 2 (a difference beyond noise needs two seeds a graph), "
                               f"got {seeds!r}")
@@ -103,6 +107,8 @@ def check_counts(top: Any, seeds: Any, holdout: Any = 0) -> None:
     if isinstance(holdout, bool) or not isinstance(holdout, int) or holdout < 0 or holdout == 1:
         raise NeckSearchError(f"--holdout must be 0 or at least 2 (fresh seeds to compare beyond noise), "
                               f"got {holdout!r}")
+    if first_seed is not None and (isinstance(first_seed, bool) or not isinstance(first_seed, int) or first_seed < 0):
+        raise NeckSearchError(f"--first-seed must be a seed, 0 or more, got {first_seed!r}")
 
 
 def check_search_finished(settings: SearchSettings, trials: List[Any]) -> None:
@@ -165,10 +171,10 @@ def choose(settings: SearchSettings, trials: List[Any], space: Any, confirm: Con
     return list(chosen.values())
 
 
-def seed_settings(settings: SearchSettings, fidelity: Fidelity, index: int, count: int,
+def seed_settings(settings: SearchSettings, fidelity: Fidelity, seed: int, count: int,
                   max_concurrent: Optional[int]) -> SearchSettings:
-    """The search settings one seed of the confirmation trains with: the queued graphs only, to the end."""
-    return dataclasses.replace(settings, seed=settings.seed + index, scheduler="none", sampler="random",
+    """The search settings the confirmation trains ``seed`` with: the queued graphs only, to the end."""
+    return dataclasses.replace(settings, seed=seed, scheduler="none", sampler="random",
                                num_trials=count, fixed_points=(), screen=None, max_hours=None, max_trial_hours=None,
                                max_concurrent=max_concurrent or settings.max_concurrent, **fidelity.as_dict())
 
@@ -224,7 +230,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     from necksearch.search.core.storage import load_study, open_storage, storage_url
     from necksearch.space import load_space
     say = write or (lambda text: print(text, flush=True))
-    check_counts(confirm.top, confirm.seeds, confirm.holdout)
+    check_counts(confirm.top, confirm.seeds, confirm.holdout, confirm.first_seed)
     settings = load_run(confirm.run_dir, "confirm")
     fidelity = confirm_fidelity(settings, confirm.fidelity)
     attrs.check_average_last(confirm.average_last, fidelity.epochs)
@@ -236,7 +242,8 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     trials = study.get_trials(deepcopy=False)
     check_search_finished(settings, trials)
     candidates = choose(settings, trials, load_space(settings.space), confirm)
-    subs = [seed_settings(settings, fidelity, index, len(candidates), confirm.max_concurrent)
+    first = settings.seed if confirm.first_seed is None else confirm.first_seed
+    subs = [seed_settings(settings, fidelity, first + index, len(candidates), confirm.max_concurrent)
             for index in range(confirm.seeds)]
     sources = reused_sources(settings, confirm.reuse)
     if sources is not None:
@@ -250,7 +257,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
         results = summarise(study.get_trials(deepcopy=False), candidates, subs, confirm.average_last)
         chosen = held_out_candidate(results, candidates) if confirm.holdout else None
         if chosen is not None:
-            held = [seed_settings(settings, fidelity, index, 1, confirm.max_concurrent)
+            held = [seed_settings(settings, fidelity, first + index, 1, confirm.max_concurrent)
                     for index in range(confirm.seeds, confirm.seeds + confirm.holdout)]
             if sources is not None:
                 reuse(study, sources, [chosen], held, say)

@@ -39,6 +39,9 @@ def test_counts_and_fidelity_are_checked():
         check_counts(3, 3, 1)
     check_counts(3, 3, 0)
     check_counts(3, 3, 2)
+    check_counts(3, 3, 0, 0)
+    with pytest.raises(NeckSearchError, match="--first-seed must be a seed, 0 or more, got -1"):
+        check_counts(3, 3, 0, -1)
     own = Fidelity(3, 128, 1.0)
     assert confirm_fidelity(SEARCH, None) == own
     assert confirm_fidelity(SEARCH, Fidelity(3, 160, 1.0)) == Fidelity(3, 160, 1.0)
@@ -117,6 +120,8 @@ def test_bad_input_is_refused_in_one_line_before_ray(tmp_path, capsys):
         cli_error(capsys, "confirm", run_dir, "--top", "3")
     assert "--seeds must be at least 2" in cli_error(capsys, "confirm", run_dir, "--seeds", "1")
     assert "--holdout must be 0 or at least 2" in cli_error(capsys, "confirm", run_dir, "--holdout", "1")
+    assert "--first-seed must be a seed, 0 or more, got -2" in \
+        cli_error(capsys, "confirm", run_dir, "--first-seed", "-2")
     assert "--average-last 4 is more epochs than the 3 trained" in \
         cli_error(capsys, "confirm", run_dir, "--average-last", "4")
     assert "--average-last must be at least 1" in cli_error(capsys, "confirm", run_dir, "--average-last", "0")
@@ -212,8 +217,8 @@ def test_the_best_found_graph_is_judged_again_on_held_out_seeds():
     """Seeds 5-7 (a search at seed 5) flatter trial-4 (beyond noise above fpn there); on seeds 8-9, which chose
     nothing, it is level."""
     search = dataclasses.replace(SEARCH, seed=5)
-    subs = [seed_settings(search, confirm_fidelity(search, None), i, 3, None) for i in range(3)]
-    held = [seed_settings(search, confirm_fidelity(search, None), i, 1, None) for i in (3, 4)]
+    subs = [seed_settings(search, confirm_fidelity(search, None), 5 + i, 3, None) for i in range(3)]
+    held = [seed_settings(search, confirm_fidelity(search, None), 5 + i, 1, None) for i in (3, 4)]
     candidates = CANDIDATES + [Candidate("trial-9", {}, "other", None)]
     trials = [_trial(sub.fidelity(), "found", value) for sub, value in zip(subs, (0.31, 0.30, 0.32))]
     trials += [_trial(sub.fidelity(), "other", value) for sub, value in zip(subs, (0.29, 0.28, 0.27))]
@@ -239,3 +244,21 @@ def test_a_found_graph_that_is_a_published_neck_is_confirmed_once(tmp_path, monk
     monkeypatch.setattr(confirm_module, "found_candidates", lambda *args: found)
     monkeypatch.setattr(confirm_module, "published_candidates", lambda *args: CANDIDATES[1:])
     assert [c.label for c in confirm_module.choose(SEARCH, [], None, ConfirmSettings("run", top=1))] == ["trial-7"]
+
+
+def test_first_seed_moves_the_confirmation_and_its_held_out_seeds(tmp_path, monkeypatch):
+    """``--first-seed 4`` with S=2, H=2 trains seeds 4, 5, then the held-out 6, 7, whatever the search's seed (0)."""
+    import contextlib
+
+    from necksearch.search import confirm as confirm_module
+    from necksearch.search.engine import run as run_module
+    trained = []
+    monkeypatch.setattr(run_module, "ray_session", lambda resources: contextlib.nullcontext())
+    monkeypatch.setattr(confirm_module, "train_seed", lambda sub, storage, candidates, say: trained.append(sub.seed))
+    monkeypatch.setattr(confirm_module, "write_results", lambda *args: None)
+    monkeypatch.setattr(confirm_module, "held_out_candidate", lambda results, candidates: candidates[0])
+    monkeypatch.setattr(confirm_module, "summarise_holdout", lambda *args: {})
+    run_dir = stored_search_run(tmp_path, 0.2, 0.3)
+    results = confirm_module.run_confirm(ConfirmSettings(str(run_dir), top=1, seeds=2, holdout=2, first_seed=4,
+                                                         against=("fpn",)), write=lambda text: None)
+    assert trained == [4, 5, 6, 7] and results["seeds"] == [4, 5]
