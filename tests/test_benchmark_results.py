@@ -377,6 +377,25 @@ def test_every_campaign_run_is_confirmed_at_seeds_0_to_2_with_held_out_seeds_aft
         "--holdout", "4", "--against", "fpn", "--reuse", "a,b"]
 
 
+def test_a_summary_keeps_committed_runs_and_refuses_a_seed_that_does_not_reproduce():
+    """Runs gone from the machine keep their committed seeds; a run here adds its own, a published neck's seed in both
+    must hold one mAP, and a graph of the same name with another hash is kept apart."""
+    campaign = _experiment("search_campaign")
+    committed = {"3,128,1.0": {"fpn": {"published": True, "hash": "f", "seeds": [0, 1], "maps": [0.26, 0.27]},
+                               "tpe-s0/trial-4": {"published": False, "hash": "a", "seeds": [0, 1], "maps": [0.3, 0.29]}}}
+    here = {"3,128,1.0": {"fpn": {"published": True, "hash": "f", "seeds": [1, 2], "maps": [0.27, 0.25]},
+                          "tpe-s0/trial-4": {"published": False, "hash": "b2345678x", "seeds": [0], "maps": [0.31]}}}
+    merged = campaign.merged_tables(committed, here)["3,128,1.0"]
+    assert merged["fpn"]["seeds"] == [0, 1, 2] and merged["fpn"]["maps"] == [0.26, 0.27, 0.25]
+    assert merged["tpe-s0/trial-4"]["maps"] == [0.3, 0.29] and merged["tpe-s0/trial-4 [b2345678]"]["maps"] == [0.31]
+    assert committed["3,128,1.0"]["fpn"]["seeds"] == [0, 1]  # the committed table is not changed in place
+    here["3,128,1.0"]["fpn"]["maps"] = [0.28, 0.25]
+    with pytest.raises(SystemExit, match="fpn at 3,128,1.0 seed 1: 0.27 committed, 0.28 here"):
+        campaign.merged_tables(committed, here)
+    gone = {"campaign-tpe-s0": {"x": 1}, "cells/found": {"y": 2}, "campaign-tpe-s1": {"z": 3}}
+    assert campaign.kept(gone, {"campaign-tpe-s1": {}}) == {"campaign-tpe-s0": {"x": 1}, "cells/found": {"y": 2}}
+
+
 def test_the_found_neck_against_every_published_one_is_its_per_seed_maps():
     """search_campaign.md's found-neck table: trial-468's Welch interval against each of the nine published necks,
     recomputed from the per-seed mAPs, and "beyond noise" exactly where the interval is above 0."""

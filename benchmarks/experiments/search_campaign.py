@@ -17,14 +17,17 @@ resume from their studies, confirmations reuse their trainings); ``summary`` tra
 ``search_campaign.json`` (raw: every trial's mAP, CPU-seconds and order; every confirmed graph's per-seed mAPs under
 ``confirm`` by fidelity label; the random draws' collapse count) and ``search_campaign.png`` (per run, against the
 cumulative CPU-hours of its search's trainings: the best confirmed 3-seed mean among the graphs found so far, and the
-best single-seed mAP so far), and prints the table. The best found graphs confirmed against the nine published necks
-(``necksearch confirm COPY --top 3 --against published``, in a copy of an arm's run under ``runs/found*/`` so that the
-arm's own confirmation stays; one copy per fidelity) join ``confirm`` in the JSON and are drawn in
-``search_campaign_found.png``; every run's confirmed best is compared with every published neck confirmed at its
-fidelity anywhere in the campaign (``best_against_published``). A found graph confirmed against its closest published
-neck over more seeds (``--more-seeds``: a copy under ``runs/found128s7/``) is kept apart, in ``more_seeds``, so that the
-tables over seeds 0-2 stay as they are; ``cells`` adds to it seeds trained by ``proxy_cells.py`` (the same recipe) to
-graphs confirmed at a fidelity, without the runs.
+best single-seed mAP so far), and prints the table; what the committed JSON holds of runs that are no longer on this
+machine (their arm entries, confirmed seeds, comparisons) is kept, and a seed rebuilt here with another mAP than the
+committed one stops it (``merged_tables``); a run confirmed with ``--holdout`` adds its best found graph's verdict on
+the held-out seeds to ``held_out``. The best found graphs confirmed against the nine published necks (``necksearch
+confirm COPY --top 3 --against published``, in a copy of an arm's run under ``runs/found*/`` so that the arm's own
+confirmation stays; one copy per fidelity) join ``confirm`` in the JSON and are drawn in ``search_campaign_found.png``;
+every run's confirmed best is compared with every published neck confirmed at its fidelity anywhere in the campaign
+(``best_against_published``). A found graph confirmed against its closest published neck over more seeds
+(``--more-seeds``: a copy under ``runs/found128s7/``) is kept apart, in ``more_seeds``, so that the tables over seeds
+0-2 stay as they are; ``cells`` adds to it seeds trained by ``proxy_cells.py`` (the same recipe) to graphs confirmed at
+a fidelity, without the runs.
 
     .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --cpu-hours 2
     .venv/bin/python benchmarks/experiments/search_campaign.py summary --out benchmarks/results/search_campaign
@@ -131,16 +134,20 @@ def summarise_run(run_dir: Path) -> Dict[str, Any]:
     return summary
 
 
-def arm_comparison(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
-    """Each run's confirmed best found graph (mean, seed mAPs), and TPE against random with a Welch interval."""
-    best: Dict[str, Any] = {}
-    for name, run_summary in runs.items():
-        graphs = (run_summary["confirm"] or {}).get("graphs", {})
-        found = {label: g for label, g in graphs.items() if not g["published"] and g["n"] >= 2}
-        if found:
-            label = max(found, key=lambda l: found[l]["mean"])
-            best[name] = {"graph": label, "mean": found[label]["mean"], "std": found[label]["std"],
-                          "maps": [v for v in found[label]["maps"].values() if v is not None]}
+def confirmed_best(run_summary: Dict[str, Any]) -> Dict[str, Any] | None:
+    """A run's confirmed best found graph (highest mean over at least 2 seeds): label, mean, std, seed mAPs."""
+    graphs = (run_summary["confirm"] or {}).get("graphs", {})
+    found = {label: g for label, g in graphs.items() if not g["published"] and g["n"] >= 2}
+    if not found:
+        return None
+    label = max(found, key=lambda l: found[l]["mean"])
+    return {"graph": label, "mean": found[label]["mean"], "std": found[label]["std"],
+            "maps": [v for v in found[label]["maps"].values() if v is not None]}
+
+
+def against_random(best: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
+    """Each TPE run's confirmed best against the random run of the same sampler seed (Welch 95%), from the runs'
+    ``confirmed_best`` (``best``: run name → it)."""
     comparison = {}
     for tpe_arm in ("tpe", "tpe_screen"):
         for name in best:
@@ -149,7 +156,7 @@ def arm_comparison(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
                 if other in best:
                     diff, low, high = welch_interval(best[other]["maps"], best[name]["maps"])
                     comparison[f"{name} - {other}"] = {"diff": diff, "low": low, "high": high}
-    return {"confirmed_best": best, "against_random": comparison}
+    return comparison
 
 
 def confirmed_curve(run_summary: Dict[str, Any]) -> List[List[float]]:
@@ -168,7 +175,8 @@ def confirmed_curve(run_summary: Dict[str, Any]) -> List[List[float]]:
 
 
 def render(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Any]], path: Path) -> None:
-    """The runs' curves, and each published neck's confirmed mean (grey, dashed) at the campaign's fidelity."""
+    """The runs' curves (``runs``: name → its entry under ``arms``), and each published neck's confirmed mean (grey,
+    dashed) at the campaign's fidelity."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -180,7 +188,7 @@ def render(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Any]], pa
         short = name.removeprefix("campaign-")
         line, = ax.step(*zip(*single), where="post", linewidth=0.8, linestyle=":", alpha=0.7,
                         label=f"{short}, single seed")
-        confirmed = confirmed_curve(run_summary)
+        confirmed = run_summary["confirmed_curve"]
         if confirmed:
             hours = [x for x, _ in confirmed] + [single[-1][0]]
             ax.step(hours, [y for _, y in confirmed] + [confirmed[-1][1]], where="post", color=line.get_color(),
@@ -257,6 +265,56 @@ def confirmed_table(runs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Dict
     return table
 
 
+def merged_tables(committed: Dict[str, Dict[str, Dict[str, Any]]],
+                  rebuilt: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, Dict[str, Dict[str, Any]]]:
+    """The committed ``confirm`` tables with the seeds of the runs here (``rebuilt``: ``confirmed_table``) added, so
+    that runs which did not outlive their machine keep their graphs. A seed is one training: a graph's seed in both
+    must hold the same mAP (published necks are retrained at a seed the committed table holds when a new run confirms
+    against them; the same recipe, graph and seed reproduce), or nothing is written. A graph of the same name with
+    another hash is kept apart, ``[HASH]`` after its name, as ``confirmed_table`` does."""
+    merged = json.loads(json.dumps(committed))
+    differ = []
+    for label, graphs in rebuilt.items():
+        into = merged.setdefault(label, {})
+        for key, entry in graphs.items():
+            if key in into and into[key]["hash"] != entry["hash"]:
+                key = f"{key} [{entry['hash'][:8]}]"
+            old = into.setdefault(key, {"published": entry["published"], "hash": entry["hash"], "seeds": [],
+                                        "maps": []})
+            by_seed = dict(zip(old["seeds"], old["maps"]))
+            differ += [f"{key} at {label} seed {seed}: {by_seed[seed]} committed, {value} here"
+                       for seed, value in zip(entry["seeds"], entry["maps"]) if by_seed.get(seed, value) != value]
+            by_seed.update(zip(entry["seeds"], entry["maps"]))
+            old["seeds"], old["maps"] = sorted(by_seed), [by_seed[seed] for seed in sorted(by_seed)]
+    if differ:
+        raise SystemExit("the runs here do not reproduce the committed confirmations (a seed is one training; "
+                         f"merging would hide it), so nothing is written: {'; '.join(differ)}")
+    return merged
+
+
+def run_held_out(runs: Dict[str, Dict[str, Any]],
+                 table: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, Dict[str, Any]]:
+    """``"RUN: GRAPH"`` → the run's best found graph on the seeds its confirmation held out (``confirm --holdout``:
+    seeds that chose nothing) against every published neck confirmed at that fidelity in the campaign (Welch 95%),
+    in ``held_out``'s form."""
+    result = {}
+    for name, run_summary in runs.items():
+        holdout = (run_summary["confirm"] or {}).get("holdout")
+        if not holdout:
+            continue
+        label = fidelity_label(run_summary["confirm"]["fidelity"])
+        seeds = [int(seed) for seed, value in holdout["maps"].items() if value is not None]
+        maps = [holdout["maps"][str(seed)] for seed in seeds]
+        if len(maps) < 2:
+            continue
+        against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
+                   for other, g in table.get(label, {}).items() if g["published"] and len(g["maps"]) >= 2}
+        result[f"{name}: {name.removeprefix('campaign-')}/{holdout['graph']}"] = {
+            "fidelity": label, "seeds": seeds, "maps": maps, **mean_std(maps), "against": against,
+            "beats": [other for other, cmp in against.items() if cmp["low"] > 0], "source": "confirm --holdout"}
+    return result
+
+
 def random_draws() -> Dict[str, Any]:
     """The collapse count of random draws of the default space (``collapse_rate.json``, issue 23's deliverable 3)."""
     rate = json.loads((ROOT / "benchmarks" / "results" / "collapse_rate.json").read_text())
@@ -323,48 +381,77 @@ def best_against_published(runs: Dict[str, Dict[str, Any]],
 
 
 def summary(args: argparse.Namespace) -> None:
+    """Rebuild the campaign's JSON from the runs here, keeping what the committed JSON holds of runs that are not
+    (their arms' entries, confirmations, found-neck copies, comparisons), and print its tables."""
     runs_dir = ROOT / args.runs
     runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
     committed_file = Path(args.out).with_suffix(".json")
     committed = json.loads(committed_file.read_text()) if committed_file.is_file() else {}
     copies = more_seeds([ROOT / path for path in args.more_seeds.split(",") if path])
     found = found_confirmations([ROOT / path for path in args.found.split(",") if path])
-    missing = [*(name for arm in committed.get("arms", {}).values() for name in arm["runs"] if name not in runs),
-               *(name for name in committed.get("more_seeds", {})
-                 if not name.startswith("cells/") and name not in copies),
-               *(name for name in committed.get("best_against_published", {}) if "/" in name and name not in found)]
-    if not runs or missing:
-        raise SystemExit(f"{committed_file} records runs that are not here ({', '.join(missing) or 'any'}): the "
-                         f"summary would rebuild it without them, so it writes nothing")
-    compared = arm_comparison(runs)
-    arms: Dict[str, Dict[str, Any]] = {}
-    for name, run_summary in runs.items():
-        arm = name.removeprefix("campaign-").rsplit("-s", 1)[0]
-        kept = {key: value for key, value in run_summary.items() if key != "confirm"}
-        arms.setdefault(arm, {"command": ARMS[arm], "runs": {}})["runs"][name] = {
-            **kept, "confirmed_curve": confirmed_curve(run_summary),
-            "confirmed_best": compared["confirmed_best"].get(name)}
+    arms = arm_entries(committed.get("arms", {}), runs)
+    if not arms:
+        raise SystemExit(f"no campaign run under {runs_dir} and none in {committed_file}: nothing to summarise")
+    rebuilt = {**runs, **found}
+    record = {"confirm": merged_tables(committed.get("confirm", {}), confirmed_table(rebuilt)),
+              "random_draws": random_draws(), "arms": arms}
+    record["against_random"] = against_random({name: entry["confirmed_best"] for arm in arms.values()
+                                               for name, entry in arm["runs"].items() if entry["confirmed_best"]})
+    record["best_against_published"] = {**kept(committed.get("best_against_published", {}), rebuilt),
+                                        **best_against_published(rebuilt, record["confirm"])}
+    record["more_seeds"] = {**kept(committed.get("more_seeds", {}), copies), **copies}
+    record["held_out"] = {**kept_held_out(committed.get("held_out", {}), runs), **held_out(record),
+                          **run_held_out(runs, record["confirm"])}
     out = Path(args.out)
-    record = {"confirm": confirmed_table({**runs, **found}), "random_draws": random_draws(), "arms": arms,
-              "against_random": compared["against_random"]}
-    record["best_against_published"] = best_against_published({**runs, **found}, record["confirm"])
-    record["more_seeds"] = {**copies,
-                            **{name: entry for name, entry in committed.get("more_seeds", {}).items()
-                               if name.startswith("cells/")}}  # added by ``cells``: no run holds them
-    record["held_out"] = held_out(record)
     write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
-    render(runs, next(iter(confirmed_table(runs).values()), {}), out.with_suffix(".png"))
+    every_run = {name: entry for arm in arms.values() for name, entry in arm["runs"].items()}
+    render(every_run, next(iter(record["confirm"].values()), {}), out.with_suffix(".png"))
     if found:
         render_found(found, out.with_name(out.name + "_found.png"))
+    print("\n".join(summary_lines(record, every_run)))
+
+
+def arm_entries(committed: Dict[str, Dict[str, Any]], runs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """``arms`` of the JSON: the committed entries of runs that are not here, and every run here rebuilt (its trials,
+    CPU-hours, best so far, confirmed curve and confirmed best)."""
+    arms: Dict[str, Dict[str, Any]] = {}
+    for arm, entry in committed.items():
+        for name, run_entry in entry["runs"].items():
+            if name not in runs:
+                arms.setdefault(arm, {"command": entry["command"], "runs": {}})["runs"][name] = run_entry
+    for name, run_summary in runs.items():
+        arm = name.removeprefix("campaign-").rsplit("-s", 1)[0]
+        entry = {key: value for key, value in run_summary.items() if key != "confirm"}
+        arms.setdefault(arm, {"command": ARMS[arm], "runs": {}})["runs"][name] = {
+            **entry, "confirmed_curve": confirmed_curve(run_summary), "confirmed_best": confirmed_best(run_summary)}
+    return arms
+
+
+def kept(committed: Dict[str, Any], rebuilt: Dict[str, Any]) -> Dict[str, Any]:
+    """The committed entries that nothing here rebuilds (their runs did not outlive their machine; ``cells/`` entries
+    have no run)."""
+    return {name: entry for name, entry in committed.items() if name not in rebuilt}
+
+
+def kept_held_out(committed: Dict[str, Any], runs: Dict[str, Any]) -> Dict[str, Any]:
+    """The committed ``confirm --holdout`` verdicts of runs that are not here (``held_out`` rebuilds the rest from
+    ``more_seeds``)."""
+    return {name: entry for name, entry in committed.items()
+            if entry.get("source") == "confirm --holdout" and name.split(": ")[0] not in runs}
+
+
+def summary_lines(record: Dict[str, Any], every_run: Dict[str, Dict[str, Any]]) -> List[str]:
+    """What ``summary`` prints: the runs, TPE against random, every confirmation table, the bests against the
+    published necks, more seeds and held-out seeds."""
     lines = ["| run | trained trials | CPU-hours | best single seed | confirmed best found graph (mean ± std) |",
              "|---|---|---|---|---|"]
-    for name, run_summary in runs.items():
-        last = run_summary["best_so_far"][-1][1] if run_summary["best_so_far"] else None
-        best = compared["confirmed_best"].get(name)
+    for name, entry in every_run.items():
+        last = entry["best_so_far"][-1][1] if entry["best_so_far"] else None
+        best = entry["confirmed_best"]
         best_text = f"{best['graph']}: {best['mean']:.3f} ± {best['std']:.3f}" if best else "–"
-        lines.append(f"| {name} | {len(run_summary['trials'])} | {run_summary['cpu_hours']:.2f} | "
+        lines.append(f"| {name} | {len(entry['trials'])} | {entry['cpu_hours']:.2f} | "
                      f"{'–' if last is None else f'{last:.3f}'} | {best_text} |")
-    for pair, cmp in compared["against_random"].items():
+    for pair, cmp in record["against_random"].items():
         lines.append(f"\n- {pair}: {cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}] (Welch 95%)")
     for label, graphs in record["confirm"].items():
         lines += ["", f"Confirmed at {label} (epochs,size,fraction):", "", *confirm_rows(graphs, AGAINST.split(","))]
@@ -373,7 +460,7 @@ def summary(args: argparse.Namespace) -> None:
                   *against_rows(entry)]
     for name, entry in record["more_seeds"].items():
         lines += more_seeds_lines(name, entry)
-    print("\n".join(lines + held_out_lines(record)))
+    return lines + held_out_lines(record)
 
 
 def more_seeds_lines(name: str, entry: Dict[str, Any]) -> List[str]:
