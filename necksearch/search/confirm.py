@@ -434,11 +434,19 @@ def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any,
     from necksearch.search.engine.export import export_best
     best = results["graphs"][results["best"]]
     trial = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)[best["hash"]]
-    against = [label for label, g in results["graphs"].items() if g["published"] and label != results["best"]]
     note = (f"{results['best']} (this trial trained it at seed {sub.seed}), the confirmed best over seeds "
             f"{', '.join(map(str, results['seeds']))}: {attrs.recorded_score(results)} {best['mean']:.4f} ± "
-            f"{best['std']:.4f}, against {', '.join(against)} (confirm.md)")
+            f"{best['std']:.4f}, against {confirmed_against(results)} (confirm.md)")
     export_best(sub.recipe(), settings.name, trial, settings.run_dir / "best", note=note)
+
+
+def confirmed_against(results: Mapping[str, Any]) -> str:
+    """The graphs the confirmed best was confirmed against, published ones first (``best/``'s note): when the best
+    is the only published neck confirmed, the found graphs it beat."""
+    others = [(label, g["published"]) for label, g in results["graphs"].items() if label != results["best"]]
+    groups = [(kind, [label for label, published in others if published == (kind == "published")])
+              for kind in ("published", "found")]
+    return "; ".join(f"{kind} {', '.join(labels)}" for kind, labels in groups if labels) or "no other graph"
 
 
 def render_confirm(results: Mapping[str, Any], path: Path) -> Path:

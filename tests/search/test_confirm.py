@@ -12,9 +12,9 @@ import pytest
 
 from necksearch.errors import NeckSearchError
 from necksearch.search.core import study as attrs
-from necksearch.search.confirm import (Candidate, ConfirmSettings, check_counts, confirm_fidelity, found_candidates,
-                                       held_out_candidate, queue_seed, results_markdown, seed_settings, summarise,
-                                       summarise_holdout, verdict)
+from necksearch.search.confirm import (Candidate, ConfirmSettings, check_counts, confirm_fidelity, confirmed_against,
+                                       found_candidates, held_out_candidate, queue_seed, results_markdown,
+                                       seed_settings, summarise, summarise_holdout, verdict)
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.fidelity import Fidelity
 from tests.search.helpers import cli_error, load_trials, run_search, stored_search_run, study_with
@@ -262,3 +262,14 @@ def test_first_seed_moves_the_confirmation_and_its_held_out_seeds(tmp_path, monk
     results = confirm_module.run_confirm(ConfirmSettings(str(run_dir), top=1, seeds=2, holdout=2, first_seed=4,
                                                          against=("fpn",)), write=lambda text: None)
     assert trained == [4, 5, 6, 7] and results["seeds"] == [4, 5]
+
+
+def test_best_s_note_names_what_the_best_was_confirmed_against():
+    """A found best against the published necks (and the other found graphs); a published best that is the only
+    published neck against the found graphs it beat, not an empty list."""
+    graphs = {"trial-4": {"published": False}, "trial-9": {"published": False}, "fpn": {"published": True},
+              "msca_fpn": {"published": True}}
+    assert confirmed_against({"best": "trial-4", "graphs": graphs}) == "published fpn, msca_fpn; found trial-9"
+    del graphs["msca_fpn"]
+    assert confirmed_against({"best": "fpn", "graphs": graphs}) == "found trial-4, trial-9"
+    assert confirmed_against({"best": "fpn", "graphs": {"fpn": {"published": True}}}) == "no other graph"
