@@ -20,7 +20,7 @@ from necksearch.graph.presets import load_preset
 from necksearch.search.core import study as attrs
 from necksearch.search.cost.calibrate import TRAIN_ITERATIONS
 from necksearch.search.cost.estimate import (asha_rungs, describe_cost, estimate, format_duration, mean_cost,
-                                             nothing_to_train)
+                                             nothing_to_train, within_budgets)
 from necksearch.search.core.settings import SearchSettings
 from necksearch.space.space import TrainCostBound
 from necksearch.train.recipe import Recipe
@@ -40,11 +40,13 @@ def trial_order(fixed_points: Sequence[str], finished: Sequence[str], remaining:
 
 def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points: Mapping[str, Dict[str, Any]],
               order: List[Optional[str]], nodes: List[Dict[str, float]], startup_s: float,
-              stored_bound: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+              stored_bound: Optional[Mapping[str, Any]] = None, run_spent_s: float = 0.0) -> Dict[str, Any]:
     """Calibrate, on the trial's resources, the fixed points the search will train and (when it will sample)
     :data:`COST_SAMPLES` graphs drawn from the space; estimate the search from them. When it will sample and the space
     has a ``max_train_cost``, the bound in seconds: ``stored_bound`` (the one a resumed search's study keeps), else
-    from its reference, calibrated too; none for distributed trials, which are not bounded."""
+    from its reference, calibrated too; none for distributed trials, which are not bounded. The estimate is cut to
+    what the budgets leave (``within_budgets``; ``run_spent_s``: what a resumed run's trainings have spent of
+    ``--max-trial-hours`` on its clock)."""
     from necksearch.search.cost.calibrate import calibrate_on_cluster
     from necksearch.search.cost.preflight import cluster_slots
     named = [name for name in order if name is not None]
@@ -71,6 +73,11 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
                         cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
                         startup_s=startup_s)
     clock = cost_clock(settings, recipe)
+    if order:
+        cost = within_budgets(
+            cost, session_s=settings.max_hours * 3600 if settings.max_hours else None,
+            run_left_s=settings.max_trial_hours * 3600 - run_spent_s if settings.max_trial_hours else None,
+            threads=settings.cpus_per_trial if clock == "cpu" else 1.0)
     return {"space": space.name, "run_dir": str(settings.run_dir), "num_trials": settings.num_trials,
             "to_train": len(order), "fixed_points": named, "sampled_trials": order.count(None),
             "fidelity": settings.fidelity(), "per_trial": {"cpus": settings.cpus_per_trial, "gpus": settings.gpus_per_trial},
@@ -151,7 +158,8 @@ def plan_text(plan: Mapping[str, Any]) -> str:
     lines.append(f"  estimate: {format_duration(cost['wall_s'])} wall, {cost['cpu_hours']:.2f} CPU-hours, "
                  f"{cost['gpu_hours']:.2f} GPU-hours ({cost['trial_seconds'] / 60:.1f} trial-minutes; a full trial "
                  f"about {format_duration(cost['full_trial_s'])}); checkpoints about "
-                 f"{cost['disk_bytes'] / 1e9:.2f} GB on disk")
+                 f"{cost['disk_bytes'] / 1e9:.2f} GB on disk"
+                 + (f"; {cost['budget']} ends it before --num-trials" if cost.get("budget") else ""))
     if plan.get("train_cost_bound"):
         lines.append(f"  {bound_text(plan['train_cost_bound'])}")
     if plan.get("max_hours"):

@@ -20,7 +20,7 @@ from necksearch.catalogue.tables import PLUGINS_VARIABLE
 from necksearch.search.core import study as attrs
 from necksearch.search.cost.budget import SESSION, Budget
 from necksearch.search.cost.estimate import format_duration
-from necksearch.search.cost.plan import CLOCK_HOURS, read_cost, trial_order
+from necksearch.search.cost.plan import CLOCK_HOURS, cost_clock, read_cost, trial_order
 from necksearch.search.core.settings import Resources, SearchSettings, normalise, sampler_of
 from necksearch.train.recipe import Recipe
 
@@ -118,7 +118,9 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         if order:
             say("measuring the cost of a training iteration on the trial's resources ...")
         plan = make_plan(settings, recipe, space, fixed_points, order, _nodes(), startup_s,
-                         _stored_bound(settings, storage) if resume else None)
+                         _stored_bound(settings, storage) if resume else None,
+                         run_spent_s(settings, storage, cost_clock(settings, recipe))
+                         if resume and settings.max_trial_hours else 0.0)
         if dry_run:
             say(plan_text(plan))
             if resume and settings.max_trial_hours:
@@ -157,11 +159,15 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
 
 def run_spent_text(settings: SearchSettings, storage: Any, clock: str) -> str:
     """What the run's own trainings have spent of ``--max-trial-hours``, over every session so far."""
+    return (f"--max-trial-hours {settings.max_trial_hours:g}: the run's trainings have spent "
+            f"{run_spent_s(settings, storage, clock) / 3600:.2f} {CLOCK_HOURS[clock]} so far")
+
+
+def run_spent_s(settings: SearchSettings, storage: Any, clock: str) -> float:
+    """Seconds on ``clock`` the run's own trainings have spent, every session together."""
     import optuna
     trials = optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False)
-    spent_h = attrs.run_spent_seconds(trials, clock) / 3600
-    return (f"--max-trial-hours {settings.max_trial_hours:g}: the run's trainings have spent {spent_h:.2f} "
-            f"{CLOCK_HOURS[clock]} so far")
+    return attrs.run_spent_seconds(trials, clock)
 
 
 def budget_text(settings: SearchSettings, budget: Budget) -> str:

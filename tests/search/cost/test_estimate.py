@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from necksearch.search.cost.budget import FITS, RUN, SESSION, SPENT, WAIT, Budget
-from necksearch.search.cost.estimate import asha_rungs, estimate, expected_epochs, makespan, mean_cost, trial_seconds
+from necksearch.search.cost.estimate import (asha_rungs, estimate, expected_epochs, makespan, mean_cost, trial_seconds,
+                                             within_budgets)
 from necksearch.search.cost.plan import session_trial_seconds, trial_order
 
 COST = {"import_s": 5.0, "setup_s": 1.0, "train_s_per_iter": 0.5, "val_s_per_iter": 0.2, "train_iters": 10,
@@ -54,6 +55,25 @@ def test_estimate_adds_up():
     assert cost["cpu_hours"] == round(54 * 2 / 3600, 3) and cost["gpu_hours"] == round(54 * 0.5 / 3600, 3)
     assert cost["full_trial_s"] == 30 and cost["expected_epochs"] == 6
     assert cost["disk_bytes"] == 2 * 1000 + 1000  # each trial's last checkpoint, and one being written
+
+
+def test_a_budget_that_ends_the_search_first_cuts_its_estimate():
+    """Four 24-s trials two at a time after 4 s of start-up: 52 s wall, 96 trial-seconds. 48 CPU-seconds left of the
+    run's budget at 2 threads a trial pay for a quarter of them (12 s of wall); a session of 10 s, for 6 s: an
+    eighth."""
+    cost = estimate(trials=[None] * 4, costs={}, sampled=COST, epochs=3, rungs=[], reduction_factor=2, concurrency=2,
+                    cpus_per_trial=2, gpus_per_trial=0, startup_s=4)
+    assert (cost["wall_s"], cost["trial_seconds"]) == (52, 96)
+    assert within_budgets(cost) == {**cost, "budget": None}
+    assert within_budgets(cost, run_left_s=1e6, session_s=1e6)["budget"] is None  # --num-trials ends it first
+    run = within_budgets(cost, run_left_s=48, threads=2)
+    assert run["budget"] == "--max-trial-hours" and run["wall_s"] == 4 + 48 / 4
+    assert run["trial_seconds"] == 24 and run["expected_epochs"] == 3
+    assert run["cpu_hours"] == round(cost["cpu_hours"] / 4, 3)
+    assert run["full_trial_s"] == cost["full_trial_s"] and run["disk_bytes"] == cost["disk_bytes"]
+    session = within_budgets(cost, session_s=10, run_left_s=48, threads=2)
+    assert session["budget"] == "--max-hours" and session["wall_s"] == 10 and session["trial_seconds"] == 12
+    assert within_budgets(cost, run_left_s=-5)["wall_s"] == 4  # a spent budget trains nothing
 
 
 def test_trial_order_puts_unfinished_fixed_points_first():

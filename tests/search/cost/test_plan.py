@@ -44,6 +44,7 @@ def test_max_hours_stops_handing_out_trials_and_resume_continues(tmp_path, searc
     cost = json.loads((tmp_path / "budget" / "cost.json").read_text())
     first, second = cost["sessions"]
     assert first["actual"]["trials"] == 0 and second["actual"]["trials"] == 2
+    assert first["plan"]["estimate"]["budget"] == "--max-hours" and second["plan"]["estimate"]["budget"] is None
     assert second["plan"]["estimate"]["wall_s"] > 0 and second["actual"]["wall_vs_estimate"] > 0
     study = optuna.load_study(study_name="budget", storage=f"sqlite:///{tmp_path / 'budget' / 'study.db'}")
     assert study.user_attrs["cost_actual"]["trials"] == 2 and "wall_s" in study.user_attrs["cost_estimate"]
@@ -59,6 +60,9 @@ def test_max_trial_hours_is_the_run_s_budget_over_its_sessions(tmp_path, search_
     assert starved.returncode == 1, starved.stderr[-3000:]
     assert "--max-trial-hours 0.001: no more trials started" in starved.stdout
     assert "CPU-hours" in starved.stdout and "--resume --name run-budget --max-trial-hours HOURS" in starved.stdout
+    starved_plan = json.loads((tmp_path / "run-budget" / "cost.json").read_text())["sessions"][0]["plan"]["estimate"]
+    assert starved_plan["budget"] == "--max-trial-hours"  # estimated as what 3.6 CPU-seconds pay for, not 2 trials
+    assert starved_plan["wall_s"] < starved_plan["startup_s"] + 3.6
     first = _search("run-budget", tmp_path, search_data_root, "--resume", "--num-trials", "1",
                     "--max-trial-hours", "1")
     assert first.returncode == 0, first.stderr[-3000:]
