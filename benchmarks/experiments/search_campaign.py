@@ -22,12 +22,12 @@ machine (their arm entries, confirmed seeds, comparisons) is kept, and a seed re
 committed one stops it (``merged_tables``); a run confirmed with ``--holdout`` adds its best found graph's verdict on
 the held-out seeds to ``held_out``. The best found graphs confirmed against the nine published necks (``necksearch
 confirm COPY --top 3 --against published``, in a copy of an arm's run under ``runs/found*/`` so that the arm's own
-confirmation stays; one copy per fidelity) join ``confirm`` in the JSON and are drawn in ``search_campaign_found.png``;
-every run's confirmed best is compared with every published neck confirmed at its fidelity anywhere in the campaign
-(``best_against_published``). A found graph confirmed against its closest published neck over more seeds
-(``--more-seeds``: a copy under ``runs/found128s7/``) is kept apart, in ``more_seeds``, so that the tables over seeds
-0-2 stay as they are; ``cells`` adds to it seeds trained by ``proxy_cells.py`` (the same recipe) to graphs confirmed at
-a fidelity, without the runs.
+confirmation stays; one copy per fidelity) join ``confirm`` in the JSON; ``search_campaign_found.png`` draws every
+confirmed graph by fidelity; every run's confirmed best is compared with every published neck confirmed at its fidelity
+anywhere in the campaign (``best_against_published``). A found graph confirmed against its closest published neck over
+more seeds (``--more-seeds``: a copy under ``runs/found128s7/``) is kept apart, in ``more_seeds``, so that the tables
+over seeds 0-2 stay as they are; ``cells`` adds to it seeds trained by ``proxy_cells.py`` (the same recipe) to graphs
+confirmed at a fidelity, without the runs.
 
     .venv/bin/python benchmarks/experiments/search_campaign.py run --arms random,tpe,tpe_screen --seeds 0 --cpu-hours 2
     .venv/bin/python benchmarks/experiments/search_campaign.py summary --out benchmarks/results/search_campaign
@@ -208,24 +208,25 @@ def render(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Any]], pa
     plt.close(fig)
 
 
-def render_found(found: Dict[str, Dict[str, Any]], path: Path) -> None:
-    """One panel per found confirmation (fidelity): every graph's per-seed mAPs (dots) and mean ± std, found graphs
-    in colour, published ones in grey, best mean on top."""
+def render_found(table: Dict[str, Dict[str, Dict[str, Any]]], path: Path) -> None:
+    """One panel per fidelity of the campaign's ``confirm`` tables: every confirmed graph's per-seed mAPs (dots) and
+    mean ± std, found graphs in colour, published ones in grey, best mean on top (drawn from the tables, so runs
+    that are no longer here stay in the picture)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(found), figsize=(6.5 * len(found), 4.8), squeeze=False)
-    for ax, (name, entry) in zip(axes[0], found.items()):
-        graphs = sorted(((label, g) for label, g in entry["confirm"]["graphs"].items() if g["mean"] is not None),
-                        key=lambda item: item[1]["mean"])
-        for row, (label, g) in enumerate(graphs):
+    fig, axes = plt.subplots(1, len(table), figsize=(6.5 * len(table), 0.3 * max(map(len, table.values())) + 2),
+                             squeeze=False)
+    for ax, (label, graphs) in zip(axes[0], table.items()):
+        rows = sorted(((name, g, mean_std(g["maps"])) for name, g in graphs.items() if g["maps"]),
+                      key=lambda item: item[2]["mean"])
+        for row, (name, g, stats) in enumerate(rows):
             colour = "0.55" if g["published"] else "tab:red"
-            seeds = [v for v in g["maps"].values() if v is not None]
-            ax.errorbar(g["mean"], row, xerr=g["std"] or 0.0, fmt="o", color=colour, capsize=3)
-            ax.scatter(seeds, [row] * len(seeds), s=10, color=colour, alpha=0.5)
-        ax.set_yticks(range(len(graphs)), [label for label, _ in graphs], fontsize=8)
+            ax.errorbar(stats["mean"], row, xerr=stats["std"] or 0.0, fmt="o", color=colour, capsize=3)
+            ax.scatter(g["maps"], [row] * len(g["maps"]), s=10, color=colour, alpha=0.5)
+        ax.set_yticks(range(len(rows)), [name for name, _, _ in rows], fontsize=8)
         ax.set_xlabel("bbox mAP (mean ± std over seeds; dots: seeds)")
-        ax.set_title(f"{name}, {fidelity_label(entry['confirm']['fidelity'])} (epochs,size,fraction)", fontsize=9)
+        ax.set_title(f"confirmed at {label} (epochs,size,fraction)", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -406,8 +407,7 @@ def summary(args: argparse.Namespace) -> None:
     write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
     every_run = {name: entry for arm in arms.values() for name, entry in arm["runs"].items()}
     render(every_run, next(iter(record["confirm"].values()), {}), out.with_suffix(".png"))
-    if found:
-        render_found(found, out.with_name(out.name + "_found.png"))
+    render_found(record["confirm"], out.with_name(out.name + "_found.png"))
     print("\n".join(summary_lines(record, every_run)))
 
 
