@@ -396,6 +396,23 @@ def test_a_summary_keeps_committed_runs_and_refuses_a_seed_that_does_not_reprodu
     assert campaign.kept(gone, {"campaign-tpe-s1": {}}) == {"campaign-tpe-s0": {"x": 1}, "cells/found": {"y": 2}}
 
 
+def test_a_run_s_held_out_seeds_are_judged_against_every_published_neck_of_its_fidelity():
+    """``confirm --holdout`` in an arm or a found-neck copy: its graph's held-out seeds (a failed one left out)
+    against each published neck of the campaign's table at that fidelity, named as the tables name it."""
+    campaign = _experiment("search_campaign")
+    confirm = {"fidelity": {"epochs": 3, "image_size": 160, "data_fraction": 1.0},
+               "holdout": {"graph": "trial-96", "maps": {"3": 0.30, "4": 0.32, "5": None}}}
+    table = {"3,160,1.0": {"msca_fpn": {"published": True, "seeds": [0, 1], "maps": [0.30, 0.32]},
+                           "fpn": {"published": True, "seeds": [0], "maps": [0.28]},
+                           "tpe-s1/trial-96": {"published": False, "seeds": [0, 1], "maps": [0.4, 0.4]}}}
+    verdicts = campaign.run_held_out({"found160s1/campaign-tpe-s1": {"confirm": confirm},
+                                      "campaign-random-s1": {"confirm": None}}, table)
+    entry = verdicts["found160s1/campaign-tpe-s1: tpe-s1/trial-96"]
+    assert entry["seeds"] == [3, 4] and entry["maps"] == [0.30, 0.32] and entry["mean"] == pytest.approx(0.31)
+    assert list(entry["against"]) == ["msca_fpn"] and entry["against"]["msca_fpn"]["diff"] == pytest.approx(0.0)
+    assert entry["beats"] == [] and entry["source"] == "confirm --holdout" and len(verdicts) == 1
+
+
 def test_the_found_neck_against_every_published_one_is_its_per_seed_maps():
     """search_campaign.md's found-neck table: trial-468's Welch interval against each of the nine published necks,
     recomputed from the per-seed mAPs, and "beyond noise" exactly where the interval is above 0."""

@@ -295,9 +295,9 @@ def merged_tables(committed: Dict[str, Dict[str, Dict[str, Any]]],
 
 def run_held_out(runs: Dict[str, Dict[str, Any]],
                  table: Dict[str, Dict[str, Dict[str, Any]]]) -> Dict[str, Dict[str, Any]]:
-    """``"RUN: GRAPH"`` → the run's best found graph on the seeds its confirmation held out (``confirm --holdout``:
-    seeds that chose nothing) against every published neck confirmed at that fidelity in the campaign (Welch 95%),
-    in ``held_out``'s form."""
+    """``"RUN: GRAPH"`` → a run's (or a found-neck copy's) best found graph on the seeds its confirmation held out
+    (``confirm --holdout``: seeds that chose nothing) against every published neck confirmed at that fidelity in the
+    campaign (Welch 95%), in ``held_out``'s form."""
     result = {}
     for name, run_summary in runs.items():
         holdout = (run_summary["confirm"] or {}).get("holdout")
@@ -310,7 +310,7 @@ def run_held_out(runs: Dict[str, Dict[str, Any]],
             continue
         against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
                    for other, g in table.get(label, {}).items() if g["published"] and len(g["maps"]) >= 2}
-        result[f"{name}: {name.removeprefix('campaign-')}/{holdout['graph']}"] = {
+        result[f"{name}: {name.split('/')[-1].removeprefix('campaign-')}/{holdout['graph']}"] = {
             "fidelity": label, "seeds": seeds, "maps": maps, **mean_std(maps), "against": against,
             "beats": [other for other, cmp in against.items() if cmp["low"] > 0], "source": "confirm --holdout"}
     return result
@@ -401,8 +401,8 @@ def summary(args: argparse.Namespace) -> None:
     record["best_against_published"] = {**kept(committed.get("best_against_published", {}), rebuilt),
                                         **best_against_published(rebuilt, record["confirm"])}
     record["more_seeds"] = {**kept(committed.get("more_seeds", {}), copies), **copies}
-    record["held_out"] = {**kept_held_out(committed.get("held_out", {}), runs), **held_out(record),
-                          **run_held_out(runs, record["confirm"])}
+    record["held_out"] = {**kept_held_out(committed.get("held_out", {}), rebuilt), **held_out(record),
+                          **run_held_out(rebuilt, record["confirm"])}
     out = Path(args.out)
     write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
     every_run = {name: entry for arm in arms.values() for name, entry in arm["runs"].items()}
@@ -433,11 +433,11 @@ def kept(committed: Dict[str, Any], rebuilt: Dict[str, Any]) -> Dict[str, Any]:
     return {name: entry for name, entry in committed.items() if name not in rebuilt}
 
 
-def kept_held_out(committed: Dict[str, Any], runs: Dict[str, Any]) -> Dict[str, Any]:
-    """The committed ``confirm --holdout`` verdicts of runs that are not here (``held_out`` rebuilds the rest from
-    ``more_seeds``)."""
+def kept_held_out(committed: Dict[str, Any], rebuilt: Dict[str, Any]) -> Dict[str, Any]:
+    """The committed ``confirm --holdout`` verdicts of runs (arms or found-neck copies) that are not here
+    (``held_out`` rebuilds the rest from ``more_seeds``)."""
     return {name: entry for name, entry in committed.items()
-            if entry.get("source") == "confirm --holdout" and name.split(": ")[0] not in runs}
+            if entry.get("source") == "confirm --holdout" and name.split(": ")[0] not in rebuilt}
 
 
 def summary_lines(record: Dict[str, Any], every_run: Dict[str, Dict[str, Any]]) -> List[str]:
