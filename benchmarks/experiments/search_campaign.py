@@ -561,7 +561,7 @@ def add_cells(args: argparse.Namespace) -> None:
     entry = {"fidelity": fidelity, "source": args.cells, "graphs": graphs,
              "comparisons": found_against_published(graphs)}
     record["more_seeds"][args.name] = entry
-    record["held_out"] = held_out(record)
+    record["held_out"] = {**kept_held_out(record["held_out"], {}), **held_out(record)}  # confirm --holdout's stay
     write_text_atomic(out, json.dumps(record, indent=1) + "\n")
     print("\n".join(more_seeds_lines(args.name, entry) + held_out_lines(record)))
 
