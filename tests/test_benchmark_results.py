@@ -443,6 +443,40 @@ def test_the_second_tpe_seed_s_best_on_its_own_and_on_held_out_seeds_recomputes(
     assert f"({mine['std']:.3f} against {theirs['std']:.3f})" in text
 
 
+def test_the_second_tpe_seed_s_best_at_160_recomputes():
+    """search_campaign.md "A second sampler seed" at 160²: trial-96 0.370 ± 0.014 over seeds 0-2, above six of nine;
+    held-out 0.354 ± 0.020; over seeds 0-6 beyond noise above msca_fpn, a2fpn and a2fpn_lite over theirs (seeds 3-6
+    from found160_cells), and level with msca_fpn's held-out seeds 3-6."""
+    from necksearch.graph.presets import PUBLISHED_NECKS
+    from necksearch.search.rank.statistics import mean_std, welch_interval
+    record = json.loads((RESULTS / "search_campaign.json").read_text())
+    text = " ".join((RESULTS / "search_campaign.md").read_text().split())
+    shown = _experiment("search_campaign").shown
+    best = record["best_against_published"]["found160s1/campaign-tpe-s1"]
+    assert best["graph"] == "trial-96" and sorted(set(PUBLISHED_NECKS) - set(best["beats"])) == \
+        ["a2fpn", "a2fpn_lite", "msca_fpn"]
+    three = record["confirm"]["3,160,1.0"]["tpe-s1/trial-96"]["maps"]
+    held = record["held_out"]["found160s1/campaign-tpe-s1: tpe-s1/trial-96"]
+    stats = mean_std(three)
+    assert f"**{stats['mean']:.3f} ± {stats['std']:.3f}**" in text and len(held["beats"]) == 6
+    assert f"{held['mean']:.3f} ± {held['std']:.3f}, {shown(held['against']['msca_fpn']['diff'])}" in text
+    seven = three + held["maps"]
+    cells = record["more_seeds"]["cells/found160_cells"]["graphs"]
+    mine = mean_std(seven)
+    assert f"trial-96 ({mine['mean']:.3f} ± {mine['std']:.3f})" in text
+    for name in ("msca_fpn", "a2fpn", "a2fpn_lite"):
+        assert cells[name]["seeds"] == list(range(7))
+        theirs = mean_std(cells[name]["maps"])
+        diff, low, high = welch_interval(cells[name]["maps"], seven)
+        assert low > 0
+        assert (f"| {name} | {theirs['mean']:.3f} ± {theirs['std']:.3f} | {shown(diff)} [{shown(low)}, {shown(high)}] |"
+                ) in text
+    msca_held = cells["msca_fpn"]["maps"][3:]
+    diff, low, high = welch_interval(msca_held, held["maps"])
+    assert f"against {mean_std(msca_held)['mean']:.3f} ± {mean_std(msca_held)['std']:.3f}: {shown(diff)} " \
+           f"[{shown(low)}, {shown(high)}]" in text and low < 0
+
+
 def test_the_found_neck_against_every_published_one_is_its_per_seed_maps():
     """search_campaign.md's found-neck table: trial-468's Welch interval against each of the nine published necks,
     recomputed from the per-seed mAPs, and "beyond noise" exactly where the interval is above 0."""

@@ -618,7 +618,8 @@ def main() -> None:
     report = sub.add_parser("summary", help="train nothing; write the campaign's JSON and picture, print its table")
     report.add_argument("--runs", default="runs/campaign")
     report.add_argument("--out", default="benchmarks/results/search_campaign")
-    report.add_argument("--found", default="runs/found/campaign-random-s0,runs/found160/campaign-tpe-s0",
+    report.add_argument("--found", default="runs/found/campaign-random-s0,runs/found160/campaign-tpe-s0,"
+                                           "runs/found160s1/campaign-tpe-s1",
                         help="copies of arm runs in which the best found graphs were confirmed against the nine "
                              "published necks (one per fidelity), comma-separated")
     report.add_argument("--more-seeds", default="runs/found128s7/campaign-tpe-s0",

@@ -20,6 +20,7 @@ EXPECTED = {
     "faster-rcnn_r50_augfpn_1x_coco.py": ("augfpn", "faster_rcnn", 0.02),
     "faster-rcnn_r50_found-fpt-gt-rt-srs-cs_1x_coco.py": ("found_fpt_gt_rt_srs_cs", "faster_rcnn", 0.02),
     "faster-rcnn_r50_found-fpt-gt-rt-srs_1x_coco.py": ("found_fpt_gt_rt_srs", "faster_rcnn", 0.02),
+    "faster-rcnn_r50_found-fpt-st-rt-srs-cs_1x_coco.py": ("found_fpt_st_rt_srs_cs", "faster_rcnn", 0.02),
     "mask-rcnn_r50_fpt_1x_coco.py": ("fpt", "mask_rcnn", 0.02),
     "cascade-mask-rcnn_r50_mssa-fpn_1x_coco.py": ("mssa_fpn", "_base_/models/cascade-mask-rcnn_r50_fpn.py", 1e-4),
     "cascade-mask-rcnn_r50_msca-fpn_1x_coco.py": ("msca_fpn", "_base_/models/cascade-mask-rcnn_r50_fpn.py", 1e-4),

@@ -9,8 +9,10 @@ from necksearch.graph.presets import FOUND_DIR, PUBLISHED_NECKS, list_found_neck
 from necksearch.space import load_space
 
 #: Each found neck's canonical hash with today's op revisions (the search trained trial 468 with RT at revision 1,
-#: hash b6900206 in its study; found_fpt_gt_rt_srs_cs is the revision-2 graph its confirmation retrained).
-CONFIRMED = {"found_fpt_gt_rt_srs": "f71cfdbf", "found_fpt_gt_rt_srs_cs": "c4d85a1d"}
+#: hash b6900206 in its study; found_fpt_gt_rt_srs_cs is the revision-2 graph its confirmation retrained;
+#: found_fpt_st_rt_srs_cs was searched and confirmed at revision 2, hash b222b9c7 in campaign-tpe-s1's study).
+CONFIRMED = {"found_fpt_gt_rt_srs": "f71cfdbf", "found_fpt_gt_rt_srs_cs": "c4d85a1d",
+             "found_fpt_st_rt_srs_cs": "b222b9c7"}
 
 
 def test_found_necks_are_shipped_apart_from_the_published_presets():

@@ -27,6 +27,7 @@ PUBLISHED = {
 FOUND = {
     "found_fpt_gt_rt_srs": "faster-rcnn_r50_found-fpt-gt-rt-srs_1x_coco.py",
     "found_fpt_gt_rt_srs_cs": "faster-rcnn_r50_found-fpt-gt-rt-srs-cs_1x_coco.py",
+    "found_fpt_st_rt_srs_cs": "faster-rcnn_r50_found-fpt-st-rt-srs-cs_1x_coco.py",
 }
 
 
