@@ -393,7 +393,7 @@ def summary(args: argparse.Namespace) -> None:
     arms = arm_entries(committed.get("arms", {}), runs)
     if not arms:
         raise SystemExit(f"no campaign run under {runs_dir} and none in {committed_file}: nothing to summarise")
-    rebuilt = {**runs, **found}
+    rebuilt = {name: entry for name, entry in {**runs, **found}.items() if entry["confirm"]}  # confirmed here
     record = {"confirm": merged_tables(committed.get("confirm", {}), confirmed_table(rebuilt)),
               "random_draws": random_draws(), "arms": arms}
     record["against_random"] = against_random({name: entry["confirmed_best"] for arm in arms.values()
@@ -407,7 +407,8 @@ def summary(args: argparse.Namespace) -> None:
     write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
     every_run = {name: entry for arm in arms.values() for name, entry in arm["runs"].items()}
     render(every_run, next(iter(record["confirm"].values()), {}), out.with_suffix(".png"))
-    render_found(record["confirm"], out.with_name(out.name + "_found.png"))
+    if record["confirm"]:
+        render_found(record["confirm"], out.with_name(out.name + "_found.png"))
     print("\n".join(summary_lines(record, every_run)))
 
 

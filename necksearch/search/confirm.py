@@ -257,8 +257,8 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
         results = summarise(study.get_trials(deepcopy=False), candidates, subs, confirm.average_last)
         chosen = held_out_candidate(results, candidates) if confirm.holdout else None
         if chosen is not None:
-            held = [seed_settings(settings, fidelity, first + index, 1, confirm.max_concurrent)
-                    for index in range(confirm.seeds, confirm.seeds + confirm.holdout)]
+            held = [seed_settings(settings, fidelity, seed, 1, confirm.max_concurrent)
+                    for seed in held_out_seeds(first + confirm.seeds, confirm.holdout, settings.seed)]
             if sources is not None:
                 reuse(study, sources, [chosen], held, say)
             for index, sub in enumerate(held, 1):
@@ -268,6 +268,17 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
                                                    confirm.average_last)
     write_results(settings, subs[0], study, results, say)
     return results
+
+
+def held_out_seeds(after: int, count: int, search_seed: int) -> List[int]:
+    """``count`` seeds from ``after`` on, skipping the search's own seed: its trial there chose the graph (with
+    ``--first-seed`` the confirmation's seeds need not hold it), so it is no seed that chose nothing."""
+    seeds, seed = [], after
+    while len(seeds) < count:
+        if seed != search_seed:
+            seeds.append(seed)
+        seed += 1
+    return seeds
 
 
 def reused_sources(settings: SearchSettings, dirs: Tuple[str, ...]) -> Optional[List[Any]]:
@@ -406,8 +417,7 @@ def results_markdown(name: str, results: Mapping[str, Any]) -> str:
                      f"trained again on seeds {', '.join(held['maps'])} ({values}, {shown}), seeds that chose "
                      f"nothing: {verdict(held['graph'], held, results['best_published'])}")
     best = results["best"]
-    lines.append(f"- confirmed best: {best or '–'}" + (f", against {', '.join(l for l, g in results['graphs'].items() if g['published'])}"
-                                                       if best else ""))
+    lines.append(f"- confirmed best: {best or '–'}" + (f", against {confirmed_against(results)}" if best else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -441,8 +451,8 @@ def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any,
 
 
 def confirmed_against(results: Mapping[str, Any]) -> str:
-    """The graphs the confirmed best was confirmed against, published ones first (``best/``'s note): when the best
-    is the only published neck confirmed, the found graphs it beat."""
+    """The graphs the confirmed best was confirmed against, published ones first (``best/``'s note and
+    ``confirm.md``): when the best is the only published neck confirmed, the found graphs."""
     others = [(label, g["published"]) for label, g in results["graphs"].items() if label != results["best"]]
     groups = [(kind, [label for label, published in others if published == (kind == "published")])
               for kind in ("published", "found")]

@@ -13,8 +13,8 @@ import pytest
 from necksearch.errors import NeckSearchError
 from necksearch.search.core import study as attrs
 from necksearch.search.confirm import (Candidate, ConfirmSettings, check_counts, confirm_fidelity, confirmed_against,
-                                       found_candidates, held_out_candidate, queue_seed, results_markdown,
-                                       seed_settings, summarise, summarise_holdout, verdict)
+                                       found_candidates, held_out_candidate, held_out_seeds, queue_seed,
+                                       results_markdown, seed_settings, summarise, summarise_holdout, verdict)
 from necksearch.search.core.settings import SearchSettings
 from necksearch.train.fidelity import Fidelity
 from tests.search.helpers import cli_error, load_trials, run_search, stored_search_run, study_with
@@ -235,6 +235,7 @@ def test_the_best_found_graph_is_judged_again_on_held_out_seeds():
     text = results_markdown("s", results)
     assert ("- held out: trial-4, the best found graph over seeds 5, 6, 7, trained again on seeds 8, 9 (0.270 / 0.250, "
             "0.260 ± 0.014), seeds that chose nothing: trial-4 does not beat fpn beyond noise: +0.000 [") in text
+    assert "- confirmed best: trial-4, against published fpn; found trial-9\n" in text
     assert held_out_candidate({"seeds": [0, 1], "graphs": {"trial-4": {"n": 1}, "fpn": {"n": 2}}}, CANDIDATES) is None
 
 
@@ -273,3 +274,10 @@ def test_best_s_note_names_what_the_best_was_confirmed_against():
     del graphs["msca_fpn"]
     assert confirmed_against({"best": "fpn", "graphs": graphs}) == "found trial-4, trial-9"
     assert confirmed_against({"best": "fpn", "graphs": {"fpn": {"published": True}}}) == "no other graph"
+
+
+def test_held_out_seeds_skip_the_search_s_own_seed():
+    """A search at seed 3 confirmed at seeds 0-2 (``--first-seed 0``): its trial at seed 3 chose the graph, so the
+    held-out seeds are 4-7; without it in the way they are the next H."""
+    assert held_out_seeds(3, 4, 3) == [4, 5, 6, 7]
+    assert held_out_seeds(3, 2, 0) == [3, 4] and held_out_seeds(3, 2, 4) == [3, 5]

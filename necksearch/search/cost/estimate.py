@@ -115,20 +115,23 @@ def within_budgets(cost: Mapping[str, Any], *, session_s: Optional[float] = None
     """``cost`` (:func:`estimate`, every trial to ``--num-trials``) cut to what the search's budgets let it train:
     ``run_left_s``, what ``--max-trial-hours`` leaves of the run's trainings on its clock (a trial spends its
     seconds times ``threads`` on the CPU clock, as ``budget.Budget`` expects), takes that share of the trials'
-    seconds; ``session_s`` (``--max-hours``) bounds the session's wall. The trials' wall, seconds, hours and epochs
-    are scaled by the share left (trials cost alike on average); ``budget`` says which budget ends the session
-    first (``None``: ``--num-trials``). Without it a budgeted search's estimate was that of all its trials (a campaign
-    arm resumed with 0.88 of its 2 CPU-hours left: 3 h 01 min estimated, 34 min measured)."""
-    startup, trials_wall = cost["startup_s"], cost["wall_s"] - cost["startup_s"]
+    seconds; ``session_s`` (``--max-hours``) bounds the session's wall. Either budget trains nothing when it holds
+    less than one full trial (``full_trial_s``: no trial starts that a budget could not finish). The trials' wall,
+    seconds, hours and epochs are scaled by the share left (trials cost alike on average); ``budget`` says which
+    budget ends the session first (``None``: ``--num-trials``). Without it a budgeted search's estimate was that of
+    all its trials (a campaign arm resumed with about 1 of its 2 CPU-hours left: 3 h 01 min estimated, 34 min
+    measured; cut to the budget, 28-31 min)."""
+    startup, trials_wall, trial = cost["startup_s"], cost["wall_s"] - cost["startup_s"], cost["full_trial_s"]
     limits = {"--num-trials": trials_wall}
     if run_left_s is not None and cost["trial_seconds"]:
-        limits["--max-trial-hours"] = trials_wall * max(0.0, run_left_s) / (cost["trial_seconds"] * threads)
+        fits = run_left_s >= trial * threads
+        limits["--max-trial-hours"] = trials_wall * run_left_s / (cost["trial_seconds"] * threads) if fits else 0.0
     if session_s is not None:
-        limits["--max-hours"] = max(0.0, session_s - startup)
-    budget = min(limits, key=limits.get)
+        limits["--max-hours"] = session_s - startup if session_s - startup >= trial else 0.0
+    budget = min(limits, key=limits.get)  # a tie keeps --num-trials, first: no budget cuts a search of no trials
     if budget == "--num-trials":
         return {**cost, "budget": None}
-    share = limits[budget] / trials_wall if trials_wall else 0.0
+    share = limits[budget] / trials_wall
     scaled = {key: round(cost[key] * share, 3)
               for key in ("trial_seconds", "cpu_hours", "gpu_hours", "expected_epochs")}
     return {**cost, **scaled, "wall_s": round(startup + limits[budget], 1), "budget": budget}

@@ -59,11 +59,11 @@ def test_estimate_adds_up():
 
 def test_a_budget_that_ends_the_search_first_cuts_its_estimate():
     """Four 24-s trials two at a time after 4 s of start-up: 52 s wall, 96 trial-seconds. 48 CPU-seconds left of the
-    run's budget at 2 threads a trial pay for a quarter of them (12 s of wall); a session of 10 s, for 6 s: an
-    eighth."""
+    run's budget at 2 threads a trial pay for a quarter of them (12 s of wall); a session of 40 s for 36 s of its 48;
+    a budget that holds less than one full trial (24 s) trains nothing."""
     cost = estimate(trials=[None] * 4, costs={}, sampled=COST, epochs=3, rungs=[], reduction_factor=2, concurrency=2,
                     cpus_per_trial=2, gpus_per_trial=0, startup_s=4)
-    assert (cost["wall_s"], cost["trial_seconds"]) == (52, 96)
+    assert (cost["wall_s"], cost["trial_seconds"], cost["full_trial_s"]) == (52, 96, 24)
     assert within_budgets(cost) == {**cost, "budget": None}
     assert within_budgets(cost, run_left_s=1e6, session_s=1e6)["budget"] is None  # --num-trials ends it first
     run = within_budgets(cost, run_left_s=48, threads=2)
@@ -71,9 +71,12 @@ def test_a_budget_that_ends_the_search_first_cuts_its_estimate():
     assert run["trial_seconds"] == 24 and run["expected_epochs"] == 3
     assert run["cpu_hours"] == round(cost["cpu_hours"] / 4, 3)
     assert run["full_trial_s"] == cost["full_trial_s"] and run["disk_bytes"] == cost["disk_bytes"]
-    session = within_budgets(cost, session_s=10, run_left_s=48, threads=2)
-    assert session["budget"] == "--max-hours" and session["wall_s"] == 10 and session["trial_seconds"] == 12
-    assert within_budgets(cost, run_left_s=-5)["wall_s"] == 4  # a spent budget trains nothing
+    session = within_budgets(cost, session_s=40)
+    assert session["budget"] == "--max-hours" and session["wall_s"] == 40 and session["trial_seconds"] == 72
+    assert within_budgets(cost, session_s=40, run_left_s=48, threads=2)["budget"] == "--max-trial-hours"
+    for starved in (within_budgets(cost, run_left_s=47, threads=2), within_budgets(cost, session_s=27),
+                    within_budgets(cost, run_left_s=-5)):
+        assert (starved["wall_s"], starved["trial_seconds"]) == (4, 0)  # less than one trial: none starts
 
 
 def test_trial_order_puts_unfinished_fixed_points_first():

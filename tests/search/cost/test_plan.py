@@ -62,7 +62,7 @@ def test_max_trial_hours_is_the_run_s_budget_over_its_sessions(tmp_path, search_
     assert "CPU-hours" in starved.stdout and "--resume --name run-budget --max-trial-hours HOURS" in starved.stdout
     starved_plan = json.loads((tmp_path / "run-budget" / "cost.json").read_text())["sessions"][0]["plan"]["estimate"]
     assert starved_plan["budget"] == "--max-trial-hours"  # estimated as what 3.6 CPU-seconds pay for, not 2 trials
-    assert starved_plan["wall_s"] < starved_plan["startup_s"] + 3.6
+    assert starved_plan["wall_s"] == starved_plan["startup_s"] and starved_plan["trial_seconds"] == 0  # none fits
     first = _search("run-budget", tmp_path, search_data_root, "--resume", "--num-trials", "1",
                     "--max-trial-hours", "1")
     assert first.returncode == 0, first.stderr[-3000:]
@@ -75,6 +75,8 @@ def test_max_trial_hours_is_the_run_s_budget_over_its_sessions(tmp_path, search_
     again = _search("run-budget", tmp_path, search_data_root, "--resume", "--num-trials", "2",
                     "--max-trial-hours", f"{spent_h * 1.01:.6f}")
     assert "no more trials started" in again.stdout and f"spent {spent_h:.2f} CPU-hours" in again.stdout
+    last = json.loads((tmp_path / "run-budget" / "cost.json").read_text())["sessions"][-1]["plan"]["estimate"]
+    assert last["budget"] == "--max-trial-hours" and last["trial_seconds"] == 0  # the run's spend came off the budget
     assert [t.state.is_finished() for t in load_trials(tmp_path / "run-budget", "run-budget")].count(True) == 1
 
 
