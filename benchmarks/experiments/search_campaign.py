@@ -308,12 +308,19 @@ def run_held_out(runs: Dict[str, Dict[str, Any]],
         maps = [holdout["maps"][str(seed)] for seed in seeds]
         if len(maps) < 2:
             continue
-        against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
-                   for other, g in table.get(label, {}).items() if g["published"] and len(g["maps"]) >= 2}
         result[f"{name}: {name.split('/')[-1].removeprefix('campaign-')}/{holdout['graph']}"] = {
-            "fidelity": label, "seeds": seeds, "maps": maps, **mean_std(maps), "against": against,
-            "beats": [other for other, cmp in against.items() if cmp["low"] > 0], "source": "confirm --holdout"}
+            "fidelity": label, "seeds": seeds, "maps": maps, **mean_std(maps),
+            **against_published(maps, table.get(label, {})), "source": "confirm --holdout"}
     return result
+
+
+def against_published(maps: List[float], graphs: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    """``{"against": published neck → the difference of ``maps``' mean to its mean and its Welch 95% interval, for
+    each published neck among ``graphs`` (one fidelity's ``confirm`` table) with at least 2 seeds; "beats": those
+    beyond noise}``."""
+    against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
+               for other, g in graphs.items() if g["published"] and len(g["maps"]) >= 2}
+    return {"against": against, "beats": [other for other, cmp in against.items() if cmp["low"] > 0]}
 
 
 def random_draws() -> Dict[str, Any]:
@@ -361,23 +368,14 @@ def best_against_published(runs: Dict[str, Dict[str, Any]],
     ``confirmed_table``), Welch 95%, with the ones it beats beyond noise."""
     result = {}
     for name, run_summary in runs.items():
-        confirm = run_summary["confirm"]
-        graphs = {label: g for label, g in ((confirm or {}).get("graphs") or {}).items()
-                  if not g["published"] and g["n"] >= 2}
-        if not graphs:
+        best = confirmed_best(run_summary)
+        if best is None:
             continue
-        best = max(graphs, key=lambda label: graphs[label]["mean"])
-        label = fidelity_label(confirm["fidelity"])
-        maps = [v for v in graphs[best]["maps"].values() if v is not None]
-        against = {}
-        for published, entry in table[label].items():
-            if entry["published"] and len(entry["maps"]) >= 2:
-                diff, low, high = welch_interval(entry["maps"], maps)
-                against[published] = {"diff": diff, "low": low, "high": high}
-        beats = [published for published, cmp in against.items() if cmp["low"] > 0]
-        result[name] = {"fidelity": label, "graph": best, "maps": maps, "mean": graphs[best]["mean"],
-                        "std": graphs[best]["std"], "against": against, "beats": beats,
-                        "beats_every_published": bool(against) and len(beats) == len(against)}
+        label = fidelity_label(run_summary["confirm"]["fidelity"])
+        verdict = against_published(best["maps"], table[label])
+        every = bool(verdict["against"]) and len(verdict["beats"]) == len(verdict["against"])
+        result[name] = {"fidelity": label, "graph": best["graph"], "maps": best["maps"], "mean": best["mean"],
+                        "std": best["std"], **verdict, "beats_every_published": every}
     return result
 
 
@@ -500,11 +498,8 @@ def held_out(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
             maps = [value for _, value in fresh]
             if len(maps) < 2:
                 continue  # fewer than two seeds that chose nothing: no interval
-            against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
-                       for other, g in table.items() if g["published"] and len(g["maps"]) >= 2}
             result[f"{name}: {label}"] = {"fidelity": entry["fidelity"], "seeds": [seed for seed, _ in fresh],
-                                          "maps": maps, **mean_std(maps), "against": against,
-                                          "beats": [other for other, cmp in against.items() if cmp["low"] > 0]}
+                                          "maps": maps, **mean_std(maps), **against_published(maps, table)}
     return result
 
 
