@@ -423,6 +423,10 @@ def test_the_second_tpe_seed_s_best_on_its_own_and_on_held_out_seeds_recomputes(
     shown = _experiment("search_campaign").shown
     best = record["best_against_published"]["campaign-tpe-s1"]
     assert best["graph"] == "trial-96" and best["beats_every_published"] and len(best["beats"]) == 9
+    running = record["arms"]["random"]["runs"]["campaign-random-s1"]  # committed while still searching
+    assert (f"| random + ASHA, sampler seed 1 (`campaign-random-s1`), still searching on 2026-12-07 at 09:21 | "
+            f"{len(running['trials'])} | {running['cpu_hours']:.2f} | {running['best_so_far'][-1][1]:.3f} | "
+            "not confirmed yet |") in text and running["confirmed_best"] is None
     chosen = record["confirm"]["3,128,1.0"]["tpe-s1/trial-96"]
     msca = record["confirm"]["3,128,1.0"]["msca_fpn"]
     diff, low, high = welch_interval(msca["maps"], chosen["maps"])
