@@ -377,6 +377,12 @@ def test_every_campaign_run_is_confirmed_at_seeds_0_to_2_with_held_out_seeds_aft
         "--holdout", "4", "--against", "fpn", "--reuse", "a,b"]
 
 
+def test_close_published_means_labels_are_spread_apart_in_their_order():
+    spread = _experiment("search_campaign").spread
+    assert spread([0.25, 0.251, 0.252, 0.30], 0.005) == pytest.approx([0.25, 0.255, 0.26, 0.30])
+    assert spread([], 0.005) == []
+
+
 def test_a_summary_keeps_committed_runs_and_refuses_a_seed_that_does_not_reproduce():
     """Runs gone from the machine keep their committed seeds; a run here adds its own, a published neck's seed in both
     must hold one mAP, and a graph of the same name with another hash is kept apart."""

@@ -193,12 +193,13 @@ def render(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Any]], pa
             hours = [x for x, _ in confirmed] + [single[-1][0]]
             ax.step(hours, [y for _, y in confirmed] + [confirmed[-1][1]], where="post", color=line.get_color(),
                     linewidth=2, label=f"{short}, confirmed")
-    for label, entry in table.items():
-        if entry["published"] and entry["maps"]:
-            mean = sum(entry["maps"]) / len(entry["maps"])
-            ax.axhline(mean, color="0.6", linestyle="--", linewidth=0.8)
-            ax.annotate(f"{label} ({len(entry['maps'])} seeds)", (ax.get_xlim()[0], mean), fontsize=7, color="0.4",
-                        xytext=(2, 2), textcoords="offset points")
+    published = sorted((sum(e["maps"]) / len(e["maps"]), f"{label} ({len(e['maps'])} seeds)")
+                       for label, e in table.items() if e["published"] and e["maps"])
+    for mean, _ in published:
+        ax.axhline(mean, color="0.6", linestyle="--", linewidth=0.8)
+    low, high = ax.get_ylim()
+    for (mean, text), y in zip(published, spread([mean for mean, _ in published], (high - low) / 30)):
+        ax.annotate(text, (ax.get_xlim()[0], y), fontsize=7, color="0.4", xytext=(2, 1), textcoords="offset points")
     ax.set_xlabel("CPU-hours of the search's trainings (cumulative, per run)")
     ax.set_ylabel("bbox mAP (solid: best confirmed 3-seed mean;\ndotted: best single seed)")
     ax.grid(alpha=0.3)
@@ -206,6 +207,15 @@ def render(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Any]], pa
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def spread(values: List[float], gap: float) -> List[float]:
+    """``values`` (ascending) moved up as little as needed to lie at least ``gap`` apart: where close published
+    means' labels go, still in their order."""
+    placed: List[float] = []
+    for value in values:
+        placed.append(value if not placed else max(value, placed[-1] + gap))
+    return placed
 
 
 def render_found(table: Dict[str, Dict[str, Dict[str, Any]]], path: Path) -> None:
