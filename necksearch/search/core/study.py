@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Sequence
 
 from necksearch.errors import NeckSearchError
 
@@ -137,16 +137,6 @@ def run_spent_seconds(trials: Iterable[Any], clock: str) -> float:
     """What a run's own trainings among ``trials`` have spent on ``clock``, every session together
     (``--max-trial-hours``'s account)."""
     return sum(spent_seconds(t, clock) for t in own_trainings(trials))
-
-
-def clock_rate(trials: Iterable[Any], clock: str) -> Optional[float]:
-    """Seconds on ``clock`` a run's own trainings spent per second of their wall (``train_seconds``), over those that
-    recorded both; ``None`` when none did. On the CPU clock this is what a trial's wall converts at: trials sharing
-    two cores with their scheduler recorded 0.71-0.72 CPU-seconds per second (2026-12-07, 96 trials of two campaign
-    runs), though their calibration's training iterations measured 0.98-1.0."""
-    recorded = [t for t in own_trainings(trials) if t.user_attrs.get(TRAIN_SECONDS) and spent_seconds(t, clock) > 0]
-    wall = sum(float(t.user_attrs[TRAIN_SECONDS]) for t in recorded)
-    return sum(spent_seconds(t, clock) for t in recorded) / wall if wall > 0 else None
 
 
 def trained_trials(trials: Iterable[Any], fidelity: Mapping[str, Any]) -> List[Any]:

@@ -9,10 +9,10 @@
   CPU with in-process loading, each trial's wall seconds otherwise). No new trial starts if the spend so far, plus
   what each running trial is expected to add, plus one more trial, would pass it; an interrupted trial is already
   counted and continues. The expected spend of a trial is the most a completed trial of the run spent, and before
-  any completed, the plan's full trial (its wall seconds times the plan's ``clock_rate``, ``plan.trial_clock_rate``).
-  While running trials could still end early (ASHA stops most after a rung) and leave room, the searcher waits
-  instead of finishing. This is what equal budgets across searches need (a campaign's arms): ``--max-hours`` gives
-  each session the same wall time, whatever it trained in it.
+  any completed, the plan's full trial (its wall seconds, times the trial's threads on the CPU clock). While running
+  trials could still end early (ASHA stops most after a rung) and leave room, the searcher waits instead of
+  finishing. This is what equal budgets across searches need (a campaign's arms): ``--max-hours`` gives each session
+  the same wall time, whatever it trained in it.
 
 Running trials finish (each is at most one trial long past the last start, which the checks keep inside the
 budget). The search then reports and stops; ``--resume`` continues it (with a larger ``--max-trial-hours`` once the
@@ -43,8 +43,9 @@ class Budget:
     def of(cls, settings: Any, plan: Mapping[str, Any], session_start: float) -> "Budget":
         deadline = session_start + settings.max_hours * 3600 if settings.max_hours else None
         trial_s = float(plan["estimate"]["full_trial_s"])
-        return cls(deadline=deadline, trial_s=trial_s, clock=plan["cost_clock"],
-                   run_trial_s=trial_s * plan["clock_rate"],
+        clock = plan["cost_clock"]
+        threads = settings.cpus_per_trial if clock == "cpu" else 1.0
+        return cls(deadline=deadline, trial_s=trial_s, clock=clock, run_trial_s=trial_s * threads,
                    run_limit_s=settings.max_trial_hours * 3600 if settings.max_trial_hours else None)
 
     def session_allows(self, now: Optional[float] = None) -> bool:

@@ -111,10 +111,10 @@ def estimate(*, trials: Sequence[Optional[str]], costs: Mapping[str, Mapping[str
 
 
 def within_budgets(cost: Mapping[str, Any], *, session_s: Optional[float] = None, run_left_s: Optional[float] = None,
-                   clock_rate: float = 1.0) -> Dict[str, Any]:
+                   threads: float = 1.0) -> Dict[str, Any]:
     """``cost`` (:func:`estimate`, every trial to ``--num-trials``) cut to what the search's budgets let it train:
-    ``run_left_s``, what ``--max-trial-hours`` leaves of the run's trainings on its clock (a trial spends
-    ``clock_rate`` seconds of it per second of its wall, ``plan.make_plan``'s rate), takes that share of the trials'
+    ``run_left_s``, what ``--max-trial-hours`` leaves of the run's trainings on its clock (a trial spends its
+    seconds times ``threads`` on the CPU clock, as ``budget.Budget`` expects), takes that share of the trials'
     seconds; ``session_s`` (``--max-hours``) bounds the session's wall. Either budget trains nothing when it holds
     less than one full trial (``full_trial_s``: no trial starts that a budget could not finish). The trials' wall,
     seconds, hours and epochs are scaled by the share left (trials cost alike on average); ``budget`` says which
@@ -124,8 +124,8 @@ def within_budgets(cost: Mapping[str, Any], *, session_s: Optional[float] = None
     startup, trials_wall, trial = cost["startup_s"], cost["wall_s"] - cost["startup_s"], cost["full_trial_s"]
     limits = {"--num-trials": trials_wall}
     if run_left_s is not None and cost["trial_seconds"]:
-        fits = run_left_s >= trial * clock_rate
-        limits["--max-trial-hours"] = trials_wall * run_left_s / (cost["trial_seconds"] * clock_rate) if fits else 0.0
+        fits = run_left_s >= trial * threads
+        limits["--max-trial-hours"] = trials_wall * run_left_s / (cost["trial_seconds"] * threads) if fits else 0.0
     if session_s is not None:
         limits["--max-hours"] = session_s - startup if session_s - startup >= trial else 0.0
     budget = min(limits, key=limits.get)  # a tie keeps --num-trials, first: no budget cuts a search of no trials

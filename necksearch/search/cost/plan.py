@@ -40,14 +40,13 @@ def trial_order(fixed_points: Sequence[str], finished: Sequence[str], remaining:
 
 def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points: Mapping[str, Dict[str, Any]],
               order: List[Optional[str]], nodes: List[Dict[str, float]], startup_s: float,
-              stored_bound: Optional[Mapping[str, Any]] = None, run_spent_s: float = 0.0,
-              measured_rate: Optional[float] = None) -> Dict[str, Any]:
+              stored_bound: Optional[Mapping[str, Any]] = None, run_spent_s: float = 0.0) -> Dict[str, Any]:
     """Calibrate, on the trial's resources, the fixed points the search will train and (when it will sample)
     :data:`COST_SAMPLES` graphs drawn from the space; estimate the search from them. When it will sample and the space
     has a ``max_train_cost``, the bound in seconds: ``stored_bound`` (the one a resumed search's study keeps), else
     from its reference, calibrated too; none for distributed trials, which are not bounded. The estimate is cut to
     what the budgets leave (``within_budgets``; ``run_spent_s``: what a resumed run's trainings have spent of
-    ``--max-trial-hours`` on its clock) at :func:`trial_clock_rate`."""
+    ``--max-trial-hours`` on its clock)."""
     from necksearch.search.cost.calibrate import calibrate_on_cluster
     from necksearch.search.cost.preflight import cluster_slots
     named = [name for name in order if name is not None]
@@ -74,28 +73,20 @@ def make_plan(settings: SearchSettings, recipe: Recipe, space: Any, fixed_points
                         cpus_per_trial=settings.cpus_per_trial, gpus_per_trial=settings.gpus_per_trial,
                         startup_s=startup_s)
     clock = cost_clock(settings, recipe)
-    rate = trial_clock_rate(settings, clock, measured_rate)
     if order:
         cost = within_budgets(
             cost, session_s=settings.max_hours * 3600 if settings.max_hours else None,
             run_left_s=settings.max_trial_hours * 3600 - run_spent_s if settings.max_trial_hours else None,
-            clock_rate=rate)
+            threads=settings.cpus_per_trial if clock == "cpu" else 1.0)
     return {"space": space.name, "run_dir": str(settings.run_dir), "num_trials": settings.num_trials,
             "to_train": len(order), "fixed_points": named, "sampled_trials": order.count(None),
             "fidelity": settings.fidelity(), "per_trial": {"cpus": settings.cpus_per_trial, "gpus": settings.gpus_per_trial},
             "cluster": {"nodes": len(nodes), "cpus": sum(n.get("CPU", 0) for n in nodes),
                         "gpus": sum(n.get("GPU", 0) for n in nodes), "trial_slots": slots},
             "rungs": rungs, "calibration": costs, "estimate": cost, "max_hours": settings.max_hours,
-            "max_trial_hours": settings.max_trial_hours, "cost_clock": clock, "clock_rate": rate,
+            "max_trial_hours": settings.max_trial_hours, "cost_clock": clock,
             "train_cost_bound": (dict(stored_bound) if stored_bound else train_cost_bound(bound, costs, clock))
             if bound is not None and costs else None}
-
-
-def trial_clock_rate(settings: SearchSettings, clock: str, measured_rate: Optional[float] = None) -> float:
-    """Seconds on ``clock`` (:func:`cost_clock`) a trial is expected to spend per second of its wall:
-    ``measured_rate``, what a resumed run's trainings spent so (``core.study.clock_rate``), else the trial's threads
-    on the CPU clock (what its calibrated training iterations spend) and 1 on the wall clock."""
-    return measured_rate or (float(settings.cpus_per_trial) if clock == "cpu" else 1.0)
 
 
 def bound_name(bound: TrainCostBound) -> str:
@@ -176,9 +167,7 @@ def plan_text(plan: Mapping[str, Any]) -> str:
                      f"{format_duration(plan['max_hours'] * 3600)}")
     if plan.get("max_trial_hours"):
         lines.append(f"  --max-trial-hours {plan['max_trial_hours']:g}: no trial starts that would take the run's "
-                     f"trainings past {plan['max_trial_hours']:g} {CLOCK_HOURS[plan['cost_clock']]} in all"
-                     + (f" (a trial counted at {plan['clock_rate']:.2f} CPU-seconds per second of its wall)"
-                        if plan["cost_clock"] == "cpu" else ""))
+                     f"trainings past {plan['max_trial_hours']:g} {CLOCK_HOURS[plan['cost_clock']]} in all")
     return "\n".join(lines)
 
 

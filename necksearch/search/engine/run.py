@@ -117,10 +117,10 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
         order = trial_order(list(fixed_points), finished, settings.num_trials - done)
         if order:
             say("measuring the cost of a training iteration on the trial's resources ...")
-        spent_s, rate = run_spend(settings, storage, cost_clock(settings, recipe)) \
-            if resume and settings.max_trial_hours else (0.0, None)
         plan = make_plan(settings, recipe, space, fixed_points, order, _nodes(), startup_s,
-                         _stored_bound(settings, storage) if resume else None, spent_s, rate)
+                         _stored_bound(settings, storage) if resume else None,
+                         run_spent_s(settings, storage, cost_clock(settings, recipe))
+                         if resume and settings.max_trial_hours else 0.0)
         if dry_run:
             say(plan_text(plan))
             if resume and settings.max_trial_hours:
@@ -160,15 +160,14 @@ def run_search(settings: SearchSettings, *, resume: bool = False, write: Optiona
 def run_spent_text(settings: SearchSettings, storage: Any, clock: str) -> str:
     """What the run's own trainings have spent of ``--max-trial-hours``, over every session so far."""
     return (f"--max-trial-hours {settings.max_trial_hours:g}: the run's trainings have spent "
-            f"{run_spend(settings, storage, clock)[0] / 3600:.2f} {CLOCK_HOURS[clock]} so far")
+            f"{run_spent_s(settings, storage, clock) / 3600:.2f} {CLOCK_HOURS[clock]} so far")
 
 
-def run_spend(settings: SearchSettings, storage: Any, clock: str) -> Tuple[float, Optional[float]]:
-    """Seconds on ``clock`` the run's own trainings have spent, every session together, and what they spent per
-    second of their wall (``core.study.clock_rate``; ``None`` before any recorded it)."""
+def run_spent_s(settings: SearchSettings, storage: Any, clock: str) -> float:
+    """Seconds on ``clock`` the run's own trainings have spent, every session together."""
     import optuna
     trials = optuna.load_study(study_name=settings.name, storage=storage).get_trials(deepcopy=False)
-    return attrs.run_spent_seconds(trials, clock), attrs.clock_rate(trials, clock)
+    return attrs.run_spent_seconds(trials, clock)
 
 
 def budget_text(settings: SearchSettings, budget: Budget) -> str:

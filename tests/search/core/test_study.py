@@ -1,6 +1,4 @@
 """necksearch.search.core.study: queueing fixed points on a resumed study; a training's score."""
-from types import SimpleNamespace
-
 import optuna
 import pytest
 
@@ -56,17 +54,3 @@ def test_average_last_is_checked(last, epochs, message):
 def test_average_last_within_the_epochs_passes():
     attrs.check_average_last(3, 3)
     attrs.check_average_last(5, None)  # the config's own epochs: checked per trial
-
-
-def test_a_run_s_clock_rate_is_what_its_own_trainings_spent_per_second_of_their_wall():
-    """96 trials of two campaign runs recorded about 0.72 CPU-seconds a training second: a CPU budget converts a
-    trial's wall at that rate, not at its one thread. Confirmations, duplicates and trials without a wall record
-    do not count; a run with none recorded has no rate."""
-    def trial(**user):
-        return SimpleNamespace(user_attrs={attrs.GRAPH_HASH: "h", **user})
-    own = [trial(cpu_seconds=72.0, train_seconds=100.0), trial(cpu_seconds=36.0, train_seconds=50.0)]
-    others = [trial(cpu_seconds=100.0, train_seconds=100.0, **{attrs.CONFIRM: True}),
-              trial(cpu_seconds=100.0, train_seconds=100.0, **{attrs.DUPLICATE_OF: 3}), trial(cpu_seconds=40.0)]
-    assert attrs.clock_rate(own + others, "cpu") == pytest.approx(0.72)
-    assert attrs.clock_rate(own, "wall") == 1.0
-    assert attrs.clock_rate(others, "cpu") is None and attrs.clock_rate([], "cpu") is None

@@ -7,7 +7,7 @@ import pytest
 from necksearch.search.cost.budget import FITS, RUN, SESSION, SPENT, WAIT, Budget
 from necksearch.search.cost.estimate import (asha_rungs, estimate, expected_epochs, makespan, mean_cost, trial_seconds,
                                              within_budgets)
-from necksearch.search.cost.plan import session_trial_seconds, trial_clock_rate, trial_order
+from necksearch.search.cost.plan import session_trial_seconds, trial_order
 
 COST = {"import_s": 5.0, "setup_s": 1.0, "train_s_per_iter": 0.5, "val_s_per_iter": 0.2, "train_iters": 10,
         "val_iters": 5, "checkpoint_bytes": 1000}  # 6 s of set-up, 6 s an epoch, 1 kB a checkpoint
@@ -59,22 +59,22 @@ def test_estimate_adds_up():
 
 def test_a_budget_that_ends_the_search_first_cuts_its_estimate():
     """Four 24-s trials two at a time after 4 s of start-up: 52 s wall, 96 trial-seconds. 48 CPU-seconds left of the
-    run's budget at 2 CPU-seconds per second of a trial pay for a quarter of them (12 s of wall); a session of 40 s
-    for 36 s of its 48; a budget that holds less than one full trial (24 s) trains nothing."""
+    run's budget at 2 threads a trial pay for a quarter of them (12 s of wall); a session of 40 s for 36 s of its 48;
+    a budget that holds less than one full trial (24 s) trains nothing."""
     cost = estimate(trials=[None] * 4, costs={}, sampled=COST, epochs=3, rungs=[], reduction_factor=2, concurrency=2,
                     cpus_per_trial=2, gpus_per_trial=0, startup_s=4)
     assert (cost["wall_s"], cost["trial_seconds"], cost["full_trial_s"]) == (52, 96, 24)
     assert within_budgets(cost) == {**cost, "budget": None}
     assert within_budgets(cost, run_left_s=1e6, session_s=1e6)["budget"] is None  # --num-trials ends it first
-    run = within_budgets(cost, run_left_s=48, clock_rate=2)
+    run = within_budgets(cost, run_left_s=48, threads=2)
     assert run["budget"] == "--max-trial-hours" and run["wall_s"] == 4 + 48 / 4
     assert run["trial_seconds"] == 24 and run["expected_epochs"] == 3
     assert run["cpu_hours"] == round(cost["cpu_hours"] / 4, 3)
     assert run["full_trial_s"] == cost["full_trial_s"] and run["disk_bytes"] == cost["disk_bytes"]
     session = within_budgets(cost, session_s=40)
     assert session["budget"] == "--max-hours" and session["wall_s"] == 40 and session["trial_seconds"] == 72
-    assert within_budgets(cost, session_s=40, run_left_s=48, clock_rate=2)["budget"] == "--max-trial-hours"
-    for starved in (within_budgets(cost, run_left_s=47, clock_rate=2), within_budgets(cost, session_s=27),
+    assert within_budgets(cost, session_s=40, run_left_s=48, threads=2)["budget"] == "--max-trial-hours"
+    for starved in (within_budgets(cost, run_left_s=47, threads=2), within_budgets(cost, session_s=27),
                     within_budgets(cost, run_left_s=-5)):
         assert (starved["wall_s"], starved["trial_seconds"]) == (4, 0)  # less than one trial: none starts
 
@@ -128,17 +128,11 @@ def test_a_trial_s_expected_spend_is_the_most_a_completed_one_spent():
         run_spent_s=70.0, running_spent_s=[45.0], completed_spent_s=[30.0]) == FITS
 
 
-def test_a_trial_spends_its_threads_on_the_cpu_clock_until_the_run_measured_its_rate():
-    settings = SimpleNamespace(max_hours=None, max_trial_hours=2.0, cpus_per_trial=4.0)
-    assert trial_clock_rate(settings, "cpu") == 4.0 and trial_clock_rate(settings, "wall") == 1.0
-    assert trial_clock_rate(settings, "cpu", measured_rate=0.72) == 0.72
-
-
-def test_the_plan_s_trial_counts_at_the_plan_s_clock_rate():
+def test_the_plan_s_trial_counts_its_threads_on_the_cpu_clock():
     settings = SimpleNamespace(max_hours=None, max_trial_hours=2.0, cpus_per_trial=4.0)
     plan = {"estimate": {"full_trial_s": 100.0}}
-    assert Budget.of(settings, {**plan, "cost_clock": "cpu", "clock_rate": 4.0}, 0.0).run_trial_s == 400.0
-    wall = Budget.of(settings, {**plan, "cost_clock": "wall", "clock_rate": 1.0}, 0.0)
+    assert Budget.of(settings, {**plan, "cost_clock": "cpu"}, 0.0).run_trial_s == 400.0
+    wall = Budget.of(settings, {**plan, "cost_clock": "wall"}, 0.0)
     assert (wall.run_trial_s, wall.run_limit_s, wall.clock, wall.deadline) == (100.0, 7200.0, "wall", None)
 
 
