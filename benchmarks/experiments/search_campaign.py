@@ -25,7 +25,8 @@ confirm COPY --top 3 --against published``, in a copy of an arm's run under ``ru
 confirmation stays; one copy per fidelity) join ``confirm`` in the JSON; ``search_campaign_found.png`` draws every
 confirmed graph by fidelity; every run's confirmed best is compared with every published neck confirmed at its fidelity
 anywhere in the campaign (``best_against_published``). A found graph confirmed against its closest published neck over
-more seeds (``--more-seeds``: a copy under ``runs/found128s7/``) is kept apart, in ``more_seeds``, so that the tables
+more seeds (``--more-seeds``: copies under ``runs/found128s7/``, and ``runs/settle128/`` and ``runs/settle160/``
+whose seeds 7-13 judge tpe-s1's best on seeds no selection saw) is kept apart, in ``more_seeds``, so that the tables
 over seeds 0-2 stay as they are; ``cells`` adds to it seeds trained by ``proxy_cells.py`` (the same recipe) to graphs
 confirmed at a fidelity, without the runs.
 
@@ -628,7 +629,8 @@ def main() -> None:
                                            "runs/found160s1/campaign-tpe-s1",
                         help="copies of arm runs in which the best found graphs were confirmed against the nine "
                              "published necks (one per fidelity), comma-separated")
-    report.add_argument("--more-seeds", default="runs/found128s7/campaign-tpe-s0",
+    report.add_argument("--more-seeds", default="runs/found128s7/campaign-tpe-s0,runs/settle128/campaign-tpe-s1,"
+                                                "runs/settle160/campaign-tpe-s1",
                         help="copies of arm runs in which a found graph and its closest published neck were confirmed "
                              "over more seeds, comma-separated (kept apart: ``more_seeds`` in the JSON)")
     report.set_defaults(func=summary)
