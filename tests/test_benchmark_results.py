@@ -383,6 +383,22 @@ def test_close_published_means_labels_are_spread_apart_in_their_order():
     assert spread([], 0.005) == []
 
 
+def test_a_copy_s_confirmation_counts_once_it_is_its_own(tmp_path):
+    """A copy of an arm's run keeps the arm's confirm.json until its own confirmation finishes: that one is not the
+    copy's (on 2026-12-07 a settle copy's seeds 0-2 were committed as its seeds 7-13)."""
+    campaign = _experiment("search_campaign")
+    runs, copy = tmp_path / "campaign" / "campaign-tpe-s1", tmp_path / "settle128" / "campaign-tpe-s1"
+    runs.mkdir(parents=True)
+    copy.mkdir(parents=True)
+    assert campaign.copy_confirmation(copy, tmp_path / "campaign") is None  # none yet
+    (runs / "confirm.json").write_text('{"seeds": [0, 1, 2]}')
+    (copy / "confirm.json").write_text('{"seeds": [0, 1, 2]}')
+    assert campaign.copy_confirmation(copy, tmp_path / "campaign") is None  # still the arm's
+    (copy / "confirm.json").write_text('{"seeds": [7, 8]}')
+    assert campaign.copy_confirmation(copy, tmp_path / "campaign") == {"seeds": [7, 8]}
+    assert campaign.more_seeds([tmp_path / "settle160" / "campaign-tpe-s1"], tmp_path / "campaign") == {}
+
+
 def test_a_summary_keeps_committed_runs_and_refuses_a_seed_that_does_not_reproduce():
     """Runs gone from the machine keep their committed seeds; a run here adds its own, a published neck's seed in both
     must hold one mAP, and a graph of the same name with another hash is kept apart."""
@@ -476,6 +492,57 @@ def test_the_random_arm_at_sampler_seed_1_recomputes():
     assert held["seeds"] == [3, 4, 5, 6] and held["beats"] == ["augfpn"]
     assert (f"{' / '.join(f'{m:.3f}' for m in held['maps'])}, {held['mean']:.3f} ± {held['std']:.3f}: "
             f"{shown(cmp['diff'])} [{shown(cmp['low'])}, {shown(cmp['high'])}] against MS-CA FPN's seeds 0–2") in text
+
+
+def test_the_second_tpe_seed_s_best_on_seeds_7_to_13_recomputes():
+    """search_campaign.md "Seeds 7-13": trial-96 against msca_fpn on seeds no selection saw, at both fidelities, over
+    all fourteen seeds each and over its eleven unchosen ones, and the seeds a graph a 0.01 lead would need."""
+    import math
+
+    from necksearch.search.rank.statistics import mean_std, welch_interval
+    record = json.loads((RESULTS / "search_campaign.json").read_text())
+    text = " ".join((RESULTS / "search_campaign.md").read_text().split())
+    shown = _experiment("search_campaign").shown
+
+    def stats(maps):
+        value = mean_std(maps)
+        return f"{value['mean']:.3f} ± {value['std']:.3f}"
+
+    def interval(theirs, mine):
+        return "{} [{}, {}]".format(*map(shown, welch_interval(theirs, mine)))
+
+    sources = {"3,128,1.0": ("128²", "campaign-tpe-s1: tpe-s1/trial-96", "found128s7/campaign-tpe-s0"),
+               "3,160,1.0": ("160²", "found160s1/campaign-tpe-s1: tpe-s1/trial-96", "cells/found160_cells")}
+    seeds_needed = []
+    for fidelity, (size, held_key, earlier_key) in sources.items():
+        settle = record["more_seeds"][f"settle{size[:3]}/campaign-tpe-s1"]
+        mine, theirs = settle["graphs"]["trial-96"], settle["graphs"]["msca_fpn"]
+        assert settle["fidelity"] == fidelity and mine["seeds"] == theirs["seeds"] == list(range(7, 14))
+        assert (f"| 3 ep, {size} | {' / '.join(f'{m:.3f}' for m in mine['maps'])}: {stats(mine['maps'])} | "
+                f"{' / '.join(f'{m:.3f}' for m in theirs['maps'])}: {stats(theirs['maps'])} | "
+                f"{interval(theirs['maps'], mine['maps'])} |") in text
+        low = welch_interval(theirs["maps"], mine["maps"])[1]
+        assert low < 0  # not beyond noise on fresh seeds
+        earlier = record["more_seeds"][earlier_key]["graphs"]["msca_fpn"]
+        assert earlier["seeds"] == list(range(7))
+        unchosen = record["held_out"][held_key]["maps"] + mine["maps"]
+        all_mine = record["confirm"][fidelity]["tpe-s1/trial-96"]["maps"] + unchosen
+        all_theirs = earlier["maps"] + theirs["maps"]
+        assert len(all_mine) == len(all_theirs) == 14
+        assert f"{stats(all_mine)} against {stats(all_theirs)} at {size}, {interval(all_theirs, all_mine)}" in text
+        assert interval(all_theirs, unchosen) in text
+        held = record["held_out"][f"settle{size[:3]}/campaign-tpe-s1: trial-96"]
+        assert held["seeds"] == list(range(7, 14)) and "msca_fpn" not in held["beats"]
+        assert len(held["beats"]) == {"128²": 8, "160²": 6}[size]
+        spread, gap = mean_std(all_mine)["std"] ** 2 + mean_std(all_theirs)["std"] ** 2, \
+            mean_std(all_mine)["mean"] - mean_std(all_theirs)["mean"]
+        seeds_needed.append(math.ceil((1.959964 + 0.841621) ** 2 * spread / gap ** 2))
+    assert seeds_needed == [42, 43] and "about 42–43 seeds a graph" in text
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    fresh = [interval(record["more_seeds"][f"settle{size}/campaign-tpe-s1"]["graphs"]["msca_fpn"]["maps"],
+                      record["more_seeds"][f"settle{size}/campaign-tpe-s1"]["graphs"]["trial-96"]["maps"])
+             for size in (128, 160)]
+    assert f"(128²: {fresh[0]}; 160²: {fresh[1]})" in readme
 
 
 def test_the_second_tpe_seed_s_best_at_160_recomputes():

@@ -341,27 +341,38 @@ def random_draws() -> Dict[str, Any]:
             "source": "benchmarks/results/collapse_rate.json"}
 
 
-def found_confirmations(paths: List[Path]) -> Dict[str, Dict[str, Any]]:
+def copy_confirmation(path: Path, runs_dir: Path) -> Dict[str, Any] | None:
+    """The confirm.json of ``path``, a copy of an arm's run, or ``None`` while it has none of its own: none at all,
+    or still the one copied with the run (the arm's under ``runs_dir``, byte for byte: the copy's confirmation has not
+    finished; committed once so on 2026-12-07, a settle copy's seeds 0-2 taken for its seeds 7-13)."""
+    mine, original = path / "confirm.json", runs_dir / path.name / "confirm.json"
+    if not mine.is_file() or (original.is_file() and mine.read_bytes() == original.read_bytes()):
+        return None
+    return json.loads(mine.read_text())
+
+
+def found_confirmations(paths: List[Path], runs_dir: Path) -> Dict[str, Dict[str, Any]]:
     """``found/RUN`` → {"confirm": its confirm.json}: the confirmations of the best found graphs against the nine
     published necks (issue 23's deliverable 5), each in a copy of an arm's run (``runs/found*/RUN``) so that the arm's
-    own confirm.json stays; a run without a confirmation yet is left out."""
+    own confirm.json stays; a copy without a confirmation of its own yet is left out (``copy_confirmation``)."""
     found = {}
     for path in paths:
-        if (path / "confirm.json").is_file():
-            found[f"{path.parent.name}/{path.name}"] = {"confirm": json.loads((path / "confirm.json").read_text())}
+        confirm = copy_confirmation(path, runs_dir)
+        if confirm is not None:
+            found[f"{path.parent.name}/{path.name}"] = {"confirm": confirm}
     return found
 
 
-def more_seeds(paths: List[Path]) -> Dict[str, Dict[str, Any]]:
+def more_seeds(paths: List[Path], runs_dir: Path) -> Dict[str, Dict[str, Any]]:
     """``FOLDER/RUN`` → a confirmation over more seeds (a copy of an arm's run, e.g. ``runs/found128s7/RUN``: the
     found neck and its closest published neck at one fidelity): per graph its per-seed mAPs, and each found graph
     against each published one (Welch 95%). Kept apart from ``confirm``, whose tables compare every graph over seeds
-    0-2."""
+    0-2. A copy without a confirmation of its own yet is left out (``copy_confirmation``)."""
     result = {}
     for path in paths:
-        if not (path / "confirm.json").is_file():
+        confirm = copy_confirmation(path, runs_dir)
+        if confirm is None:
             continue
-        confirm = json.loads((path / "confirm.json").read_text())
         graphs = {}
         for label, g in confirm["graphs"].items():
             seeds = sorted(int(seed) for seed, value in g["maps"].items() if value is not None)
@@ -397,8 +408,8 @@ def summary(args: argparse.Namespace) -> None:
     runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
     committed_file = Path(args.out).with_suffix(".json")
     committed = json.loads(committed_file.read_text()) if committed_file.is_file() else {}
-    copies = more_seeds([ROOT / path for path in args.more_seeds.split(",") if path])
-    found = found_confirmations([ROOT / path for path in args.found.split(",") if path])
+    copies = more_seeds([ROOT / path for path in args.more_seeds.split(",") if path], runs_dir)
+    found = found_confirmations([ROOT / path for path in args.found.split(",") if path], runs_dir)
     arms = arm_entries(committed.get("arms", {}), runs)
     if not arms:
         raise SystemExit(f"no campaign run under {runs_dir} and none in {committed_file}: nothing to summarise")
