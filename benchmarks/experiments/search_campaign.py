@@ -200,7 +200,8 @@ def render(runs: Dict[str, Dict[str, Any]], table: Dict[str, Dict[str, Any]], pa
         ax.axhline(mean, color="0.6", linestyle="--", linewidth=0.8)
     low, high = ax.get_ylim()
     for (mean, text), y in zip(published, spread([mean for mean, _ in published], (high - low) / 30)):
-        ax.annotate(text, (ax.get_xlim()[0], y), fontsize=7, color="0.4", xytext=(2, 1), textcoords="offset points")
+        ax.annotate(text, (ax.get_xlim()[0], y), fontsize=7, color="0.4", xytext=(2, 1), textcoords="offset points",
+                    annotation_clip=False)  # a label spread above the axes' top stays drawn
     ax.set_xlabel("CPU-hours of the search's trainings (cumulative, per run)")
     ax.set_ylabel("bbox mAP (solid: best confirmed 3-seed mean;\ndotted: best single seed)")
     ax.grid(alpha=0.3)
@@ -346,7 +347,10 @@ def copy_confirmation(path: Path, runs_dir: Path) -> Dict[str, Any] | None:
     or still the one copied with the run (the arm's under ``runs_dir``, byte for byte: the copy's confirmation has not
     finished; committed once so on 2026-12-07, a settle copy's seeds 0-2 taken for its seeds 7-13)."""
     mine, original = path / "confirm.json", runs_dir / path.name / "confirm.json"
-    if not mine.is_file() or (original.is_file() and mine.read_bytes() == original.read_bytes()):
+    if not mine.is_file():
+        return None
+    if original.is_file() and mine.read_bytes() == original.read_bytes():
+        print(f"{path}: its confirm.json is still {original}'s (its own confirmation has not finished): left out")
         return None
     return json.loads(mine.read_text())
 
