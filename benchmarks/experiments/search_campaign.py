@@ -100,13 +100,16 @@ def run(args: argparse.Namespace) -> None:
 
 
 def search_trials(run_dir: Path) -> List[Dict[str, Any]]:
-    """The search's own trained trials in the order they finished: number, state, mAP, CPU-seconds, summary."""
+    """The search's own trained trials in the order they finished: number, state, mAP, CPU-seconds, summary, and
+    when each started and its training's wall seconds (``started``, ``train_s``: how many CPU-seconds a trial got per
+    second, which the machine's other work lowers; docs/guide/before-launch.md)."""
     settings = json.loads((run_dir / "search.json").read_text())
     study = optuna.load_study(study_name=settings["name"], storage=f"sqlite:///{run_dir / 'study.db'}")
     trials = [t for t in attrs.own_trainings(study.get_trials(deepcopy=False)) if t.state.is_finished()]
     trials.sort(key=lambda t: t.datetime_complete)
     return [{"number": t.number, "state": t.state.name, "map": t.values[0] if t.values else None,
-             "cpu_s": t.user_attrs.get(attrs.CPU_SECONDS, 0.0), "summary": t.user_attrs.get(attrs.SUMMARY)}
+             "cpu_s": t.user_attrs.get(attrs.CPU_SECONDS, 0.0), "summary": t.user_attrs.get(attrs.SUMMARY),
+             "started": t.datetime_start.isoformat(timespec="seconds"), "train_s": t.user_attrs.get(attrs.TRAIN_SECONDS)}
             for t in trials]
 
 
