@@ -149,6 +149,11 @@ def confirmed_best(run_summary: Dict[str, Any]) -> Dict[str, Any] | None:
             "maps": [v for v in found[label]["maps"].values() if v is not None]}
 
 
+def welch(theirs: List[float], mine: List[float]) -> Dict[str, float]:
+    """``mine``'s mean minus ``theirs``' and its Welch 95% interval, as the JSON keeps it (diff, low, high)."""
+    return dict(zip(("diff", "low", "high"), welch_interval(theirs, mine)))
+
+
 def against_random(best: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
     """Each TPE run's confirmed best against the random run of the same sampler seed (Welch 95%), from the runs'
     ``confirmed_best`` (``best``: run name → it)."""
@@ -158,8 +163,7 @@ def against_random(best: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, float
             if name.startswith(f"campaign-{tpe_arm}-s"):
                 other = name.replace(f"-{tpe_arm}-", "-random-")
                 if other in best:
-                    diff, low, high = welch_interval(best[other]["maps"], best[name]["maps"])
-                    comparison[f"{name} - {other}"] = {"diff": diff, "low": low, "high": high}
+                    comparison[f"{name} - {other}"] = welch(best[other]["maps"], best[name]["maps"])
     return comparison
 
 
@@ -333,8 +337,7 @@ def against_published(maps: List[float], graphs: Dict[str, Dict[str, Any]]) -> D
     """``{"against": published neck → the difference of ``maps``' mean to its mean and its Welch 95% interval, for
     each published neck among ``graphs`` (one fidelity's ``confirm`` table) with at least 2 seeds; "beats": those
     beyond noise}``."""
-    against = {other: dict(zip(("diff", "low", "high"), welch_interval(g["maps"], maps)))
-               for other, g in graphs.items() if g["published"] and len(g["maps"]) >= 2}
+    against = {other: welch(g["maps"], maps) for other, g in graphs.items() if g["published"] and len(g["maps"]) >= 2}
     return {"against": against, "beats": [other for other, cmp in against.items() if cmp["low"] > 0]}
 
 
@@ -504,10 +507,9 @@ def more_seeds_lines(name: str, entry: Dict[str, Any]) -> List[str]:
 
 def found_against_published(graphs: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
     """``"FOUND − PUBLISHED"`` → the difference of means and its Welch 95% interval, for every pair in ``graphs``."""
-    return {f"{found} − {published}": dict(zip(("diff", "low", "high"), welch_interval(
-        graphs[published]["maps"], graphs[found]["maps"])))
-        for found in graphs if not graphs[found]["published"]
-        for published in graphs if graphs[published]["published"]}
+    return {f"{found} − {published}": welch(graphs[published]["maps"], graphs[found]["maps"])
+            for found in graphs if not graphs[found]["published"]
+            for published in graphs if graphs[published]["published"]}
 
 
 def held_out(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
