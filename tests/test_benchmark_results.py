@@ -563,6 +563,25 @@ def test_the_second_tpe_seed_s_best_on_seeds_7_to_13_recomputes():
     assert f"(128²: {fresh[0]}; 160²: {fresh[1]})" in readme and f"({pooled[0]}, {pooled[1]})" in readme
 
 
+def test_the_budgeted_estimates_quoted_are_the_runs_cost_records():
+    """docs/guide/before-launch.md: tpe-s1 resumed, estimated before estimates were cut to the budget (3 h 01 min,
+    took 34 min); random-s1's first session estimated 1 h 00 min, its resumed one 24 min 32 s and took 27 min 02 s."""
+    from necksearch.search.cost.estimate import format_duration
+    record = json.loads((RESULTS / "search_campaign.json").read_text())
+    text = " ".join((ROOT / "docs" / "guide" / "before-launch.md").read_text().split())
+    tpe, random_arm = (record["arms"][arm]["runs"][f"campaign-{arm}-s1"]["sessions"] for arm in ("tpe", "random"))
+    resumed = tpe[1]
+    assert resumed["budget"] is None and (format_duration(resumed["estimate_wall_s"]), resumed["actual_wall_s"] // 60,
+                                          round(resumed["actual_wall_s"] / resumed["estimate_wall_s"], 2)) == \
+        ("3 h 01 min", 33, 0.19)  # 33 min 55 s: "34 min"
+    assert "estimated 3 h 01 min and took 34 min (0.19×)" in text
+    first, again = random_arm
+    assert first["actual_wall_s"] is None and f"{format_duration(first['estimate_wall_s'])} estimated" in text
+    ratio = again["actual_wall_s"] / again["estimate_wall_s"]
+    assert (f"took {format_duration(again['actual_wall_s'])} against {format_duration(again['estimate_wall_s'])} "
+            f"estimated ({ratio:.2f}×)") in text
+
+
 def test_the_cpu_seconds_a_trial_got_per_second_are_the_quoted_ones():
     """docs/guide/before-launch.md: per 10-minute window of start times, the seed-1 runs' trials got 0.54-0.98
     CPU-seconds per training second, 0.97-0.98 in the windows where they ran alone."""

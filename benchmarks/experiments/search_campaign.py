@@ -124,13 +124,23 @@ def best_so_far(trials: List[Dict[str, Any]]) -> List[List[float]]:
     return points
 
 
+def cost_sessions(run_dir: Path) -> List[Dict[str, Any]]:
+    """Each session of the run as its ``cost.json`` records it: when it started, its estimated wall seconds and the
+    budget that cut the estimate, and its measured wall seconds (``None``: the session was killed before its end)."""
+    sessions = json.loads((run_dir / "cost.json").read_text())["sessions"] if (run_dir / "cost.json").is_file() else []
+    return [{"started": s["started"], "estimate_wall_s": s["plan"]["estimate"]["wall_s"],
+             "budget": s["plan"]["estimate"].get("budget"), "actual_wall_s": (s.get("actual") or {}).get("wall_s")}
+            for s in sessions]
+
+
 def summarise_run(run_dir: Path) -> Dict[str, Any]:
-    """A run's trials, their CPU-hours, its best so far and confirmation; a screened run's screening CPU-hours too
+    """A run's trials, their CPU-hours, its best so far, confirmation and sessions' estimated and measured wall
+    (``cost_sessions``); a screened run's screening CPU-hours too
     (``screen.json``: each scored graph's CPU-seconds; spent before the trials, not in ``cpu_hours``)."""
     trials = search_trials(run_dir)
     confirm = json.loads((run_dir / "confirm.json").read_text()) if (run_dir / "confirm.json").is_file() else None
     summary = {"trials": trials, "cpu_hours": sum(t["cpu_s"] for t in trials) / 3600,
-               "best_so_far": best_so_far(trials), "confirm": confirm}
+               "best_so_far": best_so_far(trials), "confirm": confirm, "sessions": cost_sessions(run_dir)}
     screened = json.loads((run_dir / "screen.json").read_text()) if (run_dir / "screen.json").is_file() else {}
     if screened:
         summary["screen"] = {"graphs": len(screened),
