@@ -5,9 +5,10 @@ A search ranks each graph by one training at one seed, and the seed moves a grap
 published necks differ (``benchmarks/results/rank_fidelity.md``): its single-seed winner may be luck. Confirmation
 trains the search's K best distinct sampled graphs (or the trials ``--trials`` names) and the published necks it is
 judged against at S seeds (the search's seed and the S − 1 following ones, or from ``--first-seed``), at the search's
-fidelity or a higher one, with no early stopping, as trials of the search's own study: one Ray Tune run per seed through
-the search's trainable and searcher, each trial with the user attribute ``confirm`` (label, hash, seed, fidelity) and
-published ones with ``fixed_point``, so optuna-dashboard shows them beside the search. A graph already trained at a
+fidelity or a higher one, with no early stopping, as trials of the search's own study: one Ray Tune run for all the
+seeds (and one for the held-out seeds) through the search's trainable and one searcher a seed, chained so that no seed
+waits for another's slowest training; each trial has the user attribute ``confirm`` (label, hash, seed, fidelity) and
+published ones ``fixed_point``, so optuna-dashboard shows them beside the search. A graph already trained at a
 (fidelity, seed) in the study — the search's own trial at its seed, or an earlier confirmation's — is reused, not
 trained again, and so is one that another search or fidelity run of the same recipe trained to the end (``--reuse``,
 ``search/reuse.py``). Killed, the same command continues: finished trials stay, interrupted ones resume from their last
@@ -205,23 +206,29 @@ def queue_seed(study: Any, sub: SearchSettings, candidates: List[Candidate]) -> 
     return needed
 
 
-def train_seed(sub: SearchSettings, storage: Any, candidates: List[Candidate], say: Callable[[str], None]) -> None:
-    """Train what seed ``sub.seed`` lacks, as one Tune run (no early stopping) through the search's searcher."""
+def train_seeds(subs: List[SearchSettings], storage: Any, candidates: List[Candidate],
+                say: Callable[[str], None]) -> None:
+    """Train what each of ``subs``' seeds lacks, as one Tune run (no early stopping): one searcher a seed, chained
+    (``SearcherChain``), so a slot a short training frees takes the next (graph, seed) queued."""
     import optuna
     from ray.tune.schedulers import FIFOScheduler
 
     from necksearch.search.engine.run import fit
-    from necksearch.search.engine.searcher import NeckSearcher
-    study = optuna.load_study(study_name=sub.name, storage=storage)
-    needed = queue_seed(study, sub, candidates)
-    searcher = NeckSearcher(sub, sub.space, storage, optuna.samplers.RandomSampler(seed=sub.seed), {},
-                            queued_only=frozenset(c.graph_hash for c in candidates))
-    fit(sub, sub.recipe(), searcher, FIFOScheduler(), say, needed)
-    answered = attrs.finished_by_hash(study.get_trials(deepcopy=False), sub.fidelity(), stops_early=False)
-    unfinished = [c.label for c in candidates if c.graph_hash not in answered]
+    from necksearch.search.engine.searcher import NeckSearcher, SearcherChain
+    study = optuna.load_study(study_name=subs[0].name, storage=storage)
+    needed = sum(queue_seed(study, sub, candidates) for sub in subs)
+    hashes = frozenset(c.graph_hash for c in candidates)
+    searchers = [NeckSearcher(sub, sub.space, storage, optuna.samplers.RandomSampler(seed=sub.seed), {},
+                              queued_only=hashes) for sub in subs]
+    run = dataclasses.replace(subs[0], num_trials=len(candidates) * len(subs))
+    fit(run, run.recipe(), SearcherChain(searchers), FIFOScheduler(), say, needed, show_seed=True)
+    trials = study.get_trials(deepcopy=False)
+    answered = {sub.seed: attrs.finished_by_hash(trials, sub.fidelity(), stops_early=False) for sub in subs}
+    unfinished = [f"{c.label} at seed {sub.seed}" for sub in subs for c in candidates
+                  if c.graph_hash not in answered[sub.seed]]
     if unfinished:
-        raise NeckSearchError(f"interrupted: seed {sub.seed} left {', '.join(unfinished)} unfinished; continue with "
-                              f"the same `necksearch confirm` command")
+        raise NeckSearchError(f"interrupted: {', '.join(unfinished)} unfinished; continue with the same "
+                              "`necksearch confirm` command")
 
 
 def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
@@ -251,9 +258,7 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
     say(f"confirm {settings.name}: {len(candidates)} graphs ({', '.join(c.label for c in candidates)}) × seeds "
         f"{', '.join(str(s.seed) for s in subs)} at {fidelity.describe()}")
     with ray_session(subs[0].resources):
-        for index, sub in enumerate(subs, 1):
-            say(f"[seed {index}/{len(subs)}] seed {sub.seed}")
-            train_seed(sub, storage, candidates, say)
+        train_seeds(subs, storage, candidates, say)
         results = summarise(study.get_trials(deepcopy=False), candidates, subs, confirm.average_last)
         chosen = held_out_candidate(results, candidates) if confirm.holdout else None
         if chosen is not None:
@@ -261,9 +266,8 @@ def run_confirm(confirm: ConfirmSettings, write: Optional[Callable[[str], None]]
                     for seed in held_out_seeds(first + confirm.seeds, confirm.holdout, settings.seed)]
             if sources is not None:
                 reuse(study, sources, [chosen], held, say)
-            for index, sub in enumerate(held, 1):
-                say(f"[held-out seed {index}/{len(held)}] seed {sub.seed}: {chosen.label}")
-                train_seed(sub, storage, [chosen], say)
+            say(f"held-out seeds {', '.join(str(sub.seed) for sub in held)}: {chosen.label}")
+            train_seeds(held, storage, [chosen], say)
             results["holdout"] = summarise_holdout(study.get_trials(deepcopy=False), chosen, held, results,
                                                    confirm.average_last)
     write_results(settings, subs[0], study, results, say)

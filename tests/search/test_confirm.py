@@ -178,6 +178,7 @@ def test_a_tiny_search_is_confirmed_over_two_seeds_reusing_its_own(tmp_path, sea
     command = [sys.executable, "-m", "necksearch", "confirm", str(run_dir), "--top", "1", "--seeds", "2"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
+    assert " fpn seed 1 finished" in done.stdout  # the seeds train as one Tune run, whose lines name each seed
     trials = load_trials(run_dir, "tiny")
     confirming = [t for t in trials if attrs.CONFIRM in t.user_attrs]
     assert len(trials) == before + 2 and len(confirming) == 2
@@ -191,7 +192,8 @@ def test_a_tiny_search_is_confirmed_over_two_seeds_reusing_its_own(tmp_path, sea
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and len(load_trials(run_dir, "tiny")) == len(trials), again.stderr[-3000:]
     held = subprocess.run([*command, "--holdout", "2"], capture_output=True, text=True, timeout=900)
-    assert held.returncode == 0, held.stderr[-4000:]  # trial-1 alone at seeds 2 and 3
+    assert held.returncode == 0, held.stderr[-4000:]  # trial-1 alone at seeds 2 and 3, as one Tune run
+    assert "held-out seeds 2, 3: trial-1" in held.stdout and " seed 3 finished" in held.stdout
     assert len(load_trials(run_dir, "tiny")) == len(trials) + 2
     holdout = json.loads((run_dir / "confirm.json").read_text())["holdout"]
     assert holdout["graph"] == "trial-1" and holdout["seeds"] == [2, 3] and holdout["n"] == 2
@@ -255,14 +257,15 @@ def test_first_seed_moves_the_confirmation_and_its_held_out_seeds(tmp_path, monk
     from necksearch.search.engine import run as run_module
     trained = []
     monkeypatch.setattr(run_module, "ray_session", lambda resources: contextlib.nullcontext())
-    monkeypatch.setattr(confirm_module, "train_seed", lambda sub, storage, candidates, say: trained.append(sub.seed))
+    monkeypatch.setattr(confirm_module, "train_seeds",
+                        lambda subs, storage, candidates, say: trained.append([sub.seed for sub in subs]))
     monkeypatch.setattr(confirm_module, "write_results", lambda *args: None)
     monkeypatch.setattr(confirm_module, "held_out_candidate", lambda results, candidates: candidates[0])
     monkeypatch.setattr(confirm_module, "summarise_holdout", lambda *args: {})
     run_dir = stored_search_run(tmp_path, 0.2, 0.3)
     results = confirm_module.run_confirm(ConfirmSettings(str(run_dir), top=1, seeds=2, holdout=2, first_seed=4,
                                                          against=("fpn",)), write=lambda text: None)
-    assert trained == [4, 5, 6, 7] and results["seeds"] == [4, 5]
+    assert trained == [[4, 5], [6, 7]] and results["seeds"] == [4, 5]  # each set of seeds as one Tune run
 
 
 def test_best_s_note_names_what_the_best_was_confirmed_against():

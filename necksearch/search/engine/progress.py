@@ -4,6 +4,8 @@
     [  3:05] trial 2 a2fpn_lite  epoch 1/3  mAP 0.0041  loss 1.93   [2 running, 1 finished of 6]
     [  3:06] trial 1 pafpn  pruned after epoch 1 (mAP 0.0012)
     [  4:10] trial 7 trial-7 refused: max_train_cost: 3.10 cpu s per training iteration (median of 5) > ...
+
+A confirmation trains several seeds in one run, so its lines name each trial's seed (``trial 12 fpn seed 1``).
 """
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ from ray.tune import Callback
 
 
 class SearchProgress(Callback):
-    """Prints search events through ``write`` (default: stdout, flushed)."""
+    """Prints search events through ``write`` (default: stdout, flushed); ``show_seed``: name each trial's seed."""
 
     def __init__(self, total: int, epochs: int, write: Optional[Callable[[str], None]] = None,
-                 run_dir: Optional[Path] = None) -> None:
-        self.total, self.epochs, self.run_dir = total, epochs, run_dir
+                 run_dir: Optional[Path] = None, show_seed: bool = False) -> None:
+        self.total, self.epochs, self.run_dir, self.show_seed = total, epochs, run_dir, show_seed
         self.write = write or _print
         self.start = time.monotonic()
         self.running = 0
@@ -34,28 +36,29 @@ class SearchProgress(Callback):
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info) -> None:
         self.running += 1
-        self.line(f"{_name(trial)} started")
+        self.line(f"{self._name(trial)} started")
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: Dict, **info) -> None:
         self.last_epoch[trial.trial_id] = int(result.get("epoch", 0))
-        self.line(f"{_name(trial)}  epoch {int(result.get('epoch', 0))}/{self.epochs}  mAP {_num(result.get('map'))}"
-                  f"  loss {_num(result.get('loss'), 3)}   [{self.running} running, {self.finished} finished of {self.total}]")
+        epoch, tally = int(result.get("epoch", 0)), f"[{self.running} running, {self.finished} finished of {self.total}]"
+        self.line(f"{self._name(trial)}  epoch {epoch}/{self.epochs}  mAP {_num(result.get('map'))}"
+                  f"  loss {_num(result.get('loss'), 3)}   {tally}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info) -> None:
         self._finish()
         epoch = self.last_epoch.get(trial.trial_id, 0)
         verdict = "finished" if epoch >= self.epochs else f"pruned after epoch {epoch}"
-        self.line(f"{_name(trial)} {verdict} (mAP {_num((trial.last_result or {}).get('map'))})")
+        self.line(f"{self._name(trial)} {verdict} (mAP {_num((trial.last_result or {}).get('map'))})")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info) -> None:
         self._finish()
         refusal = self._refusal(trial)
-        self.line(f"{_name(trial)} " + (f"refused: {refusal}" if refusal else
+        self.line(f"{self._name(trial)} " + (f"refused: {refusal}" if refusal else
                                         "failed after its retries (reason recorded in the study)"))
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info) -> None:
         if not self._refusal(trial):  # a refusal is final: its retry ends at once (trainable.train_trial)
-            self.line(f"{_name(trial)} failed; retrying from its last checkpoint")
+            self.line(f"{self._name(trial)} failed; retrying from its last checkpoint")
 
     def _refusal(self, trial: Any) -> Optional[str]:
         """The space's ``max_train_cost`` refusal the trial's process recorded, if that is why it ended."""
@@ -65,15 +68,15 @@ class SearchProgress(Callback):
             return None
         return cost_refusal(trial_dir(self.run_dir, number))
 
+    def _name(self, trial: Any) -> str:
+        info = trial.config.get("trial", {})
+        name = f"trial {info.get('number', '?')} {info.get('graph', {}).get('name', '?')}"
+        return f"{name} seed {info.get('seed', '?')}" if self.show_seed else name
+
     def _finish(self) -> None:
         self.running = max(0, self.running - 1)
         self.finished += 1
 
-
-def _name(trial: Any) -> str:
-    info = trial.config.get("trial", {})
-    graph = info.get("graph", {}).get("name", "?")
-    return f"trial {info.get('number', '?')} {graph}"
 
 
 def _num(value: Any, digits: int = 4) -> str:

@@ -209,8 +209,9 @@ def _remaining(settings: SearchSettings, study: Any) -> int:
 
 
 def fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any, say: Callable[[str], None],
-        remaining: int) -> None:
-    """Train ``remaining`` trials that ``searcher`` hands out, as one Ray Tune run in the run directory."""
+        remaining: int, show_seed: bool = False) -> None:
+    """Train ``remaining`` trials that ``searcher`` hands out, as one Ray Tune run in the run directory (its progress
+    lines name each trial's seed with ``show_seed``)."""
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
@@ -228,7 +229,8 @@ def fit(settings: SearchSettings, recipe: Recipe, searcher: Any, scheduler: Any,
                                     trial_name_creator=_trial_name, trial_dirname_creator=_trial_name),
         run_config=tune.RunConfig(name=_session_name(settings.run_dir), storage_path=str(settings.run_dir / "tune"),
                                   failure_config=tune.FailureConfig(max_failures=settings.retries),
-                                  callbacks=[SearchProgress(remaining, settings.epochs, say, settings.run_dir)],
+                                  callbacks=[SearchProgress(remaining, settings.epochs, say, settings.run_dir,
+                                                            show_seed)],
                                   verbose=0))
     tuner.fit()
 

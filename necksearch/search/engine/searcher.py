@@ -22,6 +22,9 @@ ask/tell:
 * resume: the study is the record. Trials left RUNNING by a killed search are handed out again, under
   their own Optuna trial, and continue from their last epoch checkpoint; finished ones are never re-run.
   Ray's pickled experiment state is not used (``save`` writes nothing to restore from).
+
+Every trial's Tune config names the seed it trains at (``trial.seed``, the searcher's); :class:`SearcherChain` runs
+several searchers, one per seed, as one Tune run.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ import dataclasses
 import functools
 import time
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from ray.tune.search import Searcher
 
@@ -262,7 +265,8 @@ class NeckSearcher(Searcher):
         self._live[graph_hash] = trial.number
         self._trials[trial_id] = trial
         self._attach_drawing(trial, graph)
-        config = self._config(trial.number, graph.to_dict(), params, flops)
+        config = {"trial": {"number": trial.number, "graph": graph.to_dict(), "params": params, "flops": flops,
+                            "seed": self._settings.seed}}
         if sampled and self._train_cost_bound:
             config["trial"]["max_train_cost"] = self._train_cost_bound
         return config
@@ -319,10 +323,6 @@ class NeckSearcher(Searcher):
         optuna.artifacts.upload_artifact(artifact_store=attrs.artifact_store(self._settings.run_dir), file_path=str(path),
                                          study_or_trial=trial, mimetype="image/png")
 
-    @staticmethod
-    def _config(number: int, graph: Dict[str, Any], params: int, flops: int) -> Dict[str, Any]:
-        return {"trial": {"number": number, "graph": graph, "params": params, "flops": flops}}
-
     # ------------------------------------------------------------------ telling the outcome
 
     def _outcome(self, number: int, epochs: int, result: Mapping[str, Any], error: bool):
@@ -346,6 +346,47 @@ class NeckSearcher(Searcher):
             return states.PRUNED, None, note
         values = [float(value) for value in values]
         return states.COMPLETE, values if len(values) > 1 else values[0], note
+
+
+class SearcherChain(Searcher):
+    """One Tune run over several :class:`NeckSearcher` (``necksearch confirm``: one per seed, each handing out the
+    trainings queued at its seed): a free slot takes the first trial that one of them, in order, still hands out, and
+    Tune's calls about a trial go to the searcher that handed it out. Run one after another, each seed's Tune run waited
+    for its slowest training while the other slots idled, and held-out seeds (one graph a run) trained one at a time
+    (``benchmarks/results/confirm_schedule.md`` measures both schedules side by side)."""
+
+    def __init__(self, searchers: Sequence[NeckSearcher]) -> None:
+        super().__init__(metric=searchers[0].metric, mode=searchers[0].mode)
+        self._searchers = list(searchers)
+        self._exhausted: set = set()
+        self._owner: Dict[str, NeckSearcher] = {}
+
+    def suggest(self, trial_id: str) -> Optional[Dict]:
+        waiting = False
+        for index, searcher in enumerate(self._searchers):
+            if index in self._exhausted:
+                continue
+            config = searcher.suggest(trial_id)
+            if config == Searcher.FINISHED:
+                self._exhausted.add(index)
+            elif config is None:  # nothing now, perhaps later (a budget waiting on running trials)
+                waiting = True
+            else:
+                self._owner[trial_id] = searcher
+                return config
+        return None if waiting else Searcher.FINISHED
+
+    def on_trial_result(self, trial_id: str, result: Dict) -> None:
+        self._owner[trial_id].on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: Optional[Dict] = None, error: bool = False) -> None:
+        self._owner[trial_id].on_trial_complete(trial_id, result, error)
+
+    def save(self, checkpoint_path: str) -> None:
+        self._searchers[0].save(checkpoint_path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        self._searchers[0].restore(checkpoint_path)
 
 
 def _states() -> Any:

@@ -2,9 +2,10 @@
 
 ``train_trial(config, recipe)`` is a plain function of its config (design.md §5): ``config["settings"]`` is the
 search's :class:`SearchSettings` as a dict (Tune's config), rebuilt here into the frozen object once,
-``config["trial"]`` what the searcher drew (Optuna trial number, graph, its params and FLOPs); ``recipe`` is the
-search's :class:`~necksearch.train.recipe.Recipe`, resolved once and given to every trial by
-``tune.with_parameters`` (Ray's object store, not each trial's config). Its mmengine work dir is
+``config["trial"]`` what the searcher drew (Optuna trial number, graph, its params and FLOPs, the seed it trains at);
+``recipe`` is the search's :class:`~necksearch.train.recipe.Recipe`, resolved once and given to every trial by
+``tune.with_parameters`` (Ray's object store, not each trial's config), and trained at the trial's seed (one Tune run of
+``necksearch confirm`` trains several). Its mmengine work dir is
 ``RUN_DIR/trials/NNNN`` (absolute, so Tune's per-trial working directory does not matter; on a cluster RUN_DIR must
 be shared storage), where the trial's ``graph.yaml`` is written for people to read. A retry (Tune's
 ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last finished epoch
@@ -52,6 +53,7 @@ def train_trial(config: Dict[str, Any], recipe: "Recipe") -> None:
 
 def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], work_dir: Path) -> None:
     import contextlib
+    import dataclasses
     import sys
 
     import torch
@@ -68,8 +70,8 @@ def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], 
     # distributed one, whose ranks would each time their own iterations (docs/guide/before-launch.md)
     bounded = trial.get("max_train_cost") and not resume and settings.resources.workers <= 1
     hooks = [report] + ([dict(type="TrainCostBoundHook", **trial["max_train_cost"])] if bounded else [])
-    cfg = recipe.training_config(graph, work_dir=work_dir, resume=resume,
-                                 extra_hooks=hooks, keep_checkpoints=1)  # the last one resumes; 25 MB each
+    cfg = dataclasses.replace(recipe, seed=int(trial["seed"])).training_config(
+        graph, work_dir=work_dir, resume=resume, extra_hooks=hooks, keep_checkpoints=1)  # the last resumes; 25 MB each
     import necksearch.search.engine.hooks  # noqa: F401 - registers TrialReportHook
     cfg.custom_imports["imports"].append("necksearch.search.engine.hooks")
     if settings.gpus_per_trial <= 0:

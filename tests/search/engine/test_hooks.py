@@ -253,3 +253,22 @@ def test_a_retry_of_a_refused_trial_is_refused_again_without_training(tmp_path):
     with pytest.raises(TrainCostExceeded, match="3.00 cpu s"):
         train_trial(config, recipe=None)  # no recipe: it would fail at once if it tried to train
     assert read_failure_record(work_dir)["message"] == "max_train_cost: 3.00 cpu s per training iteration"
+
+
+def test_a_trial_trains_at_the_seed_its_config_names_not_the_recipe_s(tmp_path, search_data_root, monkeypatch):
+    """One Tune run of ``necksearch confirm`` trains several seeds from one recipe: each trial's config names its
+    own."""
+    import dataclasses
+
+    from necksearch.graph.presets import load_preset
+    from necksearch.search.core.settings import SearchSettings
+    from necksearch.search.engine.trainable import train_trial
+    from necksearch.train import runner as runner_module
+    from necksearch.train.recipe import Recipe
+    ran = []
+    monkeypatch.setattr(runner_module, "run_config", ran.append)
+    settings = SearchSettings(name="s", runs_dir=str(tmp_path), epochs=1, image_size=64).checked()
+    recipe = Recipe.resolve(data_root=search_data_root, seed=0)
+    trial = {"number": 3, "graph": load_preset("fpn").to_dict(), "params": 1, "flops": 1, "seed": 5}
+    train_trial({"settings": dataclasses.asdict(settings), "trial": trial}, recipe=recipe)
+    assert ran[0].randomness["seed"] == 5 and ran[0].train_dataloader["sampler"]["seed"] == 5

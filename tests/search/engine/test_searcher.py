@@ -622,3 +622,41 @@ def test_a_confirmation_of_a_graph_the_train_cost_bound_refused_trains_it_as_ask
     config = confirm.suggest("c0")
     assert config["trial"]["number"] == 1 and "max_train_cost" not in config["trial"]
     assert "duplicate_of" not in confirm.study.trials[1].user_attrs
+
+
+def test_a_chain_hands_out_each_seed_s_queue_in_turn_and_tells_each_trial_to_its_own_searcher(tmp_path, fixed):
+    """``necksearch confirm``'s one Tune run over seeds 0 and 1: seed 0's queue first, then seed 1's, each trial's
+    config naming its seed; a trial's outcome goes to the searcher that handed it out; then the chain is finished."""
+    from necksearch.search.engine.searcher import SearcherChain
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    subs = [make_settings(tmp_path, seed=seed, scheduler="none") for seed in (0, 1)]
+    fpn = load_preset("fpn").canonical_hash()
+    for sub in subs:
+        note = {"label": "fpn", "hash": fpn, "seed": sub.seed, "fidelity": sub.fidelity()}
+        study.enqueue_trial(fixed["fpn"], user_attrs={"fixed_point": "fpn", "confirm": note})
+    chain = SearcherChain([NeckSearcher(sub, "default", storage, optuna.samplers.RandomSampler(seed=sub.seed), {},
+                                        queued_only=frozenset({fpn})) for sub in subs])
+    first, second = chain.suggest("t0"), chain.suggest("t1")
+    assert [first["trial"]["seed"], second["trial"]["seed"]] == [0, 1]
+    assert [first["trial"]["number"], second["trial"]["number"]] == [0, 1]
+    chain.on_trial_complete("t1", {"epoch": 3, "map": 0.25})
+    chain.on_trial_result("t0", {"epoch": 1, "map": 0.1})
+    assert frozen(chain._searchers[1], 1).state == States.COMPLETE and frozen(chain._searchers[1], 1).value == 0.25
+    assert frozen(chain._searchers[0], 0).state == States.RUNNING
+    assert frozen(chain._searchers[0], 0).user_attrs["fidelity"]["seed"] == 0
+    assert chain.suggest("t2") is Searcher.FINISHED
+
+
+def test_a_chain_waits_while_one_of_its_searchers_may_hand_out_more_later():
+    class Waiting(Searcher):
+        def suggest(self, trial_id):
+            return None
+
+    class Done(Searcher):
+        def suggest(self, trial_id):
+            return Searcher.FINISHED
+
+    from necksearch.search.engine.searcher import SearcherChain
+    assert SearcherChain([Done(metric="map", mode="max"), Waiting(metric="map", mode="max")]).suggest("t0") is None
+    assert SearcherChain([Done(metric="map", mode="max")]).suggest("t0") is Searcher.FINISHED

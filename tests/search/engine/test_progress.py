@@ -1,0 +1,20 @@
+"""``SearchProgress``: one line per event; a confirmation's lines name each trial's seed."""
+from types import SimpleNamespace
+
+import pytest
+
+from necksearch.search.engine.progress import SearchProgress
+
+
+@pytest.mark.parametrize("show_seed, name", [(False, "trial 4 fpn"), (True, "trial 4 fpn seed 7")])
+def test_each_line_names_the_trial_and_with_show_seed_its_seed(show_seed, name):
+    lines = []
+    progress = SearchProgress(2, 3, lines.append, show_seed=show_seed)
+    trial = SimpleNamespace(trial_id="t0", last_result={"map": 0.25},
+                            config={"trial": {"number": 4, "graph": {"name": "fpn"}, "seed": 7}})
+    progress.on_trial_start(0, [], trial)
+    progress.on_trial_result(0, [], trial, {"epoch": 3, "map": 0.25, "loss": 1.5})
+    progress.on_trial_complete(0, [], trial)
+    assert [line.split("] ", 1)[1] for line in lines] == [
+        f"{name} started", f"{name}  epoch 3/3  mAP 0.2500  loss 1.500   [1 running, 0 finished of 2]",
+        f"{name} finished (mAP 0.2500)"]
