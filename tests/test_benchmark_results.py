@@ -401,6 +401,9 @@ def test_a_copy_s_confirmation_counts_once_it_is_its_own(tmp_path):
     (stale / "confirm.json").write_text('{"seeds": [0, 1, 2]}')
     assert campaign.more_seeds([stale], tmp_path / "campaign") == {}
     assert campaign.found_confirmations([stale], tmp_path / "campaign") == {}
+    committed = {"settle160/campaign-tpe-s1": {"seeds": [0, 1, 2]}, "found128s7/campaign-tpe-s0": {"seeds": [3]}}
+    here = campaign.copies_here([stale, tmp_path / "found128s7" / "campaign-tpe-s0"])  # the second is gone
+    assert campaign.kept(committed, here) == {"found128s7/campaign-tpe-s0": {"seeds": [3]}}  # a stale one is dropped
 
 
 def test_a_summary_keeps_committed_runs_and_refuses_a_seed_that_does_not_reproduce():

@@ -42,7 +42,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Collection, Dict, List, Set
 
 import optuna
 
@@ -379,7 +379,7 @@ def found_confirmations(paths: List[Path], runs_dir: Path) -> Dict[str, Dict[str
     for path in paths:
         confirm = copy_confirmation(path, runs_dir)
         if confirm is not None:
-            found[f"{path.parent.name}/{path.name}"] = {"confirm": confirm}
+            found[copy_name(path)] = {"confirm": confirm}
     return found
 
 
@@ -398,8 +398,8 @@ def more_seeds(paths: List[Path], runs_dir: Path) -> Dict[str, Dict[str, Any]]:
             seeds = sorted(int(seed) for seed, value in g["maps"].items() if value is not None)
             graphs[label] = {"published": g["published"], "hash": g["hash"], "seeds": seeds,
                              "maps": [g["maps"][str(seed)] for seed in seeds]}
-        result[f"{path.parent.name}/{path.name}"] = {"fidelity": fidelity_label(confirm["fidelity"]),
-                                                      "graphs": graphs, "comparisons": found_against_published(graphs)}
+        result[copy_name(path)] = {"fidelity": fidelity_label(confirm["fidelity"]), "graphs": graphs,
+                                   "comparisons": found_against_published(graphs)}
     return result
 
 
@@ -428,7 +428,8 @@ def summary(args: argparse.Namespace) -> None:
     runs = {path.name: summarise_run(path) for path in sorted(runs_dir.glob("campaign-*")) if (path / "study.db").is_file()}
     committed_file = Path(args.out).with_suffix(".json")
     committed = json.loads(committed_file.read_text()) if committed_file.is_file() else {}
-    copies = more_seeds([ROOT / path for path in args.more_seeds.split(",") if path], runs_dir)
+    copy_paths = [ROOT / path for path in args.more_seeds.split(",") if path]
+    copies = more_seeds(copy_paths, runs_dir)
     found = found_confirmations([ROOT / path for path in args.found.split(",") if path], runs_dir)
     arms = arm_entries(committed.get("arms", {}), runs)
     if not arms:
@@ -440,7 +441,8 @@ def summary(args: argparse.Namespace) -> None:
                                                for name, entry in arm["runs"].items() if entry["confirmed_best"]})
     record["best_against_published"] = {**kept(committed.get("best_against_published", {}), rebuilt),
                                         **best_against_published(rebuilt, record["confirm"])}
-    record["more_seeds"] = {**kept(committed.get("more_seeds", {}), copies), **copies}
+    # a copy here replaces its committed entry, or drops it while its confirm.json is not its own (copy_confirmation)
+    record["more_seeds"] = {**kept(committed.get("more_seeds", {}), copies_here(copy_paths)), **copies}
     record["held_out"] = {**kept_held_out(committed.get("held_out", {}), rebuilt), **held_out(record),
                           **run_held_out(rebuilt, record["confirm"])}
     out = Path(args.out)
@@ -468,10 +470,20 @@ def arm_entries(committed: Dict[str, Dict[str, Any]], runs: Dict[str, Dict[str, 
     return arms
 
 
-def kept(committed: Dict[str, Any], rebuilt: Dict[str, Any]) -> Dict[str, Any]:
-    """The committed entries that nothing here rebuilds (their runs did not outlive their machine; ``cells/`` entries
-    have no run)."""
-    return {name: entry for name, entry in committed.items() if name not in rebuilt}
+def kept(committed: Dict[str, Any], here: Collection[str]) -> Dict[str, Any]:
+    """The committed entries of runs that are not ``here`` (names; their runs did not outlive their machine;
+    ``cells/`` entries have no run)."""
+    return {name: entry for name, entry in committed.items() if name not in here}
+
+
+def copies_here(paths: List[Path]) -> Set[str]:
+    """The ``more_seeds`` names (``copy_name``) of the copies in ``paths`` that are on this machine."""
+    return {copy_name(path) for path in paths if path.is_dir()}
+
+
+def copy_name(path: Path) -> str:
+    """A copy's name in the JSON: ``FOLDER/RUN`` (``runs/settle128/campaign-tpe-s1`` → ``settle128/campaign-tpe-s1``)."""
+    return f"{path.parent.name}/{path.name}"
 
 
 def kept_held_out(committed: Dict[str, Any], rebuilt: Dict[str, Any]) -> Dict[str, Any]:
