@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import optuna
@@ -83,3 +84,30 @@ def test_ctrl_c_leaves_unfinished_trials_running_for_resume(tmp_path, search_dat
 
     run_search("stopped", tmp_path, search_data_root, "--resume")
     assert [t.state for t in load_trials(run_dir, "stopped")] == [TrialState.COMPLETE] * 2
+
+
+def test_a_killed_confirmation_resumes_its_seeds_without_training_one_twice(tmp_path, search_data_root):
+    """``necksearch confirm`` SIGKILLed while one of its trainings is mid-way (its seeds 1 and 2 train as one Tune
+    run), then run again: every (graph, seed) is trained once, the interrupted ones continued from their checkpoint."""
+    run_dir = tmp_path / "confirmed"
+    run_search("confirmed", tmp_path, search_data_root, "--num-trials", "2", "--max-concurrent", "2", "--epochs", "3",
+               "--scheduler", "none", "--fixed-points", "fpn", "--sampler", "random")
+    command = [sys.executable, "-m", "necksearch", "confirm", str(run_dir), "--top", "1", "--seeds", "3"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _, mid = _wait_until_mid_run(run_dir, process)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    assert all("confirm" in t.user_attrs for t in mid)
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    confirming = [t for t in load_trials(run_dir, "confirmed") if "confirm" in t.user_attrs]
+    assert sorted((t.user_attrs["confirm"]["seed"], t.user_attrs["confirm"]["label"]) for t in confirming) == \
+        [(1, "fpn"), (1, "trial-1"), (2, "fpn"), (2, "trial-1")]
+    assert all(t.state == TrialState.COMPLETE for t in confirming)
+    for trial in confirming:
+        lines = (run_dir / "trials" / f"{trial.number:04d}" / "metrics.jsonl").read_text().splitlines()
+        assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3], trial.number
+    assert json.loads((run_dir / "confirm.json").read_text())["seeds"] == [0, 1, 2]
