@@ -401,9 +401,31 @@ def test_a_copy_s_confirmation_counts_once_it_is_its_own(tmp_path):
     (stale / "confirm.json").write_text('{"seeds": [0, 1, 2]}')
     assert campaign.more_seeds([stale], tmp_path / "campaign") == {}
     assert campaign.found_confirmations([stale], tmp_path / "campaign") == {}
-    committed = {"settle160/campaign-tpe-s1": {"seeds": [0, 1, 2]}, "found128s7/campaign-tpe-s0": {"seeds": [3]}}
-    here = campaign.copies_here([stale, tmp_path / "found128s7" / "campaign-tpe-s0"])  # the second is gone
-    assert campaign.kept(committed, here) == {"found128s7/campaign-tpe-s0": {"seeds": [3]}}  # a stale one is dropped
+
+
+def test_a_re_summary_drops_the_committed_entries_of_a_copy_here_whose_confirmation_is_not_its_own(tmp_path, capsys):
+    """``summary`` with the committed JSON, no arm's run here and two copies whose confirm.json is still the arm's:
+    their committed more seeds, bests and held-out verdicts go (an entry committed from a stale copy does not survive);
+    those of copies not on this machine stay."""
+    import argparse
+    campaign = _experiment("search_campaign")
+    committed = json.loads((RESULTS / "search_campaign.json").read_text())
+    out = tmp_path / "results" / "search_campaign"
+    out.parent.mkdir()
+    out.with_suffix(".json").write_text(json.dumps(committed))
+    for folder in ("campaign", "settle128", "found160s1"):
+        (tmp_path / folder / "campaign-tpe-s1").mkdir(parents=True)
+        (tmp_path / folder / "campaign-tpe-s1" / "confirm.json").write_text('{"seeds": [0, 1, 2]}')
+    campaign.summary(argparse.Namespace(runs=str(tmp_path / "campaign"), out=str(out),
+                                        found=str(tmp_path / "found160s1" / "campaign-tpe-s1"),
+                                        more_seeds=f"{tmp_path / 'settle128' / 'campaign-tpe-s1'},"
+                                                   f"{tmp_path / 'settle160' / 'campaign-tpe-s1'}"))
+    assert "left out" in capsys.readouterr().out
+    record = json.loads(out.with_suffix(".json").read_text())
+    gone = {"more_seeds": ["settle128/campaign-tpe-s1"], "best_against_published": ["found160s1/campaign-tpe-s1"],
+            "held_out": ["settle128/campaign-tpe-s1: trial-96", "found160s1/campaign-tpe-s1: tpe-s1/trial-96"]}
+    for key, names in gone.items():
+        assert sorted(record[key]) == sorted(set(committed[key]) - set(names)), key
 
 
 def test_a_summary_keeps_committed_runs_and_refuses_a_seed_that_does_not_reproduce():

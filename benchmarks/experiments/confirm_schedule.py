@@ -1,10 +1,12 @@
 """How long ``necksearch confirm`` takes with all its seeds as one Tune run (``SearcherChain``, since 2026-12-07)
-against one Tune run a seed (its schedule before), side by side in one process on two copies of one search's record,
-and whether both schedules give the same per-seed mAPs (every training is seeded and deterministic, so they must).
+against one Tune run a seed (its schedule before), one after the other in one process on two copies of one search's
+record, and whether both schedules give the same per-seed mAPs (every training is seeded and deterministic, so they
+must).
 
 Each schedule confirms the same graphs (``--trials``) against the same published necks (``--against``) at the same
 fresh seeds (``--first-seed``, ``--seeds``, then ``--holdout`` held-out seeds) in its own copy of RUN's record
-(``study.db``, ``search.json``, ``recipe.py``, ``cost.json``; not its trainings), nothing reused. The one-run-a-seed
+(``study.db``, ``search.json``, ``recipe.py``; not its trainings), nothing reused: RUN's study must hold no training at
+those seeds and its search the default storage (its own ``study.db``, which the copy takes). The one-run-a-seed
 schedule is the chained one called with one seed at a time (``confirm.train_seeds([sub])`` for each seed in turn), which
 is what every confirmation ran before. Which schedule goes first alternates with ``--chained-first``.
 
@@ -26,8 +28,29 @@ from necksearch.search import confirm as confirm_module
 from necksearch.search.confirm import ConfirmSettings, run_confirm
 
 #: What a confirmation reads of a search run; the trainings' directories are not needed.
-RECORD = ("study.db", "search.json", "recipe.py", "cost.json")
+RECORD = ("study.db", "search.json", "recipe.py")
 SCHEDULES = ("one run a seed", "one run")
+
+
+def check_run(run: Path, seeds: range) -> None:
+    """Stop unless ``run`` is a search with its own ``study.db`` and no training at ``seeds`` (they would be reused,
+    and the timing would say nothing)."""
+    import optuna
+
+    from necksearch.search.core import study as attrs
+    from necksearch.search.core.settings import SearchSettings
+    missing = [name for name in RECORD if not (run / name).is_file()]
+    if missing:
+        raise SystemExit(f"--run {run}: no {', '.join(missing)} (give a search's run directory)")
+    settings = SearchSettings.load(run)
+    if settings.storage is not None:
+        raise SystemExit(f"--run {run}: its study is in {settings.storage}, not its study.db, which a copy would take")
+    study = optuna.load_study(study_name=settings.name, storage=f"sqlite:///{run / 'study.db'}")
+    taken = sorted({t.user_attrs[attrs.FIDELITY]["seed"] for t in study.get_trials(deepcopy=False)
+                    if t.user_attrs.get(attrs.FIDELITY, {}).get("seed") in seeds})
+    if taken:
+        raise SystemExit(f"--run {run}: its study trained at seed(s) {', '.join(map(str, taken))} already: give a "
+                         f"--first-seed past them")
 
 
 def copy_record(run: Path, dest: Path) -> Path:
@@ -69,7 +92,7 @@ def markdown(args: argparse.Namespace, measured: Dict[str, Dict[str, Any]]) -> s
     before, after = (measured[name] for name in SCHEDULES)
     same = before["maps"] == after["maps"] and before["holdout_maps"] == after["holdout_maps"]
     rows = "\n".join(f"| {name} | {m['wall_s'] / 60:.1f} min | {m['load_after'][0]:.2f} |"
-                     for name, m in measured.items())
+                     for name, m in measured.items())  # the 1-minute load at its end: was anything else running?
     return (f"# `necksearch confirm`: all seeds as one Tune run against one run a seed\n\n"
             f"`benchmarks/experiments/confirm_schedule.py` on {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}: "
             f"{args.run.name} trial(s) {', '.join(map(str, args.trials))} against {', '.join(args.against)}, seeds "
@@ -92,6 +115,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/confirm_schedule"))
     parser.add_argument("--out", type=Path, required=True, help="PATH: writes PATH.json and PATH.md")
     args = parser.parse_args()
+    check_run(args.run, range(args.first_seed, args.first_seed + args.seeds + args.holdout + 1))
     order = SCHEDULES[::-1] if args.chained_first else SCHEDULES
     measured = {}
     for schedule in order:

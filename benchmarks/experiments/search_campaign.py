@@ -430,20 +430,22 @@ def summary(args: argparse.Namespace) -> None:
     committed = json.loads(committed_file.read_text()) if committed_file.is_file() else {}
     copy_paths = [ROOT / path for path in args.more_seeds.split(",") if path]
     copies = more_seeds(copy_paths, runs_dir)
-    found = found_confirmations([ROOT / path for path in args.found.split(",") if path], runs_dir)
+    found_paths = [ROOT / path for path in args.found.split(",") if path]
+    found = found_confirmations(found_paths, runs_dir)
     arms = arm_entries(committed.get("arms", {}), runs)
     if not arms:
         raise SystemExit(f"no campaign run under {runs_dir} and none in {committed_file}: nothing to summarise")
     rebuilt = {name: entry for name, entry in {**runs, **found}.items() if entry["confirm"]}  # confirmed here
+    # a copy here replaces its committed entries, or drops them while its confirm.json is not its own
+    here = set(rebuilt) | copies_here(found_paths)
     record = {"confirm": merged_tables(committed.get("confirm", {}), confirmed_table(rebuilt)),
               "random_draws": random_draws(), "arms": arms}
     record["against_random"] = against_random({name: entry["confirmed_best"] for arm in arms.values()
                                                for name, entry in arm["runs"].items() if entry["confirmed_best"]})
-    record["best_against_published"] = {**kept(committed.get("best_against_published", {}), rebuilt),
+    record["best_against_published"] = {**kept(committed.get("best_against_published", {}), here),
                                         **best_against_published(rebuilt, record["confirm"])}
-    # a copy here replaces its committed entry, or drops it while its confirm.json is not its own (copy_confirmation)
     record["more_seeds"] = {**kept(committed.get("more_seeds", {}), copies_here(copy_paths)), **copies}
-    record["held_out"] = {**kept_held_out(committed.get("held_out", {}), rebuilt), **held_out(record),
+    record["held_out"] = {**kept_held_out(committed.get("held_out", {}), here), **held_out(record),
                           **run_held_out(rebuilt, record["confirm"])}
     out = Path(args.out)
     write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
@@ -482,15 +484,15 @@ def copies_here(paths: List[Path]) -> Set[str]:
 
 
 def copy_name(path: Path) -> str:
-    """A copy's name in the JSON: ``FOLDER/RUN`` (``runs/settle128/campaign-tpe-s1`` → ``settle128/campaign-tpe-s1``)."""
+    """A copy's name in the JSON: ``FOLDER/RUN`` (``runs/settle128/campaign-tpe-s1``: ``settle128/campaign-tpe-s1``)."""
     return f"{path.parent.name}/{path.name}"
 
 
-def kept_held_out(committed: Dict[str, Any], rebuilt: Dict[str, Any]) -> Dict[str, Any]:
-    """The committed ``confirm --holdout`` verdicts of runs (arms or found-neck copies) that are not here
+def kept_held_out(committed: Dict[str, Any], here: Collection[str]) -> Dict[str, Any]:
+    """The committed ``confirm --holdout`` verdicts of runs (arms or found-neck copies) that are not ``here``
     (``held_out`` rebuilds the rest from ``more_seeds``)."""
     return {name: entry for name, entry in committed.items()
-            if entry.get("source") == "confirm --holdout" and name.split(": ")[0] not in rebuilt}
+            if entry.get("source") == "confirm --holdout" and name.split(": ")[0] not in here}
 
 
 def summary_lines(record: Dict[str, Any], every_run: Dict[str, Dict[str, Any]]) -> List[str]:

@@ -220,7 +220,7 @@ def train_seeds(subs: List[SearchSettings], storage: Any, candidates: List[Candi
     hashes = frozenset(c.graph_hash for c in candidates)
     searchers = [NeckSearcher(sub, sub.space, storage, optuna.samplers.RandomSampler(seed=sub.seed), {},
                               queued_only=hashes) for sub in subs]
-    run = dataclasses.replace(subs[0], num_trials=len(candidates) * len(subs))
+    run = dataclasses.replace(subs[0], num_trials=sum(sub.num_trials for sub in subs))
     fit(run, run.recipe(), SearcherChain(searchers), FIFOScheduler(), say, needed, show_seed=True)
     trials = study.get_trials(deepcopy=False)
     answered = {sub.seed: attrs.finished_by_hash(trials, sub.fidelity(), stops_early=False) for sub in subs}

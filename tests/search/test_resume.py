@@ -19,8 +19,9 @@ OPTIONS = ["--num-trials", "4", "--max-concurrent", "2", "--epochs", "3", "--sch
            "--fixed-points", "fpn,pafpn,a2fpn_lite"]
 
 
-def _wait_until_mid_run(run_dir, process, timeout=600, need_finished=True):
-    """Poll the study until a trial has finished an epoch but not all (and, if asked, another is finished)."""
+def _wait_until_mid_run(run_dir, process, timeout=600, need_finished=True, enough=lambda mid: True):
+    """Poll the study until a trial has finished an epoch but not all (and, if asked, another is finished; and the
+    half-trained ones are ``enough``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "the search ended before it could be killed"
@@ -31,7 +32,7 @@ def _wait_until_mid_run(run_dir, process, timeout=600, need_finished=True):
                 trials = []  # no study yet, or the database locked for a moment
             finished = [t for t in trials if t.state.is_finished()]
             mid = [t for t in trials if t.state == TrialState.RUNNING and 1 <= t.user_attrs.get("epochs_reached", 0) < 3]
-            if mid and (finished or not need_finished):
+            if mid and (finished or not need_finished) and enough(mid):
                 return {t.number: (t.state, t.values, t.datetime_complete) for t in finished}, mid
         time.sleep(0.5)
     raise AssertionError("the search never reached a finished trial next to a half-trained one")
@@ -87,15 +88,17 @@ def test_ctrl_c_leaves_unfinished_trials_running_for_resume(tmp_path, search_dat
 
 
 def test_a_killed_confirmation_resumes_its_seeds_without_training_one_twice(tmp_path, search_data_root):
-    """``necksearch confirm`` SIGKILLed while one of its trainings is mid-way (its seeds 1 and 2 train as one Tune
-    run), then run again: every (graph, seed) is trained once, the interrupted ones continued from their checkpoint."""
+    """``necksearch confirm`` SIGKILLed while a training of its seed 2 is mid-way (seeds 1 and 2 train as one Tune
+    run), then run again: every (graph, seed) is trained once, the interrupted ones continued from their checkpoint
+    (``test_searcher``: a chain hands each seed's interrupted trainings out first, by that seed's searcher)."""
     run_dir = tmp_path / "confirmed"
     run_search("confirmed", tmp_path, search_data_root, "--num-trials", "2", "--max-concurrent", "2", "--epochs", "3",
                "--scheduler", "none", "--fixed-points", "fpn", "--sampler", "random")
     command = [sys.executable, "-m", "necksearch", "confirm", str(run_dir), "--top", "1", "--seeds", "3"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _, mid = _wait_until_mid_run(run_dir, process)
+        _, mid = _wait_until_mid_run(run_dir, process, enough=lambda mid: 2 in {
+            t.user_attrs.get("confirm", {}).get("seed") for t in mid})
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()

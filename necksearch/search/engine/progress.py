@@ -39,8 +39,8 @@ class SearchProgress(Callback):
         self.line(f"{self._name(trial)} started")
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: Dict, **info) -> None:
-        self.last_epoch[trial.trial_id] = int(result.get("epoch", 0))
-        epoch, tally = int(result.get("epoch", 0)), f"[{self.running} running, {self.finished} finished of {self.total}]"
+        epoch = self.last_epoch[trial.trial_id] = int(result.get("epoch", 0))
+        tally = f"[{self.running} running, {self.finished} finished of {self.total}]"
         self.line(f"{self._name(trial)}  epoch {epoch}/{self.epochs}  mAP {_num(result.get('map'))}"
                   f"  loss {_num(result.get('loss'), 3)}   {tally}")
 
@@ -54,7 +54,7 @@ class SearchProgress(Callback):
         self._finish()
         refusal = self._refusal(trial)
         self.line(f"{self._name(trial)} " + (f"refused: {refusal}" if refusal else
-                                        "failed after its retries (reason recorded in the study)"))
+                                             "failed after its retries (reason recorded in the study)"))
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info) -> None:
         if not self._refusal(trial):  # a refusal is final: its retry ends at once (trainable.train_trial)
@@ -76,7 +76,6 @@ class SearchProgress(Callback):
     def _finish(self) -> None:
         self.running = max(0, self.running - 1)
         self.finished += 1
-
 
 
 def _num(value: Any, digits: int = 4) -> str:

@@ -120,6 +120,11 @@ class NeckSearcher(Searcher):
         return self._study
 
     @property
+    def resuming(self) -> bool:
+        """Whether trials a killed run left RUNNING are still to be handed out (``SearcherChain`` takes them first)."""
+        return bool(self._resumable)
+
+    @property
     def train_cost_bound(self) -> Optional[Dict[str, Any]]:
         """The ``max_train_cost`` (in seconds) this search's sampled trials are held to, or ``None``."""
         return self._train_cost_bound
@@ -350,10 +355,10 @@ class NeckSearcher(Searcher):
 
 class SearcherChain(Searcher):
     """One Tune run over several :class:`NeckSearcher` (``necksearch confirm``: one per seed, each handing out the
-    trainings queued at its seed): a free slot takes the first trial that one of them, in order, still hands out, and
-    Tune's calls about a trial go to the searcher that handed it out. Run one after another, each seed's Tune run waited
-    for its slowest training while the other slots idled, and held-out seeds (one graph a run) trained one at a time
-    (``benchmarks/results/confirm_schedule.md`` measures both schedules side by side)."""
+    trainings queued at its seed): a free slot takes the first trial that one of them, in order, still hands out (the
+    trainings a killed run left half-done first, whatever their seed), and Tune's calls about a trial go to the
+    searcher that handed it out. Run one after another, each seed's Tune run waited for its slowest training while the
+    other slots idled, and held-out seeds (one graph a run) trained one at a time."""
 
     def __init__(self, searchers: Sequence[NeckSearcher]) -> None:
         super().__init__(metric=searchers[0].metric, mode=searchers[0].mode)
@@ -363,9 +368,10 @@ class SearcherChain(Searcher):
 
     def suggest(self, trial_id: str) -> Optional[Dict]:
         waiting = False
-        for index, searcher in enumerate(self._searchers):
+        for index in sorted(range(len(self._searchers)), key=lambda index: not self._searchers[index].resuming):
             if index in self._exhausted:
                 continue
+            searcher = self._searchers[index]
             config = searcher.suggest(trial_id)
             if config == Searcher.FINISHED:
                 self._exhausted.add(index)
@@ -386,7 +392,8 @@ class SearcherChain(Searcher):
         self._searchers[0].save(checkpoint_path)
 
     def restore(self, checkpoint_path: str) -> None:
-        self._searchers[0].restore(checkpoint_path)
+        raise RuntimeError("continue a necksearch confirmation with the same `necksearch confirm` command, not "
+                           "Tuner.restore")
 
 
 def _states() -> Any:

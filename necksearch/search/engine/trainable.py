@@ -4,8 +4,9 @@
 search's :class:`SearchSettings` as a dict (Tune's config), rebuilt here into the frozen object once,
 ``config["trial"]`` what the searcher drew (Optuna trial number, graph, its params and FLOPs, the seed it trains at);
 ``recipe`` is the search's :class:`~necksearch.train.recipe.Recipe`, resolved once and given to every trial by
-``tune.with_parameters`` (Ray's object store, not each trial's config), and trained at the trial's seed (one Tune run of
-``necksearch confirm`` trains several). Its mmengine work dir is
+``tune.with_parameters`` (Ray's object store, not each trial's config), and trained at the trial's seed: one Tune run of
+``necksearch confirm`` trains several seeds, and its ``config["settings"]`` are its first seed's (their ``seed`` and
+``fidelity()`` are not the trial's: read ``trial["seed"]``). Its mmengine work dir is
 ``RUN_DIR/trials/NNNN`` (absolute, so Tune's per-trial working directory does not matter; on a cluster RUN_DIR must
 be shared storage), where the trial's ``graph.yaml`` is written for people to read. A retry (Tune's
 ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last finished epoch

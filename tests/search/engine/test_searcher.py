@@ -650,13 +650,37 @@ def test_a_chain_hands_out_each_seed_s_queue_in_turn_and_tells_each_trial_to_its
 
 def test_a_chain_waits_while_one_of_its_searchers_may_hand_out_more_later():
     class Waiting(Searcher):
+        resuming = False
+
         def suggest(self, trial_id):
             return None
 
     class Done(Searcher):
+        resuming = False
+
         def suggest(self, trial_id):
             return Searcher.FINISHED
 
     from necksearch.search.engine.searcher import SearcherChain
     assert SearcherChain([Done(metric="map", mode="max"), Waiting(metric="map", mode="max")]).suggest("t0") is None
     assert SearcherChain([Done(metric="map", mode="max")]).suggest("t0") is Searcher.FINISHED
+
+
+def test_a_chain_hands_out_what_a_killed_run_left_half_trained_first_whatever_its_seed(tmp_path, fixed):
+    """Seed 1's training was RUNNING when the confirmation was killed; seed 0 still has one queued: the rerun's first
+    slot continues seed 1's (its slot was counted), under its own trial, by seed 1's searcher."""
+    from necksearch.search.engine.searcher import SearcherChain
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    subs = [make_settings(tmp_path, seed=seed, scheduler="none") for seed in (0, 1)]
+    fpn = load_preset("fpn").canonical_hash()
+    notes = [{"label": "fpn", "hash": fpn, "seed": sub.seed, "fidelity": sub.fidelity()} for sub in subs]
+    study.enqueue_trial(fixed["fpn"], user_attrs={"fixed_point": "fpn", "confirm": notes[1]})
+    study.ask()  # seed 1's training, RUNNING when its run was killed
+    study.enqueue_trial(fixed["fpn"], user_attrs={"fixed_point": "fpn", "confirm": notes[0]})
+    chain = SearcherChain([NeckSearcher(sub, "default", storage, optuna.samplers.RandomSampler(seed=sub.seed), {},
+                                        queued_only=frozenset({fpn})) for sub in subs])
+    first, second = chain.suggest("t0"), chain.suggest("t1")
+    assert (first["trial"]["number"], first["trial"]["seed"]) == (0, 1)
+    assert (second["trial"]["number"], second["trial"]["seed"]) == (1, 0)
+    assert chain.suggest("t2") is Searcher.FINISHED
