@@ -57,6 +57,7 @@ class SearchProgress(Callback):
                                              "failed after its retries (reason recorded in the study)"))
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info) -> None:
+        self.running = max(0, self.running - 1)  # its retry is a new start (``on_trial_start``)
         if not self._refusal(trial):  # a refusal is final: its retry ends at once (trainable.train_trial)
             self.line(f"{self._name(trial)} failed; retrying from its last checkpoint")
 

@@ -18,3 +18,18 @@ def test_each_line_names_the_trial_and_with_show_seed_its_seed(show_seed, name):
     assert [line.split("] ", 1)[1] for line in lines] == [
         f"{name} started", f"{name}  epoch 3/3  mAP 0.2500  loss 1.500   [1 running, 0 finished of 2]",
         f"{name} finished (mAP 0.2500)"]
+
+
+def test_a_retried_trial_is_counted_running_once(tmp_path):
+    """Tune starts a retried trial again (``on_trial_start``): a trial that failed, was retried and failed again
+    leaves none running (2026-12-07: each refusal of the space's max_train_cost added one to the tally for good)."""
+    lines = []
+    progress = SearchProgress(2, 3, lines.append, run_dir=tmp_path)
+    trial = SimpleNamespace(trial_id="t0", last_result=None, config={"trial": {"number": 4, "graph": {"name": "x"}}})
+    for _ in range(2):
+        progress.on_trial_start(0, [], trial)
+        progress.on_trial_recover(0, [], trial)
+    progress.on_trial_start(0, [], trial)
+    progress.on_trial_error(0, [], trial)
+    assert (progress.running, progress.finished) == (0, 1)
+    assert lines[1].endswith("trial 4 x failed; retrying from its last checkpoint")
