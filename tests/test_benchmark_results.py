@@ -494,6 +494,15 @@ def test_the_second_tpe_seed_s_best_on_its_own_and_on_held_out_seeds_recomputes(
     assert f"({mine['std']:.3f} against {theirs['std']:.3f})" in text
 
 
+def _found_at(run, number):
+    """The CPU-hours (2 decimals) of a campaign run's trials up to and including trial ``number``."""
+    spent = 0.0
+    for trial in run["trials"]:
+        spent += trial["cpu_s"] or 0.0
+        if trial["number"] == number:
+            return f"{spent / 3600:.2f}"
+
+
 def test_the_random_arm_at_sampler_seed_1_recomputes():
     """search_campaign.md "The arms": random-s1's row, TPE − random at seed 1 (+0.018 [−0.035, +0.071]), its best the
     graph TPE confirmed as trial-541 with the same mAPs, and its held-out seeds (0.278 ± 0.034, above augfpn alone)."""
@@ -516,15 +525,8 @@ def test_the_random_arm_at_sampler_seed_1_recomputes():
     assert same[0]["hash"] == same[1]["hash"] and same[0]["maps"] == same[1]["maps"]
     assert all(t["map"] is None or t["map"] >= 0.02 for t in runs["random"]["trials"])  # none below 0.02
     assert [t["state"] for t in runs["random"]["trials"]].count("COMPLETE") == 27 and "59 graphs, 27 to the end" in text
-
-    def found_at(run, number):  # CPU-hours of the run's trials up to and including trial ``number``
-        spent = 0.0
-        for trial in run["trials"]:
-            spent += trial["cpu_s"] or 0.0
-            if trial["number"] == number:
-                return f"{spent / 3600:.2f}"
-    assert (found_at(runs["random"], 32), found_at(runs["tpe"], 541), found_at(runs["tpe"], 96),
-            found_at(runs["random"], 10)) == ("0.91", "1.80", "1.05", "0.24")
+    assert (_found_at(runs["random"], 32), _found_at(runs["tpe"], 541), _found_at(runs["tpe"], 96),
+            _found_at(runs["random"], 10)) == ("0.91", "1.80", "1.05", "0.24")
     assert "Random drew it at 0.91 CPU-hours of its trials, TPE at 1.80; TPE's better trial-96" in text
     assert "came at 1.05, random's trial-10" in text and "at 0.24 and confirmed at 0.296 ± 0.032" in text
     held = record["held_out"]["campaign-random-s1: random-s1/trial-32"]
@@ -532,6 +534,51 @@ def test_the_random_arm_at_sampler_seed_1_recomputes():
     assert held["seeds"] == [3, 4, 5, 6] and held["beats"] == ["augfpn"]
     assert (f"{' / '.join(f'{m:.3f}' for m in held['maps'])}, {held['mean']:.3f} ± {held['std']:.3f}: "
             f"{shown(cmp['diff'])} [{shown(cmp['low'])}, {shown(cmp['high'])}] against MS-CA FPN's seeds 0–2") in text
+
+
+def test_the_screened_arm_at_sampler_seed_1_recomputes():
+    """search_campaign.md "The arms": tpe_screen-s1's row and session, its 50 screened trials and TPE's 6, its top 3
+    the graphs the other seed-1 arms confirmed (same hashes and mAPs), TPE + screen − random at seed 1, and when it
+    and the others found them."""
+    from necksearch.search.cost.estimate import format_duration
+    from necksearch.search.rank.statistics import welch_interval
+    record = json.loads((RESULTS / "search_campaign.json").read_text())
+    text = " ".join((RESULTS / "search_campaign.md").read_text().split())
+    shown = _experiment("search_campaign").shown
+    runs = {arm: record["arms"][arm]["runs"][f"campaign-{arm}-s1"] for arm in ("random", "tpe", "tpe_screen")}
+    screened, best = runs["tpe_screen"], runs["tpe_screen"]["confirmed_best"]
+    assert (f"| TPE + ASHA + `--screen low_grad_norm:50`, sampler seed 1 (`campaign-tpe_screen-s1`) | "
+            f"{len(screened['trials'])} | {screened['cpu_hours']:.2f} (+ {screened['screen']['cpu_hours']:.2f} "
+            f"screening) | {screened['best_so_far'][-1][1]:.3f} | {best['graph']}: {best['mean']:.3f} ± "
+            f"{best['std']:.3f} |") in text
+    assert f"at equal CPU ({screened['cpu_hours']:.2f} and {runs['random']['cpu_hours']:.2f} CPU-hours" in text
+    diff, low, high = welch_interval(runs["random"]["confirmed_best"]["maps"], best["maps"])
+    assert f"{shown(diff)} [{shown(low)}, {shown(high)}] (Welch 95%), TPE's own difference" in text
+    assert record["against_random"]["campaign-tpe_screen-s1 - campaign-random-s1"] == \
+        record["against_random"]["campaign-tpe-s1 - campaign-random-s1"]
+    session = screened["sessions"][1]
+    ratio = session["actual_wall_s"] / session["estimate_wall_s"]
+    wall = (f"{format_duration(session['actual_wall_s'])} against its estimate of "
+            f"{format_duration(session['estimate_wall_s'])}, {ratio:.2f}×")
+    assert wall == "58 min 22 s against its estimate of 42 min 30 s, 1.37×" and wall in text
+    numbers = [t["number"] for t in screened["trials"]]
+    assert (screened["screen"]["graphs"], sum(n < 50 for n in numbers), sum(n >= 50 for n in numbers), max(numbers)) \
+        == (50, 45, 6, 108) and "trials 0–49: 45 trained (none below 0.02), 5 refused" in text
+    assert all(t["map"] is None or t["map"] >= 0.02 for t in screened["trials"])
+    ranks = sorted(t["number"] + 1 for t in screened["trials"] if t["number"] < 50 and "st×4" in t["summary"]
+                   and "rt×6" in t["summary"])  # the screened graphs are queued by rank: trial N is rank N + 1
+    assert ranks == [4, 5, 15, 36, 37] and "(4th, 5th, 15th, 36th and 37th of 50)" in text
+    table = record["confirm"]["3,128,1.0"]
+    for mine, theirs in (("trial-108", "tpe-s1/trial-96"), ("trial-35", "random-s1/trial-32"),
+                         ("trial-36", "random-s1/trial-10")):
+        assert (table[f"tpe_screen-s1/{mine}"]["hash"], table[f"tpe_screen-s1/{mine}"]["maps"]) == \
+            (table[theirs]["hash"], table[theirs]["maps"])
+    assert (_found_at(screened, 108), _found_at(screened, 35), _found_at(runs["random"], 32),
+            _found_at(runs["tpe"], 96)) == ("1.93", "1.14", "0.91", "1.05")
+    assert "0.307 at 1.14 CPU-hours where random had it at 0.91, 0.325 at 1.93 where TPE had it at 1.05" in text
+    held = record["held_out"]["campaign-tpe_screen-s1: tpe_screen-s1/trial-108"]
+    assert held["maps"] == record["held_out"]["campaign-tpe-s1: tpe-s1/trial-96"]["maps"]
+    assert f"trial-96's ({held['mean']:.3f} ± {held['std']:.3f})" in text
 
 
 def test_the_second_tpe_seed_s_best_on_seeds_7_to_13_recomputes():
@@ -983,3 +1030,20 @@ def test_cell_keys_read_back_and_group_by_graph_and_seed():
         [("fpn", 2), ("fpn", 3), ("grid2_sample03", 11)]  # the failed cell too
     assert cells.cpu_seconds(recorded, "trees", ["fpn"], "6ep|128px") == 3.0  # the failed cell's CPU too
     assert cells.cpu_seconds(recorded, "trees", ["fpn", "grid2_sample03"], "6ep|128px", seeds=[3, 11]) == 7.0
+
+
+def test_the_confirmation_schedules_quoted_are_the_measured_ones():
+    """confirm_schedule.json: one Tune run for every seed took 0.61x the wall of one run a seed, with the same per-seed
+    mAPs (every training is seeded and deterministic); the confirm guide and the campaign quote it."""
+    record = json.loads((RESULTS / "confirm_schedule.json").read_text())
+    before, after = (record["measured"][name] for name in ("one run a seed", "one run"))
+    assert (before["maps"], before["holdout_maps"]) == (after["maps"], after["holdout_maps"])
+    assert [len(maps) for maps in before["maps"].values()] == [record["seeds"]] * 2
+    assert len(before["holdout_maps"]) == record["holdout"]
+    ratio = after["wall_s"] / before["wall_s"]
+    quoted = f"{after['wall_s'] / 60:.1f} min against {before['wall_s'] / 60:.1f} min ({ratio:.2f}×)"
+    assert quoted == "6.4 min against 10.4 min (0.61×)"
+    assert quoted in " ".join((ROOT / "docs" / "guide" / "confirm.md").read_text().split())
+    assert f"({ratio:.2f}× the wall time of one run a seed" in \
+        " ".join((RESULTS / "search_campaign.md").read_text().split())
+    assert f"**{ratio:.2f}× the wall time**; per-seed mAPs identical" in (RESULTS / "confirm_schedule.md").read_text()
