@@ -1047,3 +1047,16 @@ def test_the_confirmation_schedules_quoted_are_the_measured_ones():
     assert f"({ratio:.2f}× the wall time of one run a seed" in \
         " ".join((RESULTS / "search_campaign.md").read_text().split())
     assert f"**{ratio:.2f}× the wall time**; per-seed mAPs identical" in (RESULTS / "confirm_schedule.md").read_text()
+
+
+def test_more_seeds_at_a_fidelity_no_arm_was_confirmed_at_have_no_held_out_verdict():
+    """A longer schedule's copy (6 epochs) has its own comparison in ``more_seeds`` but nothing to be held out
+    against: no published neck's confirmation seeds at that fidelity."""
+    campaign = _experiment("search_campaign")
+    graphs = {"trial-96": {"published": False, "seeds": [7, 8], "maps": [0.3, 0.32]},
+              "msca_fpn": {"published": True, "seeds": [7, 8], "maps": [0.29, 0.3]}}
+    record = {"confirm": {"3,128,1.0": {}}, "more_seeds": {"long6/campaign-tpe-s1": {"fidelity": "6,128,1.0",
+                                                                                    "graphs": graphs}}}
+    assert campaign.held_out(record) == {}
+    record["confirm"]["6,128,1.0"] = {"msca_fpn": {"published": True, "seeds": [0, 1], "maps": [0.29, 0.31]}}
+    assert list(campaign.held_out(record)) == ["long6/campaign-tpe-s1: trial-96"]

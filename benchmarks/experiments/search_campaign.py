@@ -543,7 +543,9 @@ def held_out(record: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     ``"ENTRY: GRAPH"`` → {fidelity, seeds, maps, mean, std, against, beats}."""
     result = {}
     for name, entry in record["more_seeds"].items():
-        table = record["confirm"].get(entry["fidelity"], {})
+        table = record["confirm"].get(entry["fidelity"])
+        if table is None:
+            continue  # nothing was confirmed at that fidelity (a longer schedule): no published seeds to judge by
         confirmation_seeds = {seed for g in table.values() for seed in g["seeds"]}
         for label, graph in entry["graphs"].items():
             if graph["published"]:
@@ -674,9 +676,9 @@ def main() -> None:
                         help="copies of arm runs in which the best found graphs were confirmed against the nine "
                              "published necks (one per fidelity), comma-separated")
     report.add_argument("--more-seeds", default="runs/found128s7/campaign-tpe-s0,runs/settle128/campaign-tpe-s1,"
-                                                "runs/settle160/campaign-tpe-s1",
+                                                "runs/settle160/campaign-tpe-s1,runs/long6/campaign-tpe-s1",
                         help="copies of arm runs in which a found graph and its closest published neck were confirmed "
-                             "over more seeds, comma-separated (kept apart: ``more_seeds`` in the JSON)")
+                             "over more seeds or longer, comma-separated (kept apart: ``more_seeds`` in the JSON)")
     report.set_defaults(func=summary)
     cells = sub.add_parser("cells", help="train nothing; add seeds trained by proxy_cells.py to graphs confirmed at "
                                          "a fidelity (``more_seeds`` of the JSON; the rest of it stays)")
