@@ -277,11 +277,14 @@ class NeckSearcher(Searcher):
         return config
 
     def _graph_of(self, trial: Any):
-        """(graph, hash, params, FLOPs) of the trial's sample; graph ``None`` when it was answered as a duplicate."""
+        """(graph, hash, params, FLOPs) of the trial's sample; graph ``None`` when it was answered as a duplicate. The
+        graph is named after its preset, else the confirmed label (``trial-N`` of the search trial that found it), else
+        this trial."""
         from necksearch.analysis.complexity import count_neck
         space = _space(self._space_source)
-        fixed_point = trial.user_attrs.get(attrs.FIXED_POINT)
-        graph = dataclasses.replace(space.freeze(space.suggest(trial)), name=fixed_point or f"trial-{trial.number}")
+        name = trial.user_attrs.get(attrs.FIXED_POINT) or trial.user_attrs.get(attrs.CONFIRM, {}).get("label") or \
+            f"trial-{trial.number}"
+        graph = dataclasses.replace(space.freeze(space.suggest(trial)), name=name)
         graph_hash = graph.canonical_hash()
         if self._answer_duplicate(trial, graph_hash):
             return None, graph_hash, 0, 0

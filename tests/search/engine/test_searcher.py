@@ -639,6 +639,7 @@ def test_a_chain_hands_out_each_seed_s_queue_in_turn_and_tells_each_trial_to_its
                                         queued_only=frozenset({fpn})) for sub in subs])
     first, second = chain.suggest("t0"), chain.suggest("t1")
     assert [first["trial"]["seed"], second["trial"]["seed"]] == [0, 1]
+    assert first["trial"]["graph"]["name"] == "fpn"
     assert [first["trial"]["number"], second["trial"]["number"]] == [0, 1]
     chain.on_trial_complete("t1", {"epoch": 3, "map": 0.25})
     chain.on_trial_result("t0", {"epoch": 1, "map": 0.1})
@@ -684,3 +685,18 @@ def test_a_chain_hands_out_what_a_killed_run_left_half_trained_first_whatever_it
     assert (first["trial"]["number"], first["trial"]["seed"]) == (0, 1)
     assert (second["trial"]["number"], second["trial"]["seed"]) == (1, 0)
     assert chain.suggest("t2") is Searcher.FINISHED
+
+
+def test_a_confirmation_s_training_of_a_found_graph_is_named_after_the_trial_that_found_it(tmp_path, default_space):
+    """Its progress lines, graph.yaml and best/ say ``trial-4`` (the search's trial), not the confirmation's number."""
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    settings = make_settings(tmp_path, seed=1, scheduler="none")
+    sample = default_space.sample_of(load_preset("pafpn"))
+    graph_hash = load_preset("pafpn").canonical_hash()
+    note = {"label": "trial-4", "hash": graph_hash, "seed": 1, "fidelity": settings.fidelity()}
+    study.enqueue_trial(sample, user_attrs={"confirm": note})
+    confirm = NeckSearcher(settings, "default", storage, optuna.samplers.RandomSampler(seed=1), {},
+                           queued_only=frozenset({graph_hash}))
+    config = confirm.suggest("t0")
+    assert config["trial"]["number"] == 0 and config["trial"]["graph"]["name"] == "trial-4"
