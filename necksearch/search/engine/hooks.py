@@ -115,7 +115,8 @@ def last_report(work_dir: Path) -> Optional[dict]:
 
 class TrainCostExceeded(RuntimeError):
     """A sampled graph's training iteration costs more than the space's ``max_train_cost``: a refusal, not a
-    failure (the searcher tells it PRUNED with ``constraint_violation``; a retry does not measure it again)."""
+    failure (the trainable records it and ends the trial without an error; the searcher tells it PRUNED with
+    ``constraint_violation``)."""
 
 
 @HOOKS.register_module(force=True)

@@ -46,20 +46,21 @@ class SearchProgress(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info) -> None:
         self._finish()
+        refusal = self._refusal(trial)
+        if refusal:  # the trainable ends a refused trial without an error (trainable.train_trial)
+            self.line(f"{self._name(trial)} refused: {refusal}")
+            return
         epoch = self.last_epoch.get(trial.trial_id, 0)
         verdict = "finished" if epoch >= self.epochs else f"pruned after epoch {epoch}"
         self.line(f"{self._name(trial)} {verdict} (mAP {_num((trial.last_result or {}).get('map'))})")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info) -> None:
         self._finish()
-        refusal = self._refusal(trial)
-        self.line(f"{self._name(trial)} " + (f"refused: {refusal}" if refusal else
-                                             "failed after its retries (reason recorded in the study)"))
+        self.line(f"{self._name(trial)} failed after its retries (reason recorded in the study)")
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info) -> None:
         self.running = max(0, self.running - 1)  # its retry is a new start (``on_trial_start``)
-        if not self._refusal(trial):  # a refusal is final: its retry ends at once (trainable.train_trial)
-            self.line(f"{self._name(trial)} failed; retrying from its last checkpoint")
+        self.line(f"{self._name(trial)} failed; retrying from its last checkpoint")
 
     def _refusal(self, trial: Any) -> Optional[str]:
         """The space's ``max_train_cost`` refusal the trial's process recorded, if that is why it ended."""

@@ -214,9 +214,10 @@ class NeckSearcher(Searcher):
         graph_hash = trial.user_attrs[attrs.GRAPH_HASH]
         self._record_epoch(trial, result or {})
         epochs = int(trial.user_attrs.get(attrs.EPOCHS_REACHED, 0))
-        if not error and epochs < self._settings.epochs and trial_id not in self._stopped:
+        refused = cost_refusal(trial_dir(self._settings.run_dir, trial.number))
+        if not error and not refused and epochs < self._settings.epochs and trial_id not in self._stopped:
             return  # interrupted (Ctrl-C, the search stopping): left RUNNING for --resume to continue
-        state, values, note = self._outcome(trial.number, epochs, result or {}, error)
+        state, values, note = self._outcome(trial.number, epochs, result or {}, error, refused)
         measured = read_train_cost(self._settings.run_dir, trial.number) if self._train_cost_bound else None
         if measured:
             note[attrs.TRAIN_COST] = measured
@@ -333,15 +334,15 @@ class NeckSearcher(Searcher):
 
     # ------------------------------------------------------------------ telling the outcome
 
-    def _outcome(self, number: int, epochs: int, result: Mapping[str, Any], error: bool):
-        """(state, values, user attributes to set) for a finished Tune trial that reached ``epochs``."""
+    def _outcome(self, number: int, epochs: int, result: Mapping[str, Any], error: bool, refused: Optional[str]):
+        """(state, values, user attributes to set) for a finished Tune trial that reached ``epochs`` (``refused``: the
+        space's ``max_train_cost`` refusal its process recorded, ``trainable.cost_refusal``)."""
         states = _states()
         note: Dict[str, Any] = {}
+        if refused:  # a refusal, not a failure (the trainable ends such a trial without an error)
+            note[attrs.CONSTRAINT] = refused
+            return states.PRUNED, None, note
         if error:
-            refused = cost_refusal(trial_dir(self._settings.run_dir, number))
-            if refused:  # the space's max_train_cost: a refusal, not a failure
-                note[attrs.CONSTRAINT] = refused
-                return states.PRUNED, None, note
             note[attrs.FAIL_REASON] = read_failure(self._settings.run_dir, number)
             return states.FAIL, None, note
         values = [result.get(name) for name in self._settings.objectives]

@@ -11,7 +11,8 @@ search's :class:`SearchSettings` as a dict (Tune's config), rebuilt here into th
 be shared storage), where the trial's ``graph.yaml`` is written for people to read. A retry (Tune's
 ``max_failures``) or a resumed search finds ``last_checkpoint`` there, re-reports the last finished epoch
 (``reports.jsonl``; the search may have missed it) and continues from there. Any exception is written to
-``failure.json`` first, so the study records why.
+``failure.json`` first, so the study records why; the space's ``max_train_cost`` refusal (``TrainCostExceeded``) is
+written there too but ends the trial without an error: it is final, so Tune neither retries it nor logs a traceback.
 With ``workers`` > 1 the trial trains in that many processes (``engine.distributed``: DDP, one per GPU or
 gloo on CPU) and this function relays rank 0's reports to Tune; a failed rank's error is recorded the same way.
 """
@@ -40,13 +41,14 @@ def train_trial(config: Dict[str, Any], recipe: "Recipe") -> None:
     settings, trial = SearchSettings.from_dict(config["settings"]), config["trial"]
     work_dir = trial_dir(settings.run_dir, trial["number"])
     work_dir.mkdir(parents=True, exist_ok=True)
-    refused = cost_refusal(work_dir)
-    if refused:  # a refusal is final: a retry would measure it again
-        from necksearch.search.engine.hooks import TrainCostExceeded
-        raise TrainCostExceeded(refused)
+    if cost_refusal(work_dir):
+        return  # refused before its run was killed: final, and the searcher reads it from failure.json
+    from necksearch.search.engine.hooks import TrainCostExceeded
     (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
     try:
         _train(settings, recipe, trial, work_dir)
+    except TrainCostExceeded as err:  # the space's refusal, not an error: no retry, no traceback in the output
+        record_failure(work_dir, err)
     except Exception as err:  # not SystemExit: Tune ends a stopped or finished trial with sys.exit(0)
         record_failure(work_dir, err)
         raise

@@ -239,8 +239,8 @@ def test_on_a_gpu_the_train_cost_bound_times_wall_seconds(tmp_path, monkeypatch)
             hook.after_train_iter(runner(tmp_path, iteration=index), index)
 
 
-def test_a_retry_of_a_refused_trial_is_refused_again_without_training(tmp_path):
-    """Tune retries a trial that raised (``--retries``); a refusal is final: the retry does not measure it again."""
+def test_a_refused_trial_handed_out_again_ends_without_training(tmp_path):
+    """A refusal is final: a run killed after one handed out again (``--resume``) ends at once, its record kept."""
     import dataclasses
 
     from necksearch.search.core.settings import SearchSettings
@@ -250,9 +250,30 @@ def test_a_retry_of_a_refused_trial_is_refused_again_without_training(tmp_path):
     work_dir.mkdir(parents=True)
     record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.00 cpu s per training iteration"))
     config = {"settings": dataclasses.asdict(settings), "trial": {"number": 7}}
-    with pytest.raises(TrainCostExceeded, match="3.00 cpu s"):
-        train_trial(config, recipe=None)  # no recipe: it would fail at once if it tried to train
+    train_trial(config, recipe=None)  # no recipe: it would fail at once if it tried to train
     assert read_failure_record(work_dir)["message"] == "max_train_cost: 3.00 cpu s per training iteration"
+
+
+def test_a_refusal_ends_the_trial_without_an_error_and_is_recorded(tmp_path, monkeypatch):
+    """Raised in training, the refusal is written to failure.json and not raised to Tune (no retry, no traceback);
+    any other error is written and raised."""
+    import dataclasses
+
+    from necksearch.search.core.settings import SearchSettings
+    from necksearch.search.engine import trainable
+    settings = SearchSettings(name="s", runs_dir=str(tmp_path)).checked()
+    config = {"settings": dataclasses.asdict(settings), "trial": {"number": 3}}
+    errors = [TrainCostExceeded("max_train_cost: 2.00 cpu s"), ValueError("a real failure")]
+
+    def train(*args):
+        raise errors.pop(0)
+    monkeypatch.setattr(trainable, "_train", train)
+    trainable.train_trial(config, recipe=None)
+    assert trainable.cost_refusal(trainable.trial_dir(settings.run_dir, 3)) == "max_train_cost: 2.00 cpu s"
+    config["trial"]["number"] = 4
+    with pytest.raises(ValueError, match="a real failure"):
+        trainable.train_trial(config, recipe=None)
+    assert trainable.read_failure(settings.run_dir, 4) == "ValueError: a real failure"
 
 
 def test_a_trial_trains_at_the_seed_its_config_names_not_the_recipe_s(tmp_path, search_data_root, monkeypatch):

@@ -33,3 +33,18 @@ def test_a_retried_trial_is_counted_running_once(tmp_path):
     progress.on_trial_error(0, [], trial)
     assert (progress.running, progress.finished) == (0, 1)
     assert lines[1].endswith("trial 4 x failed; retrying from its last checkpoint")
+
+
+def test_a_refused_trial_ends_with_its_refusal_not_as_pruned(tmp_path):
+    from necksearch.search.engine.hooks import TrainCostExceeded
+    from necksearch.search.engine.trainable import record_failure, trial_dir
+    work_dir = trial_dir(tmp_path, 4)
+    work_dir.mkdir(parents=True)
+    record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.10 cpu s per training iteration"))
+    lines = []
+    progress = SearchProgress(2, 3, lines.append, run_dir=tmp_path)
+    trial = SimpleNamespace(trial_id="t0", last_result={}, config={"trial": {"number": 4, "graph": {"name": "x"}}})
+    progress.on_trial_start(0, [], trial)
+    progress.on_trial_complete(0, [], trial)
+    assert lines[1].endswith("trial 4 x refused: max_train_cost: 3.10 cpu s per training iteration")
+    assert (progress.running, progress.finished) == (0, 1)

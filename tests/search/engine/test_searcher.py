@@ -555,7 +555,9 @@ def test_a_sampled_trial_carries_the_train_cost_bound_and_a_fixed_point_does_not
     assert configs[2]["trial"]["max_train_cost"] == BOUND
 
 
-def test_a_trial_over_the_train_cost_bound_is_a_refusal_pruned_not_a_failure(tmp_path):
+@pytest.mark.parametrize("error", [False, True])  # the trainable ends a refused trial without an error
+def test_a_trial_over_the_train_cost_bound_is_a_refusal_pruned_not_a_failure(tmp_path, error):
+    """Ended after its first epoch's report, before its last: not left RUNNING as interrupted."""
     from necksearch.search.engine.hooks import TrainCostExceeded
     settings = make_settings(tmp_path)
     searcher = NeckSearcher(settings, "default", optuna.storages.InMemoryStorage(),
@@ -565,9 +567,10 @@ def test_a_trial_over_the_train_cost_bound_is_a_refusal_pruned_not_a_failure(tmp
     work_dir.mkdir(parents=True)
     record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.10 s per training iteration (median of 5) > 1.25 "
                                                "× augfpn's 2.00 s = 2.50 s"))
-    searcher.on_trial_complete("t0", error=True)
+    searcher.on_trial_complete("t0", {"epoch": 1, "map": 0.1}, error=error)
     trial = frozen(searcher, number)
-    assert trial.state == States.PRUNED and trial.values is None and "fail_reason" not in trial.user_attrs
+    # Optuna gives a pruned trial its last reported value
+    assert trial.state == States.PRUNED and trial.values == [0.1] and "fail_reason" not in trial.user_attrs
     assert trial.user_attrs["constraint_violation"].startswith("max_train_cost: 3.10 s")
 
 
@@ -583,7 +586,7 @@ def _refuse_over_cost(searcher, settings, tune_id):
     (work_dir / TRAIN_COST_FILE).write_text(json.dumps({"s_per_iter": 3.1, "clock": "cpu", "iterations": 5,
                                                         "max_s_per_iter": 2.5, "ratio_to_reference": 1.55}))
     record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.10 cpu s per training iteration"))
-    searcher.on_trial_complete(tune_id, error=True)
+    searcher.on_trial_complete(tune_id)  # the trainable ends a refused trial without an error
     return NeckGraph.from_dict(config["trial"]["graph"], source="t").canonical_hash()
 
 

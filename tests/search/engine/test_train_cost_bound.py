@@ -30,6 +30,7 @@ def test_a_sampled_graph_over_the_train_cost_bound_is_refused_and_a_fixed_point_
     assert "max_train_cost: a sampled graph is refused if its first training iterations cost more (median of 5) " \
            "than 0.01 × fpn's" in done.stdout
     assert done.stdout.count(" refused: max_train_cost: ") == 2 and "retrying" not in done.stdout
+    assert "TrainCostExceeded" not in done.stderr  # a refusal ends its trial without an error: no Ray traceback
     trials = {t.number: t for t in load_trials(tmp_path / "bounded", "bounded")}
     assert trials[0].user_attrs["fixed_point"] == "fpn" and trials[0].state == optuna.trial.TrialState.COMPLETE
     refused = [t for t in trials.values() if t.number > 0]
