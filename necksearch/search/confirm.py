@@ -451,7 +451,7 @@ def _export_confirmed(settings: SearchSettings, sub: SearchSettings, study: Any,
     note = (f"{results['best']} (this trial trained it at seed {sub.seed}), the confirmed best over seeds "
             f"{', '.join(map(str, results['seeds']))}: {attrs.recorded_score(results)} {best['mean']:.4f} ± "
             f"{best['std']:.4f}, against {confirmed_against(results)} (confirm.md)")
-    export_best(sub.recipe(), settings.name, trial, settings.run_dir / "best", note=note)
+    export_best(sub.recipe(), settings.name, trial, settings.run_dir / "best", note=note, name=results["best"])
 
 
 def confirmed_against(results: Mapping[str, Any]) -> str:

@@ -9,21 +9,26 @@ image size and schedule — not the search's reduced fidelity.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from necksearch.search.core import study as attrs
 from necksearch.train.recipe import Recipe
 
 
-def export_best(recipe: Recipe, search: str, trial: Any, out_dir: Path, note: str = "") -> Path:
+def export_best(recipe: Recipe, search: str, trial: Any, out_dir: Path, note: str = "",
+                name: Optional[str] = None) -> Path:
     """Write ``graph.yaml`` and ``config.py`` for ``trial`` (a finished Optuna trial of the search named ``search``)
-    into ``out_dir``; ``note`` (what the choice rests on) goes into the config's header."""
+    into ``out_dir``; ``note`` (what the choice rests on) goes into the config's header; ``name`` names the graph
+    (a confirmation's label: its training may be a copy from another run, named there)."""
     from necksearch.graph import NeckGraph
     from necksearch.viz import draw
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     graph = NeckGraph.from_yaml(trial.user_attrs[attrs.GRAPH_YAML], source=f"trial {trial.number}")
+    if name is not None:
+        graph = dataclasses.replace(graph, name=name)
     (out_dir / "graph.yaml").write_text(graph.to_yaml(), encoding="utf-8")
     draw(graph, out_dir / "graph.png")
     cfg = recipe.config(graph)

@@ -39,7 +39,9 @@ class SearchProgress(Callback):
         self.line(f"{self._name(trial)} started")
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: Dict, **info) -> None:
-        epoch = self.last_epoch[trial.trial_id] = int(result.get("epoch", 0))
+        if "epoch" not in result:
+            return  # a refusal's report (trainable.report_refusal): its line comes when the trial ends
+        epoch = self.last_epoch[trial.trial_id] = int(result["epoch"])
         tally = f"[{self.running} running, {self.finished} finished of {self.total}]"
         self.line(f"{self._name(trial)}  epoch {epoch}/{self.epochs}  mAP {_num(result.get('map'))}"
                   f"  loss {_num(result.get('loss'), 3)}   {tally}")

@@ -41,17 +41,27 @@ def train_trial(config: Dict[str, Any], recipe: "Recipe") -> None:
     settings, trial = SearchSettings.from_dict(config["settings"]), config["trial"]
     work_dir = trial_dir(settings.run_dir, trial["number"])
     work_dir.mkdir(parents=True, exist_ok=True)
-    if cost_refusal(work_dir):
-        return  # refused before its run was killed: final, and the searcher reads it from failure.json
-    from necksearch.search.engine.hooks import TrainCostExceeded
+    refused = cost_refusal(work_dir)
+    if refused:  # refused by an earlier attempt (a run killed before the search heard, a crashed actor): final
+        report_refusal(refused, settings.objectives)
+        return
     (work_dir / FAILURE_FILE).unlink(missing_ok=True)  # the reason recorded is the last attempt's
     try:
         _train(settings, recipe, trial, work_dir)
-    except TrainCostExceeded as err:  # the space's refusal, not an error: no retry, no traceback in the output
-        record_failure(work_dir, err)
     except Exception as err:  # not SystemExit: Tune ends a stopped or finished trial with sys.exit(0)
         record_failure(work_dir, err)
-        raise
+        from necksearch.search.engine.hooks import TrainCostExceeded
+        if not isinstance(err, TrainCostExceeded):
+            raise
+        report_refusal(str(err), settings.objectives)  # a refusal, not an error: no retry, no traceback
+
+
+def report_refusal(refusal: str, objectives: Any) -> None:
+    """Tell Tune the trial ends refused: one result with the objectives (``None``) and no ``epoch`` (so no scheduler
+    or progress line counts it as an epoch). A trial that reported nothing before would otherwise end on Ray's
+    automatic result, which fails Tune's strict check for the searcher's metric and stops the whole run."""
+    from ray import tune
+    tune.report({"refused": refusal, **dict.fromkeys(objectives)})
 
 
 def _train(settings: "SearchSettings", recipe: "Recipe", trial: Dict[str, Any], work_dir: Path) -> None:

@@ -239,19 +239,24 @@ def test_on_a_gpu_the_train_cost_bound_times_wall_seconds(tmp_path, monkeypatch)
             hook.after_train_iter(runner(tmp_path, iteration=index), index)
 
 
-def test_a_refused_trial_handed_out_again_ends_without_training(tmp_path):
-    """A refusal is final: a run killed after one handed out again (``--resume``) ends at once, its record kept."""
+def test_a_refused_trial_handed_out_again_ends_without_training(tmp_path, monkeypatch):
+    """A refusal is final: a run killed after one handed out again (``--resume``) ends at once, its record kept, with
+    one report that Tune's metric check accepts (``report_refusal``)."""
     import dataclasses
 
     from necksearch.search.core.settings import SearchSettings
-    from necksearch.search.engine.trainable import read_failure_record, record_failure, train_trial, trial_dir
+    from necksearch.search.engine import trainable
+    from necksearch.search.engine.trainable import read_failure_record, record_failure, trial_dir
     settings = SearchSettings(name="s", runs_dir=str(tmp_path)).checked()
     work_dir = trial_dir(settings.run_dir, 7)
     work_dir.mkdir(parents=True)
     record_failure(work_dir, TrainCostExceeded("max_train_cost: 3.00 cpu s per training iteration"))
     config = {"settings": dataclasses.asdict(settings), "trial": {"number": 7}}
-    train_trial(config, recipe=None)  # no recipe: it would fail at once if it tried to train
+    reported = []
+    monkeypatch.setattr(trainable, "report_refusal", lambda refusal, objectives: reported.append((refusal, objectives)))
+    trainable.train_trial(config, recipe=None)  # no recipe: it would fail at once if it tried to train
     assert read_failure_record(work_dir)["message"] == "max_train_cost: 3.00 cpu s per training iteration"
+    assert reported == [("max_train_cost: 3.00 cpu s per training iteration", ("map",))]
 
 
 def test_a_refusal_ends_the_trial_without_an_error_and_is_recorded(tmp_path, monkeypatch):
@@ -267,9 +272,12 @@ def test_a_refusal_ends_the_trial_without_an_error_and_is_recorded(tmp_path, mon
 
     def train(*args):
         raise errors.pop(0)
+    reported = []
     monkeypatch.setattr(trainable, "_train", train)
+    monkeypatch.setattr(trainable, "report_refusal", lambda refusal, objectives: reported.append(refusal))
     trainable.train_trial(config, recipe=None)
     assert trainable.cost_refusal(trainable.trial_dir(settings.run_dir, 3)) == "max_train_cost: 2.00 cpu s"
+    assert reported == ["max_train_cost: 2.00 cpu s"]
     config["trial"]["number"] = 4
     with pytest.raises(ValueError, match="a real failure"):
         trainable.train_trial(config, recipe=None)
