@@ -189,6 +189,7 @@ def test_a_tiny_search_is_confirmed_over_two_seeds_reusing_its_own(tmp_path, sea
     assert results["best"] in results["graphs"] and (run_dir / "confirm.png").is_file()
     assert "confirmed best over seeds 0, 1" in (run_dir / "best" / "config.py").read_text()
     assert (run_dir / "best" / "graph.png").is_file()
+    assert (run_dir / "best" / "graph.yaml").read_text().startswith(f"name: {results['best']}\n")  # the label
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and len(load_trials(run_dir, "tiny")) == len(trials), again.stderr[-3000:]
     held = subprocess.run([*command, "--holdout", "2"], capture_output=True, text=True, timeout=900)
