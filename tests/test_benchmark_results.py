@@ -1060,3 +1060,34 @@ def test_more_seeds_at_a_fidelity_no_arm_was_confirmed_at_have_no_held_out_verdi
     assert campaign.held_out(record) == {}
     record["confirm"]["6,128,1.0"] = {"msca_fpn": {"published": True, "seeds": [0, 1], "maps": [0.29, 0.31]}}
     assert list(campaign.held_out(record)) == ["long6/campaign-tpe-s1: trial-96"]
+
+
+def test_the_six_epoch_comparison_recomputes():
+    """search_campaign.md "Six epochs": trial-96 and msca_fpn at 6 and 3 epochs on seeds 7-10, their gains, the std
+    ratios (MS-CA FPN's cut by three, trial-96's thirteen times MS-CA FPN's) and the Welch intervals."""
+    from necksearch.search.rank.statistics import welch_interval
+    record = json.loads((RESULTS / "search_campaign.json").read_text())
+    text = " ".join((RESULTS / "search_campaign.md").read_text().split())
+    shown = _experiment("search_campaign").shown
+    seeds = [7, 8, 9, 10]
+    rows = {}
+    for epochs, name in ((3, "settle128/campaign-tpe-s1"), (6, "long6/campaign-tpe-s1")):
+        entry = record["more_seeds"][name]
+        assert entry["fidelity"] == f"{epochs},128,1.0"
+        rows[epochs] = {label: [dict(zip(g["seeds"], g["maps"]))[seed] for seed in seeds]
+                        for label, g in entry["graphs"].items()}
+        found, published = rows[epochs]["trial-96"], rows[epochs]["msca_fpn"]
+        diff, low, high = welch_interval(published, found)
+        cells = [f"{' / '.join(f'{m:.3f}' for m in maps)}, {statistics.mean(maps):.3f} ± {statistics.stdev(maps):.3f}"
+                 for maps in (found, published)]
+        assert f"| {epochs} epochs | {cells[0]} | {cells[1]} | {shown(diff)} [{shown(low)}, {shown(high)}] |" in text
+    gains = [statistics.mean(rows[6][g]) - statistics.mean(rows[3][g]) for g in ("trial-96", "msca_fpn")]
+    assert all(round(gain, 2) == 0.11 for gain in gains) and "Both gain about 0.11 mAP" in text
+    assert round(statistics.stdev(rows[3]["msca_fpn"]) / statistics.stdev(rows[6]["msca_fpn"])) == 3
+    assert round(statistics.stdev(rows[6]["trial-96"]) / statistics.stdev(rows[6]["msca_fpn"])) == 13
+    assert "cuts MS-CA FPN's seed std by three" in text and "now thirteen times MS-CA FPN's" in text
+    means = {f"{statistics.mean(rows[6][g]):.3f}" for g in ("trial-96", "msca_fpn")}
+    stds = [f"{statistics.stdev(rows[6][g]):.3f}" for g in ("trial-96", "msca_fpn")]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"at 6 epochs (seeds 7–10) the two score {means.pop()} each, its seed std thirteen times MS-CA FPN's "
+            f"({stds[0]} against {stds[1]})") in readme and not means
