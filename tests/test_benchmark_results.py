@@ -1064,7 +1064,8 @@ def test_more_seeds_at_a_fidelity_no_arm_was_confirmed_at_have_no_held_out_verdi
 
 def test_the_six_epoch_comparison_recomputes():
     """search_campaign.md "Six epochs": trial-96 and msca_fpn at 6 and 3 epochs on seeds 7-10, their gains, the std
-    ratios (MS-CA FPN's cut by three, trial-96's thirteen times MS-CA FPN's) and the Welch intervals."""
+    ratios (MS-CA FPN's cut by three, not beyond noise; trial-96's thirteen times MS-CA FPN's) with their F tests, and
+    the Welch intervals."""
     from necksearch.search.rank.statistics import welch_interval
     record = json.loads((RESULTS / "search_campaign.json").read_text())
     text = " ".join((RESULTS / "search_campaign.md").read_text().split())
@@ -1086,6 +1087,12 @@ def test_the_six_epoch_comparison_recomputes():
     assert round(statistics.stdev(rows[3]["msca_fpn"]) / statistics.stdev(rows[6]["msca_fpn"])) == 3
     assert round(statistics.stdev(rows[6]["trial-96"]) / statistics.stdev(rows[6]["msca_fpn"])) == 13
     assert "cuts MS-CA FPN's seed std by three" in text and "now thirteen times MS-CA FPN's" in text
+    from scipy.stats import f as f_distribution
+
+    def variance_p(a, b):  # two-sided F test of equal variances, 3 and 3 degrees of freedom
+        return 2 * f_distribution.sf(statistics.variance(a) / statistics.variance(b), len(a) - 1, len(b) - 1)
+    assert round(variance_p(rows[3]["msca_fpn"], rows[6]["msca_fpn"]), 2) == 0.11 and "F test p ≈ 0.11" in text
+    assert round(variance_p(rows[6]["trial-96"], rows[6]["msca_fpn"]), 3) == 0.002 and "(p ≈ 0.002)" in text
     means = {f"{statistics.mean(rows[6][g]):.3f}" for g in ("trial-96", "msca_fpn")}
     stds = [f"{statistics.stdev(rows[6][g]):.3f}" for g in ("trial-96", "msca_fpn")]
     readme = " ".join((ROOT / "README.md").read_text().split())

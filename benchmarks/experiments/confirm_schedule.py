@@ -8,7 +8,7 @@ fresh seeds (``--first-seed``, ``--seeds``, then ``--holdout`` held-out seeds) i
 (``study.db``, ``search.json``, ``recipe.py``; not its trainings), nothing reused: RUN's study must hold no training at
 those seeds and its search the default storage (its own ``study.db``, which the copy takes). The one-run-a-seed
 schedule is the chained one called with one seed at a time (``confirm.train_seeds([sub])`` for each seed in turn), which
-is what every confirmation ran before. Which schedule goes first alternates with ``--chained-first``.
+is what every confirmation ran before. The one-run-a-seed schedule goes first; ``--chained-first`` runs the other first.
 
     .venv/bin/python benchmarks/experiments/confirm_schedule.py --run runs/campaign/campaign-random-s1 --trials 10 \\
         --against fpn --seeds 2 --holdout 2 --first-seed 40 --out benchmarks/results/confirm_schedule

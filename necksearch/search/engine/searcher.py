@@ -18,8 +18,8 @@ ask/tell:
 * honest states: a trial ASHA stopped is PRUNED with the epochs it reached (``OptunaSearch`` would tell
   COMPLETE with the early value), a trial that raised is FAIL with the reason its process wrote
   (``trainable.record_failure``), a NaN objective is FAIL; a trial that ends early without an error and
-  without the scheduler's say (Ctrl-C) is told nothing, unless its process recorded a ``max_train_cost`` refusal: it
-  stays RUNNING for ``--resume``;
+  without the scheduler's say (Ctrl-C) is told nothing and stays RUNNING for ``--resume`` (unless its process recorded
+  a ``max_train_cost`` refusal: PRUNED);
 * resume: the study is the record. Trials left RUNNING by a killed search are handed out again, under
   their own Optuna trial, and continue from their last epoch checkpoint; finished ones are never re-run.
   Ray's pickled experiment state is not used (``save`` writes nothing to restore from).

@@ -294,8 +294,10 @@ def test_a_trial_trains_at_the_seed_its_config_names_not_the_recipe_s(tmp_path, 
     from necksearch.search.engine.trainable import train_trial
     from necksearch.train import runner as runner_module
     from necksearch.train.recipe import Recipe
+    import torch
     ran = []
     monkeypatch.setattr(runner_module, "run_config", ran.append)
+    monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)  # the trial's setting: not this process's
     settings = SearchSettings(name="s", runs_dir=str(tmp_path), epochs=1, image_size=64).checked()
     recipe = Recipe.resolve(data_root=search_data_root, seed=0)
     trial = {"number": 3, "graph": load_preset("fpn").to_dict(), "params": 1, "flops": 1, "seed": 5}
