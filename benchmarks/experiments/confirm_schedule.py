@@ -128,8 +128,9 @@ def main() -> None:
         {"run": str(args.run), "trials": args.trials, "against": args.against, "seeds": args.seeds,
          "holdout": args.holdout, "first_seed": args.first_seed, "order": list(order), "measured": measured},
         indent=2) + "\n")
-    write_text_atomic(args.out.with_suffix(".md"), markdown(args, measured))
-    print(markdown(args, measured))
+    text = markdown(args, measured)
+    write_text_atomic(args.out.with_suffix(".md"), text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -479,7 +479,7 @@ def kept(committed: Dict[str, Any], here: Collection[str]) -> Dict[str, Any]:
 
 
 def copies_here(paths: List[Path]) -> Set[str]:
-    """The ``more_seeds`` names (``copy_name``) of the copies in ``paths`` that are on this machine."""
+    """The names (``copy_name``) of the copies in ``paths`` (``--more-seeds`` or ``--found``) on this machine."""
     return {copy_name(path) for path in paths if path.is_dir()}
 
 
