@@ -576,6 +576,10 @@ def test_the_screened_arm_at_sampler_seed_1_recomputes():
     assert (_found_at(screened, 108), _found_at(screened, 35), _found_at(runs["random"], 32),
             _found_at(runs["tpe"], 96)) == ("1.93", "1.14", "0.91", "1.05")
     assert "0.307 at 1.14 CPU-hours where random had it at 0.91, 0.325 at 1.93 where TPE had it at 1.05" in text
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"(TPE {runs['tpe']['cpu_hours']:.2f}, screened TPE {screened['cpu_hours']:.2f}, random "
+            f"{runs['random']['cpu_hours']:.2f} CPU-hours of trials: TPE and screened TPE {shown(diff)} [{shown(low)}, "
+            f"{shown(high)}] each") in readme
     held = record["held_out"]["campaign-tpe_screen-s1: tpe_screen-s1/trial-108"]
     assert held["maps"] == record["held_out"]["campaign-tpe-s1: tpe-s1/trial-96"]["maps"]
     assert f"trial-96's ({held['mean']:.3f} ± {held['std']:.3f})" in text
